@@ -1,0 +1,205 @@
+"""Deciding a command: access rules, payload, then a guarded dry run on the machine.
+
+Each registered definition version is compiled once into a :class:`CompiledWorkflow`
+holding one shared ``transitions.Machine(model=None, auto_transitions=False)``. A command
+is decided by triggering that machine on a throwaway probe object carrying the guard
+context; the aggregate itself is never bound to a machine. The order of checks is fixed:
+the trigger must exist from the current state, then the actor's role, then separation
+of duties, then the reason and the payload, then the guards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
+from transitions import Machine, MachineError
+
+from engine.definition import Guard, GuardContext, GuardResult, TransitionDef, WorkflowDefinition
+from engine.errors import GuardRejected, InvalidPayload, PermissionDenied, TransitionNotAllowed
+from engine.export import START_STATE, content_hash, machine_spec
+from engine.validation import validate
+from engine.views import Actor, InstanceView
+
+__all__ = ["MAX_REASON_LENGTH", "CompiledWorkflow", "Decision"]
+
+MAX_REASON_LENGTH = 4000
+_log = structlog.get_logger("socieux.engine")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A command that may be recorded: where it leads and what the guards found."""
+
+    transition: TransitionDef
+    source: str | None
+    dest: str
+    payload: dict[str, Any]
+    guards: list[dict[str, Any]]
+
+
+class _Probe:
+    """Throwaway model for the machine's dry run."""
+
+    __slots__ = ("ctx", "results", "state")
+
+    def __init__(self, state: str, ctx: GuardContext) -> None:
+        self.state = state
+        self.ctx = ctx
+        self.results: list[dict[str, Any]] = []
+
+
+class _RunGuards:
+    """The machine's condition for one transition: runs all its guards, keeps results."""
+
+    __slots__ = ("guards",)
+
+    def __init__(self, guards: list[Guard]) -> None:
+        self.guards = guards
+
+    def __call__(self, event_data: Any) -> bool:
+        probe: _Probe = event_data.model
+        results = [_run_guard(g, probe.ctx) for g in self.guards]
+        probe.results = results
+        return all(r["ok"] for r in results)
+
+
+def _run_guard(guard: Guard, ctx: GuardContext) -> dict[str, Any]:
+    try:
+        result = guard.func(ctx)
+        if not isinstance(result, GuardResult) or not isinstance(result.ok, bool):
+            msg = f"guard returned {type(result).__name__}, not GuardResult(ok: bool)"
+            raise TypeError(msg)  # noqa: TRY301 - handled below like any guard failure
+        inputs = to_jsonable_python(dict(result.inputs), fallback=str)
+    except Exception as exc:  # a broken guard refuses; it never crashes the command
+        _log.exception("guard_failed", guard=guard.name, trigger=ctx.trigger)
+        return {
+            "name": guard.name, "version": guard.version, "ok": False,
+            "reason": f"guard error: {type(exc).__name__}", "inputs": {},
+        }
+    return {
+        "name": guard.name, "version": guard.version, "ok": result.ok,
+        "reason": result.reason, "inputs": inputs,
+    }
+
+
+class CompiledWorkflow:
+    """A validated definition with its content hash and its shared machine."""
+
+    def __init__(self, definition: WorkflowDefinition) -> None:
+        validate(definition)
+        self.definition = definition
+        self.hash = content_hash(definition)
+        self.final_states = frozenset(s.name for s in definition.states if s.final)
+        self.sla_days = {s.name: s.sla_days for s in definition.states if s.sla_days}
+        self._table: dict[str, dict[str, TransitionDef]] = {}
+        for t in definition.transitions:
+            for src in t.source or (START_STATE,):
+                self._table.setdefault(src, {})[t.trigger] = t
+        self._machine = self._build_machine()
+
+    def _build_machine(self) -> Machine:
+        guards = self.definition.guard_functions()
+        states, specs = machine_spec(self.definition)
+        for spec, t in zip(specs, self.definition.transitions, strict=True):
+            spec["conditions"] = [_RunGuards([guards[g] for g in t.guards])]
+        return Machine(
+            model=None, states=states, transitions=specs, initial=START_STATE,
+            auto_transitions=False, send_event=True,
+        )
+
+    @property
+    def name(self) -> str:
+        """The workflow's name."""
+        return self.definition.name
+
+    def start_triggers(self) -> list[str]:
+        """Triggers that create an instance."""
+        return list(self._table.get(START_STATE, {}))
+
+    def triggers_from(self, state: str) -> list[str]:
+        """Triggers defined from ``state`` (before roles and guards)."""
+        return list(self._table.get(state, {}))
+
+    def transition(self, state: str, trigger: str) -> TransitionDef:
+        """The transition for ``trigger`` from ``state``, or ``TransitionNotAllowed``."""
+        try:
+            return self._table[state][trigger]
+        except KeyError:
+            raise TransitionNotAllowed(state, trigger, self.triggers_from(state)) from None
+
+    def check_access(self, view: InstanceView, trigger: str, actor: Actor) -> TransitionDef:
+        """Trigger exists from the state, role allowed, separation of duties respected."""
+        t = self.transition(view.state, trigger)
+        if actor.role not in t.roles:
+            reason = f"role {actor.role!r} may not fire it (allowed: {', '.join(t.roles)})"
+            raise PermissionDenied(trigger, actor.role, actor.id, "role", reason)
+        for name in t.separation:
+            if actor.id in view.fired_by.get(name, ()):
+                reason = f"separation of duties: the same actor fired {name!r} on this instance"
+                raise PermissionDenied(trigger, actor.role, actor.id, "separation", reason)
+            if actor.id in view.acted_as.get(name, ()):
+                reason = f"separation of duties: the same actor acted as {name!r} here"
+                raise PermissionDenied(trigger, actor.role, actor.id, "separation", reason)
+        return t
+
+    def validate_payload(
+        self, t: TransitionDef, data: Any, reason: str | None
+    ) -> BaseModel:
+        """Check the reason rule and validate ``data`` against the payload model."""
+        problems: list[dict[str, Any]] = []
+        if t.reason_required and not (reason and reason.strip()):
+            problems.append({"loc": ["reason"], "msg": "a reason is required", "type": "missing"})
+        if reason is not None and len(reason) > MAX_REASON_LENGTH:
+            problems.append({"loc": ["reason"], "msg": "reason is too long", "type": "too_long"})
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            problems.append({"loc": [], "msg": "payload must be a JSON object", "type": "type"})
+            raise InvalidPayload(t.trigger, problems)
+        try:
+            model = t.payload.model_validate(data)
+        except ValidationError as exc:
+            problems += [
+                {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_url=False, include_input=False, include_context=False)
+            ]
+            raise InvalidPayload(t.trigger, problems) from None
+        except (TypeError, ValueError, RecursionError) as exc:
+            problems.append({"loc": [], "msg": f"unreadable payload: {exc}", "type": "value"})
+            raise InvalidPayload(t.trigger, problems) from None
+        if problems:
+            raise InvalidPayload(t.trigger, problems)
+        return model
+
+    def run_guards(
+        self, view: InstanceView, t: TransitionDef, payload: BaseModel, actor: Actor, now: datetime
+    ) -> Decision:
+        """The machine's dry run on a probe; ``GuardRejected`` if any guard fails."""
+        ctx = GuardContext(
+            view=view, payload=payload, actor=actor, trigger=t.trigger, now=now,
+            settings=self.definition.settings,
+        )
+        probe = _Probe(view.state, ctx)
+        try:
+            moved = self._machine.events[t.trigger].trigger(probe)
+        except MachineError:  # cannot happen after check_access; keep the contract anyway
+            raise TransitionNotAllowed(view.state, t.trigger, self.triggers_from(view.state)) from None
+        if not moved:
+            raise GuardRejected(t.trigger, [r for r in probe.results if not r["ok"]])
+        source = None if view.state == START_STATE else view.state
+        return Decision(t, source, probe.state, payload.model_dump(mode="json"), probe.results)
+
+    def decide(
+        self, view: InstanceView, trigger: str, actor: Actor, data: Any, reason: str | None,
+        now: datetime,
+    ) -> Decision:
+        """Decide a command against ``view``; raises the precise typed error if refused."""
+        t = self.check_access(view, trigger, actor)
+        payload = self.validate_payload(t, data, reason)
+        return self.run_guards(view, t, payload, actor, now)

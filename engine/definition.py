@@ -1,0 +1,178 @@
+"""Workflow definitions: data describing states, transitions, roles and guards.
+
+A :class:`WorkflowDefinition` is a frozen pydantic model. It is data, not code: the only
+callables it holds are the guard functions registered with it (:class:`Guard`), and those
+enter its content hash by name and version only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from engine.views import Actor, InstanceView
+
+__all__ = [
+    "EmptyPayload",
+    "Guard",
+    "GuardContext",
+    "GuardFunction",
+    "GuardResult",
+    "Personal",
+    "PersonalStr",
+    "StateDef",
+    "TransitionDef",
+    "WorkflowDefinition",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Personal:
+    """Marker for payload fields holding personal data: ``Annotated[str, Personal()]``.
+
+    The engine never logs these fields. Later work can encrypt or erase them per person
+    without changing the stored format of anything else.
+    """
+
+    category: str = "personal"
+
+
+PersonalStr = Annotated[str, Personal()]
+"""A string field that holds personal data (a name, an e-mail, a phone number)."""
+
+
+class EmptyPayload(BaseModel):
+    """Payload model for transitions that carry no data."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass(frozen=True, slots=True)
+class GuardResult:
+    """What a guard decided: ``ok``, a human ``reason`` and the ``inputs`` it read."""
+
+    ok: bool
+    reason: str = ""
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def passed(cls, reason: str = "", **inputs: Any) -> GuardResult:
+        """A passing result that records the inputs it read."""
+        return cls(True, reason, inputs)
+
+    @classmethod
+    def failed(cls, reason: str, **inputs: Any) -> GuardResult:
+        """A failing result with its reason and the inputs it read."""
+        return cls(False, reason, inputs)
+
+
+@dataclass(frozen=True, slots=True)
+class GuardContext:
+    """Everything a guard may read. Guards do no I/O and never read the clock."""
+
+    view: InstanceView
+    payload: BaseModel
+    actor: Actor
+    trigger: str
+    now: datetime
+    settings: Mapping[str, Any]
+
+
+GuardFunction = Callable[[GuardContext], GuardResult]
+"""A pure function deciding one rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A named, versioned guard function. Bump ``version`` when its rule changes."""
+
+    name: str
+    func: GuardFunction
+    version: int = 1
+    description: str = ""
+
+
+class StateDef(BaseModel):
+    """A state: ``final`` states end the workflow; ``sla_days`` bounds time spent in it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
+    final: bool = False
+    sla_days: int | None = Field(default=None, gt=0)
+    description: str = ""
+
+
+class TransitionDef(BaseModel):
+    """A transition.
+
+    An empty ``source`` marks a *start* transition (it creates the instance). Internal
+    transitions record a fact without leaving their state (``dest`` is the source).
+    ``separation`` names triggers or roles: an actor who fired one of those triggers, or
+    acted in one of those roles, on this instance may not fire this one.
+    ``collect_as`` appends each payload to a list in ``data`` instead of merging it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    trigger: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
+    source: tuple[str, ...] = ()
+    dest: str | None = None
+    roles: tuple[str, ...] = Field(min_length=1)
+    guards: tuple[str, ...] = ()
+    payload: type[BaseModel] = EmptyPayload
+    separation: tuple[str, ...] = ()
+    internal: bool = False
+    reason_required: bool = False
+    collect_as: str | None = None
+    description: str = ""
+
+    @property
+    def is_start(self) -> bool:
+        """True for a transition that creates an instance."""
+        return not self.source
+
+    def dest_from(self, source: str) -> str:
+        """The state this transition leads to when fired from ``source``."""
+        return source if self.internal or self.dest is None else self.dest
+
+
+class WorkflowDefinition(BaseModel):
+    """A versioned workflow: states, transitions, roles, guards and settings.
+
+    ``settings`` holds configurable figures (caps, thresholds) that guards read through
+    their context; they are part of the content hash.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_-]*$")
+    version: int = Field(ge=1)
+    title: str = ""
+    description: str = ""
+    roles: tuple[str, ...] = ()
+    states: tuple[StateDef, ...]
+    transitions: tuple[TransitionDef, ...]
+    guards: tuple[Guard, ...] = ()
+    settings: Mapping[str, Any] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """``name@version``."""
+        return f"{self.name}@{self.version}"
+
+    def state(self, name: str) -> StateDef:
+        """The state called ``name`` (``KeyError`` if absent)."""
+        for s in self.states:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def guard_functions(self) -> dict[str, Guard]:
+        """The registered guards by name."""
+        return {g.name: g for g in self.guards}

@@ -1,0 +1,200 @@
+"""The engine's error hierarchy.
+
+Every error the engine raises derives from :class:`EngineError`. Each class has a
+stable, class-level ``code`` string (safe to match on in host apps and scripts) and
+structured attributes; ``to_dict()`` gives a JSON-ready form for APIs and the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+__all__ = [
+    "ConcurrencyConflict",
+    "EngineError",
+    "GuardRejected",
+    "InstanceNotFound",
+    "IntegrityViolation",
+    "InvalidArgument",
+    "InvalidPayload",
+    "PermissionDenied",
+    "StorageUnavailable",
+    "TransitionNotAllowed",
+    "UnknownWorkflow",
+    "WorkflowDefinitionError",
+]
+
+
+class EngineError(Exception):
+    """Root of every error raised by the engine."""
+
+    code: ClassVar[str] = "engine_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{"code", "message", **details}``, ready for JSON."""
+        return {"code": self.code, "message": self.message, **self.details}
+
+
+class WorkflowDefinitionError(EngineError, ValueError):
+    """A workflow definition is invalid; ``problems`` lists every problem found."""
+
+    code = "definition_invalid"
+
+    def __init__(self, name: str, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(
+            f"workflow definition {name!r} has {len(self.problems)} problem(s):\n{lines}",
+            workflow=name,
+            problems=self.problems,
+        )
+
+
+class UnknownWorkflow(EngineError, LookupError):
+    """No workflow definition is registered under this name, version or hash."""
+
+    code = "unknown_workflow"
+
+    def __init__(self, name: str, *, known: Sequence[str] = ()) -> None:
+        self.name = name
+        self.known = list(known)
+        hint = f" (known: {', '.join(self.known)})" if self.known else ""
+        super().__init__(f"unknown workflow {name!r}{hint}", workflow=name, known=self.known)
+
+
+class InstanceNotFound(EngineError, LookupError):
+    """No workflow instance has this id (or this version / time does not exist)."""
+
+    code = "instance_not_found"
+
+    def __init__(self, instance_id: str, detail: str = "") -> None:
+        self.instance_id = instance_id
+        suffix = f": {detail}" if detail else ""
+        super().__init__(
+            f"workflow instance {instance_id} not found{suffix}", instance_id=instance_id
+        )
+
+
+class InvalidArgument(EngineError, ValueError):
+    """A call was made with arguments that cannot be used together or parsed."""
+
+    code = "invalid_argument"
+
+
+class InvalidPayload(EngineError, ValueError):
+    """The command's payload (or reason) failed validation; ``errors`` is per field."""
+
+    code = "invalid_payload"
+
+    def __init__(self, trigger: str, errors: Sequence[Mapping[str, Any]]) -> None:
+        self.trigger = trigger
+        self.errors = [dict(e) for e in errors]
+        summary = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())) or '(payload)'}: {e.get('msg', '')}"
+            for e in self.errors[:5]
+        )
+        more = f" (+{len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
+        super().__init__(
+            f"invalid payload for {trigger!r}: {summary}{more}",
+            trigger=trigger,
+            errors=self.errors,
+        )
+
+
+class TransitionNotAllowed(EngineError):
+    """The trigger cannot fire from the instance's current state."""
+
+    code = "transition_not_allowed"
+
+    def __init__(self, state: str, trigger: str, allowed: Sequence[str]) -> None:
+        self.state = state
+        self.trigger = trigger
+        self.allowed = list(allowed)
+        allowed_text = ", ".join(self.allowed) or "none"
+        super().__init__(
+            f"{trigger!r} is not allowed from state {state!r} (allowed: {allowed_text})",
+            state=state,
+            trigger=trigger,
+            allowed=self.allowed,
+        )
+
+
+class GuardRejected(EngineError):
+    """One or more guards refused the command; ``failures`` has each one's reason."""
+
+    code = "guard_rejected"
+
+    def __init__(self, trigger: str, failures: Sequence[Mapping[str, Any]]) -> None:
+        self.trigger = trigger
+        self.failures = [dict(f) for f in failures]
+        reasons = "; ".join(f"{f['name']}: {f['reason']}" for f in self.failures)
+        super().__init__(
+            f"{trigger!r} refused by guard(s): {reasons}",
+            trigger=trigger,
+            failures=self.failures,
+        )
+
+    @property
+    def reasons(self) -> list[str]:
+        """The failed guards' reasons, in order."""
+        return [str(f["reason"]) for f in self.failures]
+
+
+class PermissionDenied(EngineError, PermissionError):
+    """The actor may not fire this trigger: wrong role or separation of duties."""
+
+    code = "permission_denied"
+
+    def __init__(self, trigger: str, role: str, actor_id: str, rule: str, reason: str) -> None:
+        self.trigger = trigger
+        self.role = role
+        self.actor_id = actor_id
+        self.rule = rule
+        self.reason = reason
+        super().__init__(
+            f"{actor_id} ({role}) may not fire {trigger!r}: {reason}",
+            trigger=trigger,
+            role=role,
+            actor_id=actor_id,
+            rule=rule,
+            reason=reason,
+        )
+
+
+class ConcurrencyConflict(EngineError):
+    """The instance changed under the command (stale version or too many retries)."""
+
+    code = "concurrency_conflict"
+
+    def __init__(
+        self, instance_id: str, *, expected: int | None, actual: int | None, attempts: int
+    ) -> None:
+        self.instance_id = instance_id
+        self.expected = expected
+        self.actual = actual
+        self.attempts = attempts
+        if expected is not None:
+            text = f"instance {instance_id} is at version {actual}, expected {expected}"
+        else:
+            text = f"instance {instance_id} kept changing; gave up after {attempts} attempt(s)"
+        super().__init__(
+            text, instance_id=instance_id, expected=expected, actual=actual, attempts=attempts
+        )
+
+
+class IntegrityViolation(EngineError):
+    """Stored history does not verify (altered, missing, reordered or inserted events)."""
+
+    code = "integrity_violation"
+
+
+class StorageUnavailable(EngineError, OSError):
+    """The database URL is invalid or the database cannot be reached or written."""
+
+    code = "storage_unavailable"

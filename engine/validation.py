@@ -1,0 +1,134 @@
+"""Whole-definition validation: every problem is found and reported at once."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable
+
+from pydantic import BaseModel
+
+from engine.definition import WorkflowDefinition
+from engine.errors import WorkflowDefinitionError
+
+__all__ = ["problems", "validate"]
+
+
+def validate(defn: WorkflowDefinition) -> None:
+    """Raise :class:`WorkflowDefinitionError` listing every problem, if there is any."""
+    found = problems(defn)
+    if found:
+        raise WorkflowDefinitionError(defn.key, found)
+
+
+def problems(defn: WorkflowDefinition) -> list[str]:
+    """Every problem in ``defn``, as human-readable lines (empty when valid)."""
+    out: list[str] = []
+    out += _names(defn)
+    out += _references(defn)
+    initial = _initial_state(defn, out)
+    out += _structure(defn, initial)
+    return out
+
+
+def _dupes(names: Iterable[str]) -> list[str]:
+    return sorted(n for n, c in Counter(names).items() if c > 1)
+
+
+def _names(defn: WorkflowDefinition) -> list[str]:
+    out = [f"state {n!r} is declared more than once" for n in _dupes(s.name for s in defn.states)]
+    out += [f"guard {n!r} is registered more than once" for n in _dupes(g.name for g in defn.guards)]
+    pairs = [(src, t.trigger) for t in defn.transitions for src in (t.source or ("(start)",))]
+    out += [
+        f"trigger {trig!r} is defined more than once from state {src!r} (ambiguous)"
+        for src, trig in _dupes_pairs(pairs)
+    ]
+    return out
+
+
+def _dupes_pairs(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return sorted(p for p, c in Counter(pairs).items() if c > 1)
+
+
+def _references(defn: WorkflowDefinition) -> list[str]:
+    out: list[str] = []
+    states = {s.name for s in defn.states}
+    guards = {g.name for g in defn.guards}
+    triggers = {t.trigger for t in defn.transitions}
+    roles = set(defn.roles)
+    used_roles = {r for t in defn.transitions for r in t.roles}
+    for t in defn.transitions:
+        where = f"transition {t.trigger!r}"
+        out += [f"{where}: unknown source state {s!r}" for s in t.source if s not in states]
+        if t.internal:
+            if t.dest is not None and (len(t.source) != 1 or t.dest != t.source[0]):
+                out.append(f"{where}: an internal transition must stay in its one source state")
+            if not t.source:
+                out.append(f"{where}: a start transition cannot be internal")
+        elif t.dest is None:
+            out.append(f"{where}: has no destination (set dest, or mark it internal)")
+        elif t.dest not in states:
+            out.append(f"{where}: unknown destination state {t.dest!r}")
+        out += [f"{where}: unknown guard {g!r}" for g in t.guards if g not in guards]
+        if roles:
+            out += [f"{where}: role {r!r} is not declared" for r in t.roles if r not in roles]
+        for name in t.separation:
+            if name not in triggers and name not in used_roles | roles:
+                out.append(f"{where}: separation names unknown trigger or role {name!r}")
+        if not (isinstance(t.payload, type) and issubclass(t.payload, BaseModel)):
+            out.append(f"{where}: payload must be a pydantic model class")
+    return out
+
+
+def _initial_state(defn: WorkflowDefinition, out: list[str]) -> str | None:
+    starts = [t for t in defn.transitions if not t.source]
+    dests = sorted({t.dest for t in starts if t.dest is not None})
+    if not starts:
+        out.append("no start transition (a transition with an empty source)")
+        return None
+    if len(dests) != 1:
+        out.append(f"start transitions must lead to exactly one initial state, got {dests}")
+        return None
+    return dests[0]
+
+
+def _structure(defn: WorkflowDefinition, initial: str | None) -> list[str]:
+    out: list[str] = []
+    finals = {s.name for s in defn.states if s.final}
+    if not finals:
+        out.append("no final state")
+    edges: dict[str, set[str]] = defaultdict(set)
+    for t in defn.transitions:
+        for src in t.source:
+            edges[src].add(t.dest_from(src))
+            if src in finals:
+                out.append(f"transition {t.trigger!r} leaves final state {src!r}")
+    if initial is None:
+        return out
+    reachable = _closure({initial}, edges)
+    out += [
+        f"state {s.name!r} is unreachable from the initial state {initial!r}"
+        for s in defn.states
+        if s.name not in reachable
+    ]
+    reverse: dict[str, set[str]] = defaultdict(set)
+    for src, dests in edges.items():
+        for d in dests:
+            reverse[d].add(src)
+    can_finish = _closure(finals, reverse)
+    out += [
+        f"state {s.name!r} is a dead end: no final state can be reached from it"
+        for s in defn.states
+        if not s.final and s.name in reachable and s.name not in can_finish
+    ]
+    return out
+
+
+def _closure(start: set[str], edges: dict[str, set[str]]) -> set[str]:
+    seen = set(start)
+    queue = deque(start)
+    while queue:
+        for nxt in edges.get(queue.popleft(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen

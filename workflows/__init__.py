@@ -1,0 +1,1 @@
+"""Concrete workflow definitions."""
