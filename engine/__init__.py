@@ -4,7 +4,8 @@ Public API::
 
     from engine import Engine, Actor
     with Engine.open("sqlite:///socieux.db") as engine:
-        view = engine.start("technical-assistance", data={...}, actor=Actor("u-1", "partner_institution"))
+        view = engine.start("technical-assistance", data={...},
+                            actor=Actor("u-1", "partner_institution"))
 """
 
 from engine.definition import (

@@ -74,7 +74,7 @@ def _run_guard(guard: Guard, ctx: GuardContext) -> dict[str, Any]:
         result = guard.func(ctx)
         if not isinstance(result, GuardResult) or not isinstance(result.ok, bool):
             msg = f"guard returned {type(result).__name__}, not GuardResult(ok: bool)"
-            raise TypeError(msg)  # noqa: TRY301 - handled below like any guard failure
+            raise TypeError(msg)
         inputs = to_jsonable_python(dict(result.inputs), fallback=str)
     except Exception as exc:  # a broken guard refuses; it never crashes the command
         _log.exception("guard_failed", guard=guard.name, trigger=ctx.trigger)
@@ -189,14 +189,15 @@ class CompiledWorkflow:
         try:
             moved = self._machine.events[t.trigger].trigger(probe)
         except MachineError:  # cannot happen after check_access; keep the contract anyway
-            raise TransitionNotAllowed(view.state, t.trigger, self.triggers_from(view.state)) from None
+            allowed = self.triggers_from(view.state)
+            raise TransitionNotAllowed(view.state, t.trigger, allowed) from None
         if not moved:
             raise GuardRejected(t.trigger, [r for r in probe.results if not r["ok"]])
         source = None if view.state == START_STATE else view.state
         return Decision(t, source, probe.state, payload.model_dump(mode="json"), probe.results)
 
     def decide(
-        self, view: InstanceView, trigger: str, actor: Actor, data: Any, reason: str | None,
+        self, view: InstanceView, trigger: str, actor: Actor, data: Any, *, reason: str | None,
         now: datetime,
     ) -> Decision:
         """Decide a command against ``view``; raises the precise typed error if refused."""

@@ -55,7 +55,7 @@ def to_json(defn: WorkflowDefinition, *, indent: int | None = 2) -> str:
     """Pretty JSON (or canonical JSON with ``indent=None``)."""
     if indent is None:
         return canonical_json(to_dict(defn))
-    import json  # noqa: PLC0415 - only needed for the pretty form
+    import json
 
     return json.dumps(to_dict(defn), indent=indent, ensure_ascii=False, sort_keys=True)
 
@@ -83,7 +83,7 @@ def machine_spec(defn: WorkflowDefinition) -> tuple[list[Any], list[dict[str, An
 
 def to_mermaid(defn: WorkflowDefinition) -> str:
     """Mermaid state diagram, drawn by ``transitions``' own mermaid graph engine."""
-    from transitions.extensions import GraphMachine  # noqa: PLC0415 - heavy, export only
+    from transitions.extensions import GraphMachine
 
     states, transitions = machine_spec(defn)
     probe = SimpleNamespace()  # a throwaway model: the diagram engine needs one

@@ -44,6 +44,7 @@ from engine.store import (
     StoreConfig,
     is_write_conflict,
     parse_url,
+    prepare,
     translate_errors,
 )
 from engine.views import Actor, AllowedReport, HistoryEntry, InstanceView
@@ -94,6 +95,7 @@ class Engine:
         config = parse_url(resolved)
         registry = WorkflowRegistry(load_entry_points() if workflows is None else workflows)
         with translate_errors("opening the store", config.label):
+            prepare(config)
             app = EngineApplication(env=config.env)
         return cls(app, registry, config, clock or _utcnow)
 
@@ -151,11 +153,14 @@ class Engine:
         now = self._now(None)
         probe_view = _start_view(iid, compiled, now)
         try:
-            decision = compiled.decide(probe_view, trig, actor, data, reason, now)
+            decision = compiled.decide(probe_view, trig, actor, data, reason=reason, now=now)
         except EngineError as exc:
             log.info("command_refused", code=exc.code, role=actor.role)
             raise
-        body = _body(decision, compiled.hash, actor, reason, correlation_id, causation_id)
+        body = _body(
+            decision, compiled.hash, actor, reason,
+            correlation_id=correlation_id, causation_id=causation_id,
+        )
         body["prev_hash"] = GENESIS_HASH
         agg = WorkflowInstance.start(
             instance_id=iid, at=now, workflow=compiled.name,
@@ -207,12 +212,15 @@ class Engine:
             now = self._now(agg.modified_on)
             try:
                 decision = compiled.decide(
-                    _view(agg, copy_data=False), trigger, actor, data, reason, now
+                    _view(agg, copy_data=False), trigger, actor, data, reason=reason, now=now
                 )
             except EngineError as exc:
                 log.info("command_refused", code=exc.code, role=actor.role, attempt=attempt)
                 raise
-            body = _body(decision, compiled.hash, actor, reason, correlation_id, causation_id)
+            body = _body(
+            decision, compiled.hash, actor, reason,
+            correlation_id=correlation_id, causation_id=causation_id,
+        )
             agg.step(at=now, body=body)
             if self._save(agg):
                 self._cache_put(agg)
@@ -244,7 +252,7 @@ class Engine:
                 raise InvalidArgument("version must be >= 1")
             with translate_errors("reading an instance", self._config.label):
                 try:
-                    agg = self._app.repository.get(iid, version=version)
+                    agg: WorkflowInstance = self._app.repository.get(iid, version=version)
                 except AggregateNotFoundError:
                     raise InstanceNotFound(str(iid)) from None
             if agg.version != version:
@@ -352,8 +360,8 @@ class Engine:
         with translate_errors("reading snapshots", self._config.label):
             snapshots = self._app.snapshots.get(iid, desc=True) if self._app.snapshots else []
             for snap in snapshots:
-                if snap.state["_modified_on"] <= at:
-                    agg = snap.mutate(None)
+                if snap.state["_modified_on"] <= at:  # type: ignore[attr-defined]
+                    agg = snap.mutate(None)  # type: ignore[attr-defined]
                     gt = snap.originator_version
                     break
         for event in self._events(iid, gt=gt):
@@ -393,7 +401,7 @@ def _fork(agg: WorkflowInstance) -> WorkflowInstance:
 
 
 def _body(
-    decision: Any, definition_hash: str, actor: Actor, reason: str | None,
+    decision: Any, definition_hash: str, actor: Actor, reason: str | None, *,
     correlation_id: str | None, causation_id: str | None,
 ) -> dict[str, Any]:
     return {

@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 
 from engine.hashing import event_hash
 
-__all__ = ["STARTED_TOPIC", "TRANSITIONED_TOPIC", "WorkflowInstance"]
+__all__ = ["STARTED_TOPIC", "TRANSITIONED_TOPIC", "WorkflowInstance", "recompute_hash"]
 
 STARTED_TOPIC = "socieux.instance:Started"
 TRANSITIONED_TOPIC = "socieux.instance:Transitioned"
@@ -81,7 +81,7 @@ class WorkflowInstance(Aggregate):
 
     Created = Started  # the only creation event; keeps explicit topics complete
 
-    class Snapshot(Aggregate.Snapshot):
+    class Snapshot(Aggregate.Snapshot):  # type: ignore[valid-type,misc]
         """A snapshot of the instance's state."""
 
         TOPIC: ClassVar[str] = SNAPSHOT_TOPIC
@@ -108,7 +108,10 @@ class WorkflowInstance(Aggregate):
         body: dict[str, Any],
     ) -> WorkflowInstance:
         """Create a new instance from a decided start step (``body`` has no hash yet)."""
-        body = {**body, "workflow": workflow, "definition_version": definition_version}
+        body = {
+            **body, "workflow": workflow, "definition_version": definition_version,
+            "originator_topic": cls.TOPIC,
+        }
         digest = event_hash(
             topic=STARTED_TOPIC,
             originator_id=instance_id,
@@ -116,6 +119,7 @@ class WorkflowInstance(Aggregate):
             timestamp=at,
             body=body,
         )
+        del body["originator_topic"]  # eventsourcing sets it (to the same value)
         return cls._create(cls.Started, id=instance_id, timestamp=at, hash=digest, **body)
 
     def step(self, *, at: datetime, body: dict[str, Any]) -> None:
@@ -129,6 +133,21 @@ class WorkflowInstance(Aggregate):
             body=body,
         )
         self.trigger_event(self.Transitioned, timestamp=at, hash=digest, **body)
+
+
+_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "hash"})
+
+
+def recompute_hash(event: WorkflowInstance.Event) -> str:
+    """Recompute ``event``'s hash from its stored fields (for verification)."""
+    body = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
+    return event_hash(
+        topic=type(event).TOPIC,  # type: ignore[attr-defined]
+        originator_id=event.originator_id,
+        originator_version=event.originator_version,
+        timestamp=event.timestamp,
+        body=body,
+    )
 
 
 def _with_member(index: dict[str, list[str]], key: str, member: str) -> dict[str, list[str]]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError as ESIntegrityError
@@ -35,6 +36,7 @@ __all__ = [
     "EngineApplication",
     "StoreConfig",
     "parse_url",
+    "prepare",
     "translate_errors",
 ]
 
@@ -82,9 +84,17 @@ def _sqlite_config(url: str, raw_path: str, query: dict[str, str]) -> StoreConfi
     parent = Path(path).expanduser().resolve().parent
     if not parent.is_dir():
         raise _bad(url, f"directory {parent} does not exist")
+    mode = query.get("mode", "rwc")
+    if mode not in ("ro", "rw", "rwc"):
+        raise _bad(url, "mode must be ro, rw or rwc")
+    file_path = Path(path).expanduser()
+    if mode != "rwc" and not file_path.is_file():
+        raise _bad(url, f"file {file_path} does not exist (mode={mode})")
+    dbname = str(file_path) if mode == "rwc" else f"file:{file_path}?mode={mode}"
     env = {
         "PERSISTENCE_MODULE": "engine.store:DurableSQLiteFactory",
-        "SQLITE_DBNAME": str(Path(path).expanduser()),
+        "SQLITE_DBNAME": dbname,
+        "CREATE_TABLE": "n" if mode == "ro" else "y",
         "SQLITE_LOCK_TIMEOUT": query.get("lock_timeout", "10"),
         "SOCIEUX_SQLITE_SYNCHRONOUS": _SYNC_LEVELS[sync],
     }
@@ -112,6 +122,23 @@ def _postgres_config(url: str, parts: Any, query: dict[str, str]) -> StoreConfig
     }
     label = f"postgresql://{env['POSTGRES_USER']}@{parts.hostname}:{port}/{dbname}"
     return StoreConfig("postgresql", env, label)
+
+
+def prepare(config: StoreConfig) -> None:
+    """Create what eventsourcing does not: the PostgreSQL schema named in the URL."""
+    schema = config.env.get("POSTGRES_SCHEMA")
+    if config.kind != "postgresql" or not schema:
+        return
+    import psycopg
+    from psycopg import sql
+
+    env = config.env
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
+        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True,
+    ) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
 class _DurablePool(SQLiteConnectionPool):
@@ -142,7 +169,7 @@ class DurableSQLiteFactory(SQLiteFactory):
         old.close()
 
 
-class EngineApplication(Application):
+class EngineApplication(Application[UUID]):
     """The eventsourcing application behind the façade (configured only by its URL)."""
 
     name = "socieux"

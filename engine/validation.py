@@ -36,7 +36,8 @@ def _dupes(names: Iterable[str]) -> list[str]:
 
 def _names(defn: WorkflowDefinition) -> list[str]:
     out = [f"state {n!r} is declared more than once" for n in _dupes(s.name for s in defn.states)]
-    out += [f"guard {n!r} is registered more than once" for n in _dupes(g.name for g in defn.guards)]
+    guards = _dupes(g.name for g in defn.guards)
+    out += [f"guard {n!r} is registered more than once" for n in guards]
     pairs = [(src, t.trigger) for t in defn.transitions for src in (t.source or ("(start)",))]
     out += [
         f"trigger {trig!r} is defined more than once from state {src!r} (ambiguous)"

@@ -1,0 +1,42 @@
+# The two commands: `make demo` and `make test`. Each sets up what it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PG_URL := postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## demo: load a realistic portfolio into ./socieux.db (SQLite) by sending real commands
+demo: $(STAMP)
+	$(BIN)/socieux demo
+
+## test: ruff, mypy --strict and pytest (PostgreSQL tests run when the server answers)
+test: $(STAMP) lint typecheck
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "PostgreSQL answers at 127.0.0.1:5432: PostgreSQL tests will run"; \
+		SOCIEUX_TEST_POSTGRES=$(PG_URL) $(BIN)/pytest -q $(PYTEST_ARGS); \
+	else \
+		echo "PostgreSQL does not answer at 127.0.0.1:5432: PostgreSQL tests will be skipped"; \
+		$(BIN)/pytest -q $(PYTEST_ARGS); \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis socieux.db socieux.db-*
