@@ -1,0 +1,12 @@
+"""The ``socieux`` command line. Heavy modules are imported lazily to keep start-up fast."""
+
+from __future__ import annotations
+
+__all__ = ["main"]
+
+
+def main() -> None:
+    """Entry point of the ``socieux`` console script."""
+    from engine.cli.app import build_app
+
+    build_app()(prog_name="socieux")

@@ -1,0 +1,78 @@
+"""The root ``socieux`` command: global options, logging, and the command groups."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from engine.cli.console import CliState
+
+__all__ = ["build_app"]
+
+
+class LogFormat(StrEnum):
+    """How the CLI writes logs (always to stderr)."""
+
+    text = "text"
+    json = "json"
+
+
+def configure_logging(fmt: LogFormat) -> None:
+    """The CLI (never the library) configures structlog: text shows warnings, json all."""
+    import structlog
+
+    if fmt is LogFormat.json:
+        renderer: structlog.typing.Processor = structlog.processors.JSONRenderer()
+        level = logging.INFO
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        level = logging.WARNING
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def _root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", envvar="SOCIEUX_DB", help="Database URL (default sqlite:///socieux.db)."),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Machine-readable JSON output.")
+    ] = False,
+    log_format: Annotated[
+        LogFormat, typer.Option("--log-format", help="Log format on stderr.")
+    ] = LogFormat.text,
+) -> None:
+    """socieux: drive and inspect technical-assistance workflows."""
+    configure_logging(log_format)
+    state = CliState(db=db, json=json_output, log_format=log_format.value)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+def build_app() -> typer.Typer:
+    """Assemble the CLI (command modules are imported here, not at package import)."""
+    from engine.cli import demo, instances, workflows
+
+    app = typer.Typer(
+        name="socieux", no_args_is_help=True, add_completion=False,
+        pretty_exceptions_enable=False, rich_markup_mode=None,
+    )
+    app.callback()(_root)
+    instances.register(app)
+    demo.register(app)
+    app.add_typer(workflows.build(), name="workflows", help="List and show workflow definitions.")
+    return app

@@ -1,0 +1,129 @@
+"""The one console helper: JSON or rich output, the one-line error and the exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+import typer
+
+from engine.errors import (
+    ConcurrencyConflict,
+    EngineError,
+    GuardRejected,
+    InstanceNotFound,
+    IntegrityViolation,
+    PermissionDenied,
+    TransitionNotAllowed,
+    UnknownWorkflow,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from engine.facade import Engine
+
+__all__ = ["EXIT_CODES", "CliState", "exit_code_for", "handles_errors", "state_of"]
+
+EXIT_CODES = {
+    "ok": 0, "usage": 2, "refused": 3, "conflict": 4, "not_found": 5, "integrity": 6,
+}
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def exit_code_for(exc: EngineError) -> int:
+    """The documented exit code for an engine error."""
+    if isinstance(exc, TransitionNotAllowed | GuardRejected | PermissionDenied):
+        return EXIT_CODES["refused"]
+    if isinstance(exc, ConcurrencyConflict):
+        return EXIT_CODES["conflict"]
+    if isinstance(exc, InstanceNotFound | UnknownWorkflow):
+        return EXIT_CODES["not_found"]
+    if isinstance(exc, IntegrityViolation):
+        return EXIT_CODES["integrity"]
+    return EXIT_CODES["usage"]  # invalid input, invalid definition, storage unavailable
+
+
+@dataclass
+class CliState:
+    """Global options and the lazily opened engine for one CLI invocation."""
+
+    db: str | None = None
+    json: bool = False
+    log_format: str = "text"
+    _engine: Engine | None = field(default=None, repr=False)
+    _console: Console | None = field(default=None, repr=False)
+
+    def engine(self) -> Engine:
+        """Open the engine on first use (workflows from installed entry points)."""
+        if self._engine is None:
+            from engine.facade import Engine
+
+            self._engine = Engine.open(self.db)
+        return self._engine
+
+    def close(self) -> None:
+        """Close the engine if it was opened."""
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    @property
+    def console(self) -> Console:
+        """A rich console on stdout."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(highlight=False, soft_wrap=False)
+        return self._console
+
+    def out(self, payload: Any, render: Callable[[], None]) -> None:
+        """Print ``payload`` as JSON with ``--json``, else call ``render``."""
+        if self.json:
+            sys.stdout.write(json.dumps(payload, indent=2, default=str, ensure_ascii=False) + "\n")
+        else:
+            render()
+
+
+def state_of(ctx: typer.Context) -> CliState:
+    """The :class:`CliState` stored on the root context."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliState):  # pragma: no cover - set by the root callback
+        msg = "socieux CLI state is missing"
+        raise TypeError(msg)
+    return obj
+
+
+def fail(code: str, message: str, exit_code: int) -> typer.Exit:
+    """Print the one error line and return the ``typer.Exit`` to raise."""
+    sys.stderr.write(f"error[{code}]: {message}\n")
+    return typer.Exit(exit_code)
+
+
+def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn engine errors into one line on stderr and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except EngineError as exc:
+            if os.environ.get("SOCIEUX_DEBUG") == "1":
+                raise
+            first_line = exc.message.splitlines()[0]
+            raise fail(exc.code, first_line, exit_code_for(exc)) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("SOCIEUX_DEBUG") == "1":
+                raise
+            message = f"{type(exc).__name__}: {exc} (set SOCIEUX_DEBUG=1 for a traceback)"
+            raise fail("internal", message, 1) from None
+
+    return wrapper

@@ -1,0 +1,129 @@
+"""``submit``, ``fire``, ``show``, ``history`` and ``next``: one instance at a time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from engine.cli.console import handles_errors, state_of
+from engine.cli.inputs import parse_actor, parse_time, read_data
+from engine.cli.render import render_allowed, render_history, render_instance
+
+__all__ = ["register"]
+
+AsOpt = Annotated[str, typer.Option("--as", help="ROLE:ACTOR, e.g. socieux_team:t-1.")]
+DataOpt = Annotated[str | None, typer.Option("--data", help="JSON file, or - for stdin.")]
+IdArg = Annotated[str, typer.Argument(help="Instance id or a unique prefix of it.")]
+
+
+@handles_errors
+def submit(
+    ctx: typer.Context,
+    workflow: Annotated[str, typer.Argument(help="Workflow name.")],
+    actor: AsOpt,
+    data: DataOpt = None,
+    reason: Annotated[str | None, typer.Option(help="Why (recorded in the audit).")] = None,
+) -> None:
+    """Start a new instance of WORKFLOW with its start trigger."""
+    st = state_of(ctx)
+    payload = read_data(data)
+    view = st.engine().start(workflow, payload, actor=parse_actor(actor), reason=reason)
+    st.out(view.model_dump(mode="json"), lambda: st.console.print(
+        f"{view.id}  {view.workflow}  -> {view.state} (version {view.version})"))
+
+
+@handles_errors
+def fire(
+    ctx: typer.Context,
+    instance: IdArg,
+    trigger: Annotated[str, typer.Argument(help="Trigger to fire.")],
+    actor: AsOpt,
+    data: DataOpt = None,
+    reason: Annotated[str | None, typer.Option(help="Why (recorded in the audit).")] = None,
+    expected_version: Annotated[
+        int | None, typer.Option("--expected-version", help="Refuse if the instance moved on.")
+    ] = None,
+) -> None:
+    """Fire TRIGGER on an instance."""
+    st = state_of(ctx)
+    payload = read_data(data)
+    view = st.engine().fire(instance, trigger, payload, actor=parse_actor(actor), reason=reason,
+                            expected_version=expected_version)
+    st.out(view.model_dump(mode="json"), lambda: st.console.print(
+        f"{view.id}  {trigger}  -> {view.state} (version {view.version})"))
+
+
+@handles_errors
+def show(
+    ctx: typer.Context,
+    instance: IdArg,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO time.")] = None,
+    version: Annotated[int | None, typer.Option(help="Version number.")] = None,
+) -> None:
+    """Show an instance: state, key facts, stage timeline, what may happen next."""
+    st = state_of(ctx)
+    engine = st.engine()
+    at = parse_time(as_of) if as_of else None
+    view = engine.get(instance, version=version, as_of=at)
+    compiled = engine.registry.by_hash(view.definition_hash)
+    history = [h for h in engine.history(view.id) if h.version <= view.version]
+    now = at or datetime.now(UTC)
+    sla = compiled.sla_days.get(view.state)
+    days_in_state = (now - view.state_entered_at).total_seconds() / 86400
+    overdue = sla is not None and days_in_state > sla
+    next_triggers: dict[str, list[str]] = {
+        t: list(compiled.transition(view.state, t).roles)
+        for t in compiled.triggers_from(view.state)
+    }
+    payload: dict[str, Any] = {
+        **view.model_dump(mode="json", exclude={"fired_by", "acted_as"}),
+        "sla_days": sla, "days_in_state": round(days_in_state, 1), "overdue": overdue,
+        "next": next_triggers,
+        "timeline": [{"version": h.version, "at": h.at.isoformat(), "trigger": h.trigger,
+                      "dest": h.dest} for h in history],
+    }
+    st.out(payload, lambda: render_instance(st.console, payload))
+
+
+@handles_errors
+def history(ctx: typer.Context, instance: IdArg) -> None:
+    """The instance's timeline: when, who (role), trigger, from -> to, reason."""
+    st = state_of(ctx)
+    entries = st.engine().history(instance)
+    st.out([e.model_dump(mode="json") for e in entries],
+           lambda: render_history(st.console, entries))
+
+
+@handles_errors
+def next_(
+    ctx: typer.Context,
+    instance: IdArg,
+    actor: Annotated[
+        str | None, typer.Option("--as", help="ROLE:ACTOR; default: every role.")
+    ] = None,
+) -> None:
+    """What may happen now, and why other triggers are refused."""
+    st = state_of(ctx)
+    engine = st.engine()
+    view = engine.get(instance)
+    if actor:
+        actors = [parse_actor(actor)]
+    else:
+        compiled = engine.registry.by_hash(view.definition_hash)
+        roles = compiled.definition.roles or sorted(
+            {r for t in compiled.definition.transitions for r in t.roles})
+        actors = [parse_actor(f"{role}:anyone") for role in roles]
+    reports = [engine.allowed(view.id, a) for a in actors]
+    st.out([r.model_dump(mode="json") for r in reports],
+           lambda: render_allowed(st.console, reports))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the instance commands to the root app."""
+    app.command()(submit)
+    app.command()(fire)
+    app.command()(show)
+    app.command()(history)
+    app.command("next")(next_)

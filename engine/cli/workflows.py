@@ -1,0 +1,85 @@
+"""``socieux workflows list | show NAME``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from engine.cli.console import handles_errors, state_of
+from engine.export import to_dict, to_dot, to_json, to_mermaid
+
+__all__ = ["build"]
+
+
+class Format(StrEnum):
+    """Output formats of ``workflows show``."""
+
+    table = "table"
+    mermaid = "mermaid"
+    dot = "dot"
+    json = "json"
+
+
+@handles_errors
+def list_workflows(ctx: typer.Context) -> None:
+    """List the installed workflow definitions."""
+    st = state_of(ctx)
+    rows: list[dict[str, Any]] = [
+        {"name": c.name, "version": c.definition.version, "title": c.definition.title,
+         "hash": c.hash, "states": len(c.definition.states),
+         "transitions": len(c.definition.transitions)}
+        for c in st.engine().registry.all()
+    ]
+
+    def render() -> None:
+        from rich.table import Table
+
+        table = Table("name", "version", "title", "states", "transitions", "hash")
+        for r in rows:
+            table.add_row(r["name"], str(r["version"]), r["title"], str(r["states"]),
+                          str(r["transitions"]), r["hash"][:12])
+        st.console.print(table)
+
+    st.out(rows, render)
+
+
+@handles_errors
+def show_workflow(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Workflow name.")],
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    version: Annotated[int | None, typer.Option(help="Definition version.")] = None,
+) -> None:
+    """Show a workflow definition as a table, Mermaid, DOT or JSON."""
+    st = state_of(ctx)
+    compiled = st.engine().registry.get(name, version)
+    defn = compiled.definition
+    if st.json or fmt is Format.json:
+        typer.echo(to_json(defn))
+        return
+    if fmt is Format.mermaid:
+        typer.echo(to_mermaid(defn))
+        return
+    if fmt is Format.dot:
+        typer.echo(to_dot(defn), nl=False)
+        return
+    from rich.table import Table
+
+    data = to_dict(defn)
+    table = Table("trigger", "from", "to", "roles", "guards", title=f"{name} v{defn.version}")
+    for t in data["transitions"]:
+        dest = t["dest"] or "(same state)"
+        table.add_row(t["trigger"], ", ".join(t["source"]) or "(start)", dest,
+                      ", ".join(t["roles"]), ", ".join(t["guards"]))
+    st.console.print(table)
+    st.console.print(f"content hash {compiled.hash}")
+
+
+def build() -> typer.Typer:
+    """The ``workflows`` command group."""
+    group = typer.Typer(no_args_is_help=True)
+    group.command("list")(list_workflows)
+    group.command("show")(show_workflow)
+    return group
