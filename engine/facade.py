@@ -34,10 +34,14 @@ from engine.errors import (
     StorageUnavailable,
 )
 from engine.export import START_STATE
+from engine.facade_projections import ProjectionAccess
 from engine.hashing import GENESIS_HASH
 from engine.instance import STARTED_TOPIC, WorkflowInstance
 from engine.introspect import allowed_report, history_entry
+from engine.projection import Projection, ProjectionContext, load_projection_entry_points
+from engine.projection_runner import ProjectionRunner
 from engine.registry import WorkflowRegistry, load_entry_points
+from engine.sql import SqlStore
 from engine.store import (
     DEFAULT_URL,
     EngineApplication,
@@ -45,6 +49,7 @@ from engine.store import (
     is_write_conflict,
     parse_url,
     prepare,
+    sql_store,
     translate_errors,
 )
 from engine.views import Actor, AllowedReport, HistoryEntry, InstanceView
@@ -61,17 +66,22 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Engine:
+class Engine(ProjectionAccess):
     """An open engine. Use :meth:`open`; close it (or use it as a context manager)."""
 
     def __init__(
-        self, app: EngineApplication, registry: WorkflowRegistry, config: StoreConfig,
-        clock: Clock,
+        self, app: EngineApplication, registry: WorkflowRegistry, config: StoreConfig, *,
+        clock: Clock, runner: ProjectionRunner, sql: SqlStore, mode: str,
     ) -> None:
         self._app = app
         self._registry = registry
         self._config = config
         self._clock = clock
+        self._runner = runner
+        self._sql = sql
+        self._projection_mode = mode
+        self.last_position = 0
+        """Notification id of the last event this engine recorded (for ``wait_for``)."""
         self._cache: OrderedDict[UUID, WorkflowInstance] = OrderedDict()
         self._lock = threading.Lock()
         self._closed = False
@@ -83,27 +93,50 @@ class Engine:
         url: str | None = None,
         *,
         workflows: Iterable[WorkflowDefinition] | None = None,
+        projections: Iterable[Projection] | None = None,
         clock: Clock | None = None,
+        projection_mode: str | None = None,
     ) -> Engine:
         """Open the store at ``url`` (default ``$SOCIEUX_DB`` or ``sqlite:///socieux.db``).
 
         ``workflows`` replaces the installed ``socieux.workflows`` entry points.
+        ``projections`` replaces the installed ``socieux.projections`` entry points.
         ``clock`` supplies command times (timezone-aware); it defaults to UTC now.
+        ``projection_mode`` is ``inline`` (SQLite default), ``catchup`` (memory and
+        PostgreSQL default) or ``worker`` (PostgreSQL with ``socieux projections run``).
         Raises ``StorageUnavailable`` for a bad URL or an unreachable database.
         """
         resolved = url or os.environ.get("SOCIEUX_DB") or DEFAULT_URL
         config = parse_url(resolved)
+        mode = _projection_mode(config, projection_mode)
         registry = WorkflowRegistry(load_entry_points() if workflows is None else workflows)
+        chosen = load_projection_entry_points() if projections is None else list(projections)
         with translate_errors("opening the store", config.label):
             prepare(config)
             app = EngineApplication(env=config.env)
-        return cls(app, registry, config, clock or _utcnow)
+            sql = sql_store(config)
+            runner = ProjectionRunner(app, sql, chosen)
+        engine = cls(
+            app, registry, config, clock=clock or _utcnow, runner=runner, sql=sql, mode=mode
+        )
+        context = ProjectionContext(
+            sla_days=engine._sla_days, settings=engine._settings, now=engine._clock,
+            refresh=engine._refresh_projections,
+        )
+        for p in chosen:
+            p.attach(sql, context)
+        with translate_errors("preparing projections", config.label):
+            runner.setup()
+            if mode != "worker":
+                runner.catch_up()
+        return engine
 
     def close(self) -> None:
         """Release connections. Safe to call twice."""
         if not self._closed:
             self._closed = True
             with translate_errors("closing the store", self._config.label):
+                self._sql.close()
                 self._app.close()
 
     def __enter__(self) -> Self:
@@ -166,13 +199,8 @@ class Engine:
             instance_id=iid, at=now, workflow=compiled.name,
             definition_version=compiled.definition.version, body=body,
         )
-        with translate_errors("recording the start", self._config.label):
-            try:
-                self._app.save(agg)
-            except Exception as exc:
-                if is_write_conflict(exc):
-                    raise InvalidArgument(f"instance id {iid} already exists") from None
-                raise
+        if not self._save(agg):
+            raise InvalidArgument(f"instance id {iid} already exists")
         self._cache_put(agg)
         log.info("command_recorded", version=agg.version, state=agg.state, role=actor.role)
         return _view(agg, copy_data=True)
@@ -321,14 +349,38 @@ class Engine:
         return max(now, floor) if floor is not None else now
 
     def _save(self, agg: WorkflowInstance) -> bool:
+        kwargs: dict[str, Any] = {}
+        if self._projection_mode == "inline" and self._runner.projections:
+            kwargs["inline_projection"] = self._runner.inline_hook(list(agg.pending_events))
         with translate_errors("recording the event", self._config.label):
             try:
-                self._app.save(agg)
+                recordings = self._app.save(agg, **kwargs)
             except Exception as exc:
                 if is_write_conflict(exc):
                     return False
                 raise
+            if recordings:
+                self.last_position = recordings[-1].notification.id
+            if self._projection_mode == "catchup" and self._config.kind == "memory":
+                self._runner.catch_up()
         return True
+
+    def _refresh_projections(self) -> None:
+        if self._projection_mode != "worker":
+            with translate_errors("updating projections", self._config.label):
+                self._runner.catch_up()
+
+    def _sla_days(self, definition_hash: str, state: str) -> int | None:
+        try:
+            return self._registry.by_hash(definition_hash).sla_days.get(state)
+        except EngineError:
+            return None
+
+    def _settings(self, definition_hash: str) -> dict[str, Any]:
+        try:
+            return dict(self._registry.by_hash(definition_hash).definition.settings)
+        except EngineError:
+            return {}
 
     def _events(self, iid: UUID, gt: int | None = None) -> list[WorkflowInstance.Event]:
         with translate_errors("reading events", self._config.label):
@@ -391,6 +443,19 @@ class Engine:
     def _cache_evict(self, iid: UUID) -> None:
         with self._lock:
             self._cache.pop(iid, None)
+
+
+def _projection_mode(config: StoreConfig, requested: str | None) -> str:
+    default = {"sqlite": "inline", "memory": "catchup", "postgresql": "catchup"}[config.kind]
+    mode = requested or default
+    allowed = {"sqlite": {"inline", "catchup"}, "memory": {"catchup"},
+               "postgresql": {"catchup", "worker"}}[config.kind]
+    if mode not in allowed:
+        raise InvalidArgument(
+            f"projection_mode {mode!r} is not available on {config.kind} "
+            f"(choose from {', '.join(sorted(allowed))})"
+        )
+    return mode
 
 
 def _fork(agg: WorkflowInstance) -> WorkflowInstance:

@@ -13,7 +13,7 @@ SQLite runs with ``synchronous=FULL`` unless the URL says ``?synchronous=normal`
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +23,19 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError as ESIntegrityError
-from eventsourcing.persistence import PersistenceError
-from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteFactory
+from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+    SQLiteFactory,
+)
 from eventsourcing.utils import Environment
 
 from engine.errors import EngineError, StorageUnavailable
 from engine.instance import WorkflowInstance
+from engine.sql import PostgresStore, SQLiteStore, SqlStore
 
 __all__ = [
     "DEFAULT_URL",
@@ -37,6 +44,7 @@ __all__ = [
     "StoreConfig",
     "parse_url",
     "prepare",
+    "sql_store",
     "translate_errors",
 ]
 
@@ -97,6 +105,7 @@ def _sqlite_config(url: str, raw_path: str, query: dict[str, str]) -> StoreConfi
         "CREATE_TABLE": "n" if mode == "ro" else "y",
         "SQLITE_LOCK_TIMEOUT": query.get("lock_timeout", "10"),
         "SOCIEUX_SQLITE_SYNCHRONOUS": _SYNC_LEVELS[sync],
+        "APPLICATION_RECORDER_TOPIC": "engine.store:InlineSQLiteRecorder",
     }
     return StoreConfig("sqlite", env, f"sqlite:///{path}")
 
@@ -167,6 +176,35 @@ class DurableSQLiteFactory(SQLiteFactory):
         pool_cls = type("_Pool", (_DurablePool,), {"synchronous": level})
         self.datastore.pool = pool_cls(db_name=old.db_name, lock_timeout=old.lock_timeout)
         old.close()
+
+
+class InlineSQLiteRecorder(SQLiteApplicationRecorder):
+    """Calls ``inline_projection(cursor, notification_ids)`` inside the insert transaction.
+
+    This is the hook that lets read models and their positions be written in the same
+    transaction (and the same fsync) as the events they come from.
+    """
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        hook = kwargs.get("inline_projection")
+        if hook is not None and ids:
+            hook(c, ids)
+        return ids
+
+
+def sql_store(config: StoreConfig) -> SqlStore:
+    """The store for read models: the same database as the events."""
+    if config.kind == "sqlite":
+        return SQLiteStore(
+            config.env["SQLITE_DBNAME"], synchronous=config.env["SOCIEUX_SQLITE_SYNCHRONOUS"],
+            timeout=float(config.env["SQLITE_LOCK_TIMEOUT"]),
+        )
+    if config.kind == "postgresql":
+        return PostgresStore(config.env)
+    return SQLiteStore(":memory:", synchronous="OFF")
 
 
 class EngineApplication(Application[UUID]):

@@ -1,0 +1,149 @@
+"""The projection protocol: read models built from the event log.
+
+A projection names the event topics it reads, creates its tables in the same database
+as the events, and applies batches of events with a cursor the runner gives it. The
+runner stores each projection's position in the same transaction as its table updates,
+so every event is applied exactly once, and a projection can be rebuilt from zero.
+Concrete read models live in the ``projections`` package and plug in through the
+``socieux.projections`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+from engine.instance import STARTED_TOPIC, TRANSITIONED_TOPIC
+from engine.sql import Cursor, SqlStore
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "ProjectedEvent",
+    "Projection",
+    "ProjectionContext",
+    "load_projection_entry_points",
+]
+
+ENTRY_POINT_GROUP = "socieux.projections"
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectedEvent:
+    """One recorded event as projections see it (plain data, times in UTC)."""
+
+    position: int
+    instance_id: str
+    version: int
+    topic: str
+    at: datetime
+    trigger: str
+    source: str | None
+    dest: str
+    payload: dict[str, Any]
+    audit: dict[str, Any]
+    definition_hash: str
+    collect_as: str | None
+    workflow: str | None
+
+    @classmethod
+    def from_domain(cls, position: int, event: Any) -> ProjectedEvent:
+        """Build from a decoded domain event and its notification id."""
+        return cls(
+            position=position,
+            instance_id=str(event.originator_id),
+            version=event.originator_version,
+            topic=type(event).TOPIC,
+            at=event.timestamp,
+            trigger=event.trigger,
+            source=event.source,
+            dest=event.dest,
+            payload=event.payload,
+            audit=event.audit,
+            definition_hash=event.definition_hash,
+            collect_as=event.collect_as,
+            workflow=getattr(event, "workflow", None),
+        )
+
+
+@dataclass(frozen=True)
+class ProjectionContext:
+    """What a projection may consult besides its events: definitions and the clock."""
+
+    sla_days: Callable[[str, str], int | None]
+    """``(definition_hash, state) -> sla_days`` (``None`` when the state has no SLA)."""
+    settings: Callable[[str], dict[str, Any]]
+    """``definition_hash -> settings`` of that definition version."""
+    now: Callable[[], datetime]
+    refresh: Callable[[], None]
+    """Bring read models up to date before a query (a no-op where they are inline)."""
+
+
+class Projection:
+    """Base class of read models. Subclasses set ``name`` and implement the hooks."""
+
+    name: ClassVar[str] = ""
+    version: ClassVar[int] = 1
+    """Bump when the tables change: a stored older version triggers a rebuild."""
+    topics: ClassVar[tuple[str, ...]] = (STARTED_TOPIC, TRANSITIONED_TOPIC)
+    tables: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        self._sql: SqlStore | None = None
+        self._ctx: ProjectionContext | None = None
+
+    def attach(self, sql: SqlStore, ctx: ProjectionContext) -> None:
+        """Bind to the store and context (done by the engine when it opens)."""
+        self._sql = sql
+        self._ctx = ctx
+
+    @property
+    def sql(self) -> SqlStore:
+        """The attached store."""
+        if self._sql is None:
+            msg = f"projection {self.name!r} is not attached to an engine"
+            raise RuntimeError(msg)
+        return self._sql
+
+    @property
+    def ctx(self) -> ProjectionContext:
+        """The attached context."""
+        if self._ctx is None:
+            msg = f"projection {self.name!r} is not attached to an engine"
+            raise RuntimeError(msg)
+        return self._ctx
+
+    def t(self, name: str) -> str:
+        """The qualified name of one of this projection's tables."""
+        return self.sql.table(name)
+
+    def create(self, cur: Cursor) -> None:
+        """Create tables and indexes (``IF NOT EXISTS``)."""
+        raise NotImplementedError
+
+    def drop(self, cur: Cursor) -> None:
+        """Drop this projection's tables."""
+        for table in self.tables:
+            cur.execute(f"DROP TABLE IF EXISTS {self.t(table)}")
+
+    def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
+        """Apply a batch of events (in log order) with ``cur``."""
+        raise NotImplementedError
+
+    def fresh(self) -> SqlStore:
+        """Refresh (catch up) and return the store, for query methods."""
+        self.ctx.refresh()
+        return self.sql
+
+
+def load_projection_entry_points(group: str = ENTRY_POINT_GROUP) -> list[Projection]:
+    """Instantiate every projection installed under the entry-point ``group``."""
+    found: list[Projection] = []
+    for ep in entry_points(group=group):
+        obj = ep.load()
+        items: Iterable[Any] = obj() if callable(obj) and not isinstance(obj, type) else [obj]
+        for item in items:
+            found.append(item() if isinstance(item, type) else item)
+    return found

@@ -1,0 +1,221 @@
+"""Runs projections: inline in the command's transaction, by catch-up, or as a worker.
+
+Positions live in ``socieux_projection_positions`` (one row per projection) and are
+updated in the same transaction as the projection's tables, so processing is exactly
+once and resumable after a crash.
+
+* SQLite: **inline**. The recorder calls :meth:`ProjectionRunner.inline_hook` with the
+  command's own cursor after inserting the events, so one fsync covers the events, the
+  view rows and the positions. If another writer left the projections behind, the hook
+  first catches up, inside the same (write-locked) transaction.
+* memory: caught up in-process after each command and before each query.
+* PostgreSQL: caught up before each query (``catchup``), or by a separate worker process
+  (``worker``, see ``socieux projections run``) with :meth:`wait_for` for read-your-writes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import structlog
+from eventsourcing.persistence import Notification
+from pydantic import BaseModel, ConfigDict
+
+from engine.errors import EngineError
+from engine.projection import ProjectedEvent, Projection
+from engine.sql import Cursor, SqlStore
+
+__all__ = ["POSITIONS_TABLE", "ProjectionLag", "ProjectionRunner", "ProjectionStatus"]
+
+POSITIONS_TABLE = "socieux_projection_positions"
+_log = structlog.get_logger("socieux.projections")
+
+
+class ProjectionLag(EngineError, TimeoutError):
+    """Projections did not reach the wanted position in time."""
+
+    code = "projection_lag"
+
+
+class ProjectionStatus(BaseModel):
+    """Where a projection stands against the head of the log."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    version: int
+    position: int
+    head: int
+    behind: bool
+
+
+class ProjectionRunner:
+    """Applies registered projections to the event log of one engine."""
+
+    def __init__(self, app: Any, sql: SqlStore, projections: Sequence[Projection]) -> None:
+        self._app = app
+        self._sql = sql
+        self.projections = list(projections)
+        self._topics = {t for p in self.projections for t in p.topics}
+        self._pos = sql.table(POSITIONS_TABLE)
+
+    # ------------------------------------------------------------------ setup
+    def setup(self) -> list[str]:
+        """Create tables; rebuild-from-zero any projection whose version changed."""
+        reset: list[str] = []
+        with self._sql.write() as cur:
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._pos} (name TEXT PRIMARY KEY, "
+                "position BIGINT NOT NULL, version INTEGER NOT NULL)"
+            )
+            cur.execute(f"SELECT name, version FROM {self._pos}")
+            stored = {row["name"]: row["version"] for row in cur.fetchall()}
+            for p in self.projections:
+                if stored.get(p.name) == p.version:
+                    p.create(cur)
+                    continue
+                if p.name in stored:
+                    p.drop(cur)
+                    reset.append(p.name)
+                p.create(cur)
+                cur.execute(f"DELETE FROM {self._pos} WHERE name = ?", (p.name,))
+                cur.execute(
+                    f"INSERT INTO {self._pos} (name, position, version) VALUES (?, 0, ?)",
+                    (p.name, p.version),
+                )
+        return reset
+
+    # ------------------------------------------------------------------ positions
+    def _positions(self, cur: Cursor, *, lock: bool = False) -> dict[str, int]:
+        suffix = " FOR UPDATE" if lock and self._sql.dialect == "postgres" else ""
+        cur.execute(f"SELECT name, position FROM {self._pos}{suffix}")
+        rows = {row["name"]: int(row["position"]) for row in cur.fetchall()}
+        return {p.name: rows.get(p.name, 0) for p in self.projections}
+
+    def _advance(self, cur: Cursor, position: int) -> None:
+        cur.execute(f"UPDATE {self._pos} SET position = ? WHERE position < ?", (position, position))
+
+    def head(self) -> int:
+        """The highest notification id in the log (0 when empty)."""
+        return int(self._app.recorder.max_notification_id() or 0)
+
+    def status(self) -> list[ProjectionStatus]:
+        """Each projection's position against the head of the log."""
+        head = self.head()
+        with self._sql.read() as cur:
+            positions = self._positions(cur)
+        return [
+            ProjectionStatus(name=p.name, version=p.version, position=positions[p.name],
+                             head=head, behind=positions[p.name] < head)
+            for p in self.projections
+        ]
+
+    # ------------------------------------------------------------------ applying
+    def _apply(self, cur: Cursor, events: Sequence[ProjectedEvent], pos: dict[str, int]) -> None:
+        for p in self.projections:
+            mine = [e for e in events if e.position > pos[p.name] and e.topic in p.topics]
+            if mine:
+                p.apply(cur, mine)
+
+    def _decode(self, notifications: Sequence[Notification]) -> list[ProjectedEvent]:
+        mapper = self._app.mapper
+        return [
+            ProjectedEvent.from_domain(n.id, mapper.to_domain_event(n))
+            for n in notifications
+            if n.topic in self._topics
+        ]
+
+    def catch_up(self, *, batch: int = 2000, progress: Callable[[int], None] | None = None) -> int:
+        """Apply everything not yet applied, one transaction per batch; returns the count."""
+        if not self.projections:
+            return 0
+        done = 0
+        while True:
+            with self._sql.read() as cur:
+                start = min(self._positions(cur).values())
+            if start >= self.head():
+                return done
+            with self._sql.write() as cur:
+                pos = self._positions(cur, lock=True)
+                start = min(pos.values())
+                page = self._app.recorder.select_notifications(
+                    start, batch, inclusive_of_start=False
+                )
+                if not page:
+                    return done
+                self._apply(cur, self._decode(page), pos)
+                self._advance(cur, page[-1].id)
+            done += len(page)
+            if progress is not None:
+                progress(len(page))
+
+    def inline_hook(self, events: Sequence[Any]) -> Callable[[Cursor, Sequence[int]], None]:
+        """A callback for the SQLite recorder: project ``events`` with the command's cursor."""
+
+        def hook(cur: Cursor, ids: Sequence[int]) -> None:
+            pos = self._positions(cur)
+            if min(pos.values()) < ids[0] - 1:
+                self._catch_up_in_transaction(cur, ids[0] - 1, pos)
+                pos = self._positions(cur)
+            projected = [
+                ProjectedEvent.from_domain(i, e) for i, e in zip(ids, events, strict=True)
+            ]
+            self._apply(cur, projected, pos)
+            self._advance(cur, ids[-1])
+
+        return hook
+
+    def _catch_up_in_transaction(self, cur: Cursor, until: int, pos: dict[str, int]) -> None:
+        recorder = self._app.recorder
+        cur.execute(
+            "SELECT rowid, originator_id, originator_version, topic, state "
+            f"FROM {recorder.events_table_name} WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
+            (min(pos.values()), until),
+        )
+        notifications = [
+            Notification(
+                id=row["rowid"],
+                originator_id=recorder.convert_originator_id(row["originator_id"]),
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=row["state"],
+            )
+            for row in cur.fetchall()
+        ]
+        _log.info("inline_catch_up", events=len(notifications))
+        self._apply(cur, self._decode(notifications), pos)
+
+    # ------------------------------------------------------------------ maintenance
+    def rebuild(
+        self, names: Sequence[str] | None = None, *, batch: int = 5000,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Drop and recreate the named projections (default all), then replay the log."""
+        chosen = [p for p in self.projections if names is None or p.name in names]
+        with self._sql.write() as cur:
+            for p in chosen:
+                p.drop(cur)
+                p.create(cur)
+                cur.execute(f"UPDATE {self._pos} SET position = 0 WHERE name = ?", (p.name,))
+        return self.catch_up(batch=batch, progress=progress)
+
+    def wait_for(self, position: int, *, timeout: float = 10.0, poll: float = 0.05) -> None:
+        """Block until every projection has applied ``position`` (``ProjectionLag`` if not)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._sql.read() as cur:
+                lowest = min(self._positions(cur).values(), default=position)
+            if lowest >= position:
+                return
+            if time.monotonic() >= deadline:
+                msg = f"projections are at {lowest}, not {position}, after {timeout}s"
+                raise ProjectionLag(msg, position=position, reached=lowest)
+            time.sleep(poll)
+
+    def run_forever(self, *, poll: float = 0.2, stop: Callable[[], bool] = lambda: False) -> None:
+        """The worker loop: catch up, then poll for new events until ``stop()``."""
+        while not stop():
+            if self.catch_up() == 0:
+                time.sleep(poll)
