@@ -120,7 +120,8 @@ class Engine(ProjectionAccess):
             app, registry, config, clock=clock or _utcnow, runner=runner, sql=sql, mode=mode
         )
         context = ProjectionContext(
-            sla_days=engine._sla_days, settings=engine._settings, now=engine._clock,
+            sla_days=engine._sla_days, settings=engine._settings,
+            final_states=engine._final_states, now=engine._clock,
             refresh=engine._refresh_projections,
         )
         for p in chosen:
@@ -325,7 +326,11 @@ class Engine(ProjectionAccess):
             pass
         if len(text) < 4 or any(c not in "0123456789abcdef-" for c in text):
             raise InstanceNotFound(prefix, "give at least 4 hex characters of the id")
-        matches = [i for i in self.instance_ids() if str(i).startswith(text)]
+        finder = getattr(self._finder(), "find_ids", None)
+        if finder is not None:  # an indexed lookup, when a projection offers one
+            matches = [UUID(i) for i in finder(text)]
+        else:
+            matches = [i for i in self.instance_ids() if str(i).startswith(text)]
         if not matches:
             raise InstanceNotFound(prefix)
         if len(matches) > 1:
@@ -336,6 +341,9 @@ class Engine(ProjectionAccess):
         return matches[0]
 
     # ---------------------------------------------------------------- internals
+    def _finder(self) -> Projection | None:
+        return next((p for p in self._runner.projections if p.name == "requests"), None)
+
     def _id(self, instance_id: UUID | str) -> UUID:
         if isinstance(instance_id, UUID):
             return instance_id
@@ -375,6 +383,12 @@ class Engine(ProjectionAccess):
             return self._registry.by_hash(definition_hash).sla_days.get(state)
         except EngineError:
             return None
+
+    def _final_states(self, definition_hash: str) -> frozenset[str]:
+        try:
+            return self._registry.by_hash(definition_hash).final_states
+        except EngineError:
+            return frozenset()
 
     def _settings(self, definition_hash: str) -> dict[str, Any]:
         try:

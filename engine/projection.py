@@ -76,6 +76,8 @@ class ProjectionContext:
     """``(definition_hash, state) -> sla_days`` (``None`` when the state has no SLA)."""
     settings: Callable[[str], dict[str, Any]]
     """``definition_hash -> settings`` of that definition version."""
+    final_states: Callable[[str], frozenset[str]]
+    """``definition_hash -> final states`` of that definition version."""
     now: Callable[[], datetime]
     refresh: Callable[[], None]
     """Bring read models up to date before a query (a no-op where they are inline)."""

@@ -1,0 +1,106 @@
+"""``audit_trail``: one row per recorded event, for who-did-what queries."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from engine.errors import InvalidArgument
+from engine.projection import ProjectedEvent, Projection
+from engine.sql import Cursor
+from projections._util import iso, parse_iso
+
+__all__ = ["AuditRow", "AuditTrailProjection"]
+
+_COLUMNS = ("position", "instance_id", "version", "at", "actor", "role", "trigger", "source",
+            "dest", "reason", "correlation_id", "definition_hash")
+
+
+class AuditRow(BaseModel):
+    """One event: where it sits in the log, who fired what, from where to where, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    position: int
+    instance_id: str
+    version: int
+    at: datetime
+    actor: str
+    role: str
+    trigger: str
+    source: str | None
+    dest: str
+    reason: str | None
+    correlation_id: str | None
+    definition_hash: str
+
+
+class AuditTrailProjection(Projection):
+    """Every event as a row, indexed by instance, actor and time."""
+
+    name = "audit_trail"
+    version = 1
+    tables: ClassVar[tuple[str, ...]] = ("aud_events",)
+
+    def create(self, cur: Cursor) -> None:
+        """Table and indexes."""
+        t = self.t("aud_events")
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {t} (position BIGINT PRIMARY KEY, "
+            "instance_id TEXT NOT NULL, version INTEGER NOT NULL, at TEXT NOT NULL, "
+            "actor TEXT NOT NULL, role TEXT NOT NULL, trigger TEXT NOT NULL, source TEXT, "
+            "dest TEXT NOT NULL, reason TEXT, correlation_id TEXT, definition_hash TEXT NOT NULL)"
+        )
+        cur.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS aud_instance_idx ON {t} "
+                    "(instance_id, version)")
+        cur.execute(f"CREATE INDEX IF NOT EXISTS aud_actor_idx ON {t} (actor, at)")
+        cur.execute(f"CREATE INDEX IF NOT EXISTS aud_at_idx ON {t} (at)")
+
+    def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
+        """Insert one row per event."""
+        cur.executemany(
+            f"INSERT INTO {self.t('aud_events')} ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+            [
+                (e.position, e.instance_id, e.version, iso(e.at), e.audit["actor_id"],
+                 e.audit["role"], e.trigger, e.source, e.dest, e.audit.get("reason"),
+                 e.audit.get("correlation_id"), e.definition_hash)
+                for e in events
+            ],
+        )
+
+    def list(
+        self, *, instance: str | None = None, actor: str | None = None, role: str | None = None,
+        trigger: str | None = None, since: datetime | None = None, until: datetime | None = None,
+        limit: int = 1000, offset: int = 0,
+    ) -> builtins.list[AuditRow]:
+        """Events filtered by instance, actor, role, trigger and time window, in log order."""
+        if not 0 < limit <= 100_000 or offset < 0:
+            raise InvalidArgument("limit must be 1..100000 and offset >= 0")
+        clauses: builtins.list[str] = []
+        params: builtins.list[Any] = []
+        for col, value in (("instance_id", instance), ("actor", actor), ("role", role),
+                           ("trigger", trigger)):
+            if value is not None:
+                clauses.append(f"{col} = ?")
+                params.append(value)
+        if since is not None:
+            clauses.append("at >= ?")
+            params.append(iso(since))
+        if until is not None:
+            clauses.append("at <= ?")
+            params.append(iso(until))
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        with self.fresh().read() as cur:
+            cur.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM {self.t('aud_events')}{where} "
+                "ORDER BY position LIMIT ? OFFSET ?", (*params, limit, offset),
+            )
+            return [
+                AuditRow(**{**{c: r[c] for c in _COLUMNS}, "at": parse_iso(r["at"])})
+                for r in cur.fetchall()
+            ]

@@ -1,0 +1,173 @@
+"""``experts``: who is mobilised where, for how many days, and overlapping missions.
+
+Reads the planned activities (``activities`` in a payload), the mobilised experts
+(``experts``) and the activity records (``activity_records``, collected one per
+``record_activity``). Days worked are recorded per activity, so they are reported per
+activity, not split between its experts.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from engine.projection import ProjectedEvent, Projection
+from engine.sql import Cursor
+
+__all__ = ["Assignment", "ExpertSummary", "ExpertsProjection", "Overlap"]
+
+
+class Assignment(BaseModel):
+    """One expert on one activity of one request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    instance_id: str
+    activity_id: str
+    principal: bool
+    days_planned: int
+    activity_days_worked: int | None
+    start: str | None
+    end: str | None
+    status: str
+
+
+class Overlap(BaseModel):
+    """Two missions of one expert whose windows intersect."""
+
+    model_config = ConfigDict(frozen=True)
+
+    expert_id: str
+    first: str
+    second: str
+    from_date: str
+    to_date: str
+
+
+class ExpertSummary(BaseModel):
+    """An expert's assignments and totals."""
+
+    model_config = ConfigDict(frozen=True)
+
+    expert_id: str
+    nationality: str | None
+    employer: str | None
+    employer_type: str | None
+    assignments: list[Assignment]
+    days_planned: int
+    overlaps: list[Overlap]
+
+
+class ExpertsProjection(Projection):
+    """Activities and expert assignments of every request."""
+
+    name = "experts"
+    version = 1
+    tables: ClassVar[tuple[str, ...]] = ("exp_activities", "exp_assignments")
+
+    def create(self, cur: Cursor) -> None:
+        """Tables and indexes."""
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.t('exp_activities')} (instance_id TEXT NOT NULL, "
+            "activity_id TEXT NOT NULL, start_date TEXT, end_date TEXT, actual_start TEXT, "
+            "actual_end TEXT, days_worked INTEGER, status TEXT NOT NULL, "
+            "PRIMARY KEY (instance_id, activity_id))"
+        )
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.t('exp_assignments')} (instance_id TEXT NOT NULL, "
+            "activity_id TEXT NOT NULL, expert_id TEXT NOT NULL, nationality TEXT, employer TEXT, "
+            "employer_type TEXT, expertise TEXT, principal INTEGER NOT NULL, "
+            "days_planned INTEGER NOT NULL, PRIMARY KEY (instance_id, activity_id, expert_id))"
+        )
+        cur.execute(f"CREATE INDEX IF NOT EXISTS exp_expert_idx ON {self.t('exp_assignments')} "
+                    "(expert_id)")
+
+    def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
+        """Upsert planned activities, assignments and activity outcomes."""
+        acts, asg = self.t("exp_activities"), self.t("exp_assignments")
+        for e in events:
+            p = e.payload
+            if isinstance(p.get("activities"), list):
+                cur.execute(f"DELETE FROM {acts} WHERE instance_id = ?", (e.instance_id,))
+                cur.executemany(
+                    f"INSERT INTO {acts} (instance_id, activity_id, start_date, end_date, status) "
+                    "VALUES (?, ?, ?, ?, 'planned')",
+                    [(e.instance_id, str(a.get("id")), a.get("start"), a.get("end"))
+                     for a in p["activities"] if isinstance(a, dict)],
+                )
+            if isinstance(p.get("experts"), list):
+                cur.execute(f"DELETE FROM {asg} WHERE instance_id = ?", (e.instance_id,))
+                cur.executemany(
+                    f"INSERT INTO {asg} (instance_id, activity_id, expert_id, nationality, "
+                    "employer, employer_type, expertise, principal, days_planned) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [_assignment(e.instance_id, x) for x in p["experts"] if isinstance(x, dict)],
+                )
+            if e.collect_as == "activity_records" and "activity_id" in p:
+                cur.execute(
+                    f"UPDATE {acts} SET actual_start = ?, actual_end = ?, days_worked = ?, "
+                    "status = ? WHERE instance_id = ? AND activity_id = ?",
+                    (p.get("actual_start"), p.get("actual_end"), p.get("days_worked"),
+                     p.get("status", "delivered"), e.instance_id, str(p["activity_id"])),
+                )
+
+    def list(self, *, expert: str | None = None, limit: int = 1000) -> builtins.list[ExpertSummary]:
+        """Experts (or one), with assignments, planned days and overlapping missions."""
+        where, params = ("WHERE s.expert_id = ?", [expert]) if expert else ("", [])
+        with self.fresh().read() as cur:
+            cur.execute(
+                f"SELECT s.*, a.start_date, a.end_date, a.actual_start, a.actual_end, "
+                f"a.days_worked, a.status FROM {self.t('exp_assignments')} s "
+                f"LEFT JOIN {self.t('exp_activities')} a ON a.instance_id = s.instance_id "
+                f"AND a.activity_id = s.activity_id {where} "
+                "ORDER BY s.expert_id, a.start_date", params,
+            )
+            rows = cur.fetchall()
+        by_expert: dict[str, builtins.list[Any]] = {}
+        for r in rows:
+            by_expert.setdefault(r["expert_id"], []).append(r)
+        return [_summary(eid, rs) for eid, rs in builtins.list(by_expert.items())[:limit]]
+
+    def overlaps(self) -> builtins.list[Overlap]:
+        """Every pair of missions of one expert whose windows intersect."""
+        return [o for s in self.list(limit=1_000_000) for o in s.overlaps]
+
+
+def _assignment(instance_id: str, x: dict[str, Any]) -> tuple[Any, ...]:
+    return (instance_id, str(x.get("activity_id")), str(x.get("id")), x.get("nationality"),
+            x.get("employer"), x.get("employer_type"), x.get("expertise"),
+            int(bool(x.get("principal"))), int(x.get("days") or 0))
+
+
+def _window(r: Any) -> tuple[str | None, str | None]:
+    return (r["actual_start"] or r["start_date"], r["actual_end"] or r["end_date"])
+
+
+def _summary(expert_id: str, rows: Sequence[Any]) -> ExpertSummary:
+    assignments = [
+        Assignment(instance_id=r["instance_id"], activity_id=r["activity_id"],
+                   principal=bool(r["principal"]), days_planned=r["days_planned"],
+                   activity_days_worked=r["days_worked"], start=_window(r)[0],
+                   end=_window(r)[1], status=r["status"] or "planned")
+        for r in rows
+    ]
+    overlaps: builtins.list[Overlap] = []
+    live = [a for a in assignments if a.start and a.end and a.status != "cancelled"]
+    for i, first in enumerate(live):
+        for second in live[i + 1:]:
+            lo = max(first.start or "", second.start or "")
+            hi = min(first.end or "", second.end or "")
+            if lo <= hi and (first.instance_id, first.activity_id) != (
+                    second.instance_id, second.activity_id):
+                overlaps.append(Overlap(
+                    expert_id=expert_id, first=f"{first.instance_id}/{first.activity_id}",
+                    second=f"{second.instance_id}/{second.activity_id}", from_date=lo, to_date=hi))
+    head = rows[0]
+    return ExpertSummary(
+        expert_id=expert_id, nationality=head["nationality"], employer=head["employer"],
+        employer_type=head["employer_type"], assignments=assignments,
+        days_planned=sum(a.days_planned for a in assignments), overlaps=overlaps,
+    )

@@ -1,0 +1,217 @@
+"""``requests``: one row per instance, with its facts, stage dates and SLA due time."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from engine.errors import InvalidArgument
+from engine.projection import ProjectedEvent, Projection
+from engine.sql import Cursor
+from projections._util import chunks, dumps, iso, loads, parse_iso, placeholders
+
+__all__ = ["RequestRow", "RequestsProjection"]
+
+_COLUMNS = (
+    "id", "workflow", "definition_hash", "state", "final", "country", "region", "institution",
+    "institution_type", "title", "areas", "action_code", "created_at", "updated_at",
+    "state_entered_at", "due_at", "stage_dates", "version",
+)
+_ORDER = {"updated": "updated_at DESC, id", "created": "created_at DESC, id", "id": "id"}
+
+
+class RequestRow(BaseModel):
+    """One request as the ``requests`` read model holds it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    workflow: str
+    state: str
+    final: bool
+    country: str | None
+    region: str | None
+    institution: str | None
+    institution_type: str | None
+    title: str | None
+    areas: list[str]
+    action_code: str | None
+    created_at: datetime
+    updated_at: datetime
+    state_entered_at: datetime
+    due_at: datetime | None
+    overdue: bool
+    stage_dates: dict[str, datetime]
+    version: int
+
+
+class RequestsProjection(Projection):
+    """Current state and key facts of every instance, indexed for filtering."""
+
+    name = "requests"
+    version = 1
+    tables: ClassVar[tuple[str, ...]] = ("req_requests", "req_request_areas")
+
+    def create(self, cur: Cursor) -> None:
+        """Tables and indexes."""
+        r, a = self.t("req_requests"), self.t("req_request_areas")
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {r} (id TEXT PRIMARY KEY, workflow TEXT NOT NULL, "
+            "definition_hash TEXT NOT NULL, state TEXT NOT NULL, final INTEGER NOT NULL, "
+            "country TEXT, region TEXT, institution TEXT, institution_type TEXT, title TEXT, "
+            "areas TEXT NOT NULL, action_code TEXT, created_at TEXT NOT NULL, "
+            "updated_at TEXT NOT NULL, state_entered_at TEXT NOT NULL, due_at TEXT, "
+            "stage_dates TEXT NOT NULL, version INTEGER NOT NULL)"
+        )
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {a} (id TEXT NOT NULL, area TEXT NOT NULL, "
+                    "PRIMARY KEY (id, area))")
+        for col in ("state", "country", "region", "due_at", "created_at", "updated_at"):
+            cur.execute(f"CREATE INDEX IF NOT EXISTS req_{col}_idx ON {r} ({col})")
+        cur.execute(f"CREATE INDEX IF NOT EXISTS req_area_idx ON {a} (area, id)")
+
+    # ------------------------------------------------------------------ applying
+    def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
+        """Fold the batch per instance, then upsert rows and area links."""
+        ids = list(dict.fromkeys(e.instance_id for e in events))
+        rows = self._load(cur, ids)
+        for e in events:
+            rows[e.instance_id] = self._fold(rows.get(e.instance_id), e)
+        cols = ", ".join(_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "id")
+        cur.executemany(
+            f"INSERT INTO {self.t('req_requests')} ({cols}) VALUES ({placeholders(len(_COLUMNS))}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}",
+            [tuple(rows[i][c] for c in _COLUMNS) for i in ids],
+        )
+        a = self.t("req_request_areas")
+        for part in chunks(ids):
+            cur.execute(f"DELETE FROM {a} WHERE id IN ({placeholders(len(part))})", tuple(part))
+        cur.executemany(
+            f"INSERT INTO {a} (id, area) VALUES (?, ?)",
+            [(i, area) for i in ids for area in sorted(set(loads(rows[i]["areas"])))],
+        )
+
+    def _load(self, cur: Cursor, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for part in chunks(ids):
+            cur.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM {self.t('req_requests')} "
+                f"WHERE id IN ({placeholders(len(part))})", tuple(part),
+            )
+            for row in cur.fetchall():
+                found[row["id"]] = {c: row[c] for c in _COLUMNS}
+        return found
+
+    def _fold(self, row: dict[str, Any] | None, e: ProjectedEvent) -> dict[str, Any]:
+        at = iso(e.at)
+        if row is None:
+            row = dict.fromkeys(_COLUMNS)
+            row.update(id=e.instance_id, workflow=e.workflow or "", created_at=at, areas="[]",
+                       stage_dates="{}", state="")
+        moved = row["state"] != e.dest
+        row.update(definition_hash=e.definition_hash, updated_at=at, version=e.version,
+                   state=e.dest)
+        if moved:
+            stages = loads(row["stage_dates"])
+            stages.setdefault(e.dest, at)
+            sla = self.ctx.sla_days(e.definition_hash, e.dest)
+            row.update(state_entered_at=at, stage_dates=dumps(stages),
+                       due_at=iso(e.at + timedelta(days=sla)) if sla else None)
+        row["final"] = int(e.dest in self.ctx.final_states(e.definition_hash))
+        self._facts(row, e)
+        return row
+
+    def _facts(self, row: dict[str, Any], e: ProjectedEvent) -> None:
+        p = e.payload
+        inst = p.get("institution")
+        if isinstance(inst, dict):
+            row.update(institution=inst.get("name"), institution_type=inst.get("type"))
+        elif isinstance(inst, str):
+            row["institution"] = inst
+        if "country" in p:
+            country = str(p["country"])
+            regions = self.ctx.settings(e.definition_hash).get("country_regions", {})
+            row.update(country=country, region=regions.get(country))
+        if "title" in p:
+            row["title"] = p["title"]
+        if isinstance(p.get("areas"), list):
+            row["areas"] = dumps(sorted(str(a) for a in p["areas"]))
+        if p.get("action_code"):
+            row["action_code"] = p["action_code"]
+
+    # ------------------------------------------------------------------ queries
+    def _where(self, filters: dict[str, Any]) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for col in ("state", "country", "region", "workflow", "institution_type"):
+            value = filters.pop(col, None)
+            if value is not None:
+                clauses.append(f"{col} = ?")
+                params.append(value)
+        area = filters.pop("area", None)
+        if area is not None:
+            clauses.append(f"id IN (SELECT id FROM {self.t('req_request_areas')} WHERE area = ?)")
+            params.append(area)
+        overdue = filters.pop("overdue", None)
+        if overdue is not None:
+            now = iso(filters.pop("now", None) or self.ctx.now())
+            test = "final = 0 AND due_at IS NOT NULL AND due_at < ?"
+            clauses.append(test if overdue else f"NOT ({test})")
+            params.append(now)
+        filters.pop("now", None)
+        if filters:
+            raise InvalidArgument(f"unknown filter(s): {', '.join(sorted(filters))}")
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def list(
+        self, *, limit: int = 50, offset: int = 0, order: str = "updated", **filters: Any
+    ) -> list[RequestRow]:
+        """Requests matching ``state``, ``country``, ``region``, ``area``, ``workflow``,
+        ``institution_type`` and ``overdue`` (all optional, combined with AND)."""
+        if order not in _ORDER:
+            raise InvalidArgument(f"order must be one of {', '.join(_ORDER)}")
+        if not 0 < limit <= 10_000 or offset < 0:
+            raise InvalidArgument("limit must be 1..10000 and offset >= 0")
+        now = filters.get("now") or self.ctx.now()
+        where, params = self._where(dict(filters))
+        sql = self.fresh()
+        with sql.read() as cur:
+            cur.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM {self.t('req_requests')}{where} "
+                f"ORDER BY {_ORDER[order]} LIMIT ? OFFSET ?", (*params, limit, offset),
+            )
+            return [_row(r, now) for r in cur.fetchall()]
+
+    def count(self, **filters: Any) -> int:
+        """How many requests match the filters of :meth:`list`."""
+        where, params = self._where(dict(filters))
+        with self.fresh().read() as cur:
+            cur.execute(f"SELECT COUNT(*) AS n FROM {self.t('req_requests')}{where}", params)
+            return int(cur.fetchone()["n"])
+
+    def find_ids(self, prefix: str, *, limit: int = 20) -> builtins.list[str]:
+        """Ids starting with ``prefix`` (an indexed range scan)."""
+        with self.fresh().read() as cur:
+            cur.execute(
+                f"SELECT id FROM {self.t('req_requests')} WHERE id >= ? AND id < ? "
+                "ORDER BY id LIMIT ?", (prefix, prefix + "~", limit),
+            )
+            return [str(r["id"]) for r in cur.fetchall()]
+
+
+def _row(r: Any, now: datetime) -> RequestRow:
+    due = parse_iso(r["due_at"]) if r["due_at"] else None
+    return RequestRow(
+        id=r["id"], workflow=r["workflow"], state=r["state"], final=bool(r["final"]),
+        country=r["country"], region=r["region"], institution=r["institution"],
+        institution_type=r["institution_type"], title=r["title"], areas=loads(r["areas"]),
+        action_code=r["action_code"], created_at=parse_iso(r["created_at"]),
+        updated_at=parse_iso(r["updated_at"]), state_entered_at=parse_iso(r["state_entered_at"]),
+        due_at=due, overdue=bool(not r["final"] and due is not None and due < now),
+        stage_dates={k: parse_iso(v) for k, v in loads(r["stage_dates"]).items()},
+        version=r["version"],
+    )
