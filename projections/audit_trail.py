@@ -49,8 +49,10 @@ class AuditTrailProjection(Projection):
     def create(self, cur: Cursor) -> None:
         """Table and indexes."""
         t = self.t("aud_events")
+        # SQLite: INTEGER PRIMARY KEY is the rowid itself (no second index to maintain).
+        key = "INTEGER" if self.sql.dialect == "sqlite" else "BIGINT"
         cur.execute(
-            f"CREATE TABLE IF NOT EXISTS {t} (position BIGINT PRIMARY KEY, "
+            f"CREATE TABLE IF NOT EXISTS {t} (position {key} PRIMARY KEY, "
             "instance_id TEXT NOT NULL, version INTEGER NOT NULL, at TEXT NOT NULL, "
             "actor TEXT NOT NULL, role TEXT NOT NULL, trigger TEXT NOT NULL, source TEXT, "
             "dest TEXT NOT NULL, reason TEXT, correlation_id TEXT, definition_hash TEXT NOT NULL)"
@@ -58,7 +60,6 @@ class AuditTrailProjection(Projection):
         cur.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS aud_instance_idx ON {t} "
                     "(instance_id, version)")
         cur.execute(f"CREATE INDEX IF NOT EXISTS aud_actor_idx ON {t} (actor, at)")
-        cur.execute(f"CREATE INDEX IF NOT EXISTS aud_at_idx ON {t} (at)")
 
     def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
         """Insert one row per event."""

@@ -88,7 +88,10 @@ class PortfolioProjection(Projection):
     def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
         """Close the open stay and open a new one on every change of state."""
         t = self.t("pf_spells")
-        ids = list(dict.fromkeys(e.instance_id for e in events))
+        events = [e for e in events if e.source != e.dest]  # only changes of state matter
+        if not events:
+            return
+        ids = list(dict.fromkeys(e.instance_id for e in events if e.source is not None))
         open_stays: dict[str, tuple[int, str, str]] = {}
         for part in chunks(ids):
             cur.execute(
@@ -115,10 +118,13 @@ class PortfolioProjection(Projection):
                     closes.append((at, days, e.instance_id, current[0]))
             opened[(e.instance_id, seq)] = [e.instance_id, seq, e.dest, at, None, None]
             open_stays[e.instance_id] = (seq, e.dest, at)
-        cur.executemany(f"UPDATE {t} SET left_at = ?, days = ? WHERE instance_id = ? AND seq = ?",
-                        closes)
-        cur.executemany(f"INSERT INTO {t} (instance_id, seq, state, entered_at, left_at, days) "
-                        "VALUES (?, ?, ?, ?, ?, ?)", [tuple(r) for r in opened.values()])
+        if closes:
+            cur.executemany(
+                f"UPDATE {t} SET left_at = ?, days = ? WHERE instance_id = ? AND seq = ?", closes)
+        if opened:
+            cur.executemany(
+                f"INSERT INTO {t} (instance_id, seq, state, entered_at, left_at, days) "
+                "VALUES (?, ?, ?, ?, ?, ?)", [tuple(r) for r in opened.values()])
 
     def figures(self) -> Portfolio:
         """Counts, overdue total, stage times (median, p90) and the funnel."""
