@@ -103,7 +103,8 @@ class Engine(ProjectionAccess):
         ``projections`` replaces the installed ``socieux.projections`` entry points.
         ``clock`` supplies command times (timezone-aware); it defaults to UTC now.
         ``projection_mode`` is ``inline`` (SQLite default), ``catchup`` (memory and
-        PostgreSQL default) or ``worker`` (PostgreSQL with ``socieux projections run``).
+        PostgreSQL default) or ``worker`` (SQLite or PostgreSQL, with a separate
+        ``socieux projections run`` process and :meth:`wait_for` for read-your-writes).
         Raises ``StorageUnavailable`` for a bad URL or an unreachable database.
         """
         resolved = url or os.environ.get("SOCIEUX_DB") or DEFAULT_URL
@@ -462,7 +463,7 @@ class Engine(ProjectionAccess):
 def _projection_mode(config: StoreConfig, requested: str | None) -> str:
     default = {"sqlite": "inline", "memory": "catchup", "postgresql": "catchup"}[config.kind]
     mode = requested or default
-    allowed = {"sqlite": {"inline", "catchup"}, "memory": {"catchup"},
+    allowed = {"sqlite": {"inline", "catchup", "worker"}, "memory": {"catchup"},
                "postgresql": {"catchup", "worker"}}[config.kind]
     if mode not in allowed:
         raise InvalidArgument(
