@@ -1,0 +1,59 @@
+"""Projection rebuild on SQLite: events/s next to a raw scan of the same notification log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.common import fresh_db, timed
+from engine import Actor, Engine
+from projections import builtin
+from tests.toy import toy_definition
+
+BATCH = 5000
+
+
+def _fill(url: str, events: int) -> None:
+    actor = Actor("bench-1", "requester")
+    reviewer = Actor("bench-2", "reviewer")
+    with Engine.open(url, workflows=[toy_definition()], projections=[]) as engine:
+        for _ in range(events // 10):
+            iid = engine.start("toy", {"title": "t", "amount": 1}, actor=actor).id
+            engine.fire(iid, "review", {"score": 4}, actor=reviewer)
+            for n in range(8):
+                engine.fire(iid, "note", {"text": f"note {n}"}, actor=actor)
+
+
+def _scan(engine: Engine, *, decode: bool) -> int:
+    recorder, mapper = engine.application.recorder, engine.application.mapper
+    start, seen = None, 0
+    while True:
+        page = recorder.select_notifications(start, BATCH, inclusive_of_start=False)
+        if decode:
+            for n in page:
+                mapper.to_domain_event(n)
+        seen += len(page)
+        if len(page) < BATCH:
+            return seen
+        start = page[-1].id
+
+
+def run(events: int) -> dict[str, Any]:
+    """Fill a SQLite file with ``events`` events, then time scans and a full rebuild."""
+    with fresh_db("rebuild") as path:
+        url = f"sqlite:///{path}"
+        _fill(url, events)
+        with Engine.open(url, workflows=[toy_definition()], projections=builtin(),
+                         projection_mode="worker") as engine:
+            raw_s, n = timed(lambda: _scan(engine, decode=False))
+            decode_s, _ = timed(lambda: _scan(engine, decode=True))
+            rebuild_s, rebuilt = timed(engine.rebuild_projections)
+        assert rebuilt == n == events, (rebuilt, n, events)
+    return {
+        "events": events,
+        "raw_scan_events_per_s": round(n / raw_s),
+        "scan_and_decode_events_per_s": round(n / decode_s),
+        "rebuild_events_per_s": round(n / rebuild_s),
+        "rebuild_vs_raw_scan": round(raw_s / rebuild_s, 3),
+        "rebuild_vs_scan_and_decode": round(decode_s / rebuild_s, 3),
+        "projections": [p.name for p in builtin()],
+    }
