@@ -65,7 +65,7 @@ def _root(
 
 def build_app() -> typer.Typer:
     """Assemble the CLI (command modules are imported here, not at package import)."""
-    from engine.cli import demo, instances, workflows
+    from engine.cli import demo, instances, projections_cmd, reads, workflows
 
     app = typer.Typer(
         name="socieux", no_args_is_help=True, add_completion=False,
@@ -74,5 +74,8 @@ def build_app() -> typer.Typer:
     app.callback()(_root)
     instances.register(app)
     demo.register(app)
+    reads.register(app)
+    app.add_typer(projections_cmd.build(), name="projections",
+                  help="Projection status, rebuild and the worker.")
     app.add_typer(workflows.build(), name="workflows", help="List and show workflow definitions.")
     return app

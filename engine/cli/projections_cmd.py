@@ -1,0 +1,91 @@
+"""``socieux projections status | rebuild [NAME] | run``."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from engine.cli.console import handles_errors, state_of
+
+__all__ = ["build"]
+
+
+@handles_errors
+def status(ctx: typer.Context) -> None:
+    """Each projection's position against the head of the log."""
+    st = state_of(ctx)
+    rows = st.engine().projection_status()
+
+    def render() -> None:
+        from rich.table import Table
+
+        table = Table("projection", "version", "position", "head", "state")
+        for r in rows:
+            table.add_row(r.name, str(r.version), str(r.position), str(r.head),
+                          "[yellow]behind[/yellow]" if r.behind else "[green]current[/green]")
+        st.console.print(table)
+        st.console.print(f"mode: {st.engine().projection_mode}")
+
+    st.out([r.model_dump() for r in rows], render)
+
+
+def _progress(total: int, label: str) -> Any:
+    """A rich progress bar on a terminal; nothing when piped."""
+    if not sys.stdout.isatty():
+        return None, None
+    from rich.progress import Progress
+
+    bar = Progress()
+    task = bar.add_task(label, total=total)
+    return bar, lambda n: bar.advance(task, n)
+
+
+@handles_errors
+def rebuild(
+    ctx: typer.Context,
+    name: Annotated[list[str] | None, typer.Argument(help="Projection(s); default all.")] = None,
+) -> None:
+    """Drop and rebuild projections from the whole log."""
+    st = state_of(ctx)
+    engine = st.engine()
+    bar, advance = _progress(engine.application.recorder.max_notification_id() or 0, "rebuild")
+    if bar is not None:
+        with bar:
+            count = engine.rebuild_projections(name or None, progress=advance)
+    else:
+        count = engine.rebuild_projections(name or None)
+    names = name or [p.name for p in engine.projections]
+    st.out({"rebuilt": names, "events": count},
+           lambda: st.console.print(f"rebuilt {', '.join(names)} from {count} events"))
+
+
+@handles_errors
+def run(
+    ctx: typer.Context,
+    poll: Annotated[float, typer.Option(help="Seconds between polls when idle.")] = 0.5,
+) -> None:
+    """Run the projection worker until interrupted (SIGINT or SIGTERM)."""
+    st = state_of(ctx)
+    engine = st.engine()
+    stopping = {"now": False}
+
+    def stop(*_: object) -> None:
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    typer.echo(f"projection worker on {engine.url}: polling every {poll}s", err=True)
+    engine.run_projections(poll=poll, stop=lambda: stopping["now"])
+    typer.echo("projection worker stopped", err=True)
+
+
+def build() -> typer.Typer:
+    """The ``projections`` command group."""
+    group = typer.Typer(no_args_is_help=True)
+    group.command()(status)
+    group.command()(rebuild)
+    group.command()(run)
+    return group
