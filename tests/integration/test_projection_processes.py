@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import random
 import signal
 import time
 from pathlib import Path
@@ -20,10 +21,11 @@ from tests.toy import toy_definition
 EVENTS = 6000
 
 
-def _catch_up_slowly(url: str) -> None:
+def _catch_up_slowly(url: str, started: str) -> None:
     with Engine.open(url, workflows=[toy_definition()], projections=builtin(),
                      projection_mode="worker") as engine:
-        engine._runner.catch_up(batch=100)  # 60 transactions: plenty of moments to be killed
+        Path(started).touch()
+        engine._runner.catch_up(batch=20)  # 300 transactions: plenty of moments to be killed
 
 
 def _fill(url: str) -> None:
@@ -42,25 +44,31 @@ def _position(url: str) -> int:
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
-def test_sigkill_during_catch_up_then_resume_equals_a_rebuild(store_url: str) -> None:
+def test_sigkill_during_catch_up_then_resume_equals_a_rebuild(
+    store_url: str, tmp_path: Path,
+) -> None:
     _fill(store_url)
     _position(store_url)  # create the projection tables before the race
     ctx = mp.get_context("spawn")
-    kills = 0
-    for attempt in range(3):
-        proc = ctx.Process(target=_catch_up_slowly, args=(store_url,))
+    rng = random.Random(4)
+    mid_way_kills = 0
+    for attempt in range(10):
+        started = tmp_path / f"started-{attempt}"
+        proc = ctx.Process(target=_catch_up_slowly, args=(store_url, str(started)))
         proc.start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and _position(store_url) < (attempt + 1) * 1000:
-            time.sleep(0.02)
+        while not started.exists() and proc.is_alive():
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.15))
         if proc.is_alive():
             os.kill(proc.pid or 0, signal.SIGKILL)
-            kills += 1
         proc.join()
-    reached = _position(store_url)
-    print(f"\n{kills} SIGKILLs; projections were at {reached} of {EVENTS} after the last")
-    assert kills >= 1
-    assert reached < EVENTS, "the catch-up finished before it could be killed"
+        reached = _position(store_url)
+        if proc.exitcode == -signal.SIGKILL and reached < EVENTS:
+            mid_way_kills += 1
+        if mid_way_kills == 3 or reached >= EVENTS:
+            break
+    print(f"\n{mid_way_kills} SIGKILLs mid catch-up; projections at {reached} of {EVENTS}")
+    assert mid_way_kills >= 1, "every catch-up finished before it could be killed"
     with Engine.open(store_url, workflows=[toy_definition()], projections=builtin(),
                      projection_mode="worker") as engine:
         engine.catch_up_projections()
