@@ -44,6 +44,7 @@ from engine.registry import WorkflowRegistry, load_entry_points
 from engine.sql import SqlStore
 from engine.store import (
     DEFAULT_URL,
+    SNAPSHOT_INTERVAL,
     EngineApplication,
     StoreConfig,
     is_write_conflict,
@@ -362,14 +363,19 @@ class Engine(ProjectionAccess):
         if self._projection_mode == "inline" and self._runner.projections:
             kwargs["inline_projection"] = self._runner.inline_hook(list(agg.pending_events))
         with translate_errors("recording the event", self._config.label):
+            events = agg.collect_events()
             try:
-                recordings = self._app.save(agg, **kwargs)
+                # The event store directly: Application.save adds protocol checks (~30 µs)
+                # and re-reads the store to snapshot; we snapshot from memory below.
+                recordings = self._app.events.put(events, **kwargs)
             except Exception as exc:
                 if is_write_conflict(exc):
                     return False
                 raise
             if recordings:
                 self.last_position = recordings[-1].notification.id
+            if self._app.snapshots is not None and agg.version % SNAPSHOT_INTERVAL == 0:
+                self._app.snapshots.put([WorkflowInstance.Snapshot.take(agg)])
             if self._projection_mode == "catchup" and self._config.kind == "memory":
                 self._runner.catch_up()
         return True
@@ -473,6 +479,15 @@ def _projection_mode(config: StoreConfig, requested: str | None) -> str:
     return mode
 
 
+def _copy_json(value: Any) -> Any:
+    """Deep copy of JSON data (dicts, lists, scalars): about 3x faster than deepcopy."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
+
+
 def _fork(agg: WorkflowInstance) -> WorkflowInstance:
     """A shallow copy that is safe to mutate: apply is copy-on-write."""
     twin = copy.copy(agg)
@@ -520,7 +535,7 @@ def _view(agg: WorkflowInstance, *, copy_data: bool) -> InstanceView:
         definition_version=agg.definition_version,
         definition_hash=agg.definition_hash,
         state=agg.state,
-        data=copy.deepcopy(agg.data) if copy_data else agg.data,
+        data=_copy_json(agg.data) if copy_data else agg.data,
         version=agg.version,
         created_at=agg.created_on,
         updated_at=agg.modified_on,

@@ -215,7 +215,7 @@ class EngineApplication(Application[UUID]):
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         """Use only the settings derived from the URL, never the process environment."""
-        return Environment(name, dict(env or {}))
+        return Environment(name, {"IS_SNAPSHOTTING_ENABLED": "y", **dict(env or {})})
 
 
 def is_write_conflict(exc: BaseException) -> bool:

@@ -66,6 +66,24 @@ class BackendContract:
         with pytest.raises(InstanceNotFound):
             engine.get(iid, version=9)
 
+    def test_long_histories_use_snapshots_and_still_travel_in_time(
+        self, open_engine: EngineFactory
+    ) -> None:
+        clock = StepClock()
+        engine = open_engine(clock=clock)
+        iid = submit(engine)
+        times = {}
+        for n in range(2, 131):
+            engine.fire(iid, "note", {"text": f"n{n}"}, actor=REQUESTER)
+            times[n] = clock.now
+        snapshots = list(engine.application.snapshots.get(iid))
+        assert [s.originator_version for s in snapshots] == [50, 100]
+        for version in (49, 50, 51, 100, 130):
+            view = engine.get(iid, version=version)
+            assert view.version == version
+            assert len(view.data["notes"]) == version - 1
+            assert engine.get(iid, as_of=times[version]) == view
+
     def test_history_records_actor_role_reason_and_chain(self, open_engine: EngineFactory) -> None:
         engine = open_engine()
         iid = submit(engine)
