@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self, TextIO
 from uuid import UUID, uuid4
 
 import structlog
@@ -54,6 +54,10 @@ from engine.store import (
     translate_errors,
 )
 from engine.views import Actor, AllowedReport, HistoryEntry, InstanceView
+
+if TYPE_CHECKING:
+    from engine.audit.report import ExportSummary, IntegrityReport, Seal
+    from engine.audit.verify import Progress, PublicKey
 
 __all__ = ["Clock", "Engine"]
 
@@ -341,6 +345,43 @@ class Engine(ProjectionAccess):
                 f"id prefix {prefix!r} is ambiguous: {listed}", candidates=[str(m) for m in matches]
             )
         return matches[0]
+
+    # ---------------------------------------------------------------- audit
+    def verify(
+        self, *, public_key: PublicKey | None = None, progress: Progress | None = None
+    ) -> IntegrityReport:
+        """Recompute every event's hash; check every instance's chain and every seal.
+
+        With ``public_key`` (a key file's path, or raw bytes) every seal must carry a valid
+        Ed25519 signature by that key. See ``docs/audit.md``.
+        """
+        from engine.audit.verify import verify_store
+
+        return verify_store(self._app, label=self.url, public_key=public_key, progress=progress)
+
+    def seal(self, *, key: str | os.PathLike[str] | None = None) -> Seal:
+        """Record a seal of the whole log as it is now, signed with the Ed25519 key file ``key``."""
+        from engine.audit.seals import seal_log
+
+        return seal_log(self._app, label=self.url, now=self._now(None), key=key)
+
+    def seals(self) -> list[Seal]:
+        """Every recorded seal, oldest first."""
+        from engine.audit.seals import list_seals
+
+        return list_seals(self._app, label=self.url)
+
+    def export(
+        self, out: TextIO, *, instance: UUID | str | None = None, since: datetime | None = None,
+        progress: Progress | None = None,
+    ) -> ExportSummary:
+        """Write the log (or one instance, or the log from ``since`` on) and its seals to
+        ``out`` as JSON Lines that ``socieux audit verify --file`` checks offline."""
+        from engine.audit.export import write_export
+
+        iid = self._id(instance) if instance is not None else None
+        return write_export(self._app, out, label=self.url, instance=iid, since=since,
+                            now=self._now(None), progress=progress)
 
     # ---------------------------------------------------------------- internals
     def _finder(self) -> Projection | None:

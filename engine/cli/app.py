@@ -65,7 +65,7 @@ def _root(
 
 def build_app() -> typer.Typer:
     """Assemble the CLI (command modules are imported here, not at package import)."""
-    from engine.cli import demo, instances, projections_cmd, reads, workflows
+    from engine.cli import audit, demo, instances, projections_cmd, reads, workflows
 
     app = typer.Typer(
         name="socieux", no_args_is_help=True, add_completion=False,
@@ -78,4 +78,7 @@ def build_app() -> typer.Typer:
     app.add_typer(projections_cmd.build(), name="projections",
                   help="Projection status, rebuild and the worker.")
     app.add_typer(workflows.build(), name="workflows", help="List and show workflow definitions.")
+    app.add_typer(audit.build(), name="audit",
+                  help="Verify, seal, export and explain the tamper-evident history.")
+    audit.register(app)
     return app

@@ -1,0 +1,297 @@
+"""The streaming check of a whole log, and its seals (standard library + ``engine.hashing``).
+
+:class:`ChainChecker` reads events in log order with memory proportional to the number
+of instances, never to the number of events. Each instance's clean chain is followed on
+the fly; an instance that breaks it becomes a *suspect* and is judged afterwards, from
+all its events, by :func:`engine.audit.chain.analyse_instance`.
+
+Seals are closed as the stream passes their position. A seal proves three things:
+nothing before its position was changed, added, removed or moved (the running hash);
+which version each instance written since the previous seal had reached (its heads,
+which catch an event deleted from the end of an instance's history); and that no seal
+before it was removed or rewritten (each seal names the hash of the previous one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine.audit.chain import GENESIS_RUNNING, Problem, Record, analyse_instance, step_running
+from engine.hashing import GENESIS_HASH, hash_fields
+
+__all__ = [
+    "SEAL_SCHEMA",
+    "ChainChecker",
+    "CheckResult",
+    "Head",
+    "Scope",
+    "SealRecord",
+    "heads_digest",
+    "seal_digest",
+]
+
+SEAL_SCHEMA = "socieux.seal/1"
+Head = tuple[str, int, str]
+"""``(instance_id, version, hash)``: an instance's last event at a seal."""
+
+
+def heads_digest(heads: list[Head]) -> str:
+    """sha256 of the canonical JSON of ``{"heads": [[id, version, hash], ...]}``."""
+    return hash_fields({"heads": [list(h) for h in heads]})
+
+
+def seal_digest(
+    *, seq: int, position: int, events: int, running_hash: str, sealed_at: str,
+    heads_hash: str, previous: str, public_key: str | None,
+) -> str:
+    """The seal's own hash: what a signature signs (as ASCII hex)."""
+    return hash_fields({
+        "schema": SEAL_SCHEMA, "seq": seq, "position": position, "events": events,
+        "running_hash": running_hash, "sealed_at": sealed_at, "heads_hash": heads_hash,
+        "previous": previous, "public_key": public_key,
+    })
+
+
+@dataclass(frozen=True, slots=True)
+class SealRecord:
+    """A seal as stored or exported (times as UTC ISO strings, keys and signatures hex)."""
+
+    seq: int
+    position: int
+    events: int
+    running_hash: str
+    sealed_at: str
+    heads_count: int
+    heads_hash: str
+    previous: str
+    seal_hash: str
+    public_key: str | None = None
+    signature: str | None = None
+    line: int | None = None
+
+    def expected_hash(self) -> str:
+        """The seal hash recomputed from its fields."""
+        return seal_digest(
+            seq=self.seq, position=self.position, events=self.events,
+            running_hash=self.running_hash, sealed_at=self.sealed_at,
+            heads_hash=self.heads_hash, previous=self.previous, public_key=self.public_key,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a stream holds: the whole log, one instance, or the log from an anchor on."""
+
+    instance: str | None = None
+    anchored: bool = False
+
+
+SignatureCheck = Callable[[SealRecord], "str | None"]
+
+
+@dataclass(slots=True)
+class CheckResult:
+    """What the stream found, and the suspects left for a full per-instance analysis."""
+
+    problems: list[Problem]
+    suspects: list[str]
+    sealed_heads: dict[str, tuple[int, str, int]]
+    out_of_order: dict[str, Problem]
+    events: int
+    instances: int
+    seals: int
+    signatures: int
+
+    def judge(self, iid: str, records: list[Record], *, anchored: bool = False) -> list[Problem]:
+        """The full analysis of suspect ``iid`` from all its ``records``.
+
+        An instance whose chain is whole but whose events sit out of order in the log
+        (a moved row) is reported as reordered where the stream saw it.
+        """
+        found = analyse_instance(iid, records, anchored=anchored,
+                                 sealed=self.sealed_heads.get(iid))
+        if not found and iid in self.out_of_order:
+            return [self.out_of_order[iid]]
+        return found
+
+
+@dataclass
+class ChainChecker:
+    """Feed records with :meth:`add` in log order and seals with :meth:`close_seal`."""
+
+    scope: Scope = field(default_factory=Scope)
+    signature_check: SignatureCheck | None = None
+    running: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    _heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    _suspects: dict[str, int] = field(default_factory=dict)  # suspect -> top version seen
+    _deferred: dict[str, tuple[int, str, int]] = field(default_factory=dict)
+    _out_of_order: dict[str, Problem] = field(default_factory=dict)
+    _touched: dict[str, int] = field(default_factory=dict)
+    _prev_seal: SealRecord | None = None
+    _start: int = 0
+    _before: int = 0
+    _last_position: int = 0
+    _events: int = 0
+    _instances: int = 0
+    _seals: int = 0
+    _signatures: int = 0
+
+    def __post_init__(self) -> None:
+        if self.scope.instance is None and not self.scope.anchored and self.running is None:
+            self.running = GENESIS_RUNNING
+
+    def anchor(self, *, position: int, running_hash: str, events: int) -> None:
+        """Start the running hash at ``position`` (exports made with ``--since``)."""
+        self._start, self.running, self._before = position, running_hash, events
+        self._last_position = position
+
+    def add(self, rec: Record) -> None:
+        """Check one event, in log order."""
+        iid = rec.instance_id
+        if self.scope.instance is not None and iid != self.scope.instance:
+            self.problems.append(rec.problem(
+                "inserted", f"an event of another instance in an export of {self.scope.instance}"))
+            return
+        if self.scope.anchored and self.running is None:
+            self.problems.append(rec.problem("inserted", "an event before the export's anchor"))
+            return
+        self._events += 1
+        if rec.position is not None:
+            if rec.position <= self._last_position:
+                self.problems.append(rec.problem(
+                    "reordered", f"log position {rec.position} comes after {self._last_position}"))
+            self._last_position = max(self._last_position, rec.position)
+        if self.running is not None:
+            self.running = step_running(self.running, rec.digest)
+        self._touched.setdefault(iid, rec.version)
+        if iid in self._suspects:
+            self._note_order(rec)
+            return
+        head = self._heads.get(iid)
+        if head is None:
+            self._instances += 1
+        if self._follows(rec, head):
+            self._heads[iid] = (rec.version, rec.digest)
+            return
+        self._suspects[iid] = head[0] if head else 0
+        self._heads.pop(iid, None)
+        self._note_order(rec)
+
+    def _note_order(self, rec: Record) -> None:
+        """Remember the first event of a suspect seen after a later version of it."""
+        top = self._suspects[rec.instance_id]
+        if rec.intact and rec.version <= top and rec.instance_id not in self._out_of_order:
+            self._out_of_order[rec.instance_id] = rec.problem(
+                "reordered", f"comes after version {top} in the log")
+        self._suspects[rec.instance_id] = max(top, rec.version)
+
+    def _follows(self, rec: Record, head: tuple[int, str] | None) -> bool:
+        if not rec.intact:
+            return False
+        if head is not None:
+            return rec.version == head[0] + 1 and bool(rec.prev_hash == head[1])
+        if rec.version == 1:
+            return bool(rec.prev_hash == GENESIS_HASH)
+        return self.scope.anchored
+
+    def close_seal(self, seal: SealRecord, heads: list[Head]) -> None:
+        """Check ``seal`` once every event up to its position has been added."""
+        self._seals += 1
+        self._check_seal_chain(seal, heads)
+        self._check_signature(seal)
+        self._check_running(seal)
+        self._check_heads(seal, heads)
+        self._touched.clear()
+        self._prev_seal = seal
+
+    def _seal_problem(self, seal: SealRecord, detail: str) -> None:
+        self.problems.append(Problem("seal", None, None, f"seal #{seal.seq}: {detail}",
+                                     seal.position, seal.line))
+
+    def _check_seal_chain(self, seal: SealRecord, heads: list[Head]) -> None:
+        prev = self._prev_seal
+        expected_seq = prev.seq + 1 if prev else 1
+        if seal.seq != expected_seq:
+            self._seal_problem(seal, f"expected seal #{expected_seq} here: seals are missing")
+        elif seal.previous != (prev.seal_hash if prev else GENESIS_HASH):
+            self._seal_problem(seal, "does not name the previous seal's hash")
+        if heads_digest(heads) != seal.heads_hash or len(heads) != seal.heads_count:
+            self._seal_problem(seal, "its list of instance heads was altered")
+        if seal.expected_hash() != seal.seal_hash:
+            self._seal_problem(seal, "its fields no longer match its hash")
+
+    def _check_signature(self, seal: SealRecord) -> None:
+        if self.signature_check is None:
+            return
+        if not seal.signature:
+            self._seal_problem(seal, "is not signed, but a public key was given")
+            return
+        self._signatures += 1
+        error = self.signature_check(seal)
+        if error:
+            self._seal_problem(seal, error)
+
+    def _check_running(self, seal: SealRecord) -> None:
+        if self.running is None or seal.position < self._start:
+            return
+        if self.running != seal.running_hash:
+            total = self._before + self._events
+            counts = f" ({total} events now, {seal.events} when sealed)" \
+                if total != seal.events else ""
+            self._seal_problem(
+                seal, f"the log up to notification {seal.position} no longer matches its "
+                      f"running hash{counts}")
+
+    def _check_heads(self, seal: SealRecord, heads: list[Head]) -> None:
+        if self.scope.anchored and (self.running is None or seal.position < self._start):
+            return
+        interval_start = self._prev_seal.position if self._prev_seal else 0
+        complete = not self.scope.anchored or interval_start >= self._start
+        for iid, version, digest in heads:
+            if self.scope.instance is not None and iid != self.scope.instance:
+                continue
+            if iid in self._suspects:
+                self._deferred[iid] = (version, digest, seal.seq)
+                continue
+            self._check_head(seal, iid, version, digest, complete=complete)
+        covered = {h[0] for h in heads}
+        for iid, first in self._touched.items():
+            if iid not in covered and iid not in self._suspects:
+                self.problems.append(Problem(
+                    "inserted", iid, first,
+                    f"recorded before seal #{seal.seq}'s position but not covered by it"))
+
+    def _check_head(
+        self, seal: SealRecord, iid: str, version: int, digest: str, *, complete: bool
+    ) -> None:
+        head = self._heads.get(iid)
+        sealed = f"seal #{seal.seq} recorded version {version}"
+        if head is None:
+            if complete:
+                first = version if self.scope.anchored else 1
+                self.problems.append(Problem(
+                    "missing", iid, first, f"every event up to version {version} is gone "
+                                           f"({sealed})"))
+        elif head[0] < version:
+            span = f"version {version}" if head[0] + 1 == version else \
+                f"versions {head[0] + 1}-{version}"
+            self.problems.append(Problem(
+                "missing", iid, head[0] + 1,
+                f"{span} deleted from the end of its history ({sealed})"))
+        elif head[0] > version:
+            self.problems.append(Problem(
+                "inserted", iid, version + 1, f"not covered by seal #{seal.seq} ({sealed})"))
+        elif head[1] != digest:
+            self.problems.append(Problem(
+                "altered", iid, version, f"differs from the head recorded by seal #{seal.seq}"))
+
+    def finish(self) -> CheckResult:
+        """The findings so far and the suspects to analyse in full."""
+        return CheckResult(
+            problems=list(self.problems), suspects=sorted(self._suspects),
+            sealed_heads=dict(self._deferred), out_of_order=dict(self._out_of_order),
+            events=self._events,
+            instances=self._instances, seals=self._seals, signatures=self._signatures,
+        )

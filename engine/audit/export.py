@@ -1,0 +1,123 @@
+"""Write the log and its seals as JSON Lines that verify offline (schema in docs/audit.md).
+
+Line 1 is a ``header``; then ``event`` lines in log order, each ``seal`` line right after
+the last event it covers, an ``anchor`` line before the first event of a ``--since``
+export, and an ``end`` line. Every event line holds the exact object that was hashed,
+so ``sha256(canonical_json(line["event"])) == line["hash"]`` for an intact event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, TextIO
+from uuid import UUID
+
+from engine.audit.chain import GENESIS_RUNNING, Record, step_running
+from engine.audit.checker import SealRecord
+from engine.audit.offline import EXPORT_SCHEMA
+from engine.audit.records import iter_notifications, record_of
+from engine.audit.report import ExportSummary
+from engine.audit.seals import SealStore, seal_store
+from engine.audit.verify import Progress
+from engine.errors import InvalidArgument
+from engine.hashing import canonical_json, utc_iso
+from engine.store import translate_errors
+
+__all__ = ["EXPORT_SCHEMA", "event_line", "seal_line", "write_export"]
+
+
+def event_line(rec: Record) -> dict[str, Any]:
+    """The export line of one stored event (an unreadable one keeps only where it was)."""
+    if rec.fields is None:
+        return {"type": "event", "position": rec.position, "hash": None,
+                "unreadable": rec.error, "digest": rec.digest,
+                "event": {"originator_id": rec.instance_id, "originator_version": rec.version}}
+    hashed = json.loads(canonical_json({**rec.fields, "originator_version": rec.version}))
+    return {"type": "event", "position": rec.position, "hash": rec.stored_hash, "event": hashed}
+
+
+def seal_line(seal: SealRecord, heads: list[tuple[str, int, str]]) -> dict[str, Any]:
+    """The export line of one seal, with its heads."""
+    fields = {k: v for k, v in asdict(seal).items() if k != "line"}
+    return {"type": "seal", **fields, "heads": [list(h) for h in heads]}
+
+
+@dataclass
+class _Writer:
+    out: TextIO
+    store: SealStore
+    instance: str | None
+    since: datetime | None
+    pending: deque[SealRecord] = field(default_factory=deque)
+    running: str = GENESIS_RUNNING
+    total: int = 0
+    last: int = 0
+    anchored: bool = False
+    lines: int = 0
+    events: int = 0
+    seals: int = 0
+
+    def write(self, obj: dict[str, Any]) -> None:
+        self.out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.lines += 1
+
+    def seals_up_to(self, position: int | None) -> None:
+        while self.pending and (position is None or position > self.pending[0].position):
+            seal = self.pending.popleft()
+            self.write(seal_line(seal, self.store.heads(seal.seq)))
+            self.seals += 1
+
+    def anchor(self) -> None:
+        self.anchored = True
+        self.write({"type": "anchor", "position": self.last, "running_hash": self.running,
+                    "events": self.total})
+
+    def starts_here(self, rec: Record) -> bool:
+        if self.since is None or self.anchored:
+            return True
+        at = None if rec.fields is None else rec.fields.get("timestamp")
+        return isinstance(at, str) and datetime.fromisoformat(at) >= self.since
+
+    def add(self, rec: Record) -> None:
+        position = rec.position or 0
+        self.seals_up_to(position)
+        if self.starts_here(rec) and (self.instance is None or rec.instance_id == self.instance):
+            if self.since is not None and not self.anchored:
+                self.anchor()
+            self.write(event_line(rec))
+            self.events += 1
+        self.running = step_running(self.running, rec.digest)
+        self.total += 1
+        self.last = position
+
+
+def write_export(
+    app: Any, out: TextIO, *, label: str, instance: UUID | None = None,
+    since: datetime | None = None, now: datetime, progress: Progress | None = None,
+) -> ExportSummary:
+    """Export the log of ``app`` (or one instance, or the log from ``since`` on)."""
+    if since is not None and since.tzinfo is None:
+        raise InvalidArgument("since must be timezone-aware")
+    scope = {"instance": str(instance) if instance else None,
+             "since": utc_iso(since) if since else None}
+    with translate_errors("exporting the log", label):
+        store = seal_store(app)
+        w = _Writer(out, store, scope["instance"], since, deque(store.records()))
+        w.write({"type": "header", "schema": EXPORT_SCHEMA, "exported_at": utc_iso(now),
+                 "source": label, "scope": scope, "hash": "sha256",
+                 "canonical_json": "sorted keys, no whitespace, UTF-8, UTC ISO times"})
+        head = int(app.recorder.max_notification_id() or 0)
+        for batch in iter_notifications(app.recorder, page=1000):
+            for n in batch:
+                w.add(record_of(app.mapper, n, n.id))
+            if progress is not None:
+                progress(batch[-1].id, max(head, batch[-1].id))
+        if since is not None and not w.anchored:
+            w.anchor()
+        w.seals_up_to(None)
+    w.write({"type": "end", "events": w.events, "seals": w.seals, "lines": w.lines + 1})
+    return ExportSummary(schema_id=EXPORT_SCHEMA, events=w.events, seals=w.seals,
+                         lines=w.lines, instance=instance, since=since)

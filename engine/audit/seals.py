@@ -1,0 +1,197 @@
+"""Seals: the running hash of the whole log up to a notification, kept with the events.
+
+Seals live in the events' own database, in a table of their own (``socieux_seals``,
+created on the first seal; in the PostgreSQL schema of the events). The in-memory
+backend keeps them beside its events, on its recorder. A new seal continues from the
+previous one, so sealing costs time in proportion to the events since the last seal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from typing import Any, Protocol
+
+from eventsourcing.persistence import IntegrityError as ESIntegrityError
+from eventsourcing.sqlite import SQLiteDatastore
+
+from engine.audit.chain import GENESIS_RUNNING, step_running
+from engine.audit.checker import Head, SealRecord, heads_digest, seal_digest
+from engine.audit.records import iter_notifications, record_of
+from engine.audit.report import Seal
+from engine.audit.signing import SigningKey
+from engine.errors import ConcurrencyConflict, InvalidArgument
+from engine.hashing import GENESIS_HASH, utc_iso
+from engine.store import translate_errors
+
+__all__ = ["SEALS_TABLE", "SealConflict", "SealStore", "list_seals", "make_seal", "seal_log",
+           "seal_store"]
+
+SEALS_TABLE = "socieux_seals"
+_COLUMNS = ("seq", "position", "events", "running_hash", "sealed_at", "heads_count",
+            "heads_hash", "previous", "seal_hash", "public_key", "signature")
+_ATTEMPTS = 3
+
+
+class SealConflict(Exception):
+    """Another process recorded a seal with the same number first."""
+
+
+class SealStore(Protocol):
+    """Where seals are kept."""
+
+    def records(self) -> list[SealRecord]:
+        """Every seal, in order, without its heads."""
+
+    def heads(self, seq: int) -> list[Head]:
+        """The heads recorded by seal ``seq``."""
+
+    def add(self, seal: SealRecord, heads: list[Head]) -> None:
+        """Record a seal; ``SealConflict`` if its number is taken."""
+
+
+class _MemorySeals:
+    """Seals of the in-memory backend, kept on its recorder (they live and die together)."""
+
+    def __init__(self, recorder: Any) -> None:
+        self._seals: dict[int, tuple[SealRecord, list[Head]]] = vars(recorder).setdefault(
+            "socieux_seals", {})
+
+    def records(self) -> list[SealRecord]:
+        return [self._seals[k][0] for k in sorted(self._seals)]
+
+    def heads(self, seq: int) -> list[Head]:
+        return list(self._seals[seq][1]) if seq in self._seals else []
+
+    def add(self, seal: SealRecord, heads: list[Head]) -> None:
+        if seal.seq in self._seals:
+            raise SealConflict
+        self._seals[seal.seq] = (seal, list(heads))
+
+
+class _SqlSeals:
+    """Seals in a SQLite or PostgreSQL table, through the event store's own connections."""
+
+    def __init__(self, datastore: Any, *, table: str, exists_sql: str, exists_arg: str,
+                 ph: str, bigint: str) -> None:
+        self._ds, self._table, self._ph = datastore, table, ph
+        self._exists = (exists_sql, exists_arg)
+        self._create = (
+            f"CREATE TABLE IF NOT EXISTS {table} (seq {bigint} PRIMARY KEY, "
+            f"position {bigint} NOT NULL, events {bigint} NOT NULL, running_hash TEXT NOT NULL, "
+            f"sealed_at TEXT NOT NULL, heads_count {bigint} NOT NULL, heads_hash TEXT NOT NULL, "
+            "heads TEXT NOT NULL, previous TEXT NOT NULL, seal_hash TEXT NOT NULL, "
+            "public_key TEXT, signature TEXT)"
+        )
+
+    def _select(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._ds.transaction(commit=False) as cur:
+            cur.execute(self._exists[0], (self._exists[1],))
+            row = cur.fetchone()
+            if row is None or row["t"] is None:
+                return []
+            cur.execute(sql, params)
+            return list(cur.fetchall())
+
+    def records(self) -> list[SealRecord]:
+        rows = self._select(f"SELECT {', '.join(_COLUMNS)} FROM {self._table} ORDER BY seq")
+        return [SealRecord(**{c: row[c] for c in _COLUMNS}) for row in rows]
+
+    def heads(self, seq: int) -> list[Head]:
+        rows = self._select(f"SELECT heads FROM {self._table} WHERE seq = {self._ph}", (seq,))
+        return [(str(i), int(v), str(h)) for i, v, h in json.loads(rows[0]["heads"])] \
+            if rows else []
+
+    def add(self, seal: SealRecord, heads: list[Head]) -> None:
+        values = [getattr(seal, c) for c in _COLUMNS]
+        cols = ", ".join([*_COLUMNS, "heads"])
+        marks = ", ".join([self._ph] * (len(_COLUMNS) + 1))
+        try:
+            with self._ds.transaction(commit=True) as cur:
+                cur.execute(self._create)
+                cur.execute(f"INSERT INTO {self._table} ({cols}) VALUES ({marks})",
+                            (*values, json.dumps([list(h) for h in heads])))
+        except ESIntegrityError:
+            raise SealConflict from None
+
+
+def seal_store(app: Any) -> SealStore:
+    """The seal store of an eventsourcing application (SQLite, PostgreSQL or in-memory)."""
+    recorder = app.recorder
+    ds = getattr(recorder, "datastore", None)
+    if isinstance(ds, SQLiteDatastore):
+        return _SqlSeals(ds, table=SEALS_TABLE, ph="?", bigint="INTEGER",
+                         exists_sql="SELECT name AS t FROM sqlite_master WHERE type = 'table' "
+                                    "AND name = ?", exists_arg=SEALS_TABLE)
+    if ds is not None and hasattr(ds, "schema"):
+        qualified = f'"{ds.schema}".{SEALS_TABLE}'
+        return _SqlSeals(ds, table=qualified, ph="%s", bigint="BIGINT",
+                         exists_sql="SELECT to_regclass(%s) AS t", exists_arg=qualified)
+    return _MemorySeals(recorder)
+
+
+def _interval(app: Any, last: SealRecord | None) -> tuple[int, int, str, list[Head]]:
+    """Position, event count, running hash and heads at the log's end, from ``last`` on."""
+    position, events = (last.position, last.events) if last else (0, 0)
+    running = last.running_hash if last else GENESIS_RUNNING
+    heads: dict[str, tuple[int, str]] = {}
+    for page in iter_notifications(app.recorder, start=position):
+        for n in page:
+            rec = record_of(app.mapper, n, n.id)
+            running = step_running(running, rec.digest)
+            heads[rec.instance_id] = (rec.version, rec.digest)
+        events += len(page)
+        position = page[-1].id
+    return position, events, running, sorted((i, v, h) for i, (v, h) in heads.items())
+
+
+def _build(last: SealRecord | None, app: Any, now: datetime,
+           key: SigningKey | None) -> tuple[SealRecord, list[Head]]:
+    position, events, running, heads = _interval(app, last)
+    fields: dict[str, Any] = {
+        "seq": last.seq + 1 if last else 1, "position": position, "events": events,
+        "running_hash": running, "sealed_at": utc_iso(now), "heads_hash": heads_digest(heads),
+        "previous": last.seal_hash if last else GENESIS_HASH,
+        "public_key": key.public_hex if key else None,
+    }
+    digest = seal_digest(**fields)
+    signature = key.sign(digest.encode("ascii")).hex() if key else None
+    return SealRecord(**fields, heads_count=len(heads), seal_hash=digest,
+                      signature=signature), heads
+
+
+def make_seal(app: Any, *, now: datetime, key: SigningKey | None = None) -> SealRecord:
+    """Seal the log as it is now (signed with ``key`` if given) and record the seal."""
+    store = seal_store(app)
+    for _ in range(_ATTEMPTS):
+        existing = store.records()
+        seal, heads = _build(existing[-1] if existing else None, app, now, key)
+        try:
+            store.add(seal, heads)
+        except SealConflict:
+            continue
+        return seal
+    raise ConcurrencyConflict("seals", expected=None, actual=None, attempts=_ATTEMPTS)
+
+
+def seal_log(
+    app: Any, *, label: str, now: datetime, key: str | os.PathLike[str] | None = None
+) -> Seal:
+    """Seal the log, signing with the Ed25519 private key file ``key`` if given."""
+    signing = None
+    if key is not None:
+        from engine.audit.signing import load_signing_key
+
+        try:
+            signing = load_signing_key(key)
+        except ValueError as exc:
+            raise InvalidArgument(f"signing key: {exc}") from None
+    with translate_errors("sealing the log", label):
+        return Seal.of(make_seal(app, now=now, key=signing))
+
+
+def list_seals(app: Any, *, label: str) -> list[Seal]:
+    """Every recorded seal, oldest first."""
+    with translate_errors("reading seals", label):
+        return [Seal.of(r) for r in seal_store(app).records()]

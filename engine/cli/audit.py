@@ -1,0 +1,303 @@
+"""``socieux audit verify | seal | seals | export | explain | diff | keygen`` and ``replay``.
+
+Commands that read the whole log (verify, seal, export, replay) open the store without
+projections, so a damaged log can still be inspected: nothing is decoded but by them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from engine.cli.console import CliState, fail, handles_errors, state_of
+from engine.cli.inputs import parse_time
+from engine.errors import IntegrityViolation, InvalidArgument
+
+if TYPE_CHECKING:
+    from engine.audit.report import IntegrityReport
+    from engine.facade import Engine
+
+__all__ = ["build", "register"]
+
+IdArg = Annotated[str, typer.Argument(help="Instance id or a unique prefix of it.")]
+KeyOpt = Annotated[
+    Path | None, typer.Option("--public-key", help="Ed25519 public key of the seals (PEM or hex).")
+]
+
+
+@contextmanager
+def _log_engine(st: CliState) -> Iterator[Engine]:
+    from engine.facade import Engine
+
+    engine = Engine.open(st.db, projections=[])
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+@contextmanager
+def _progress(st: CliState, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
+    if st.json or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total or None)
+
+
+def _render_report(st: CliState, report: IntegrityReport) -> None:
+    if report.problems:
+        from rich.table import Table
+
+        table = Table("kind", "instance", "version", "where", "detail")
+        for p in report.problems:
+            where = f"line {p.line}" if p.line else f"#{p.position}" if p.position else ""
+            table.add_row(p.kind, str(p.instance_id or ""), str(p.version or ""), where,
+                          p.detail)
+        st.console.print(table)
+    signed = f", {report.signatures_checked} signatures" if report.signatures_checked else ""
+    st.console.print(f"checked {report.events_checked} events in {report.instances_checked} "
+                     f"instances and {report.seals_checked} seals{signed}: "
+                     f"{'OK' if report.ok else f'{len(report.problems)} problem(s)'} "
+                     f"({report.source})")
+
+
+def _offline(path: Path, public_key: Path | None) -> IntegrityReport:
+    from engine.audit.offline import ExportFormatError, verify_file
+    from engine.audit.report import report_from
+    from engine.audit.verify import public_key_check
+
+    try:
+        r = verify_file(path, signature_check=public_key_check(public_key))
+    except ExportFormatError as exc:
+        raise InvalidArgument(str(exc)) from None
+    return report_from(r.problems, events=r.events, instances=r.instances, seals=r.seals,
+                       signatures=r.signatures, source=f"{path}: {r.scope}")
+
+
+@handles_errors
+def verify(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Option("--file", help="Verify an export offline.")] = None,
+    public_key: KeyOpt = None,
+) -> None:
+    """Recompute every hash; check every chain and seal (of the store, or of an export)."""
+    st = state_of(ctx)
+    if file is not None:
+        report = _offline(file, public_key)
+    else:
+        with _log_engine(st) as engine, _progress(st, "verify") as progress:
+            report = engine.verify(public_key=public_key, progress=progress)
+    st.out(report.model_dump(mode="json"), lambda: _render_report(st, report))
+    if not report.ok:
+        raise IntegrityViolation(report.summary())
+
+
+@handles_errors
+def seal(
+    ctx: typer.Context,
+    key: Annotated[
+        Path | None, typer.Option("--key", help="Ed25519 private key (PEM) to sign with.")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Verify the log first.")
+    ] = True,
+) -> None:
+    """Seal the whole log as it is now (verifying it first, unless --no-verify)."""
+    st = state_of(ctx)
+    with _log_engine(st) as engine:
+        if check:
+            with _progress(st, "verify") as progress:
+                report = engine.verify(progress=progress)
+            if not report.ok:
+                raise IntegrityViolation(f"not sealed: {report.summary()}")
+        made = engine.seal(key=key)
+    st.out(made.model_dump(mode="json"), lambda: st.console.print(
+        f"seal #{made.seq}: {made.events} events up to notification {made.position}, "
+        f"running hash {made.running_hash[:16]}"
+        + (f", signed by {made.public_key[:16]}" if made.public_key else "")))
+
+
+@handles_errors
+def seals(ctx: typer.Context) -> None:
+    """List the recorded seals."""
+    st = state_of(ctx)
+    with _log_engine(st) as engine:
+        found = engine.seals()
+
+    def render() -> None:
+        from rich.table import Table
+
+        table = Table("seal", "position", "events", "sealed at (UTC)", "running hash",
+                      "signed by")
+        for s in found:
+            table.add_row(f"#{s.seq}", str(s.position), str(s.events),
+                          s.sealed_at.strftime("%Y-%m-%d %H:%M:%S"), s.running_hash[:16],
+                          s.public_key or "")
+        st.console.print(table if found else "no seals yet (socieux audit seal records one)")
+
+    st.out([s.model_dump(mode="json") for s in found], render)
+
+
+@handles_errors
+def export(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File (default stdout).")
+    ] = None,
+    instance: Annotated[str | None, typer.Option("--instance", help="Only this instance.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="From this ISO time on.")] = None,
+) -> None:
+    """Write the log and its seals as JSON Lines (docs/audit.md) for offline verification."""
+    st = state_of(ctx)
+    at = parse_time(since) if since else None
+    try:
+        sink: Any = output.open("w", encoding="utf-8") if output else nullcontext(sys.stdout)
+    except OSError as exc:
+        raise InvalidArgument(f"cannot write {output}: {exc.strerror}") from None
+    with _log_engine(st) as engine, sink as out, _progress(st, "export") as progress:
+        summary = engine.export(out, instance=instance, since=at, progress=progress)
+    if output is not None:
+        st.out(summary.model_dump(mode="json"), lambda: st.console.print(
+            f"wrote {summary.events} events and {summary.seals} seals to {output}"))
+
+
+@handles_errors
+def explain(
+    ctx: typer.Context,
+    instance: IdArg,
+    version: Annotated[int, typer.Argument(help="The event's version.")],
+) -> None:
+    """Who fired this step, as what role, why, and what each guard read and decided."""
+    from engine.audit.explain import explain as explain_step
+
+    st = state_of(ctx)
+    ex = explain_step(st.engine(), instance, version)
+
+    def render() -> None:
+        from rich.table import Table
+
+        defn = f"{ex.workflow} v{ex.definition_version}" if ex.workflow else "not installed"
+        st.console.print(
+            f"[bold]{ex.instance_id} v{ex.version}[/bold]  {ex.trigger}: "
+            f"{ex.source or '(start)'} -> {ex.dest}\n"
+            f"at {ex.at.isoformat()} by {ex.actor} as {ex.role}\n"
+            f"reason: {ex.reason or '-'}\ncorrelation: {ex.correlation_id or '-'}  "
+            f"causation: {ex.causation_id or '-'}\n"
+            f"definition {ex.definition_hash[:16]} ({defn})\n"
+            f"hash {ex.hash[:16]} ({'verified' if ex.hash_verified else 'DOES NOT VERIFY'})")
+        table = Table("guard", "version", "result", "reason", "inputs")
+        for g in ex.guards:
+            inputs = ", ".join(f"{k}={v!r}" for k, v in g.inputs.items())
+            table.add_row(g.name, str(g.version), "passed" if g.ok else "failed", g.reason,
+                          inputs)
+        st.console.print(table if ex.guards else "no guards ran for this step")
+
+    st.out(ex.model_dump(mode="json"), render)
+
+
+@handles_errors
+def diff(
+    ctx: typer.Context,
+    instance: IdArg,
+    since: Annotated[str, typer.Option("--from", help="ISO time (before).")],
+    until: Annotated[
+        str | None, typer.Option("--to", help="ISO time (after; default now).")
+    ] = None,
+) -> None:
+    """What changed in an instance's state and data between two times."""
+    from engine.audit.explain import diff as diff_times
+
+    st = state_of(ctx)
+    to = parse_time(until) if until else datetime.now(UTC)
+    d = diff_times(st.engine(), instance, parse_time(since), to)
+
+    def render() -> None:
+        from rich.table import Table
+
+        st.console.print(f"state: {d.from_state or '(did not exist)'} -> {d.to_state}  "
+                         f"(version {d.from_version} -> {d.to_version})")
+        table = Table("data", "change", "before", "after")
+        for c in d.changes:
+            table.add_row(c.path, c.change, "" if c.change == "added" else repr(c.before),
+                          "" if c.change == "removed" else repr(c.after))
+        st.console.print(table if d.changes else "no data changed")
+        for h in d.steps:
+            st.console.print(f"  v{h.version} {h.at.isoformat()} {h.trigger} by {h.actor} "
+                             f"({h.role})")
+
+    st.out(d.model_dump(mode="json"), render)
+
+
+@handles_errors
+def keygen(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Private key file to create (and PATH.pub).")],
+) -> None:
+    """Create an Ed25519 key pair for signing seals."""
+    from engine.audit.signing import generate_key
+
+    st = state_of(ctx)
+    try:
+        public = generate_key(path)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
+    st.out({"private_key": str(path), "public_key_file": f"{path}.pub", "public_key": public},
+           lambda: st.console.print(f"wrote {path} (keep it secret) and {path}.pub; "
+                                    f"public key {public}"))
+
+
+@handles_errors
+def replay(
+    ctx: typer.Context,
+    check: Annotated[
+        bool, typer.Option("--check", help="Rebuild every instance; report failures.")
+    ] = False,
+) -> None:
+    """Rebuild every instance with the definitions installed now (--check)."""
+    from engine.audit.replay import replay_check
+
+    st = state_of(ctx)
+    if not check:
+        raise InvalidArgument("replay needs --check (the only mode for now)")
+    with _log_engine(st) as engine, _progress(st, "replay") as progress:
+        report = replay_check(engine, progress=(lambda n: progress(n, 0)) if progress else None)
+
+    def render() -> None:
+        for f in report.failures:
+            st.console.print(f"{f.instance_id} v{f.version}: {f.kind}: {f.detail}")
+        st.console.print(f"replayed {report.instances_checked} instances "
+                         f"({report.events_replayed} events): "
+                         f"{'OK' if report.ok else f'{len(report.failures)} cannot be replayed'}")
+
+    st.out(report.model_dump(mode="json"), render)
+    if not report.ok:
+        first = report.failures[0]
+        raise fail("replay_failed", f"{len(report.failures)} instance(s) can no longer be "
+                                    f"replayed; first: {first.instance_id} v{first.version}: "
+                                    f"{first.kind}", 6)
+
+
+def build() -> typer.Typer:
+    """The ``audit`` command group."""
+    group = typer.Typer(no_args_is_help=True)
+    for name, func in (("verify", verify), ("seal", seal), ("seals", seals), ("export", export),
+                       ("explain", explain), ("diff", diff), ("keygen", keygen)):
+        group.command(name)(func)
+    return group
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``replay`` to the root app."""
+    app.command()(replay)
