@@ -21,6 +21,16 @@ class LogFormat(StrEnum):
     json = "json"
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is when a line is logged (test runners swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(fmt: LogFormat) -> None:
     """The CLI (never the library) configures structlog: text shows warnings, json all."""
     import structlog
@@ -38,7 +48,7 @@ def configure_logging(fmt: LogFormat) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
 

@@ -6,7 +6,8 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 
     from engine.facade import Engine
 
-__all__ = ["EXIT_CODES", "CliState", "exit_code_for", "handles_errors", "state_of"]
+__all__ = ["EXIT_CODES", "CliState", "exit_code_for", "fail", "handles_errors", "progress",
+           "state_of"]
 
 EXIT_CODES = {
     "ok": 0, "usage": 2, "refused": 3, "conflict": 4, "not_found": 5, "integrity": 6,
@@ -116,6 +118,13 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
         except EngineError as exc:
             if os.environ.get("SOCIEUX_DEBUG") == "1":
                 raise
+            candidates = exc.details.get("candidates")
+            if candidates:  # an ambiguous id prefix: the line, then one candidate per line
+                head = exc.message.split(":", 1)[0]
+                sys.stderr.write(f"error[{exc.code}]: {head}; {len(candidates)} candidates "
+                                 "(give more characters):\n")
+                sys.stderr.write("".join(f"  {c}\n" for c in candidates))
+                raise typer.Exit(exit_code_for(exc)) from None
             first_line = exc.message.splitlines()[0]
             raise fail(exc.code, first_line, exit_code_for(exc)) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
@@ -127,3 +136,22 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise fail("internal", message, 1) from None
 
     return wrapper
+
+
+def _no_progress(done: int, total: int | None) -> None:
+    """Progress reports are dropped when nothing is drawn."""
+
+
+@contextmanager
+def progress(st: CliState, label: str) -> Iterator[Callable[[int, int | None], None]]:
+    """Report ``(done, total)`` to a rich progress bar on a terminal (stderr); piped or with
+    ``--json`` nothing is drawn, so the output stays plain."""
+    if st.json or not sys.stderr.isatty():
+        yield _no_progress
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total or None)

@@ -6,10 +6,12 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import InvalidArgument
-from engine.views import Actor
+
+if TYPE_CHECKING:
+    from engine.views import Actor
 
 __all__ = ["parse_actor", "parse_time", "read_data"]
 
@@ -18,6 +20,8 @@ MAX_INPUT_BYTES = 5_000_000
 
 def parse_actor(text: str) -> Actor:
     """``ROLE:ACTOR`` to an :class:`Actor` (``InvalidArgument`` if malformed)."""
+    from engine.views import Actor
+
     try:
         return Actor.parse(text)
     except ValueError as exc:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from engine.cli.console import handles_errors, state_of
 from engine.cli.inputs import parse_actor, parse_time, read_data
-from engine.cli.render import render_allowed, render_history, render_instance
 
 __all__ = ["register"]
 
@@ -59,37 +57,28 @@ def fire(
 def show(
     ctx: typer.Context,
     instance: IdArg,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO time.")] = None,
-    version: Annotated[int | None, typer.Option(help="Version number.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="ISO time: the instance as it was then.")
+    ] = None,
+    version: Annotated[
+        int | None, typer.Option(help="Version number: the instance after that event.")
+    ] = None,
 ) -> None:
-    """Show an instance: state, key facts, stage timeline, what may happen next."""
+    """Show an instance: state, key facts, stage timeline, what may happen next, warnings."""
+    from engine.cli.describe import describe_instance
+    from engine.cli.render import render_instance
+
     st = state_of(ctx)
-    engine = st.engine()
     at = parse_time(as_of) if as_of else None
-    view = engine.get(instance, version=version, as_of=at)
-    compiled = engine.registry.by_hash(view.definition_hash)
-    history = [h for h in engine.history(view.id) if h.version <= view.version]
-    now = at or datetime.now(UTC)
-    sla = compiled.sla_days.get(view.state)
-    days_in_state = (now - view.state_entered_at).total_seconds() / 86400
-    overdue = sla is not None and days_in_state > sla
-    next_triggers: dict[str, list[str]] = {
-        t: list(compiled.transition(view.state, t).roles)
-        for t in compiled.triggers_from(view.state)
-    }
-    payload: dict[str, Any] = {
-        **view.model_dump(mode="json", exclude={"fired_by", "acted_as"}),
-        "sla_days": sla, "days_in_state": round(days_in_state, 1), "overdue": overdue,
-        "next": next_triggers,
-        "timeline": [{"version": h.version, "at": h.at.isoformat(), "trigger": h.trigger,
-                      "dest": h.dest} for h in history],
-    }
+    payload = describe_instance(st.engine(), instance, version=version, as_of=at)
     st.out(payload, lambda: render_instance(st.console, payload))
 
 
 @handles_errors
 def history(ctx: typer.Context, instance: IdArg) -> None:
     """The instance's timeline: when, who (role), trigger, from -> to, reason."""
+    from engine.cli.render import render_history
+
     st = state_of(ctx)
     entries = st.engine().history(instance)
     st.out([e.model_dump(mode="json") for e in entries],
@@ -105,6 +94,8 @@ def next_(
     ] = None,
 ) -> None:
     """What may happen now, and why other triggers are refused."""
+    from engine.cli.render import render_allowed
+
     st = state_of(ctx)
     engine = st.engine()
     view = engine.get(instance)
@@ -117,7 +108,7 @@ def next_(
         actors = [parse_actor(f"{role}:anyone") for role in roles]
     reports = [engine.allowed(view.id, a) for a in actors]
     st.out([r.model_dump(mode="json") for r in reports],
-           lambda: render_allowed(st.console, reports))
+           lambda: render_allowed(st.console, reports, every_role=actor is None))
 
 
 def register(app: typer.Typer) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import signal
-import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from engine.cli.console import handles_errors, state_of
+from engine.cli.console import handles_errors, progress, state_of
 
 __all__ = ["build"]
 
@@ -32,17 +31,6 @@ def status(ctx: typer.Context) -> None:
     st.out([r.model_dump() for r in rows], render)
 
 
-def _progress(total: int, label: str) -> Any:
-    """A rich progress bar on a terminal; nothing when piped."""
-    if not sys.stdout.isatty():
-        return None, None
-    from rich.progress import Progress
-
-    bar = Progress()
-    task = bar.add_task(label, total=total)
-    return bar, lambda n: bar.advance(task, n)
-
-
 @handles_errors
 def rebuild(
     ctx: typer.Context,
@@ -51,12 +39,15 @@ def rebuild(
     """Drop and rebuild projections from the whole log."""
     st = state_of(ctx)
     engine = st.engine()
-    bar, advance = _progress(engine.application.recorder.max_notification_id() or 0, "rebuild")
-    if bar is not None:
-        with bar:
-            count = engine.rebuild_projections(name or None, progress=advance)
-    else:
-        count = engine.rebuild_projections(name or None)
+    total = engine.projection_status()[0].head if engine.projections else 0
+    with progress(st, "Rebuilding projections") as report:
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            report(done[0], total)
+
+        count = engine.rebuild_projections(name or None, progress=advance)
     names = name or [p.name for p in engine.projections]
     st.out({"rebuilt": names, "events": count},
            lambda: st.console.print(f"rebuilt {', '.join(names)} from {count} events"))

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from engine.cli.console import handles_errors, state_of
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 __all__ = ["register"]
+
+WIDE = 140
+"""From this many columns on, ``list`` also shows the institution and the areas."""
 
 
 @handles_errors
@@ -16,70 +22,113 @@ def list_requests(
     ctx: typer.Context,
     state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
     country: Annotated[str | None, typer.Option(help="ISO alpha-2 country code.")] = None,
-    area: Annotated[str | None, typer.Option(help="Area code.")] = None,
+    area: Annotated[str | None, typer.Option(help="Area code, e.g. sp.insurance.pensions.")] = None,
     region: Annotated[str | None, typer.Option(help="Region code.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue requests.")] = False,
-    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    limit: Annotated[int, typer.Option(help="At most this many rows (1-10000).")] = 50,
     offset: Annotated[int, typer.Option(help="Skip this many rows.")] = 0,
 ) -> None:
-    """List requests, newest activity first, with filters."""
+    """List requests, most recent activity first, with filters (combined with AND)."""
     st = state_of(ctx)
     filters: dict[str, Any] = {"state": state, "country": country, "area": area,
                                "region": region, "overdue": True if overdue else None}
-    rows = st.engine().requests(limit=limit, offset=offset,
-                                **{k: v for k, v in filters.items() if v is not None})
+    chosen = {k: v for k, v in filters.items() if v is not None}
+    engine = st.engine()
+    rows = engine.requests(limit=limit, offset=offset, **chosen)
 
     def render() -> None:
+        from rich import box
         from rich.table import Table
 
-        table = Table("id", "state", "country", "institution", "title", "updated", "due")
+        wide = st.console.width >= WIDE
+        widths = {"id": 8, "state": max((len(r.state) for r in rows), default=5), "cc": 2,
+                  "institution": 32 if wide else 0, "areas": 24 if wide else 0,
+                  "updated": 10, "due": 10}
+        shown = {k: w for k, w in widths.items() if w}
+        # columns are 3 characters apart (padding and divider); the title takes the rest
+        title_w = max(12, st.console.width - sum(shown.values()) - 3 * len(shown) - 2)
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        for name in ("id", "state", "cc"):
+            table.add_column(name, no_wrap=True)
+        table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=title_w)
+        for name in ("institution", "areas"):
+            if wide:
+                table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=widths[name])
+        table.add_column("updated", no_wrap=True)
+        table.add_column("due", no_wrap=True)
         for r in rows:
-            due = "[red]OVERDUE[/red]" if r.overdue else (r.due_at.date().isoformat()
-                                                         if r.due_at else "")
-            table.add_row(r.id[:8], r.state, r.country or "", (r.institution or "")[:32],
-                          (r.title or "")[:40], r.updated_at.date().isoformat(), due)
-        st.console.print(table)
-        st.console.print(f"{len(rows)} request(s)")
+            due = "[red]OVERDUE[/red]" if r.overdue else (
+                r.due_at.date().isoformat() if r.due_at else "")
+            extra = [r.institution or "", ", ".join(r.areas)] if wide else []
+            table.add_row(r.id[:8], r.state, r.country or "", r.title or "", *extra,
+                          r.updated_at.date().isoformat(), due)
+        total = engine.projection("requests").count(**chosen)
+        if rows:
+            st.console.print(table)
+        span = f"{offset + 1}-{offset + len(rows)} of {total}" if rows else f"0 of {total}"
+        st.console.print(f"{span} request(s)", highlight=False)
 
     st.out([r.model_dump(mode="json") for r in rows], render)
 
 
-def _bars(console: Any, title: str, counts: dict[str, int], width: int = 40) -> None:
+def bars(
+    console: Console, title: str, counts: dict[str, int], *, top: int = 0, by_key: bool = False
+) -> None:
+    """A terminal bar chart of ``counts``: largest first (``top`` rows at most), or in key
+    order with ``by_key``."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left", box=None, show_header=False)
-    top = max(counts.values(), default=0) or 1
-    for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        table.add_row(key, str(n), "█" * max(1, round(width * n / top)))
+    items = sorted(counts.items(), key=lambda kv: kv[0] if by_key else (-kv[1], kv[0]))
+    hidden = items[top:] if top else []
+    items = items[:top] if top else items
+    label_w = max((len(k) for k, _ in items), default=0)
+    count_w = max((len(str(n)) for _, n in items), default=1)
+    width = max(10, console.width - label_w - count_w - 6)
+    peak = max((n for _, n in items), default=0) or 1
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(no_wrap=True)
+    for key, n in items:
+        table.add_row(key, str(n), Text("█" * max(1, round(width * n / peak)), style="cyan"))
+    console.print(Text(title, style="bold"))
     console.print(table)
+    if hidden:
+        console.print(Text(f"... and {len(hidden)} more", style="dim"))
 
 
 @handles_errors
 def stats(ctx: typer.Context) -> None:
-    """Portfolio figures: counts by state, area, country and year; stage times; funnel."""
+    """Portfolio figures: counts by state, area, region, country and year; stage times;
+    the funnel."""
     st = state_of(ctx)
     figures = st.engine().portfolio()
 
     def render() -> None:
+        from rich import box
         from rich.table import Table
 
-        f = figures
-        st.console.print(f"[bold]{f.total}[/bold] requests, [red]{f.overdue}[/red] overdue")
-        _bars(st.console, "by state", f.by_state)
-        _bars(st.console, "by area", f.by_area)
-        _bars(st.console, "by region", f.by_region)
-        _bars(st.console, "by year", f.by_year)
-        times = Table("stage", "stays", "median days", "p90 days", title="time in stage",
-                      title_justify="left")
+        f, con = figures, st.console
+        con.print(f"[bold]{f.total}[/bold] requests in {len(f.by_country)} countries, "
+                  f"[red]{f.overdue}[/red] overdue")
+        for title, counts, top in (("by state", f.by_state, 0), ("by area", f.by_area, 12),
+                                   ("by region", f.by_region, 0),
+                                   ("by country (top 10)", f.by_country, 10),
+                                   ("by year submitted", f.by_year, 0)):
+            if counts:
+                con.print()
+                bars(con, title, counts, top=top, by_key=title.endswith("submitted"))
+        times = Table("stage", "stays", "median days", "p90 days", box=box.SIMPLE_HEAD)
         for s in f.stage_times:
             times.add_row(s.state, str(s.stays), f"{s.median_days:.1f}", f"{s.p90_days:.1f}")
-        st.console.print(times)
+        con.print()
+        con.print("[bold]time in stage[/bold]")
+        con.print(times)
         fn = f.funnel
-        st.console.print(
-            f"funnel: submitted {fn.submitted} -> approved {fn.approved} "
-            f"({fn.approval_rate:.0%}) -> disseminated {fn.disseminated} "
-            f"({fn.dissemination_rate:.0%} of approved)")
-        st.console.print(f"countries: {len(f.by_country)}")
+        con.print(f"funnel: submitted {fn.submitted} -> approved {fn.approved} "
+                  f"({fn.approval_rate:.0%}) -> disseminated {fn.disseminated} "
+                  f"({fn.dissemination_rate:.0%} of approved)", highlight=False)
 
     st.out(figures.model_dump(mode="json"), render)
 

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 
 from engine.cli.console import handles_errors, state_of
-from engine.export import to_dict, to_dot, to_json, to_mermaid
 
 __all__ = ["build"]
 
@@ -53,6 +52,8 @@ def show_workflow(
     version: Annotated[int | None, typer.Option(help="Definition version.")] = None,
 ) -> None:
     """Show a workflow definition as a table, Mermaid, DOT or JSON."""
+    from engine.export import to_dict, to_dot, to_json, to_mermaid
+
     st = state_of(ctx)
     compiled = st.engine().registry.get(name, version)
     defn = compiled.definition

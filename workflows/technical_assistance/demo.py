@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,11 +33,7 @@ from workflows.technical_assistance._demo_script import (
 )
 from workflows.technical_assistance.workflow import NAME, definition
 
-if TYPE_CHECKING:
-    from rich.console import Console
-
-__all__ = ["DemoClock", "DemoError", "DemoSummary", "open_demo_engine", "run_demo",
-           "run_demo_cli"]
+__all__ = ["DemoClock", "DemoError", "DemoSummary", "open_demo_engine", "run_demo"]
 
 Progress = Callable[[int, int], None]
 """Called after each command with (commands done, commands in total)."""
@@ -219,39 +214,3 @@ def _summary(
         simulated_clock=simulated,
         sample_id=str(sample.id) if sample is not None else None,
     )
-
-
-class CliState(Protocol):
-    """What :func:`run_demo_cli` needs from the CLI's state object."""
-
-    db: str | None
-    json: bool
-
-    @property
-    def console(self) -> Console:
-        """A rich console."""
-        ...
-
-    def out(self, payload: Any, render: Callable[[], None]) -> None:
-        """Print ``payload`` as JSON, or call ``render``."""
-        ...
-
-
-def run_demo_cli(st: CliState, *, seed: int = 1, requests: int = 64) -> DemoSummary:
-    """Run the demo for ``socieux demo``: a progress bar on a terminal, then the summary."""
-    from rich.progress import Progress as Bar  # imported here: only the CLI needs rich
-
-    engine, clock = open_demo_engine(st.db)
-    try:
-        with Bar(console=st.console, transient=True,
-                 disable=st.json or not st.console.is_terminal) as bar:
-            task = bar.add_task("Loading the demo portfolio", total=None)
-            summary = run_demo(
-                engine, seed=seed, requests=requests, clock=clock,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-    finally:
-        engine.close()
-    st.out(summary.model_dump(mode="json"),
-           lambda: st.console.print(summary.text(), markup=False, highlight=False))
-    return summary
