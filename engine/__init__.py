@@ -6,35 +6,56 @@ Public API::
     with Engine.open("sqlite:///socieux.db") as engine:
         view = engine.start("technical-assistance", data={...},
                             actor=Actor("u-1", "partner_institution"))
+
+Names are imported lazily (PEP 562), so ``import engine`` and the CLI's ``--help`` stay
+fast; ``from engine import Engine`` works as usual.
 """
 
-from engine.definition import (
-    EmptyPayload,
-    Guard,
-    GuardContext,
-    GuardResult,
-    Personal,
-    PersonalStr,
-    StateDef,
-    TransitionDef,
-    WorkflowDefinition,
-)
-from engine.errors import (
-    ConcurrencyConflict,
-    EngineError,
-    GuardRejected,
-    InstanceNotFound,
-    IntegrityViolation,
-    InvalidArgument,
-    InvalidPayload,
-    PermissionDenied,
-    StorageUnavailable,
-    TransitionNotAllowed,
-    UnknownWorkflow,
-    WorkflowDefinitionError,
-)
-from engine.facade import Engine
-from engine.views import Actor, AllowedReport, HistoryEntry, InstanceView, Refusal
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.definition import (
+        EmptyPayload,
+        Guard,
+        GuardContext,
+        GuardResult,
+        Personal,
+        PersonalStr,
+        StateDef,
+        TransitionDef,
+        WorkflowDefinition,
+    )
+    from engine.errors import (
+        ConcurrencyConflict,
+        EngineError,
+        GuardRejected,
+        InstanceNotFound,
+        IntegrityViolation,
+        InvalidArgument,
+        InvalidPayload,
+        PermissionDenied,
+        StorageUnavailable,
+        TransitionNotAllowed,
+        UnknownWorkflow,
+        WorkflowDefinitionError,
+    )
+    from engine.facade import Engine
+    from engine.views import Actor, AllowedReport, HistoryEntry, InstanceView, Refusal
+
+_MODULES = {
+    "engine.definition": ("EmptyPayload", "Guard", "GuardContext", "GuardResult", "Personal",
+                          "PersonalStr", "StateDef", "TransitionDef", "WorkflowDefinition"),
+    "engine.errors": ("ConcurrencyConflict", "EngineError", "GuardRejected", "InstanceNotFound",
+                      "IntegrityViolation", "InvalidArgument", "InvalidPayload",
+                      "PermissionDenied", "StorageUnavailable", "TransitionNotAllowed",
+                      "UnknownWorkflow", "WorkflowDefinitionError"),
+    "engine.facade": ("Engine",),
+    "engine.views": ("Actor", "AllowedReport", "HistoryEntry", "InstanceView", "Refusal"),
+}
+_WHERE = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
     "Actor",
@@ -65,3 +86,17 @@ __all__ = [
     "WorkflowDefinition",
     "WorkflowDefinitionError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        msg = f"module 'engine' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
