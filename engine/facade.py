@@ -47,9 +47,9 @@ from engine.store import (
     SNAPSHOT_INTERVAL,
     EngineApplication,
     StoreConfig,
+    ddl_lock,
     is_write_conflict,
     parse_url,
-    prepare,
     sql_store,
     translate_errors,
 )
@@ -107,9 +107,11 @@ class Engine(ProjectionAccess):
         ``workflows`` replaces the installed ``socieux.workflows`` entry points.
         ``projections`` replaces the installed ``socieux.projections`` entry points.
         ``clock`` supplies command times (timezone-aware); it defaults to UTC now.
-        ``projection_mode`` is ``inline`` (SQLite default), ``catchup`` (memory and
-        PostgreSQL default) or ``worker`` (SQLite or PostgreSQL, with a separate
-        ``socieux projections run`` process and :meth:`wait_for` for read-your-writes).
+        ``projection_mode`` is ``catchup`` (the default: projections are caught up in
+        large batches before each query, so reads see every write), ``inline`` (SQLite:
+        projected in each command's own transaction; about half the write throughput,
+        measured in docs/benchmarks.md) or ``worker`` (SQLite or PostgreSQL, with a
+        separate ``socieux projections run`` process and :meth:`wait_for`).
         Raises ``StorageUnavailable`` for a bad URL or an unreachable database.
         """
         resolved = url or os.environ.get("SOCIEUX_DB") or DEFAULT_URL
@@ -117,23 +119,21 @@ class Engine(ProjectionAccess):
         mode = _projection_mode(config, projection_mode)
         registry = WorkflowRegistry(load_entry_points() if workflows is None else workflows)
         chosen = load_projection_entry_points() if projections is None else list(projections)
-        with translate_errors("opening the store", config.label):
-            prepare(config)
+        with translate_errors("opening the store", config.label), ddl_lock(config):
             app = EngineApplication(env=config.env)
             sql = sql_store(config)
             runner = ProjectionRunner(app, sql, chosen)
-        engine = cls(
-            app, registry, config, clock=clock or _utcnow, runner=runner, sql=sql, mode=mode
-        )
-        context = ProjectionContext(
-            sla_days=engine._sla_days, settings=engine._settings,
-            final_states=engine._final_states, now=engine._clock,
-            refresh=engine._refresh_projections,
-        )
-        for p in chosen:
-            p.attach(sql, context)
-        with translate_errors("preparing projections", config.label):
+            engine = cls(app, registry, config, clock=clock or _utcnow, runner=runner, sql=sql,
+                         mode=mode)
+            context = ProjectionContext(
+                sla_days=engine._sla_days, settings=engine._settings,
+                final_states=engine._final_states, now=engine._clock,
+                refresh=engine._refresh_projections,
+            )
+            for p in chosen:
+                p.attach(sql, context)
             runner.setup()
+        with translate_errors("preparing projections", config.label):
             if mode != "worker":
                 runner.catch_up()
         return engine
@@ -417,8 +417,6 @@ class Engine(ProjectionAccess):
                 self.last_position = recordings[-1].notification.id
             if self._app.snapshots is not None and agg.version % SNAPSHOT_INTERVAL == 0:
                 self._app.snapshots.put([WorkflowInstance.Snapshot.take(agg)])
-            if self._projection_mode == "catchup" and self._config.kind == "memory":
-                self._runner.catch_up()
         return True
 
     def _refresh_projections(self) -> None:
@@ -508,8 +506,9 @@ class Engine(ProjectionAccess):
 
 
 def _projection_mode(config: StoreConfig, requested: str | None) -> str:
-    default = {"sqlite": "inline", "memory": "catchup", "postgresql": "catchup"}[config.kind]
-    mode = requested or default
+    if "mode=ro" in config.env.get("SQLITE_DBNAME", ""):
+        return "worker"  # a read-only engine reads the projections as they are; it never writes
+    mode = requested or "catchup"
     allowed = {"sqlite": {"inline", "catchup", "worker"}, "memory": {"catchup"},
                "postgresql": {"catchup", "worker"}}[config.kind]
     if mode not in allowed:

@@ -24,7 +24,7 @@ class ProjectionAccess:
 
     @property
     def projection_mode(self) -> str:
-        """``inline`` (SQLite), ``catchup`` (memory, PostgreSQL default) or ``worker``."""
+        """``catchup`` (default), ``inline`` (SQLite only) or ``worker``."""
         return self._projection_mode
 
     def projection(self, name: str) -> Any:

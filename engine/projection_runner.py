@@ -4,13 +4,18 @@ Positions live in ``socieux_projection_positions`` (one row per projection) and 
 updated in the same transaction as the projection's tables, so processing is exactly
 once and resumable after a crash.
 
-* SQLite: **inline**. The recorder calls :meth:`ProjectionRunner.inline_hook` with the
+* ``catchup`` (default, every backend): before each query (and when the engine opens)
+  the runner applies whatever the projections have not seen, in large batches, one
+  transaction per batch. Commands pay nothing; reads still see every write, from any
+  process. On PostgreSQL the positions row is locked so concurrent catch-ups never
+  apply an event twice; on SQLite ``BEGIN IMMEDIATE`` does the same.
+* ``inline`` (SQLite): the recorder calls :meth:`ProjectionRunner.inline_hook` with the
   command's own cursor after inserting the events, so one fsync covers the events, the
-  view rows and the positions. If another writer left the projections behind, the hook
-  first catches up, inside the same (write-locked) transaction.
-* memory: caught up in-process after each command and before each query.
-* PostgreSQL: caught up before each query (``catchup``), or by a separate worker process
-  (``worker``, see ``socieux projections run``) with :meth:`wait_for` for read-your-writes.
+  view rows and the positions, and the tables on disk are never behind. It costs about
+  13 more WAL pages per commit (docs/benchmarks.md). If another writer left the
+  projections behind, the hook first catches up inside the same write-locked transaction.
+* ``worker``: a separate process (``socieux projections run``) catches up; use
+  :meth:`wait_for` for read-your-writes.
 """
 
 from __future__ import annotations

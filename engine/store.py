@@ -42,8 +42,8 @@ __all__ = [
     "SNAPSHOT_INTERVAL",
     "EngineApplication",
     "StoreConfig",
+    "ddl_lock",
     "parse_url",
-    "prepare",
     "sql_store",
     "translate_errors",
 ]
@@ -133,10 +133,16 @@ def _postgres_config(url: str, parts: Any, query: dict[str, str]) -> StoreConfig
     return StoreConfig("postgresql", env, label)
 
 
-def prepare(config: StoreConfig) -> None:
-    """Create what eventsourcing does not: the PostgreSQL schema named in the URL."""
-    schema = config.env.get("POSTGRES_SCHEMA")
-    if config.kind != "postgresql" or not schema:
+@contextmanager
+def ddl_lock(config: StoreConfig) -> Iterator[None]:
+    """Serialise table creation between processes opening one PostgreSQL database at once.
+
+    Concurrent ``CREATE ... IF NOT EXISTS`` statements race in PostgreSQL's catalog
+    ("tuple concurrently updated"); a session advisory lock held while the engine creates
+    its schema and tables makes them take turns. Also creates the schema named in the URL.
+    """
+    if config.kind != "postgresql":
+        yield
         return
     import psycopg
     from psycopg import sql
@@ -147,7 +153,16 @@ def prepare(config: StoreConfig) -> None:
         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
         connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True,
     ) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        conn.execute("SELECT pg_advisory_lock(hashtext('socieux: create tables'))")
+        try:
+            schema = env.get("POSTGRES_SCHEMA")
+            if schema:
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                )
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext('socieux: create tables'))")
 
 
 class _DurablePool(SQLiteConnectionPool):

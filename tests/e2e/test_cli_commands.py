@@ -290,7 +290,7 @@ def test_projections_status_and_rebuild(fresh: str, summary: dict[str, Any]) -> 
     out = ok(fresh, "projections", "status")
     assert "requests" in out
     assert "current" in out
-    assert "mode: inline" in out
+    assert "mode: catchup" in out
     rebuilt = ok(fresh, "projections", "rebuild")
     assert rebuilt.strip() == (f"rebuilt requests, audit_trail, portfolio, experts from "
                                f"{summary['events']} events")

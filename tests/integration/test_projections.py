@@ -87,7 +87,7 @@ def test_processing_the_same_notifications_twice_changes_nothing(
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_sqlite_projects_inline_in_the_command_transaction(open_engine: EngineFactory) -> None:
-    engine = open_engine(projections=builtin())
+    engine = open_engine(projections=builtin(), projection_mode="inline")
     assert engine.projection_mode == "inline"
     iid = engine.start("toy", {"title": "t", "amount": 1}, actor=REQUESTER).id
     statuses = engine.projection_status()
@@ -101,7 +101,7 @@ def test_a_writer_without_projections_is_caught_up_inline_by_the_next(
 ) -> None:
     bare = open_engine(projections=[])
     first = bare.start("toy", {"title": "t", "amount": 1}, actor=REQUESTER).id
-    full = open_engine(projections=builtin())
+    full = open_engine(projections=builtin(), projection_mode="inline")
     second = full.start("toy", {"title": "t", "amount": 2}, actor=REQUESTER).id
     third = bare.start("toy", {"title": "t", "amount": 3}, actor=REQUESTER).id
     full.fire(second, "note", {"text": "x"}, actor=REQUESTER)  # catches `third` up inline
@@ -118,3 +118,14 @@ def test_filters_are_parameterised_not_string_built() -> None:
         assert engine.requests(country=hostile, area=hostile) == []
         assert engine.audit_trail(actor=hostile) == []
         assert len(engine.requests(state="submitted")) == 1
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
+def test_default_catch_up_lets_another_engine_read_every_write(open_engine: EngineFactory) -> None:
+    writer = open_engine(projections=builtin())
+    reader = open_engine(projections=builtin())
+    assert writer.projection_mode == "catchup"
+    iid = writer.start("toy", {"title": "t", "amount": 1}, actor=REQUESTER).id
+    writer.fire(iid, "note", {"text": "x"}, actor=REQUESTER)
+    assert [(r.id, r.version) for r in reader.requests()] == [(str(iid), 2)]
+    assert [(r.id, r.version) for r in writer.requests()] == [(str(iid), 2)]
