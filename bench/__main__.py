@@ -1,17 +1,49 @@
-"""``python -m bench [--quick] [--out FILE] [--only NAME]``: run, print a table, write JSON."""
+"""``python -m bench [--quick] [--out FILE] [--only NAME]``: run, print a table, write JSON.
+
+Suites (full size / ``--quick`` size):
+
+* ``command``  the command path on SQLite (FULL) vs raw eventsourcing and raw sqlite3
+               (300 requests x 7 steps, 5 rounds / 1 round)
+* ``peers``    SpiffWorkflow, python-statemachine, transitions doing the same 7 steps
+               (300 requests, 3 rounds / 150 requests, 1 round)
+* ``postgres`` the command path on PostgreSQL vs raw eventsourcing on PostgreSQL
+               (300 requests, 3 rounds / 150 requests, 1 round)
+* ``rebuild``  projection rebuild vs a raw notification scan (100k / 20k events)
+* ``reads``    requests() latency (100k / 10k instances), as_of, verify
+* ``scale``    peak RSS of rebuild and verify at 100k and 1M events (10k and 100k)
+* ``cli``      ``socieux --help`` and ``socieux show ID`` vs ``python -c pass``
+* ``profile``  cProfile of the command path, WAL pages per step, cost per projection
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import rebuild
+from bench import cli, command, peers, postgres, profile, reads, rebuild, scale
 from bench.common import machine, quiet_logs
+from bench.report import summary_rows
 
-SUITES = {
+REQUESTS = 300
+"""Requests per system and round in the command-path suites (each gets 7 steps)."""
+QUICK_REQUESTS = 150
+"""``--quick``: the peers, PostgreSQL and profile suites use fewer requests."""
+
+SUITES: dict[str, Callable[[bool], dict[str, Any]]] = {
+    "command": lambda quick: command.run(REQUESTS, 1 if quick else 5),
+    "peers": lambda quick: peers.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
+    "postgres": lambda quick: postgres.run(QUICK_REQUESTS if quick else REQUESTS,
+                                           1 if quick else 3),
     "rebuild": lambda quick: rebuild.run(20_000 if quick else 100_000),
+    "reads": lambda quick: reads.run(10_000 if quick else 100_000, 50 if quick else 200),
+    "scale": lambda quick: scale.run(10_000, 100_000) if quick else scale.run(100_000, 1_000_000),
+    "cli": lambda _quick: cli.run(10),
+    "profile": lambda quick: profile.run(QUICK_REQUESTS if quick else REQUESTS,
+                                         1 if quick else 3),
 }
 
 
@@ -22,15 +54,22 @@ def main() -> None:
     parser.add_argument("--only", choices=sorted(SUITES), action="append")
     args = parser.parse_args()
     quiet_logs()
-    results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
+    results: dict[str, Any] = {"machine": machine(), "quick": args.quick, "seconds": {}}
     for name in args.only or SUITES:
-        print(f"== {name}")
+        print(f"== {name}", flush=True)
+        t0 = time.perf_counter()
         results[name] = SUITES[name](args.quick)
-        for key, value in results[name].items():
-            print(f"  {key:<32} {value}")
+        results["seconds"][name] = round(time.perf_counter() - t0, 1)
+        print(json.dumps(results[name], indent=2), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    rows = summary_rows(results)
+    width = max(len(r[0]) for r in rows) if rows else 0
+    print("\n" + "-" * 100)
+    for label, value, note in rows:
+        print(f"{label:<{width}}  {value:>14}  {note}")
+    print("-" * 100)
+    print(f"wrote {args.out}  ({sum(results['seconds'].values()):.0f} s)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,69 @@
+"""CLI start-up: ``socieux --help`` and ``socieux show ID`` next to ``python -c pass``.
+
+Each command runs as a fresh subprocess, interleaved, ``runs`` times; the figure is the
+median wall time. ``show`` reads a SQLite file holding one request (made through the
+engine), addressed by an 8-character id prefix as a user would type it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import fresh_db, median
+from bench.spine import START, WORKFLOW
+from engine import Engine
+from projections import builtin
+from workflows.technical_assistance import definition
+
+DESIGN_TARGET_S = 0.3
+"""DESIGN section 7: ``socieux --help`` starts in under 0.3 s."""
+
+
+def _socieux() -> str:
+    script = Path(sys.executable).parent / "socieux"
+    if not script.exists():
+        raise RuntimeError(f"{script} not found: install the project (pip install -e .)")
+    return str(script)
+
+
+def _wall(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, env=env, check=False)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd} exited {proc.returncode}: {proc.stderr[-500:]!r}")
+    return seconds
+
+
+def run(runs: int) -> dict[str, Any]:
+    """Median wall time of each command over ``runs`` interleaved runs."""
+    with fresh_db("cli") as path:
+        url = f"sqlite:///{path}"
+        with Engine.open(url, workflows=[definition()], projections=builtin()) as engine:
+            iid = engine.start(WORKFLOW, START.payload, actor=START.actor).id
+        env = {k: v for k, v in os.environ.items() if k != "SOCIEUX_DEBUG"}
+        commands = {
+            "python_c_pass": [sys.executable, "-c", "pass"],
+            "socieux_help": [_socieux(), "--help"],
+            "socieux_show": [_socieux(), "--db", url, "show", str(iid)[:8]],
+        }
+        for cmd in commands.values():  # warm the page cache and the .pyc files
+            _wall(cmd, env)
+        samples: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(runs):
+            for name, cmd in commands.items():
+                samples[name].append(_wall(cmd, env))
+    out: dict[str, Any] = {"runs": runs}
+    base = median(samples["python_c_pass"])
+    for name, values in samples.items():
+        out[f"{name}_s"] = round(median(values), 3)
+        if name != "python_c_pass":
+            out[f"{name}_over_python_s"] = round(median(values) - base, 3)
+    out["target_help_s"] = DESIGN_TARGET_S
+    out["meets_help_target"] = out["socieux_help_s"] < DESIGN_TARGET_S
+    return out

@@ -1,0 +1,123 @@
+"""The command path on PostgreSQL, side by side with raw eventsourcing on PostgreSQL.
+
+Each system of each round works in a fresh schema of the server at ``PG_URL``
+(``SOCIEUX_BENCH_POSTGRES`` overrides it), dropped afterwards. On PostgreSQL the
+engine's projections are not written in the command's transaction: the default mode,
+``catchup``, applies them before the next query (``worker`` runs them in another
+process). So the suite reports the command path alone, then the catch-up of the same
+events, and both together.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench.common import PG_URL, median, postgres_version, ratio, side_by_side
+from bench.raw import es_app, run_es
+from bench.spine import STEPS, fire_steps, start_requests
+from engine import Engine
+from projections import builtin
+from workflows.technical_assistance import definition
+
+_catch_up: list[float] = []
+
+
+def _connect() -> Any:
+    import psycopg
+
+    return psycopg.connect(PG_URL, connect_timeout=5, autocommit=True)
+
+
+@contextmanager
+def _schema() -> Iterator[str]:
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    with _connect() as conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+    try:
+        yield name
+    finally:
+        with _connect() as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def _engine(requests: int, *, projections: bool) -> tuple[float, int]:
+    with _schema() as schema:
+        url = f"{PG_URL}?schema={schema}"
+        chosen = builtin() if projections else []
+        with Engine.open(url, workflows=[definition()], projections=chosen,
+                         projection_mode="catchup") as engine:
+            ids = start_requests(engine, requests)
+            engine.catch_up_projections()
+            seconds, events = fire_steps(engine, ids)
+            if projections:
+                t0 = time.perf_counter()
+                engine.catch_up_projections()
+                _catch_up.append(time.perf_counter() - t0)
+                engine.requests(limit=1)  # the read path works on what was caught up
+        return seconds, events
+
+
+def _es_env(schema: str) -> dict[str, str]:
+    parts = urlsplit(PG_URL)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": parts.path.lstrip("/"),
+        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": parts.username or "postgres",
+        "POSTGRES_PASSWORD": parts.password or "",
+        "POSTGRES_SCHEMA": schema,
+    }
+
+
+def _es(requests: int) -> tuple[float, int]:
+    with _schema() as schema, es_app(_es_env(schema)) as app:
+        return run_es(app, requests)
+
+
+def _settings() -> dict[str, str]:
+    with _connect() as conn:
+        return {name: str(conn.execute(f"SHOW {name}").fetchone()[0])
+                for name in ("synchronous_commit", "fsync", "wal_sync_method")}
+
+
+def run(requests: int, rounds: int) -> dict[str, Any]:
+    """``requests`` x 7 steps per system on PostgreSQL, ``rounds`` rounds."""
+    version = postgres_version(PG_URL)
+    if version is None:
+        return {"skipped": f"PostgreSQL does not answer at {PG_URL}"}
+    _catch_up.clear()
+    rates = side_by_side({
+        "engine": lambda: _engine(requests, projections=True),
+        "engine_no_projections": lambda: _engine(requests, projections=False),
+        "eventsourcing": lambda: _es(requests),
+    }, rounds)
+    events = requests * len(STEPS)
+    catch_up_s = median(_catch_up)
+    engine_s = events / median(rates["engine"])
+    both = events / (engine_s + catch_up_s)
+    return {
+        "server": version,
+        "settings": _settings(),
+        "requests": requests,
+        "steps_per_request": len(STEPS),
+        "rounds": rounds,
+        "projection_mode": "catchup (projections applied after the commands)",
+        "events_per_s": {
+            **{name: round(median(r)) for name, r in rates.items()},
+            "engine_projection_catch_up": round(events / catch_up_s),
+            "engine_with_catch_up": round(both),
+        },
+        "ratios": {
+            "engine_vs_eventsourcing": ratio(rates, "engine", "eventsourcing"),
+            "engine_no_projections_vs_eventsourcing":
+                ratio(rates, "engine_no_projections", "eventsourcing"),
+            "engine_with_catch_up_vs_eventsourcing":
+                round(both / median(rates["eventsourcing"]), 3),
+        },
+    }
