@@ -476,10 +476,12 @@ class Engine(ProjectionAccess):
                     agg = snap.mutate(None)  # type: ignore[attr-defined]
                     gt = snap.originator_version
                     break
-        for event in self._events(iid, gt=gt):
-            if event.timestamp > at:
-                break
-            agg = event.mutate(agg)
+        with translate_errors("reading events", self._config.label):
+            events: Iterable[Any] = self._app.events.get(iid, gt=gt)  # decoded lazily
+            for event in events:
+                if event.timestamp > at:
+                    break
+                agg = event.mutate(agg)
         if agg is None:
             raise InstanceNotFound(str(iid), f"it did not exist at {at.isoformat()}")
         return agg  # type: ignore[no-any-return]
