@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from engine.audit.records import record_of
 from engine.errors import EngineError, InstanceNotFound, InvalidArgument
-from engine.views import GuardOutcome, HistoryEntry
+from engine.views import HistoryEntry
 
 if TYPE_CHECKING:
     from engine.facade import Engine
@@ -24,29 +24,14 @@ __all__ = ["DataChange", "Explanation", "StateDiff", "diff", "explain"]
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-class Explanation(BaseModel):
-    """Who fired a step, as what, why, under which definition, and what each guard read."""
-
-    model_config = _FROZEN
+class Explanation(HistoryEntry):
+    """Who fired a step, as what, why, under which definition, and what each guard read:
+    the step's :class:`HistoryEntry` plus its instance, its definition and whether its
+    stored hash recomputes."""
 
     instance_id: UUID
-    version: int
-    at: datetime
-    trigger: str
-    source: str | None
-    dest: str
-    actor: str
-    role: str
-    reason: str | None
-    correlation_id: str | None
-    causation_id: str | None
-    definition_hash: str
     workflow: str | None
     definition_version: int | None
-    payload: dict[str, Any]
-    guards: list[GuardOutcome]
-    hash: str
-    prev_hash: str
     hash_verified: bool
 
 
@@ -69,13 +54,8 @@ def explain(engine: Engine, instance: UUID | str, version: int) -> Explanation:
     stored = app.recorder.select_events(iid, gt=version - 1, lte=version)
     verified = bool(stored) and record_of(app.mapper, stored[0]).intact
     return Explanation(
-        instance_id=iid, version=entry.version, at=entry.at, trigger=entry.trigger,
-        source=entry.source, dest=entry.dest, actor=entry.actor, role=entry.role,
-        reason=entry.reason, correlation_id=entry.correlation_id,
-        causation_id=entry.causation_id, definition_hash=entry.definition_hash,
-        workflow=workflow, definition_version=def_version, payload=entry.payload,
-        guards=entry.guards, hash=entry.hash, prev_hash=entry.prev_hash,
-        hash_verified=verified,
+        **entry.model_dump(), instance_id=iid, workflow=workflow,
+        definition_version=def_version, hash_verified=verified,
     )
 
 
