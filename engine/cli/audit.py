@@ -7,7 +7,7 @@ projections, so a damaged log can still be inspected: nothing is decoded but by 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from engine.cli.console import CliState, fail, handles_errors, state_of
+from engine.cli.console import progress as progress_bar
 from engine.cli.inputs import parse_time
 from engine.errors import IntegrityViolation, InvalidArgument
 
@@ -40,20 +41,6 @@ def _log_engine(st: CliState) -> Iterator[Engine]:
         yield engine
     finally:
         engine.close()
-
-
-@contextmanager
-def _progress(st: CliState, label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
-    if st.json or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total or None)
 
 
 def _render_report(st: CliState, report: IntegrityReport) -> None:
@@ -97,7 +84,7 @@ def verify(
     if file is not None:
         report = _offline(file, public_key)
     else:
-        with _log_engine(st) as engine, _progress(st, "verify") as progress:
+        with _log_engine(st) as engine, progress_bar(st, "verify") as progress:
             report = engine.verify(public_key=public_key, progress=progress)
     st.out(report.model_dump(mode="json"), lambda: _render_report(st, report))
     if not report.ok:
@@ -118,7 +105,7 @@ def seal(
     st = state_of(ctx)
     with _log_engine(st) as engine:
         if check:
-            with _progress(st, "verify") as progress:
+            with progress_bar(st, "verify") as progress:
                 report = engine.verify(progress=progress)
             if not report.ok:
                 raise IntegrityViolation(f"not sealed: {report.summary()}")
@@ -166,7 +153,7 @@ def export(
         sink: Any = output.open("w", encoding="utf-8") if output else nullcontext(sys.stdout)
     except OSError as exc:
         raise InvalidArgument(f"cannot write {output}: {exc.strerror}") from None
-    with _log_engine(st) as engine, sink as out, _progress(st, "export") as progress:
+    with _log_engine(st) as engine, sink as out, progress_bar(st, "export") as progress:
         summary = engine.export(out, instance=instance, since=at, progress=progress)
     if output is not None:
         st.out(summary.model_dump(mode="json"), lambda: st.console.print(
@@ -271,8 +258,8 @@ def replay(
     st = state_of(ctx)
     if not check:
         raise InvalidArgument("replay needs --check (the only mode for now)")
-    with _log_engine(st) as engine, _progress(st, "replay") as progress:
-        report = replay_check(engine, progress=(lambda n: progress(n, 0)) if progress else None)
+    with _log_engine(st) as engine, progress_bar(st, "replay") as progress:
+        report = replay_check(engine, progress=lambda n: progress(n, 0))
 
     def render() -> None:
         for f in report.failures:
