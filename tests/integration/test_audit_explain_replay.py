@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 
 import pytest
@@ -13,19 +13,8 @@ from engine import Engine, InstanceNotFound, InvalidArgument
 from engine.audit.explain import diff, explain
 from engine.audit.replay import replay_check
 from tests.conftest import EngineFactory
-from tests.helpers import APPROVER, REQUESTER, REVIEWER, submit
+from tests.helpers import APPROVER, REQUESTER, REVIEWER, StepClock, submit
 from tests.toy import toy_definition
-
-
-class StepClock:
-    """Each call one minute after the previous one."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(minutes=1)
-        return self.now
 
 
 @pytest.fixture

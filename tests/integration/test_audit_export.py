@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -14,18 +13,7 @@ from engine.audit.offline import OfflineReport, verify_file
 from engine.audit.signing import generate_key, load_public_key, signature_check
 from engine.hashing import canonical_json
 from tests.conftest import EngineFactory
-from tests.helpers import REQUESTER, REVIEWER, submit
-
-
-class StepClock:
-    """Each call one minute after the previous one (distinct, increasing event times)."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(minutes=1)
-        return self.now
+from tests.helpers import REQUESTER, REVIEWER, StepClock, submit
 
 
 def export(engine: Engine, path: Path, **kw: object) -> list[dict]:

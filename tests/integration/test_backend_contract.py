@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
@@ -20,18 +20,7 @@ from engine import (
 )
 from engine.hashing import GENESIS_HASH
 from tests.conftest import EngineFactory
-from tests.helpers import APPROVER, REQUESTER, REVIEWER, event_count, submit
-
-
-class StepClock:
-    """A deterministic clock: each call is one minute after the previous one."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(minutes=1)
-        return self.now
+from tests.helpers import APPROVER, REQUESTER, REVIEWER, StepClock, event_count, submit
 
 
 class BackendContract:
