@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_URL := postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench reliability clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,16 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## reliability: the long reliability suite (SQLite and PostgreSQL; prints its figures)
+reliability: $(STAMP)
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "PostgreSQL answers at 127.0.0.1:5432: PostgreSQL tests will run"; \
+	else \
+		echo "PostgreSQL does not answer at 127.0.0.1:5432: start it first (see README)"; exit 1; \
+	fi
+	SOCIEUX_RELIABILITY=long SOCIEUX_REQUIRE_POSTGRES=1 SOCIEUX_TEST_POSTGRES=$(PG_URL) \
+		$(BIN)/pytest -q tests/reliability $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
