@@ -24,6 +24,7 @@ from uuid import UUID, uuid4
 import structlog
 from eventsourcing.application import AggregateNotFoundError
 
+from engine.context import check_ids, current_context
 from engine.decide import CompiledWorkflow
 from engine.definition import WorkflowDefinition
 from engine.errors import (
@@ -34,8 +35,10 @@ from engine.errors import (
     StorageUnavailable,
 )
 from engine.export import START_STATE
+from engine.facade_hooks import HookAccess
 from engine.facade_projections import ProjectionAccess
 from engine.hashing import GENESIS_HASH
+from engine.hooks import HookDispatcher
 from engine.instance import STARTED_TOPIC, WorkflowInstance
 from engine.introspect import allowed_report, history_entry
 from engine.projection import Projection, ProjectionContext, load_projection_entry_points
@@ -71,7 +74,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Engine(ProjectionAccess):
+class Engine(ProjectionAccess, HookAccess):
     """An open engine. Use :meth:`open`; close it (or use it as a context manager)."""
 
     def __init__(
@@ -90,6 +93,7 @@ class Engine(ProjectionAccess):
         self._cache: OrderedDict[UUID, WorkflowInstance] = OrderedDict()
         self._lock = threading.Lock()
         self._closed = False
+        self._hooks = HookDispatcher(app, sql)
 
     # ---------------------------------------------------------------- lifecycle
     @classmethod
@@ -142,6 +146,7 @@ class Engine(ProjectionAccess):
         """Release connections. Safe to call twice."""
         if not self._closed:
             self._closed = True
+            self._hooks.close()
             with translate_errors("closing the store", self._config.label):
                 self._sql.close()
                 self._app.close()
@@ -176,7 +181,7 @@ class Engine(ProjectionAccess):
         workflow: str,
         data: Mapping[str, Any] | None = None,
         *,
-        actor: Actor,
+        actor: Actor | None = None,
         reason: str | None = None,
         trigger: str | None = None,
         version: int | None = None,
@@ -184,7 +189,12 @@ class Engine(ProjectionAccess):
         causation_id: str | None = None,
         instance_id: UUID | None = None,
     ) -> InstanceView:
-        """Create an instance of ``workflow`` by firing its start trigger."""
+        """Create an instance of ``workflow`` by firing its start trigger.
+
+        ``actor``, ``correlation_id`` and ``causation_id`` default to what
+        :meth:`context` bound; an actor is required one way or the other.
+        """
+        actor, correlation_id, causation_id = _bound(actor, correlation_id, causation_id)
         compiled = self._registry.get(workflow, version)
         starts = compiled.start_triggers()
         trig = trigger or (starts[0] if len(starts) == 1 else "")
@@ -218,7 +228,7 @@ class Engine(ProjectionAccess):
         trigger: str,
         data: Mapping[str, Any] | None = None,
         *,
-        actor: Actor,
+        actor: Actor | None = None,
         reason: str | None = None,
         expected_version: int | None = None,
         correlation_id: str | None = None,
@@ -228,7 +238,9 @@ class Engine(ProjectionAccess):
 
         With ``expected_version``, a stale version raises ``ConcurrencyConflict`` at once.
         Otherwise a lost race is re-decided on fresh state up to a bounded number of times.
+        ``actor``, ``correlation_id`` and ``causation_id`` default to :meth:`context`'s.
         """
+        actor, correlation_id, causation_id = _bound(actor, correlation_id, causation_id)
         iid = self._id(instance_id)
         log = _log.bind(instance_id=str(iid), trigger=trigger, correlation_id=correlation_id)
         fresh = False
@@ -415,6 +427,8 @@ class Engine(ProjectionAccess):
                 raise
             if recordings:
                 self.last_position = recordings[-1].notification.id
+            if self._hooks.active:
+                self._hooks.notify()
             if self._app.snapshots is not None and agg.version % SNAPSHOT_INTERVAL == 0:
                 self._app.snapshots.put([WorkflowInstance.Snapshot.take(agg)])
         return True
@@ -505,6 +519,21 @@ class Engine(ProjectionAccess):
     def _cache_evict(self, iid: UUID) -> None:
         with self._lock:
             self._cache.pop(iid, None)
+
+
+def _bound(
+    actor: Actor | None, correlation_id: str | None, causation_id: str | None,
+) -> tuple[Actor, str | None, str | None]:
+    """Explicit arguments win; otherwise what ``Engine.context`` bound."""
+    check_ids(correlation_id=correlation_id, causation_id=causation_id)
+    ctx = current_context()
+    who = actor if actor is not None else ctx.actor
+    if who is None:
+        raise InvalidArgument("no actor: pass actor= or bind one with engine.context(actor=...)")
+    if not isinstance(who, Actor):
+        raise InvalidArgument("actor must be an engine.Actor")
+    return (who, correlation_id if correlation_id is not None else ctx.correlation_id,
+            causation_id if causation_id is not None else ctx.causation_id)
 
 
 def _projection_mode(config: StoreConfig, requested: str | None) -> str:

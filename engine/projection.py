@@ -48,6 +48,12 @@ class ProjectedEvent:
     collect_as: str | None
     workflow: str | None
 
+    @property
+    def notification_id(self) -> int:
+        """The event's notification id: unique in the store and increasing (an
+        idempotency key for hooks)."""
+        return self.position
+
     @classmethod
     def from_domain(cls, position: int, event: Any) -> ProjectedEvent:
         """Build from a decoded domain event and its notification id."""
