@@ -16,7 +16,8 @@ subscriber's position in ``socieux_subscriptions``. So:
   :meth:`Engine.retry_parked` delivers parked events again.
 * **One deliverer per name**: several processes may subscribe the same name (web workers
   on one PostgreSQL); a lease on the subscriber's row lets one deliver at a time. A
-  crashed holder's lease runs out after ``lease`` seconds and another process resumes.
+  crashed holder's lease runs out after ``lease`` seconds and another process resumes
+  (at once, when the holder was a process on the same host that no longer runs).
 """
 
 from __future__ import annotations
@@ -250,16 +251,24 @@ class HookDispatcher:
                 self._wake.clear()
 
     def _claim(self, cur: Cursor, sub: Subscription) -> int | None:
-        now = time.time()
+        """Take or renew the delivery lease; the position if it is ours."""
+        lock = " FOR UPDATE" if self._sql.dialect == "postgres" else ""
         cur.execute(
-            f"UPDATE {self._t_subs} SET owner = ?, lease_until = ? WHERE name = ? AND "
-            "(owner IS NULL OR owner = ? OR lease_until < ?)",
-            (self._owner, now + sub.lease, sub.name, self._owner, now),
+            f"SELECT position, owner, lease_until FROM {self._t_subs} WHERE name = ?{lock}",
+            (sub.name,),
         )
-        cur.execute(f"SELECT position, owner FROM {self._t_subs} WHERE name = ?", (sub.name,))
         row = cur.fetchone()
-        if row is None or row["owner"] != self._owner:
+        if row is None:
             return None
+        now = time.time()
+        owner = row["owner"]
+        if not (owner is None or owner == self._owner or (row["lease_until"] or 0) < now
+                or _crashed_here(owner)):
+            return None
+        cur.execute(
+            f"UPDATE {self._t_subs} SET owner = ?, lease_until = ? WHERE name = ?",
+            (self._owner, now + sub.lease, sub.name),
+        )
         return int(row["position"])
 
     def deliver_page(self, sub: Subscription) -> int:
@@ -445,6 +454,22 @@ class HookDispatcher:
                     (name, item.notification_id),
                 )
         return delivered, failed
+
+
+def _crashed_here(owner: str) -> bool:
+    """Whether ``owner`` was a process on this host that no longer runs (a restart need
+    not wait for its lease to run out)."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _call(sub: Subscription, event: HookEvent) -> None:
