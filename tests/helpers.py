@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from engine import Actor, Engine
+from engine.testing import StepClock
+
+__all__ = ["APPROVER", "REQUESTER", "REVIEWER", "StepClock", "event_count", "submit"]
 
 REQUESTER = Actor("req-1", "requester")
 REVIEWER = Actor("rev-1", "reviewer")
@@ -30,14 +32,3 @@ def event_count(engine: Engine) -> int:
 
 def submit(engine: Engine, amount: int = 10) -> UUID:
     return engine.start("toy", {"title": "t", "amount": amount}, actor=REQUESTER).id
-
-
-class StepClock:
-    """A deterministic clock: each call is one minute after the previous one."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(minutes=1)
-        return self.now
