@@ -75,7 +75,7 @@ def _root(
 
 def build_app() -> typer.Typer:
     """Assemble the CLI (command modules are imported here, not at package import)."""
-    from engine.cli import audit, demo, instances, projections_cmd, reads, workflows
+    from engine.cli import audit, demo, hooks_cmd, instances, projections_cmd, reads, workflows
 
     app = typer.Typer(
         name="socieux", no_args_is_help=True, add_completion=False,
@@ -87,6 +87,8 @@ def build_app() -> typer.Typer:
     reads.register(app)
     app.add_typer(projections_cmd.build(), name="projections",
                   help="Projection status, rebuild and the worker.")
+    app.add_typer(hooks_cmd.build(), name="hooks",
+                  help="Host apps' subscribers: positions and parked events.")
     app.add_typer(workflows.build(), name="workflows", help="List and show workflow definitions.")
     app.add_typer(audit.build(), name="audit",
                   help="Verify, seal, export and explain the tamper-evident history.")
