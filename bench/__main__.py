@@ -12,6 +12,8 @@ Suites (full size / ``--quick`` size):
 * ``reads``    requests() latency (100k / 10k instances), as_of, verify
 * ``scale``    peak RSS of rebuild and verify at 100k and 1M events (10k and 100k)
 * ``cli``      ``socieux --help`` and ``socieux show ID`` vs ``python -c pass``
+* ``hooks``    a subscriber's cost to commands, and backlog delivery vs a raw scan
+               (300 requests x 8 events, 3 rounds / 150 requests, 1 round)
 * ``profile``  cProfile of the command path, WAL pages per step, cost per projection
 """
 
@@ -24,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cli, command, peers, postgres, profile, reads, rebuild, scale
+from bench import cli, command, hooks, peers, postgres, profile, reads, rebuild, scale
 from bench.common import machine, quiet_logs
 from bench.report import summary_rows
 
@@ -42,6 +44,7 @@ SUITES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "reads": lambda quick: reads.run(10_000 if quick else 100_000, 50 if quick else 200),
     "scale": lambda quick: scale.run(10_000, 100_000) if quick else scale.run(100_000, 1_000_000),
     "cli": lambda _quick: cli.run(10),
+    "hooks": lambda quick: hooks.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
     "profile": lambda quick: profile.run(QUICK_REQUESTS if quick else REQUESTS,
                                          1 if quick else 3),
 }

@@ -7,8 +7,9 @@ subscriber's position in ``socieux_subscriptions``. So:
 
 * **After commit**: a handler only ever sees recorded events, and never runs inside (or
   delays) the command that recorded them.
-* **At least once**: the position moves only after the handler returned. A host killed
-  between the two sees the event again when it restarts. Make handlers idempotent with
+* **At least once**: the position moves only after the handler returned (it is written
+  once per page of up to 100 events). A host killed in between sees the event again,
+  with the rest of its page, when it restarts. Make handlers idempotent with
   :attr:`HookEvent.notification_id` (unique in the store, increasing) as the key.
 * **Retried, then parked**: a raising handler is retried with exponential backoff; after
   ``max_attempts`` the event is parked in ``socieux_parked_events`` with the error, the
@@ -39,7 +40,7 @@ from engine.context import command_context
 from engine.errors import EngineError, InvalidArgument
 from engine.instance import STARTED_TOPIC, TRANSITIONED_TOPIC
 from engine.projection import ProjectedEvent
-from engine.sql import Cursor, SqlStore
+from engine.sql import SqlStore
 
 __all__ = [
     "HookEvent",
@@ -155,6 +156,9 @@ class HookDispatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._ready = False
+        self._linger = 0.05
+        self._held: dict[str, tuple[int, float]] = {}
+        """name -> (position, lease until) while this dispatcher holds the lease."""
 
     # ------------------------------------------------------------------ setup
     def setup(self) -> None:
@@ -224,6 +228,7 @@ class HookDispatcher:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._held.clear()
         if self._subs:
             try:
                 with self._sql.write() as cur:
@@ -243,62 +248,105 @@ class HookDispatcher:
         while not self._stop.is_set():
             try:
                 done = sum(self.deliver_page(sub) for sub in list(self._subs.values()))
-            except Exception as exc:  # e.g. the database is down: retry later
+            except Exception as exc:  # e.g. the database is down: retry on the next poll
                 _log.warning("hook_dispatch_failed", error=type(exc).__name__)
+                self._held.clear()
                 done = 0
             if done == 0:
                 self._wake.wait(self._poll)
                 self._wake.clear()
+            if done < _PAGE:
+                # Not a backlog: let commits gather, so a busy writer costs one position
+                # write per batch of events, not one per event.
+                self._stop.wait(self._linger)
 
-    def _claim(self, cur: Cursor, sub: Subscription) -> int | None:
-        """Take or renew the delivery lease; the position if it is ours."""
-        lock = " FOR UPDATE" if self._sql.dialect == "postgres" else ""
-        cur.execute(
-            f"SELECT position, owner, lease_until FROM {self._t_subs} WHERE name = ?{lock}",
-            (sub.name,),
-        )
-        row = cur.fetchone()
-        if row is None:
-            return None
-        now = time.time()
-        owner = row["owner"]
-        if not (owner is None or owner == self._owner or (row["lease_until"] or 0) < now
-                or _crashed_here(owner)):
-            return None
-        cur.execute(
-            f"UPDATE {self._t_subs} SET owner = ?, lease_until = ? WHERE name = ?",
-            (self._owner, now + sub.lease, sub.name),
-        )
+    def _position(self, sub: Subscription) -> int | None:
+        """Our position, if we hold (or can take) the lease; renewed past half its term."""
+        held = self._held.get(sub.name)
+        if held is not None and held[1] - time.time() > sub.lease / 2:
+            return held[0]
+        with self._sql.write() as cur:
+            lock = " FOR UPDATE" if self._sql.dialect == "postgres" else ""
+            cur.execute(
+                f"SELECT position, owner, lease_until FROM {self._t_subs} WHERE name = ?{lock}",
+                (sub.name,),
+            )
+            row = cur.fetchone()
+            now = time.time()
+            owner = None if row is None else row["owner"]
+            if row is None or not (owner is None or owner == self._owner
+                                   or (row["lease_until"] or 0) < now
+                                   or _crashed_here(owner)):
+                self._held.pop(sub.name, None)
+                return None
+            cur.execute(
+                f"UPDATE {self._t_subs} SET owner = ?, lease_until = ? WHERE name = ?",
+                (self._owner, now + sub.lease, sub.name),
+            )
+        self._held[sub.name] = (int(row["position"]), now + sub.lease)
         return int(row["position"])
 
     def deliver_page(self, sub: Subscription) -> int:
-        """Deliver up to one page of events to ``sub``; returns how many were consumed."""
+        """Deliver up to one page of events to ``sub``; returns how many were consumed.
+
+        The handler is called per event; the position (with any parked events) is written
+        once per page, so a crash re-delivers at most the page in flight.
+        """
         head = self.head()
-        with self._sql.write() as cur:
-            position = self._claim(cur, sub)
+        position = self._position(sub)
         if position is None or position >= head:
             return 0
         page = self._app.recorder.select_notifications(
             position, _PAGE, topics=sorted(sub.topics), inclusive_of_start=False
         )
-        consumed = 0
+        done, parked = position, []
         for n in page:
-            if self._stop.is_set():
-                return consumed
             event = ProjectedEvent.from_domain(n.id, self._app.mapper.to_domain_event(n))
             failure = self._deliver(sub, event) if sub.wants(event) else None
-            if not self._advance(sub, n.id, event, failure):
-                return consumed  # stopping, or the lease was lost to another process
-            consumed += 1
-        if len(page) < _PAGE:
-            # Every event of our topics up to ``head`` was in the page: skip the other
-            # topics' ids (seals) so the position reaches the head.
-            with self._sql.write() as cur:
+            if self._stop.is_set() and failure is not None:
+                break  # interrupted between retries: not parked, delivered again later
+            if failure is not None:
+                parked.append((event, *failure))
+            done = n.id
+            if self._stop.is_set():
+                break
+        else:
+            if len(page) < _PAGE:
+                done = max(done, head)  # nothing else of our topics up to the head
+        if done > position and not self._flush(sub, position, done, parked):
+            return 0
+        return len(page) if done > position else 0
+
+    def _flush(
+        self, sub: Subscription, old: int, new: int,
+        parked: list[tuple[HookEvent, int, str]],
+    ) -> bool:
+        """Store the position and park failures in one transaction, if we still hold the
+        lease (another process may have taken it over while a handler ran too long)."""
+        until = time.time() + sub.lease
+        with self._sql.write() as cur:
+            cur.execute(
+                f"UPDATE {self._t_subs} SET position = ?, lease_until = ?, last_error = ? "
+                "WHERE name = ? AND owner = ? AND position = ?",
+                (new, until, parked[-1][2] if parked else None, sub.name, self._owner, old),
+            )
+            cur.execute(f"SELECT position, owner FROM {self._t_subs} WHERE name = ?", (sub.name,))
+            row = cur.fetchone()
+            if row is None or row["owner"] != self._owner or int(row["position"]) != new:
+                self._held.pop(sub.name, None)
+                _log.warning("hook_lease_lost", subscription=sub.name)
+                return False
+            for event, attempts, error in parked:
                 cur.execute(
-                    f"UPDATE {self._t_subs} SET position = ? WHERE name = ? AND owner = ? "
-                    "AND position < ?", (head, sub.name, self._owner, head),
+                    f"INSERT INTO {self._t_parked} (name, notification_id, instance_id, version, "
+                    "trigger_name, attempts, error, parked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (sub.name, event.notification_id, event.instance_id, event.version,
+                     event.trigger, attempts, error, datetime.now(UTC).isoformat()),
                 )
-        return consumed
+                _log.error("hook_parked", subscription=sub.name,
+                           notification_id=event.notification_id, attempts=attempts)
+        self._held[sub.name] = (new, until)
+        return True
 
     def _deliver(self, sub: Subscription, event: HookEvent) -> tuple[int, str] | None:
         """Call the handler with retries; the attempts and error if it never succeeded."""
@@ -312,41 +360,12 @@ class HookDispatcher:
                 if attempt < sub.max_attempts:
                     delay = min(sub.backoff * 2 ** (attempt - 1), _MAX_DELAY)
                     if sub.sleep(delay):
-                        return attempt, error  # stopping: _advance will not park it
+                        return attempt, error  # closing: the caller will not park it
                     continue
                 return attempt, error
             else:
                 return None
         return None  # pragma: no cover - the loop always returns
-
-    def _advance(
-        self, sub: Subscription, position: int, event: HookEvent,
-        failure: tuple[int, str] | None,
-    ) -> bool:
-        if failure is not None and self._stop.is_set():
-            return False  # interrupted between retries: deliver again next time
-        with self._sql.write() as cur:
-            cur.execute(
-                f"UPDATE {self._t_subs} SET position = ?, lease_until = ?, last_error = ? "
-                "WHERE name = ? AND owner = ? AND position < ?",
-                (position, time.time() + sub.lease, failure[1] if failure else None,
-                 sub.name, self._owner, position),
-            )
-            cur.execute(f"SELECT position, owner FROM {self._t_subs} WHERE name = ?", (sub.name,))
-            row = cur.fetchone()
-            if row is None or row["owner"] != self._owner or int(row["position"]) != position:
-                return False
-            if failure is not None:
-                attempts, error = failure
-                cur.execute(
-                    f"INSERT INTO {self._t_parked} (name, notification_id, instance_id, version, "
-                    "trigger_name, attempts, error, parked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (sub.name, position, event.instance_id, event.version, event.trigger,
-                     attempts, error, datetime.now(UTC).isoformat()),
-                )
-                _log.error("hook_parked", subscription=sub.name, notification_id=position,
-                           attempts=attempts)
-        return True
 
     # ------------------------------------------------------------------ control
     def drain(self, *, timeout: float) -> None:

@@ -106,14 +106,19 @@ def test_a_handler_that_keeps_failing_is_retried_with_backoff_then_parked() -> N
         assert parked.error == "ConnectionError: smtp refused 2"
         [status] = engine.subscriptions()
         assert (status.parked, status.position, status.behind) == (1, 3, False)
-        assert status.last_error is None  # the last event went through
+        assert status.last_error == "ConnectionError: smtp refused 2"
+        engine.fire(iid, "note", {"text": "y"}, actor=REQUESTER)
+        healthy.set()
+        engine.drain_hooks()
+        assert engine.subscriptions()[0].last_error is None  # a clean batch clears it
+        healthy.clear()
 
         assert engine.retry_parked("mailer") == (0, 1)  # still failing: stays parked
         assert engine.parked("mailer")[0].attempts == 4
         healthy.set()
         assert engine.retry_parked("mailer") == (1, 0)
         assert engine.parked() == []
-        assert ok == [1, 3, 2]
+        assert ok == [1, 3, 4, 2]
 
 
 def test_a_restarted_host_resumes_after_the_last_handled_event(tmp_path: Path) -> None:
