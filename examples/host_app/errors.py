@@ -1,0 +1,69 @@
+"""One JSON shape for every error: ``{"error": {"code": ..., "message": ..., ...details}}``.
+
+Engine errors carry a stable ``code`` and ``to_dict()``; one handler maps the code to an
+HTTP status. The host's own refusals (no caller, a malformed ``If-Match``) and FastAPI's
+request validation use the same envelope, so a client parses one shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from engine import EngineError
+
+__all__ = ["ENGINE_STATUS", "engine_error_response", "install_error_handlers"]
+
+ENGINE_STATUS: dict[str, int] = {
+    "invalid_payload": 422,         # field errors in "errors"
+    "guard_rejected": 422,          # a business rule; each reason in "failures"
+    "permission_denied": 403,       # wrong role, or separation of duties ("rule")
+    "concurrency_conflict": 409,    # a stale If-Match, or too many races
+    "transition_not_allowed": 409,  # not from this state ("allowed" lists what is)
+    "instance_not_found": 404,
+    "unknown_workflow": 404,
+    "invalid_argument": 400,
+    "storage_unavailable": 503,
+}
+"""HTTP status per engine error code; any other code (``integrity_violation``...) is 500."""
+
+
+def _envelope(
+    status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def engine_error_response(exc: EngineError) -> JSONResponse:
+    """The response for an engine error: its status and ``to_dict()``."""
+    headers = {"Retry-After": "1"} if exc.code == "storage_unavailable" else None
+    return _envelope(ENGINE_STATUS.get(exc.code, 500), exc.to_dict(), headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    @app.exception_handler(EngineError)
+    async def on_engine_error(_request: Request, exc: EngineError) -> JSONResponse:
+        return engine_error_response(exc)
+
+    @app.exception_handler(HTTPException)
+    async def on_http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        # The host's own refusals and routing errors: the code is the status phrase
+        # ("unauthorized", "bad_request", "not_found", "method_not_allowed").
+        code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+        return _envelope(exc.status_code, {"code": code, "message": exc.detail}, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The HTTP request itself is malformed (a body that is not JSON, an id not a UUID).
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                  for e in exc.errors()]
+        return _envelope(422, {"code": "invalid_request", "message": "malformed request",
+                               "errors": errors})
