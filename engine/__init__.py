@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         WorkflowDefinitionError,
     )
     from engine.facade import Engine
+    from engine.hooks import HookEvent, HookLag
     from engine.views import Actor, AllowedReport, HistoryEntry, InstanceView, Refusal
 
 _MODULES = {
@@ -53,6 +54,7 @@ _MODULES = {
                       "PermissionDenied", "StorageUnavailable", "TransitionNotAllowed",
                       "UnknownWorkflow", "WorkflowDefinitionError"),
     "engine.facade": ("Engine",),
+    "engine.hooks": ("HookEvent", "HookLag"),
     "engine.views": ("Actor", "AllowedReport", "HistoryEntry", "InstanceView", "Refusal"),
 }
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}
@@ -69,6 +71,8 @@ __all__ = [
     "GuardRejected",
     "GuardResult",
     "HistoryEntry",
+    "HookEvent",
+    "HookLag",
     "InstanceNotFound",
     "InstanceView",
     "IntegrityViolation",

@@ -315,8 +315,10 @@ class Engine(ProjectionAccess, HookAccess):
             raise InstanceNotFound(str(iid))
         return [history_entry(e) for e in events]
 
-    def allowed(self, instance_id: UUID | str, actor: Actor) -> AllowedReport:
-        """What ``actor`` may fire now, and why every other trigger is refused."""
+    def allowed(self, instance_id: UUID | str, actor: Actor | None = None) -> AllowedReport:
+        """What ``actor`` (default: :meth:`context`'s) may fire now, and why every other
+        trigger is refused."""
+        actor, _, _ = _bound(actor, None, None)
         agg = self._load(self._id(instance_id), fresh=False, fastforward=True)
         compiled = self._registry.by_hash(agg.definition_hash)
         return allowed_report(compiled, _view(agg, copy_data=False), actor, self._now(None))

@@ -73,6 +73,14 @@ class HookAccess:
             self._hooks.add(sub, start=start, background=background)
         return sub
 
+    def unsubscribe(self, name: str) -> None:
+        """Stop delivering to ``name`` in this engine and release its lease.
+
+        The stored position stays: subscribing the name again resumes after it.
+        """
+        with translate_errors("unsubscribing", self._config.label):
+            self._hooks.remove(name)
+
     def drain_hooks(self, *, timeout: float = 10.0) -> None:
         """Block until this engine's subscribers have handled everything recorded so far.
 

@@ -157,6 +157,8 @@ class HookDispatcher:
         self._thread: threading.Thread | None = None
         self._ready = False
         self._linger = 0.05
+        self._delivering = threading.Lock()
+        """Held while a page is delivered, so ``remove`` waits for it."""
         self._held: dict[str, tuple[int, float]] = {}
         """name -> (position, lease until) while this dispatcher holds the lease."""
 
@@ -213,6 +215,18 @@ class HookDispatcher:
             self._thread.start()
         self._wake.set()
 
+    def remove(self, name: str) -> None:
+        """Unregister ``name`` (a page in delivery finishes first) and release its lease."""
+        if self._subs.pop(name, None) is None:
+            raise InvalidArgument(f"no handler is subscribed here as {name!r}")
+        with self._delivering:
+            self._held.pop(name, None)
+            with self._sql.write() as cur:
+                cur.execute(
+                    f"UPDATE {self._t_subs} SET owner = NULL, lease_until = NULL "
+                    "WHERE name = ? AND owner = ?", (name, self._owner),
+                )
+
     @property
     def active(self) -> bool:
         """Whether any handler is registered."""
@@ -247,7 +261,7 @@ class HookDispatcher:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                done = sum(self.deliver_page(sub) for sub in list(self._subs.values()))
+                done = sum(self._deliver_if_subscribed(sub) for sub in list(self._subs.values()))
             except Exception as exc:  # e.g. the database is down: retry on the next poll
                 _log.warning("hook_dispatch_failed", error=type(exc).__name__)
                 self._held.clear()
@@ -259,6 +273,10 @@ class HookDispatcher:
                 # Not a backlog: let commits gather, so a busy writer costs one position
                 # write per batch of events, not one per event.
                 self._stop.wait(self._linger)
+
+    def _deliver_if_subscribed(self, sub: Subscription) -> int:
+        with self._delivering:
+            return self.deliver_page(sub) if self._subs.get(sub.name) is sub else 0
 
     def _position(self, sub: Subscription) -> int | None:
         """Our position, if we hold (or can take) the lease; renewed past half its term."""

@@ -121,3 +121,12 @@ def test_commands_fired_by_a_hook_are_correlated_and_caused_by_the_event(engine:
     assert [h.trigger for h in history] == ["submit", "review"]
     assert history[1].correlation_id == "web-11"
     assert history[1].causation_id == f"{iid}@1"
+
+
+def test_allowed_takes_the_actor_from_the_context(engine: Engine) -> None:
+    iid = submit(engine)
+    with engine.context(actor=REVIEWER):
+        report = engine.allowed(iid)
+    assert report.actor == REVIEWER
+    with pytest.raises(InvalidArgument, match="no actor"):
+        engine.allowed(iid)

@@ -194,3 +194,20 @@ def test_a_name_is_subscribed_once_per_engine() -> None:
         engine.subscribe(print, name="one")
         with pytest.raises(InvalidArgument, match="already subscribed"):
             engine.subscribe(print, name="one")
+
+
+def test_unsubscribe_stops_delivery_and_a_new_subscription_resumes(tmp_path: Path) -> None:
+    seen: list[int] = []
+    with _open(f"sqlite:///{tmp_path / 'store.db'}") as engine:
+        engine.subscribe(lambda e: seen.append(e.notification_id), name="mailer")
+        submit(engine)
+        engine.drain_hooks()
+        engine.unsubscribe("mailer")
+        submit(engine)
+        [status] = engine.subscriptions()
+        assert (status.position, status.owner, status.active_here) == (1, None, False)
+        with pytest.raises(InvalidArgument, match="no handler"):
+            engine.unsubscribe("mailer")
+        engine.subscribe(lambda e: seen.append(e.notification_id), name="mailer")
+        engine.drain_hooks()
+    assert seen == [1, 2]
