@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import register_topic
 
 from engine.hashing import event_hash
 
@@ -134,6 +135,12 @@ class WorkflowInstance(Aggregate):
         )
         self.trigger_event(self.Transitioned, timestamp=at, hash=digest, **body)
 
+
+# eventsourcing registers an aggregate's explicit event topics when the class is defined,
+# but not its snapshot class's (a snapshot does not mutate an aggregate): the topic would
+# only be cached once this process *took* a snapshot, so a fresh process (a restart, a
+# second writer, the CLI) could not read an instance with 50 or more events.
+register_topic(SNAPSHOT_TOPIC, WorkflowInstance.Snapshot)
 
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "hash"})
 
