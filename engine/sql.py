@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from engine.errors import InvalidArgument, StorageUnavailable
+
 __all__ = ["Cursor", "PostgresStore", "SQLiteStore", "SqlStore"]
 
 
@@ -50,6 +52,24 @@ class SqlStore(Protocol):
         """Release connections."""
 
 
+@contextmanager
+def _unicode_checked() -> Iterator[None]:
+    """A query parameter the database cannot take (text with a lone surrogate, as from a
+    non-UTF-8 command line; an integer beyond 64 bits, as ``--offset 2**63``) is the
+    caller's mistake: ``InvalidArgument``, not a driver crash."""
+    try:
+        yield
+    except UnicodeEncodeError:
+        msg = "text must be valid Unicode (it holds a lone surrogate, e.g. from non-UTF-8 input)"
+        raise InvalidArgument(msg) from None
+    except OverflowError:
+        raise InvalidArgument("a number is too large for the database (over 64 bits)") from None
+    except Exception as exc:
+        if type(exc).__name__ == "NumericValueOutOfRange":  # psycopg: the same, on PostgreSQL
+            raise InvalidArgument("a number is out of range for the database") from None
+        raise
+
+
 class SQLiteStore:
     """Read models in a SQLite file (or ``:memory:`` for the in-memory backend)."""
 
@@ -73,7 +93,7 @@ class SQLiteStore:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Cursor]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error)."""
-        with self._lock:
+        with self._lock, _unicode_checked():
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
@@ -86,7 +106,7 @@ class SQLiteStore:
     @contextmanager
     def read(self) -> Iterator[sqlite3.Cursor]:
         """A cursor outside any explicit transaction."""
-        with self._lock:
+        with self._lock, _unicode_checked():
             yield self._conn.cursor()
 
     def close(self) -> None:
@@ -120,16 +140,45 @@ class PostgresStore:
     dialect = "postgres"
 
     def __init__(self, env: dict[str, str]) -> None:
+        self._env = env
+        self._schema = env.get("POSTGRES_SCHEMA") or "public"
+        self._lock = threading.RLock()
+        self._closed = False
+        self._conn: Any = self._connect()
+
+    def _connect(self) -> Any:
         import psycopg
         from psycopg.rows import dict_row
 
-        self._conn = psycopg.connect(
+        env = self._env
+        return psycopg.connect(
             dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
             user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
             connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), row_factory=dict_row,
         )
-        self._schema = env.get("POSTGRES_SCHEMA") or "public"
-        self._lock = threading.RLock()
+
+    def _live(self) -> Any:
+        """The connection, opened again if the server dropped it (restart, terminated
+        backend, network cut): a lost connection fails one call, never every later one."""
+        if self._closed:
+            raise StorageUnavailable("the read-model store is closed")
+        if self._conn.closed or self._conn.broken:
+            self._conn.close()
+            self._conn = self._connect()
+        return self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[_PgCursor]:
+        import psycopg
+
+        with self._lock, _unicode_checked():
+            try:
+                conn = self._live()
+                with conn.transaction(), conn.cursor() as cur:
+                    yield _PgCursor(cur)
+            except psycopg.OperationalError as exc:  # connection lost or refused
+                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "lost"
+                raise StorageUnavailable(f"read models on PostgreSQL: {detail}") from exc
 
     def table(self, name: str) -> str:
         """``"schema".name``."""
@@ -138,16 +187,17 @@ class PostgresStore:
     @contextmanager
     def write(self) -> Iterator[_PgCursor]:
         """One transaction, committed on success."""
-        with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
-            yield _PgCursor(cur)
+        with self._transaction() as cur:
+            yield cur
 
     @contextmanager
     def read(self) -> Iterator[_PgCursor]:
         """A short read-only transaction."""
-        with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
-            yield _PgCursor(cur)
+        with self._transaction() as cur:
+            yield cur
 
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
+            self._closed = True
             self._conn.close()
