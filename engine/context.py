@@ -47,10 +47,19 @@ _MAX_ID = 200
 
 
 def check_ids(**ids: str | None) -> None:
-    """Refuse correlation or causation ids that are not short strings."""
+    """Refuse correlation or causation ids that are not short, storable text (no NUL, no
+    lone surrogates: they could not be hashed or stored in PostgreSQL)."""
     for name, value in ids.items():
-        if value is not None and (not isinstance(value, str) or not 0 < len(value) <= _MAX_ID):
-            raise InvalidArgument(f"{name} must be a string of 1 to {_MAX_ID} characters")
+        if value is None:
+            continue
+        if not isinstance(value, str) or not 0 < len(value) <= _MAX_ID or "\x00" in value:
+            raise InvalidArgument(
+                f"{name} must be a string of 1 to {_MAX_ID} characters without NUL"
+            )
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgument(f"{name} must be valid Unicode text") from None
 
 
 def current_context() -> CommandContext:

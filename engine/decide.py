@@ -43,6 +43,38 @@ class Decision:
     guards: list[dict[str, Any]]
 
 
+_UNSTORABLE = "text must be valid Unicode without NUL characters"
+
+
+def _storable(text: str) -> bool:
+    """Text every backend can hash and store: encodable as UTF-8 (no lone surrogates)
+    and without NUL, which PostgreSQL text columns (the read models) cannot hold."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unstorable_texts(value: Any, loc: tuple[Any, ...] = ()) -> list[list[Any]]:
+    """Where in a validated payload's JSON a key or a string is not storable text."""
+    found: list[list[Any]] = []
+    if isinstance(value, str):
+        if not _storable(value):
+            found.append(list(loc))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(k, str) and not _storable(k):
+                found.append([*loc, "(key)"])
+            found += _unstorable_texts(v, (*loc, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found += _unstorable_texts(v, (*loc, i))
+    return found
+
+
 class _Probe:
     """Throwaway model for the machine's dry run."""
 
@@ -157,6 +189,8 @@ class CompiledWorkflow:
             problems.append({"loc": ["reason"], "msg": "a reason is required", "type": "missing"})
         if reason is not None and len(reason) > MAX_REASON_LENGTH:
             problems.append({"loc": ["reason"], "msg": "reason is too long", "type": "too_long"})
+        elif reason is not None and not _storable(reason):
+            problems.append({"loc": ["reason"], "msg": _UNSTORABLE, "type": "string_unicode"})
         if data is None:
             data = {}
         if not isinstance(data, Mapping):
@@ -164,6 +198,8 @@ class CompiledWorkflow:
             raise InvalidPayload(t.trigger, problems)
         try:
             model = t.payload.model_validate(data)
+            # Walk the input, not a dump of the model: the decision dumps it once, later.
+            unstorable = _unstorable_texts(data)
         except ValidationError as exc:
             problems += [
                 {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
@@ -173,6 +209,8 @@ class CompiledWorkflow:
         except (TypeError, ValueError, RecursionError) as exc:
             problems.append({"loc": [], "msg": f"unreadable payload: {exc}", "type": "value"})
             raise InvalidPayload(t.trigger, problems) from None
+        problems += [{"loc": loc, "msg": _UNSTORABLE, "type": "string_unicode"}
+                     for loc in unstorable]
         if problems:
             raise InvalidPayload(t.trigger, problems)
         return model
