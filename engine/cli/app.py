@@ -39,7 +39,12 @@ def configure_logging(fmt: LogFormat) -> None:
         renderer: structlog.typing.Processor = structlog.processors.JSONRenderer()
         level = logging.INFO
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # Tracebacks without local variables: a guard's locals hold the payload, and
+        # personal data must never reach a log (docs/architecture.md, "Personal data").
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(),
+            exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False),
+        )
         level = logging.WARNING
     structlog.configure(
         processors=[

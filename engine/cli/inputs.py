@@ -38,6 +38,11 @@ def read_data(source: str | None) -> dict[str, Any]:
         )
     except OSError as exc:
         raise InvalidArgument(f"cannot read {source}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:  # a binary file, or another encoding than UTF-8
+        where = "stdin" if source == "-" else source
+        raise InvalidArgument(
+            f"{where} is not UTF-8 text (byte {exc.start}: {exc.reason})"
+        ) from None
     if len(raw) > MAX_INPUT_BYTES:
         raise InvalidArgument(f"input is larger than {MAX_INPUT_BYTES} bytes")
     try:
