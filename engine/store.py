@@ -98,12 +98,15 @@ def _sqlite_config(url: str, raw_path: str, query: dict[str, str]) -> StoreConfi
     file_path = Path(path).expanduser()
     if mode != "rwc" and not file_path.is_file():
         raise _bad(url, f"file {file_path} does not exist (mode={mode})")
+    lock_timeout = query.get("lock_timeout", "10")
+    if not lock_timeout.isdigit():
+        raise _bad(url, "lock_timeout must be a whole number of seconds")
     dbname = str(file_path) if mode == "rwc" else f"file:{file_path}?mode={mode}"
     env = {
         "PERSISTENCE_MODULE": "engine.store:DurableSQLiteFactory",
         "SQLITE_DBNAME": dbname,
         "CREATE_TABLE": "n" if mode == "ro" else "y",
-        "SQLITE_LOCK_TIMEOUT": query.get("lock_timeout", "10"),
+        "SQLITE_LOCK_TIMEOUT": lock_timeout,
         "SOCIEUX_SQLITE_SYNCHRONOUS": _SYNC_LEVELS[sync],
         "APPLICATION_RECORDER_TOPIC": "engine.store:InlineSQLiteRecorder",
     }
