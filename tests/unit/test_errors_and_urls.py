@@ -17,6 +17,7 @@ from tests.toy import toy_definition
     "sqlite://",
     "sqlite:////no/such/directory/x.db",
     "sqlite:///x.db?synchronous=sometimes",
+    "sqlite:///x.db?lock_timeout=0.2",
     "postgresql://",
     "postgresql://u@h:notaport/db",
 ])
