@@ -27,6 +27,7 @@ from uuid import uuid4
 import structlog
 
 from engine.errors import InvalidArgument
+from engine.hashing import storable_text
 from engine.views import Actor
 
 __all__ = ["CommandContext", "command_context", "current_context"]
@@ -52,14 +53,10 @@ def check_ids(**ids: str | None) -> None:
     for name, value in ids.items():
         if value is None:
             continue
-        if not isinstance(value, str) or not 0 < len(value) <= _MAX_ID or "\x00" in value:
-            raise InvalidArgument(
-                f"{name} must be a string of 1 to {_MAX_ID} characters without NUL"
-            )
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidArgument(f"{name} must be valid Unicode text") from None
+        if not isinstance(value, str) or not 0 < len(value) <= _MAX_ID:
+            raise InvalidArgument(f"{name} must be a string of 1 to {_MAX_ID} characters")
+        if not storable_text(value):
+            raise InvalidArgument(f"{name} must be valid Unicode text without NUL")
 
 
 def current_context() -> CommandContext:

@@ -23,6 +23,7 @@ from transitions import Machine, MachineError
 from engine.definition import Guard, GuardContext, GuardResult, TransitionDef, WorkflowDefinition
 from engine.errors import GuardRejected, InvalidPayload, PermissionDenied, TransitionNotAllowed
 from engine.export import START_STATE, content_hash, machine_spec
+from engine.hashing import storable_text
 from engine.validation import validate
 from engine.views import Actor, InstanceView
 
@@ -46,27 +47,15 @@ class Decision:
 _UNSTORABLE = "text must be valid Unicode without NUL characters"
 
 
-def _storable(text: str) -> bool:
-    """Text every backend can hash and store: encodable as UTF-8 (no lone surrogates)
-    and without NUL, which PostgreSQL text columns (the read models) cannot hold."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _unstorable_texts(value: Any, loc: tuple[Any, ...] = ()) -> list[list[Any]]:
-    """Where in a validated payload's JSON a key or a string is not storable text."""
+    """Where in the payload a key or a string is not storable text."""
     found: list[list[Any]] = []
     if isinstance(value, str):
-        if not _storable(value):
+        if not storable_text(value):
             found.append(list(loc))
     elif isinstance(value, dict):
         for k, v in value.items():
-            if isinstance(k, str) and not _storable(k):
+            if isinstance(k, str) and not storable_text(k):
                 found.append([*loc, "(key)"])
             found += _unstorable_texts(v, (*loc, k))
     elif isinstance(value, list):
@@ -189,7 +178,7 @@ class CompiledWorkflow:
             problems.append({"loc": ["reason"], "msg": "a reason is required", "type": "missing"})
         if reason is not None and len(reason) > MAX_REASON_LENGTH:
             problems.append({"loc": ["reason"], "msg": "reason is too long", "type": "too_long"})
-        elif reason is not None and not _storable(reason):
+        elif reason is not None and not storable_text(reason):
             problems.append({"loc": ["reason"], "msg": _UNSTORABLE, "type": "string_unicode"})
         if data is None:
             data = {}

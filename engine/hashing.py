@@ -15,10 +15,24 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-__all__ = ["GENESIS_HASH", "canonical_json", "event_hash", "hash_fields", "utc_iso"]
+__all__ = [
+    "GENESIS_HASH", "canonical_json", "event_hash", "hash_fields", "storable_text", "utc_iso",
+]
 
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of every instance's first event."""
+
+
+def storable_text(text: str) -> bool:
+    """Whether every backend can hash and store ``text``: encodable as UTF-8 (no lone
+    surrogates) and without NUL, which PostgreSQL text columns cannot hold."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def utc_iso(at: datetime) -> str:

@@ -319,7 +319,7 @@ class HookDispatcher:
         )
         done, parked = position, []
         for n in page:
-            event = ProjectedEvent.from_domain(n.id, self._app.mapper.to_domain_event(n))
+            event = ProjectedEvent.from_notification(n, self._app.mapper)
             failure = self._deliver(sub, event) if sub.wants(event) else None
             if self._stop.is_set() and failure is not None:
                 break  # interrupted between retries: not parked, delivered again later
@@ -470,9 +470,7 @@ class HookDispatcher:
             page: Sequence[Any] = self._app.recorder.select_notifications(
                 item.notification_id, 1, inclusive_of_start=True
             )
-            event = ProjectedEvent.from_domain(
-                page[0].id, self._app.mapper.to_domain_event(page[0])
-            )
+            event = ProjectedEvent.from_notification(page[0], self._app.mapper)
             try:
                 _call(sub, event)
             except Exception as exc:  # stays parked with the new error

@@ -55,6 +55,11 @@ class ProjectedEvent:
         return self.position
 
     @classmethod
+    def from_notification(cls, notification: Any, mapper: Any) -> ProjectedEvent:
+        """Decode a stored notification with the application's ``mapper``."""
+        return cls.from_domain(notification.id, mapper.to_domain_event(notification))
+
+    @classmethod
     def from_domain(cls, position: int, event: Any) -> ProjectedEvent:
         """Build from a decoded domain event and its notification id."""
         return cls(

@@ -127,7 +127,7 @@ class ProjectionRunner:
     def _decode(self, notifications: Sequence[Notification]) -> list[ProjectedEvent]:
         mapper = self._app.mapper
         return [
-            ProjectedEvent.from_domain(n.id, mapper.to_domain_event(n))
+            ProjectedEvent.from_notification(n, mapper)
             for n in notifications
             if n.topic in self._topics
         ]
