@@ -17,7 +17,7 @@ from typing import Any
 from bench.common import fresh_db, median, ratio, side_by_side
 from bench.spine import fire_steps, start_requests
 from engine import Engine
-from engine.projection import ProjectedEvent
+from engine.projection.protocol import ProjectedEvent
 from workflows.technical_assistance import definition
 
 

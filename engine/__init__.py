@@ -17,7 +17,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.definition import (
+    from engine.definition.model import (
         EmptyPayload,
         Guard,
         GuardContext,
@@ -43,19 +43,19 @@ if TYPE_CHECKING:
         WorkflowDefinitionError,
     )
     from engine.facade import Engine
-    from engine.hooks import HookEvent, HookLag
-    from engine.views import Actor, AllowedReport, HistoryEntry, InstanceView, Refusal
+    from engine.hooks.dispatcher import HookEvent, HookLag
+    from engine.instance.views import Actor, AllowedReport, HistoryEntry, InstanceView, Refusal
 
 _MODULES = {
-    "engine.definition": ("EmptyPayload", "Guard", "GuardContext", "GuardResult", "Personal",
+    "engine.definition.model": ("EmptyPayload", "Guard", "GuardContext", "GuardResult", "Personal",
                           "PersonalStr", "StateDef", "TransitionDef", "WorkflowDefinition"),
     "engine.errors": ("ConcurrencyConflict", "EngineError", "GuardRejected", "InstanceNotFound",
                       "IntegrityViolation", "InvalidArgument", "InvalidPayload",
                       "PermissionDenied", "StorageUnavailable", "TransitionNotAllowed",
                       "UnknownWorkflow", "WorkflowDefinitionError"),
     "engine.facade": ("Engine",),
-    "engine.hooks": ("HookEvent", "HookLag"),
-    "engine.views": ("Actor", "AllowedReport", "HistoryEntry", "InstanceView", "Refusal"),
+    "engine.hooks.dispatcher": ("HookEvent", "HookLag"),
+    "engine.instance.views": ("Actor", "AllowedReport", "HistoryEntry", "InstanceView", "Refusal"),
 }
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}
 

@@ -24,9 +24,11 @@ from uuid import UUID, uuid4
 import structlog
 from eventsourcing.application import AggregateNotFoundError
 
-from engine.context import check_ids, current_context
-from engine.decide import CompiledWorkflow
-from engine.definition import WorkflowDefinition
+from engine.commands.compiled import CompiledWorkflow
+from engine.commands.context import check_ids, current_context
+from engine.commands.registry import WorkflowRegistry, load_entry_points
+from engine.definition.export import START_STATE
+from engine.definition.model import WorkflowDefinition
 from engine.errors import (
     ConcurrencyConflict,
     EngineError,
@@ -34,18 +36,13 @@ from engine.errors import (
     InvalidArgument,
     StorageUnavailable,
 )
-from engine.export import START_STATE
-from engine.facade_hooks import HookAccess
-from engine.facade_projections import ProjectionAccess
-from engine.hashing import GENESIS_HASH
-from engine.hooks import HookDispatcher
-from engine.instance import STARTED_TOPIC, WorkflowInstance
-from engine.introspect import allowed_report, history_entry
-from engine.projection import Projection, ProjectionContext, load_projection_entry_points
-from engine.projection_runner import ProjectionRunner
-from engine.registry import WorkflowRegistry, load_entry_points
-from engine.sql import SqlStore
-from engine.store import (
+from engine.hooks.access import HookAccess
+from engine.hooks.dispatcher import HookDispatcher
+from engine.instance.aggregate import STARTED_TOPIC, WorkflowInstance
+from engine.instance.hashing import GENESIS_HASH
+from engine.instance.views import Actor, AllowedReport, HistoryEntry, InstanceView
+from engine.persistence.sql import SqlStore
+from engine.persistence.store import (
     DEFAULT_URL,
     SNAPSHOT_INTERVAL,
     EngineApplication,
@@ -56,7 +53,10 @@ from engine.store import (
     sql_store,
     translate_errors,
 )
-from engine.views import Actor, AllowedReport, HistoryEntry, InstanceView
+from engine.projection.access import ProjectionAccess
+from engine.projection.protocol import Projection, ProjectionContext, load_projection_entry_points
+from engine.projection.runner import ProjectionRunner
+from engine.queries.introspect import allowed_report, history_entry
 
 if TYPE_CHECKING:
     from engine.audit.report import ExportSummary, IntegrityReport, Seal

@@ -6,7 +6,7 @@ They plug into the engine through the ``socieux.projections`` entry point
 
 from __future__ import annotations
 
-from engine.projection import Projection
+from engine.projection.protocol import Projection
 
 __all__ = ["builtin"]
 

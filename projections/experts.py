@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from engine.projection import ProjectedEvent, Projection
-from engine.sql import Cursor
+from engine.persistence.sql import Cursor
+from engine.projection.protocol import ProjectedEvent, Projection
 
 __all__ = ["Assignment", "ExpertSummary", "ExpertsProjection", "Overlap"]
 

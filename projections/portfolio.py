@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from engine.projection import ProjectedEvent, Projection
-from engine.sql import Cursor
+from engine.persistence.sql import Cursor
+from engine.projection.protocol import ProjectedEvent, Projection
 from projections._util import chunks, iso, parse_iso, placeholders
 
 __all__ = ["Funnel", "Portfolio", "PortfolioProjection", "StageTime"]

@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from engine.errors import InvalidArgument
-from engine.projection import ProjectedEvent, Projection
-from engine.sql import Cursor
+from engine.persistence.sql import Cursor
+from engine.projection.protocol import ProjectedEvent, Projection
 from projections._util import chunks, dumps, iso, loads, parse_iso, placeholders
 
 __all__ = ["RequestRow", "RequestsProjection"]

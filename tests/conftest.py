@@ -12,7 +12,7 @@ import pytest
 from engine import Engine, WorkflowDefinition
 from tests.toy import toy_definition
 
-pytest_plugins = ["engine.testing"]  # the fixtures host apps get (socieux_engine, ...)
+pytest_plugins = ["engine.testing.fixtures"]  # the fixtures host apps get (socieux_engine, ...)
 
 POSTGRES_URL = os.environ.get("SOCIEUX_TEST_POSTGRES", "")
 BACKENDS = ["memory", "sqlite", "postgres"]

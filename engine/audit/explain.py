@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from engine.audit.records import record_of
 from engine.errors import EngineError, InstanceNotFound, InvalidArgument
-from engine.views import HistoryEntry
+from engine.instance.views import HistoryEntry
 
 if TYPE_CHECKING:
     from engine.facade import Engine

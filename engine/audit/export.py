@@ -15,16 +15,16 @@ from datetime import datetime
 from typing import Any, TextIO
 from uuid import UUID
 
-from engine.audit.chain import GENESIS_RUNNING, Record, step_running
-from engine.audit.checker import SealRecord
-from engine.audit.offline import EXPORT_SCHEMA
+from engine.audit.offline.chain import GENESIS_RUNNING, Record, step_running
+from engine.audit.offline.checker import SealRecord
+from engine.audit.offline.verifier import EXPORT_SCHEMA
 from engine.audit.records import iter_notifications, record_of
 from engine.audit.report import ExportSummary
 from engine.audit.seals import SealStore, seal_store
 from engine.audit.verify import Progress
 from engine.errors import InvalidArgument
-from engine.hashing import canonical_json, utc_iso
-from engine.store import translate_errors
+from engine.instance.hashing import canonical_json, utc_iso
+from engine.persistence.store import translate_errors
 
 __all__ = ["EXPORT_SCHEMA", "event_line", "seal_line", "write_export"]
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from eventsourcing.persistence import Mapper, Notification, StoredEvent
 
-from engine.audit.chain import Record, raw_digest
-from engine.hashing import utc_iso
+from engine.audit.offline.chain import Record, raw_digest
+from engine.instance.hashing import utc_iso
 
 __all__ = ["ENVELOPE", "iter_notifications", "record_of", "stored_fields"]
 

@@ -20,8 +20,8 @@ from eventsourcing.utils import TopicError
 from pydantic import BaseModel, ConfigDict
 
 from engine.errors import EngineError
-from engine.instance import WorkflowInstance
-from engine.store import translate_errors
+from engine.instance.aggregate import WorkflowInstance
+from engine.persistence.store import translate_errors
 
 if TYPE_CHECKING:
     from engine.facade import Engine

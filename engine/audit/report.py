@@ -9,8 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from engine.audit.chain import Problem
-from engine.audit.checker import SealRecord
+from engine.audit.offline.chain import Problem
+from engine.audit.offline.checker import SealRecord
 
 __all__ = [
     "ExportSummary",

@@ -16,14 +16,14 @@ from typing import Any, Protocol
 from eventsourcing.persistence import IntegrityError as ESIntegrityError
 from eventsourcing.sqlite import SQLiteDatastore
 
-from engine.audit.chain import GENESIS_RUNNING, step_running
-from engine.audit.checker import Head, SealRecord, heads_digest, seal_digest
+from engine.audit.offline.chain import GENESIS_RUNNING, step_running
+from engine.audit.offline.checker import Head, SealRecord, heads_digest, seal_digest
+from engine.audit.offline.signing import SigningKey
 from engine.audit.records import iter_notifications, record_of
 from engine.audit.report import Seal
-from engine.audit.signing import SigningKey
 from engine.errors import ConcurrencyConflict, InvalidArgument
-from engine.hashing import GENESIS_HASH, utc_iso
-from engine.store import translate_errors
+from engine.instance.hashing import GENESIS_HASH, utc_iso
+from engine.persistence.store import translate_errors
 
 __all__ = ["SEALS_TABLE", "SealConflict", "SealStore", "list_seals", "make_seal", "seal_log",
            "seal_store"]
@@ -181,7 +181,7 @@ def seal_log(
     """Seal the log, signing with the Ed25519 private key file ``key`` if given."""
     signing = None
     if key is not None:
-        from engine.audit.signing import load_signing_key
+        from engine.audit.offline.signing import load_signing_key
 
         try:
             signing = load_signing_key(key)

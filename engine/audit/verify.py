@@ -13,13 +13,13 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from engine.audit.chain import Problem
-from engine.audit.checker import ChainChecker, CheckResult, SignatureCheck
+from engine.audit.offline.chain import Problem
+from engine.audit.offline.checker import ChainChecker, CheckResult, SignatureCheck
 from engine.audit.records import iter_notifications, record_of
 from engine.audit.report import IntegrityReport, report_from
 from engine.audit.seals import SealStore, seal_store
 from engine.errors import InvalidArgument
-from engine.store import translate_errors
+from engine.persistence.store import translate_errors
 
 __all__ = ["Progress", "PublicKey", "public_key_check", "verify_store"]
 
@@ -32,7 +32,7 @@ def public_key_check(public_key: PublicKey | None) -> SignatureCheck | None:
     """The signature check for ``public_key`` (a path or raw bytes), or ``None``."""
     if public_key is None:
         return None
-    from engine.audit.signing import load_public_key, signature_check
+    from engine.audit.offline.signing import load_public_key, signature_check
 
     try:
         return signature_check(load_public_key(public_key))

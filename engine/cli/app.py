@@ -80,7 +80,15 @@ def _root(
 
 def build_app() -> typer.Typer:
     """Assemble the CLI (command modules are imported here, not at package import)."""
-    from engine.cli import audit, demo, hooks_cmd, instances, projections_cmd, reads, workflows
+    from engine.cli.commands import (
+        audit,
+        demo,
+        hooks,
+        instances,
+        projections,
+        reads,
+        workflows,
+    )
 
     app = typer.Typer(
         name="socieux", no_args_is_help=True, add_completion=False,
@@ -90,9 +98,9 @@ def build_app() -> typer.Typer:
     instances.register(app)
     demo.register(app)
     reads.register(app)
-    app.add_typer(projections_cmd.build(), name="projections",
+    app.add_typer(projections.build(), name="projections",
                   help="Projection status, rebuild and the worker.")
-    app.add_typer(hooks_cmd.build(), name="hooks",
+    app.add_typer(hooks.build(), name="hooks",
                   help="Host apps' subscribers: positions and parked events.")
     app.add_typer(workflows.build(), name="workflows", help="List and show workflow definitions.")
     app.add_typer(audit.build(), name="audit",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.facade import Engine
-    from engine.views import HistoryEntry
+    from engine.instance.views import HistoryEntry
 
 __all__ = ["describe_instance"]
 

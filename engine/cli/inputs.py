@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import InvalidArgument
 
 if TYPE_CHECKING:
-    from engine.views import Actor
+    from engine.instance.views import Actor
 
 __all__ = ["parse_actor", "parse_time", "read_data"]
 
@@ -20,7 +20,7 @@ MAX_INPUT_BYTES = 5_000_000
 
 def parse_actor(text: str) -> Actor:
     """``ROLE:ACTOR`` to an :class:`Actor` (``InvalidArgument`` if malformed)."""
-    from engine.views import Actor
+    from engine.instance.views import Actor
 
     try:
         return Actor.parse(text)

@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from engine.views import AllowedReport, HistoryEntry
+from engine.instance.views import AllowedReport, HistoryEntry
 
 __all__ = ["key_facts", "render_allowed", "render_history", "render_instance"]
 

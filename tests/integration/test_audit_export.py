@@ -9,9 +9,9 @@ from uuid import UUID
 import pytest
 
 from engine import Engine
-from engine.audit.offline import OfflineReport, verify_file
-from engine.audit.signing import generate_key, load_public_key, signature_check
-from engine.hashing import canonical_json
+from engine.audit.offline.signing import generate_key, load_public_key, signature_check
+from engine.audit.offline.verifier import OfflineReport, verify_file
+from engine.instance.hashing import canonical_json
 from tests.conftest import EngineFactory
 from tests.helpers import REQUESTER, REVIEWER, StepClock, submit
 

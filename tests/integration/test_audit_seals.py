@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from engine import InvalidArgument
-from engine.audit.chain import GENESIS_RUNNING
+from engine.audit.offline.chain import GENESIS_RUNNING
+from engine.audit.offline.signing import generate_key
 from engine.audit.seals import SealConflict, seal_store
-from engine.audit.signing import generate_key
-from engine.hashing import GENESIS_HASH
+from engine.instance.hashing import GENESIS_HASH
 from tests.conftest import EngineFactory
 from tests.helpers import REQUESTER, event_count, submit
 
@@ -102,7 +102,7 @@ class DurableSealContract(SealContract):
 
 
 def public_hex(path: Path) -> str:
-    from engine.audit.signing import load_public_key
+    from engine.audit.offline.signing import load_public_key
 
     raw = load_public_key(path).public_bytes_raw()
     return bytes(raw).hex()

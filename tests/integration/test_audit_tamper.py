@@ -17,8 +17,8 @@ import pytest
 
 from engine import Engine
 from engine.audit.report import IntegrityReport
-from engine.hashing import hash_fields, utc_iso
-from engine.instance import TRANSITIONED_TOPIC
+from engine.instance.aggregate import TRANSITIONED_TOPIC
+from engine.instance.hashing import hash_fields, utc_iso
 from tests.conftest import POSTGRES_URL, EngineFactory
 from tests.helpers import REQUESTER, submit
 

@@ -18,7 +18,7 @@ from engine import (
     TransitionNotAllowed,
     UnknownWorkflow,
 )
-from engine.hashing import GENESIS_HASH
+from engine.instance.hashing import GENESIS_HASH
 from tests.conftest import EngineFactory
 from tests.helpers import APPROVER, REQUESTER, REVIEWER, StepClock, event_count, submit
 

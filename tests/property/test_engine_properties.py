@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Actor, Engine, EngineError, InstanceView
-from engine.hashing import GENESIS_HASH
-from engine.instance import WorkflowInstance, recompute_hash
+from engine.instance.aggregate import WorkflowInstance, recompute_hash
+from engine.instance.hashing import GENESIS_HASH
 from tests.helpers import event_count
 from tests.toy import toy_definition
 

@@ -29,7 +29,7 @@ from engine import (
     TransitionNotAllowed,
     WorkflowDefinition,
 )
-from engine.instance import STARTED_TOPIC, WorkflowInstance, recompute_hash
+from engine.instance.aggregate import STARTED_TOPIC, WorkflowInstance, recompute_hash
 from projections import builtin
 
 WORKER = "worker"

@@ -22,7 +22,7 @@ from uuid import UUID
 import pytest
 
 from engine import Actor, Engine
-from engine.store import SNAPSHOT_INTERVAL
+from engine.persistence.store import SNAPSHOT_INTERVAL
 from tests.integration.test_projections import _dump
 from tests.reliability._workers import (
     check_log,

@@ -359,7 +359,7 @@ def test_a_crashing_guard_logs_no_payload_in_the_cli_log_format(
     renderers must not print the guard's locals, which hold the payload."""
     from engine import GuardResult, WorkflowDefinition
     from engine.cli.app import LogFormat, configure_logging
-    from engine.definition import Guard
+    from engine.definition.model import Guard
 
     def explode(ctx: Any) -> GuardResult:
         contact = ctx.payload.contact  # a local holding personal data

@@ -33,7 +33,7 @@ def test_engine_outside_cli_never_imports_workflows_or_projections() -> None:
 
 def test_importing_the_engine_has_no_side_effects() -> None:
     code = (
-        "import sys, engine, engine.facade, engine.store\n"
+        "import sys, engine, engine.facade, engine.persistence.store\n"
         "heavy = [m for m in ('workflows', 'projections', 'psycopg') if m in sys.modules]\n"
         "print(heavy)"
     )

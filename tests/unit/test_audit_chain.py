@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from engine.audit.chain import GENESIS_RUNNING, Record, analyse_instance, step_running
-from engine.audit.checker import ChainChecker, Scope, SealRecord, heads_digest, seal_digest
-from engine.hashing import GENESIS_HASH, hash_fields
+from engine.audit.offline.chain import GENESIS_RUNNING, Record, analyse_instance, step_running
+from engine.audit.offline.checker import ChainChecker, Scope, SealRecord, heads_digest, seal_digest
+from engine.instance.hashing import GENESIS_HASH, hash_fields
 
 IID = "11111111-1111-4111-8111-111111111111"
 OTHER = "22222222-2222-4222-8222-222222222222"

@@ -9,7 +9,7 @@ import structlog
 from structlog.testing import capture_logs
 
 from engine import Actor, Engine, InvalidArgument, TransitionNotAllowed
-from engine.hooks import HookEvent
+from engine.hooks.dispatcher import HookEvent
 from tests.helpers import REQUESTER, REVIEWER, event_count, submit
 from tests.toy import toy_definition
 
@@ -95,7 +95,7 @@ def test_contexts_are_per_thread(engine: Engine) -> None:
     seen: dict[str, str | None] = {}
 
     def other() -> None:
-        from engine.context import current_context
+        from engine.commands.context import current_context
 
         seen["other"] = current_context().correlation_id
 

@@ -14,8 +14,8 @@ from engine import (
     WorkflowDefinition,
     WorkflowDefinitionError,
 )
-from engine.export import content_hash, to_dict, to_dot, to_json, to_mermaid
-from engine.registry import WorkflowRegistry
+from engine.commands.registry import WorkflowRegistry
+from engine.definition.export import content_hash, to_dict, to_dot, to_json, to_mermaid
 from tests.toy import toy_definition
 
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from engine import Engine, Personal, WorkflowDefinitionError
-from engine.export import to_mermaid
-from engine.registry import WorkflowRegistry
+from engine.commands.registry import WorkflowRegistry
+from engine.definition.export import to_mermaid
 from workflows.technical_assistance import DEFAULT_SLA_DAYS, NAME, ROLES, definition
 from workflows.technical_assistance.builders import (
     ACTORS,

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from engine import Engine
-from engine.testing import socieux_engine  # noqa: F401 - the in-memory engine fixture
+from engine.testing.fixtures import socieux_engine  # noqa: F401 - the in-memory engine fixture
 from examples.host_app.app import create_app
 
 

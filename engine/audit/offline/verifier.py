@@ -1,10 +1,12 @@
 """Verify an audit export offline: no database, no engine configuration.
 
-This module and the ones it imports (``engine.hashing``, ``engine.audit.chain`` and
-``engine.audit.checker``) use only the standard library; ``cryptography`` is imported
-(through ``engine.audit.signing``) only when a public key is given. An auditor can run::
+This module and the ones it imports (``canonical``, ``chain`` and ``checker``, all in this
+folder, by relative import) use only the standard library; ``cryptography`` is imported
+(through ``signing``) only when a public key is given. An auditor can run::
 
     python -m engine.audit.offline export.jsonl [--public-key seal-key.pub]
+
+or copy this folder anywhere (say as ``offline/``) and run ``python -m offline export.jsonl``.
 
 It exits 0 when everything verifies, 6 when something does not, 2 on bad usage.
 """
@@ -19,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.audit.chain import Problem, Record, raw_digest
-from engine.audit.checker import ChainChecker, Head, Scope, SealRecord, SignatureCheck
+from .chain import Problem, Record, raw_digest
+from .checker import ChainChecker, Head, Scope, SealRecord, SignatureCheck
 
 __all__ = ["EXPORT_SCHEMA", "ExportFormatError", "OfflineReport", "main", "verify_file"]
 
@@ -233,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check = None
         if args.public_key:
-            from engine.audit.signing import load_public_key, signature_check
+            from .signing import load_public_key, signature_check
 
             check = signature_check(load_public_key(args.public_key))
         report = verify_file(args.file, signature_check=check)

@@ -61,7 +61,7 @@ def _render_report(st: CliState, report: IntegrityReport) -> None:
 
 
 def _offline(path: Path, public_key: Path | None) -> IntegrityReport:
-    from engine.audit.offline import ExportFormatError, verify_file
+    from engine.audit.offline.verifier import ExportFormatError, verify_file
     from engine.audit.report import report_from
     from engine.audit.verify import public_key_check
 
@@ -233,7 +233,7 @@ def keygen(
     path: Annotated[Path, typer.Argument(help="Private key file to create (and PATH.pub).")],
 ) -> None:
     """Create an Ed25519 key pair for signing seals."""
-    from engine.audit.signing import generate_key
+    from engine.audit.offline.signing import generate_key
 
     st = state_of(ctx)
     try:

@@ -5,9 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from engine.decide import CompiledWorkflow
+from engine.commands.compiled import CompiledWorkflow
 from engine.errors import EngineError, InvalidPayload
-from engine.views import Actor, AllowedReport, GuardOutcome, HistoryEntry, InstanceView, Refusal
+from engine.instance.views import (
+    Actor,
+    AllowedReport,
+    GuardOutcome,
+    HistoryEntry,
+    InstanceView,
+    Refusal,
+)
 
 __all__ = ["allowed_report", "history_entry"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from engine.definition import TransitionDef, WorkflowDefinition
-from engine.hashing import canonical_json, hash_fields
+from engine.definition.model import TransitionDef, WorkflowDefinition
+from engine.instance.hashing import canonical_json, hash_fields
 
 __all__ = ["START_STATE", "content_hash", "to_dict", "to_dot", "to_json", "to_mermaid"]
 

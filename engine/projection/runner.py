@@ -29,8 +29,8 @@ from eventsourcing.persistence import Notification
 from pydantic import BaseModel, ConfigDict
 
 from engine.errors import EngineError
-from engine.projection import ProjectedEvent, Projection
-from engine.sql import Cursor, SqlStore
+from engine.persistence.sql import Cursor, SqlStore
+from engine.projection.protocol import ProjectedEvent, Projection
 
 __all__ = ["POSITIONS_TABLE", "ProjectionLag", "ProjectionRunner", "ProjectionStatus"]
 

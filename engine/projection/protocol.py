@@ -16,8 +16,8 @@ from datetime import datetime
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
-from engine.instance import STARTED_TOPIC, TRANSITIONED_TOPIC
-from engine.sql import Cursor, SqlStore
+from engine.instance.aggregate import STARTED_TOPIC, TRANSITIONED_TOPIC
+from engine.persistence.sql import Cursor, SqlStore
 
 __all__ = [
     "ENTRY_POINT_GROUP",

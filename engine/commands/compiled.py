@@ -20,12 +20,18 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 from transitions import Machine, MachineError
 
-from engine.definition import Guard, GuardContext, GuardResult, TransitionDef, WorkflowDefinition
+from engine.definition.export import START_STATE, content_hash, machine_spec
+from engine.definition.model import (
+    Guard,
+    GuardContext,
+    GuardResult,
+    TransitionDef,
+    WorkflowDefinition,
+)
+from engine.definition.validation import validate
 from engine.errors import GuardRejected, InvalidPayload, PermissionDenied, TransitionNotAllowed
-from engine.export import START_STATE, content_hash, machine_spec
-from engine.hashing import storable_text
-from engine.validation import validate
-from engine.views import Actor, InstanceView
+from engine.instance.hashing import storable_text
+from engine.instance.views import Actor, InstanceView
 
 __all__ = ["MAX_REASON_LENGTH", "CompiledWorkflow", "Decision"]
 

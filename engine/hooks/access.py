@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 
-from engine.context import CommandContext, command_context
-from engine.hooks import (
+from engine.commands.context import CommandContext, command_context
+from engine.hooks.dispatcher import (
     Handler,
     HookDispatcher,
     HookStatus,
@@ -18,8 +18,8 @@ from engine.hooks import (
     Subscription,
     make_subscription,
 )
-from engine.store import StoreConfig, translate_errors
-from engine.views import Actor
+from engine.instance.views import Actor
+from engine.persistence.store import StoreConfig, translate_errors
 
 __all__ = ["HookAccess"]
 

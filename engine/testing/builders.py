@@ -1,24 +1,6 @@
-"""Testing helpers for host apps' own tests.
-
-In ``conftest.py``::
-
-    pytest_plugins = ["engine.testing"]
-
-and the fixtures are there::
-
-    def test_approval_sends_mail(socieux_engine):
-        view = walk_to(socieux_engine, "fine_tuned")                 # right roles, valid data
-        socieux_engine.fire(view.id, "approve", payload("approve"), actor=actor("commission"))
-
-* :func:`memory_engine` (fixture ``socieux_engine``): an in-memory engine with every
-  installed workflow and projection (pass ``clock=StepClock()`` for deterministic times).
-* ``socieux_sqlite_engine``: the same on a SQLite file in ``tmp_path``.
-* :func:`walk_to`, :func:`payload`, :func:`actor`: valid payloads and the path to any
-  state, from the workflow's testing kit (the ``socieux.testing`` entry points; the
-  technical-assistance workflow ships one).
-* :func:`raises_engine_error`: assert a typed refusal by its stable code.
-
-This module imports pytest; import it from tests only.
+"""Builders for host apps' tests, with no pytest needed: an in-memory engine, a step clock,
+valid payloads and walks to any state from a workflow's testing kit (the ``socieux.testing``
+entry points), and an assertion for typed refusals by code.
 """
 
 from __future__ import annotations
@@ -27,16 +9,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any, Protocol
 
-import pytest
-
-from engine.definition import WorkflowDefinition
+from engine.definition.model import WorkflowDefinition
 from engine.errors import EngineError, UnknownWorkflow
 from engine.facade import Engine
-from engine.projection import Projection
-from engine.views import Actor, InstanceView
+from engine.instance.views import Actor, InstanceView
+from engine.projection.protocol import Projection
 
 __all__ = [
     "KIT_GROUP",
@@ -47,13 +26,10 @@ __all__ = [
     "memory_engine",
     "payload",
     "raises_engine_error",
-    "socieux_engine",
-    "socieux_sqlite_engine",
     "walk_to",
 ]
 
 KIT_GROUP = "socieux.testing"
-DEFAULT_WORKFLOW = "technical-assistance"
 
 
 class WorkflowKit(Protocol):
@@ -95,33 +71,42 @@ def memory_engine(
     return Engine.open("memory://", workflows=workflows, projections=projections, clock=clock)
 
 
-def kit(workflow: str = DEFAULT_WORKFLOW) -> WorkflowKit:
-    """The testing kit of ``workflow`` (``UnknownWorkflow`` if none is installed)."""
-    for ep in entry_points(group=KIT_GROUP):
-        if ep.name == workflow:
-            found: WorkflowKit = ep.load()
-            return found
-    raise UnknownWorkflow(workflow)
+def kit(workflow: str | None = None) -> WorkflowKit:
+    """The testing kit of ``workflow``; with no name, the one installed kit.
+
+    ``UnknownWorkflow`` if no kit of that name is installed, or if ``workflow`` is omitted
+    while several kits (or none) are installed: the engine knows no workflow by default.
+    """
+    installed = {ep.name: ep for ep in entry_points(group=KIT_GROUP)}
+    if workflow is None:
+        if len(installed) != 1:  # no default: name one of several (or learn none is there)
+            raise UnknownWorkflow("", known=sorted(installed))
+        (workflow,) = installed
+    ep = installed.get(workflow)
+    if ep is None:
+        raise UnknownWorkflow(workflow, known=sorted(installed))
+    found: WorkflowKit = ep.load()
+    return found
 
 
 def walk_to(
-    engine: Engine, state: str, *, workflow: str = DEFAULT_WORKFLOW, **options: Any
+    engine: Engine, state: str, *, workflow: str | None = None, **options: Any
 ) -> InstanceView:
     """Start a new instance of ``workflow`` and drive it to ``state`` (see the kit)."""
     chosen = kit(workflow)
     if state not in chosen.states:
-        raise KeyError(f"{workflow} cannot walk to {state!r}; try one of {chosen.states}")
+        raise KeyError(f"{chosen.workflow} cannot walk to {state!r}; try one of {chosen.states}")
     return chosen.walk_to(engine, state, **options)
 
 
 def payload(
-    trigger: str, *, workflow: str = DEFAULT_WORKFLOW, **overrides: Any
+    trigger: str, *, workflow: str | None = None, **overrides: Any
 ) -> dict[str, Any] | None:
     """A valid payload for ``trigger`` of ``workflow``, with ``overrides`` merged in."""
     return kit(workflow).payload(trigger, **overrides)
 
 
-def actor(role: str, *, workflow: str = DEFAULT_WORKFLOW) -> Actor:
+def actor(role: str, *, workflow: str | None = None) -> Actor:
     """The kit's actor for ``role``."""
     return kit(workflow).actor(role)
 
@@ -143,18 +128,3 @@ def raises_engine_error(code: str) -> Iterator[list[EngineError]]:
     else:
         msg = f"expected engine error {code!r}, nothing was raised"
         raise AssertionError(msg)
-
-
-@pytest.fixture
-def socieux_engine() -> Iterator[Engine]:
-    """An in-memory engine with the installed workflows and projections."""
-    with memory_engine() as engine:
-        yield engine
-
-
-@pytest.fixture
-def socieux_sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    """An engine on a SQLite file in the test's ``tmp_path``."""
-    with Engine.open(f"sqlite:///{tmp_path / 'socieux.db'}") as engine:
-        yield engine
-

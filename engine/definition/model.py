@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from engine.views import Actor, InstanceView
+    from engine.instance.views import Actor, InstanceView
 
 __all__ = [
     "EmptyPayload",

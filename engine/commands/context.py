@@ -27,8 +27,8 @@ from uuid import uuid4
 import structlog
 
 from engine.errors import InvalidArgument
-from engine.hashing import storable_text
-from engine.views import Actor
+from engine.instance.hashing import storable_text
+from engine.instance.views import Actor
 
 __all__ = ["CommandContext", "command_context", "current_context"]
 

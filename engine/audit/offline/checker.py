@@ -1,9 +1,9 @@
-"""The streaming check of a whole log, and its seals (standard library + ``engine.hashing``).
+"""The streaming check of a whole log, and its seals (standard library only).
 
 :class:`ChainChecker` reads events in log order with memory proportional to the number
 of instances, never to the number of events. Each instance's clean chain is followed on
 the fly; an instance that breaks it becomes a *suspect* and is judged afterwards, from
-all its events, by :func:`engine.audit.chain.analyse_instance`.
+all its events, by :func:`.chain.analyse_instance`.
 
 Seals are closed as the stream passes their position. A seal proves three things:
 nothing before its position was changed, added, removed or moved (the running hash);
@@ -17,8 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.audit.chain import GENESIS_RUNNING, Problem, Record, analyse_instance, step_running
-from engine.hashing import GENESIS_HASH, hash_fields
+from .canonical import GENESIS_HASH, hash_fields
+from .chain import (
+    GENESIS_RUNNING,
+    Problem,
+    Record,
+    analyse_instance,
+    step_running,
+)
 
 __all__ = [
     "SEAL_SCHEMA",

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel
 
-from engine.definition import WorkflowDefinition
+from engine.definition.model import WorkflowDefinition
 from engine.errors import WorkflowDefinitionError
 
 __all__ = ["problems", "validate"]

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 from typing import Any
 
-from engine.decide import CompiledWorkflow
-from engine.definition import WorkflowDefinition
+from engine.commands.compiled import CompiledWorkflow
+from engine.definition.model import WorkflowDefinition
 from engine.errors import UnknownWorkflow, WorkflowDefinitionError
 
 __all__ = ["ENTRY_POINT_GROUP", "WorkflowRegistry", "load_entry_points"]

@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
 
-from engine.hashing import event_hash
+from engine.instance.hashing import event_hash
 
 __all__ = ["STARTED_TOPIC", "TRANSITIONED_TOPIC", "WorkflowInstance", "recompute_hash"]
 

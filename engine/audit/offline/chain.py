@@ -1,4 +1,4 @@
-"""The hash chain, judged one instance at a time (standard library + ``engine.hashing``).
+"""The hash chain, judged one instance at a time (standard library only).
 
 Every event names the hash of the event before it (``prev_hash``), and its own hash
 covers its version. So an event can say where it belongs: the version at which its
@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.hashing import GENESIS_HASH, hash_fields
+from .canonical import GENESIS_HASH, hash_fields
 
 __all__ = [
     "GENESIS_RUNNING",

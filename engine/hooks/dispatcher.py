@@ -36,11 +36,11 @@ from uuid import uuid4
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from engine.context import command_context
+from engine.commands.context import command_context
 from engine.errors import EngineError, InvalidArgument
-from engine.instance import STARTED_TOPIC, TRANSITIONED_TOPIC
-from engine.projection import ProjectedEvent
-from engine.sql import SqlStore
+from engine.instance.aggregate import STARTED_TOPIC, TRANSITIONED_TOPIC
+from engine.persistence.sql import SqlStore
+from engine.projection.protocol import ProjectedEvent
 
 __all__ = [
     "HookEvent",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.audit.checker import SealRecord, SignatureCheck
+    from .checker import SealRecord, SignatureCheck
 
 __all__ = ["SigningKey", "generate_key", "load_public_key", "load_signing_key",
            "signature_check"]

@@ -34,8 +34,8 @@ from eventsourcing.sqlite import (
 from eventsourcing.utils import Environment
 
 from engine.errors import EngineError, StorageUnavailable
-from engine.instance import WorkflowInstance
-from engine.sql import PostgresStore, SQLiteStore, SqlStore
+from engine.instance.aggregate import WorkflowInstance
+from engine.persistence.sql import PostgresStore, SQLiteStore, SqlStore
 
 __all__ = [
     "DEFAULT_URL",
@@ -103,12 +103,12 @@ def _sqlite_config(url: str, raw_path: str, query: dict[str, str]) -> StoreConfi
         raise _bad(url, "lock_timeout must be a whole number of seconds")
     dbname = str(file_path) if mode == "rwc" else f"file:{file_path}?mode={mode}"
     env = {
-        "PERSISTENCE_MODULE": "engine.store:DurableSQLiteFactory",
+        "PERSISTENCE_MODULE": "engine.persistence.store:DurableSQLiteFactory",
         "SQLITE_DBNAME": dbname,
         "CREATE_TABLE": "n" if mode == "ro" else "y",
         "SQLITE_LOCK_TIMEOUT": lock_timeout,
         "SOCIEUX_SQLITE_SYNCHRONOUS": _SYNC_LEVELS[sync],
-        "APPLICATION_RECORDER_TOPIC": "engine.store:InlineSQLiteRecorder",
+        "APPLICATION_RECORDER_TOPIC": "engine.persistence.store:InlineSQLiteRecorder",
     }
     return StoreConfig("sqlite", env, f"sqlite:///{path}")
 

@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.errors import InvalidArgument
-from engine.projection import Projection
-from engine.projection_runner import ProjectionRunner, ProjectionStatus
+from engine.projection.protocol import Projection
+from engine.projection.runner import ProjectionRunner, ProjectionStatus
 
 __all__ = ["ProjectionAccess"]
 
