@@ -38,15 +38,15 @@ QUICK_REQUESTS = 150
 SUITES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "command": lambda quick: command.run(REQUESTS, 1 if quick else 5),
     "peers": lambda quick: peers.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
-    "postgres": lambda quick: postgres.run(QUICK_REQUESTS if quick else REQUESTS,
-                                           1 if quick else 3),
+    "postgres": lambda quick: postgres.run(
+        QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3
+    ),
     "rebuild": lambda quick: rebuild.run(20_000 if quick else 100_000),
     "reads": lambda quick: reads.run(10_000 if quick else 100_000, 50 if quick else 200),
     "scale": lambda quick: scale.run(10_000, 100_000) if quick else scale.run(100_000, 1_000_000),
     "cli": lambda _quick: cli.run(10),
     "hooks": lambda quick: hooks.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
-    "profile": lambda quick: profile.run(QUICK_REQUESTS if quick else REQUESTS,
-                                         1 if quick else 3),
+    "profile": lambda quick: profile.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
 }
 
 

@@ -38,8 +38,9 @@ _commands_only: list[float] = []
 
 def _engine(requests: int, *, projections: bool, mode: str | None) -> tuple[float, int]:
     with fresh_db("engine") as path:
-        result = run_engine(f"sqlite:///{path}", requests,
-                            projections=None if projections else [], mode=mode)
+        result = run_engine(
+            f"sqlite:///{path}", requests, projections=None if projections else [], mode=mode
+        )
     if mode == "catchup":
         _commands_only.append(result.events / result.seconds)
     return result.with_catch_up
@@ -66,21 +67,28 @@ def _engine_pragmas() -> dict[str, Any]:
 def run(requests: int, rounds: int) -> dict[str, Any]:
     """``requests`` requests x 7 steps per system, ``rounds`` rounds."""
     _commands_only.clear()
-    rates = side_by_side({
-        "engine_inline": lambda: _engine(requests, projections=True, mode="inline"),
-        "engine_catchup": lambda: _engine(requests, projections=True, mode="catchup"),
-        "engine_no_projections": lambda: _engine(requests, projections=False, mode=None),
-        "eventsourcing": lambda: _es(requests),
-        "sqlite3": lambda: _sqlite3(requests),
-    }, rounds)
+    rates = side_by_side(
+        {
+            "engine_inline": lambda: _engine(requests, projections=True, mode="inline"),
+            "engine_catchup": lambda: _engine(requests, projections=True, mode="catchup"),
+            "engine_no_projections": lambda: _engine(requests, projections=False, mode=None),
+            "eventsourcing": lambda: _es(requests),
+            "sqlite3": lambda: _sqlite3(requests),
+        },
+        rounds,
+    )
     rates["engine_catchup_commands_only"] = list(_commands_only)
-    engines = ("engine_inline", "engine_catchup", "engine_catchup_commands_only",
-               "engine_no_projections")
-    ratios = {f"{e}_vs_{b}": ratio(rates, e, b) for e in engines
-              for b in ("eventsourcing", "sqlite3")}
+    engines = (
+        "engine_inline",
+        "engine_catchup",
+        "engine_catchup_commands_only",
+        "engine_no_projections",
+    )
+    ratios = {
+        f"{e}_vs_{b}": ratio(rates, e, b) for e in engines for b in ("eventsourcing", "sqlite3")
+    }
     ratios["eventsourcing_vs_sqlite3"] = ratio(rates, "eventsourcing", "sqlite3")
-    best = max(ratios["engine_inline_vs_eventsourcing"],
-               ratios["engine_catchup_vs_eventsourcing"])
+    best = max(ratios["engine_inline_vs_eventsourcing"], ratios["engine_catchup_vs_eventsourcing"])
     return {
         "requests": requests,
         "steps_per_request": len(STEPS),
@@ -94,7 +102,7 @@ def run(requests: int, rounds: int) -> dict[str, Any]:
             "issue_engine_vs_eventsourcing": ISSUE_TARGET,
             "stretch_engine_vs_sqlite3": STRETCH_VS_SQLITE3,
             "judged_on": "the better of engine_inline and engine_catchup (projections "
-                         "included either way)",
+            "included either way)",
             "meets_design_target": best >= DESIGN_TARGET,
             "meets_issue_target": best >= ISSUE_TARGET,
         },

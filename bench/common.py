@@ -60,8 +60,11 @@ def latency_ms(fn: Callable[[], Any], repeat: int, warmup: int = 3) -> dict[str,
         t0 = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - t0) * 1000)
-    return {"p50_ms": round(percentile(samples, 50), 3),
-            "p99_ms": round(percentile(samples, 99), 3), "n": repeat}
+    return {
+        "p50_ms": round(percentile(samples, 50), 3),
+        "p99_ms": round(percentile(samples, 99), 3),
+        "n": repeat,
+    }
 
 
 def side_by_side(
@@ -75,7 +78,7 @@ def side_by_side(
     names = list(systems)
     rates: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
-        order = names[r % len(names):] + names[: r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             seconds, units = systems[name]()
             rates[name].append(units / seconds)
@@ -134,8 +137,10 @@ def es_sqlite_pragmas(app: Any) -> dict[str, Any]:
         journal = cur.fetchone()[0]
         cur.execute("PRAGMA synchronous")
         sync = cur.fetchone()[0]
-    return {"journal_mode": journal, "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL",
-                                                     3: "EXTRA"}.get(sync, sync)}
+    return {
+        "journal_mode": journal,
+        "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(sync, sync),
+    }
 
 
 def vm_hwm_kib() -> int:

@@ -22,8 +22,10 @@ from workflows.technical_assistance import definition
 
 
 def _commands(requests: int, *, hook: bool) -> tuple[float, int]:
-    with fresh_db("hooks") as path, Engine.open(f"sqlite:///{path}", workflows=[definition()],
-                                                projections=[]) as engine:
+    with (
+        fresh_db("hooks") as path,
+        Engine.open(f"sqlite:///{path}", workflows=[definition()], projections=[]) as engine,
+    ):
         ids = start_requests(engine, requests)
         if hook:
             engine.subscribe(lambda _e: None, name="noop")
@@ -34,8 +36,10 @@ def _commands(requests: int, *, hook: bool) -> tuple[float, int]:
 
 
 def _backlog(requests: int, *, deliver: bool) -> tuple[float, int]:
-    with fresh_db("backlog") as path, Engine.open(f"sqlite:///{path}", workflows=[definition()],
-                                                  projections=[]) as engine:
+    with (
+        fresh_db("backlog") as path,
+        Engine.open(f"sqlite:///{path}", workflows=[definition()], projections=[]) as engine,
+    ):
         fire_steps(engine, start_requests(engine, requests))
         seen = [0]
 
@@ -58,18 +62,23 @@ def _backlog(requests: int, *, deliver: bool) -> tuple[float, int]:
 
 def run(requests: int, rounds: int) -> dict[str, Any]:
     """``requests`` requests x 7 steps (8 events each with the start) per round."""
-    rates = side_by_side({
-        "commands_without_hooks": lambda: _commands(requests, hook=False),
-        "commands_with_a_hook": lambda: _commands(requests, hook=True),
-        "delivery": lambda: _backlog(requests, deliver=True),
-        "raw_scan": lambda: _backlog(requests, deliver=False),
-    }, rounds)
+    rates = side_by_side(
+        {
+            "commands_without_hooks": lambda: _commands(requests, hook=False),
+            "commands_with_a_hook": lambda: _commands(requests, hook=True),
+            "delivery": lambda: _backlog(requests, deliver=True),
+            "raw_scan": lambda: _backlog(requests, deliver=False),
+        },
+        rounds,
+    )
     return {
-        "requests": requests, "rounds": rounds,
+        "requests": requests,
+        "rounds": rounds,
         "events_per_second": {k: round(median(v)) for k, v in rates.items()},
         "ratios": {
-            "commands_with_a_hook_vs_without": ratio(rates, "commands_with_a_hook",
-                                                     "commands_without_hooks"),
+            "commands_with_a_hook_vs_without": ratio(
+                rates, "commands_with_a_hook", "commands_without_hooks"
+            ),
             "delivery_vs_raw_scan": ratio(rates, "delivery", "raw_scan"),
             "delivery_vs_commands": ratio(rates, "delivery", "commands_without_hooks"),
         },

@@ -67,19 +67,23 @@ def _bpmn() -> bytes:
         prev = trigger
     nodes.append('<bpmn:endEvent id="end"/>')
     flows.append((prev, "end"))
-    nodes += [f'<bpmn:sequenceFlow id="flow{i}" sourceRef="{a}" targetRef="{b}"/>'
-              for i, (a, b) in enumerate(flows)]
+    nodes += [
+        f'<bpmn:sequenceFlow id="flow{i}" sourceRef="{a}" targetRef="{b}"/>'
+        for i, (a, b) in enumerate(flows)
+    ]
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
         'id="defs" targetNamespace="http://socieux.example/bench">'
         '<bpmn:process id="technical_assistance" isExecutable="true">'
-        + "".join(nodes) + "</bpmn:process></bpmn:definitions>"
+        + "".join(nodes)
+        + "</bpmn:process></bpmn:definitions>"
     ).encode()
 
 
-def _spiff_complete(workflow: Any, trigger: str, payload: dict[str, Any] | None,
-                    actor: Any) -> None:
+def _spiff_complete(
+    workflow: Any, trigger: str, payload: dict[str, Any] | None, actor: Any
+) -> None:
     from SpiffWorkflow.util.task import TaskState
 
     task = workflow.get_next_task(state=TaskState.READY, manual=True)
@@ -100,31 +104,45 @@ def _spiff(path: Path, requests: int, *, reload: bool) -> tuple[float, int]:
     spec = parser.get_spec("technical_assistance")
     serializer = BpmnWorkflowSerializer()
     conn = sqlite_connect(path)
-    conn.execute("CREATE TABLE workflows (id INTEGER PRIMARY KEY, state TEXT NOT NULL, "
-                 "serialization TEXT NOT NULL)")
+    conn.execute(
+        "CREATE TABLE workflows (id INTEGER PRIMARY KEY, state TEXT NOT NULL, "
+        "serialization TEXT NOT NULL)"
+    )
     workflows: dict[int, Any] = {}
     for n in range(requests):
         wf = BpmnWorkflow(spec)
         wf.do_engine_steps()
         _spiff_complete(wf, START.trigger, START.payload, START.actor)
-        _commit(conn, ("INSERT INTO workflows VALUES (?, ?, ?)",
-                       (n, START.dest, serializer.serialize_json(wf))))
+        _commit(
+            conn,
+            (
+                "INSERT INTO workflows VALUES (?, ?, ?)",
+                (n, START.dest, serializer.serialize_json(wf)),
+            ),
+        )
         workflows[n] = wf
     t0 = time.perf_counter()
     for step in STEPS:
         for n in range(requests):
             if reload:
-                (text,) = conn.execute("SELECT serialization FROM workflows WHERE id = ?",
-                                       (n,)).fetchone()
+                (text,) = conn.execute(
+                    "SELECT serialization FROM workflows WHERE id = ?", (n,)
+                ).fetchone()
                 wf = serializer.deserialize_json(text)
             else:
                 wf = workflows[n]
             _spiff_complete(wf, step.trigger, step.payload, step.actor)
-            _commit(conn, ("UPDATE workflows SET state = ?, serialization = ? WHERE id = ?",
-                           (step.dest, serializer.serialize_json(wf), n)))
+            _commit(
+                conn,
+                (
+                    "UPDATE workflows SET state = ?, serialization = ? WHERE id = ?",
+                    (step.dest, serializer.serialize_json(wf), n),
+                ),
+            )
     seconds = time.perf_counter() - t0
-    (text,) = conn.execute("SELECT serialization FROM workflows WHERE id = ?",
-                           (requests - 1,)).fetchone()
+    (text,) = conn.execute(
+        "SELECT serialization FROM workflows WHERE id = ?", (requests - 1,)
+    ).fetchone()
     conn.close()
     if not serializer.deserialize_json(text).is_completed():
         raise RuntimeError("spiff: the last workflow did not complete")
@@ -175,17 +193,33 @@ def _statemachine(path: Path, requests: int) -> tuple[float, int]:
     machine_cls = _statemachine_class()
     conn = sqlite_connect(path)
     conn.execute(_LOG_DDL)
-    conn.execute("CREATE TABLE instances (id INTEGER PRIMARY KEY, state TEXT NOT NULL, "
-                 "version INTEGER NOT NULL)")
+    conn.execute(
+        "CREATE TABLE instances (id INTEGER PRIMARY KEY, state TEXT NOT NULL, "
+        "version INTEGER NOT NULL)"
+    )
     machines = {}
     for n in range(requests):
         model = _Model(n)
         machines[n] = machine_cls(model)
         actor = START.actor
-        _commit(conn,
-                (_LOG_INSERT, (n, 1, START.trigger, None, model.state, actor.id, actor.role,
-                               json.dumps(START.payload), _now())),
-                ("INSERT INTO instances VALUES (?, ?, 1)", (n, model.state)))
+        _commit(
+            conn,
+            (
+                _LOG_INSERT,
+                (
+                    n,
+                    1,
+                    START.trigger,
+                    None,
+                    model.state,
+                    actor.id,
+                    actor.role,
+                    json.dumps(START.payload),
+                    _now(),
+                ),
+            ),
+            ("INSERT INTO instances VALUES (?, ?, 1)", (n, model.state)),
+        )
     t0 = time.perf_counter()
     for step in STEPS:
         for n in range(requests):
@@ -194,15 +228,29 @@ def _statemachine(path: Path, requests: int) -> tuple[float, int]:
             source = model.state
             sm.send(step.trigger)
             model.version += 1
-            _commit(conn,
-                    (_LOG_INSERT, (n, model.version, step.trigger, source, model.state,
-                                   step.actor.id, step.actor.role, json.dumps(step.payload),
-                                   _now())),
-                    ("UPDATE instances SET state = ?, version = ? WHERE id = ?",
-                     (model.state, model.version, n)))
+            _commit(
+                conn,
+                (
+                    _LOG_INSERT,
+                    (
+                        n,
+                        model.version,
+                        step.trigger,
+                        source,
+                        model.state,
+                        step.actor.id,
+                        step.actor.role,
+                        json.dumps(step.payload),
+                        _now(),
+                    ),
+                ),
+                (
+                    "UPDATE instances SET state = ?, version = ? WHERE id = ?",
+                    (model.state, model.version, n),
+                ),
+            )
     seconds = time.perf_counter() - t0
-    (state,) = conn.execute("SELECT state FROM instances WHERE id = ?",
-                            (requests - 1,)).fetchone()
+    (state,) = conn.execute("SELECT state FROM instances WHERE id = ?", (requests - 1,)).fetchone()
     conn.close()
     if state != "disseminated":
         raise RuntimeError(f"python-statemachine ended at {state}")
@@ -215,8 +263,9 @@ def _transitions(path: Path, requests: int) -> tuple[float, int]:
 
     states = ["submitted", *dict.fromkeys(s.dest for s in STEPS)]
     specs = [{"trigger": s.trigger, "source": s.source, "dest": s.dest} for s in STEPS]
-    machine = Machine(model=[], states=states, transitions=specs, initial="submitted",
-                      auto_transitions=False)
+    machine = Machine(
+        model=[], states=states, transitions=specs, initial="submitted", auto_transitions=False
+    )
     conn = sqlite_connect(path)
     conn.execute(_LOG_DDL)
     models = []
@@ -224,17 +273,46 @@ def _transitions(path: Path, requests: int) -> tuple[float, int]:
         model = _Model(n)
         machine.add_model(model)
         models.append(model)
-        _commit(conn, (_LOG_INSERT, (n, 1, START.trigger, None, model.state, START.actor.id,
-                                     START.actor.role, json.dumps(START.payload), _now())))
+        _commit(
+            conn,
+            (
+                _LOG_INSERT,
+                (
+                    n,
+                    1,
+                    START.trigger,
+                    None,
+                    model.state,
+                    START.actor.id,
+                    START.actor.role,
+                    json.dumps(START.payload),
+                    _now(),
+                ),
+            ),
+        )
     t0 = time.perf_counter()
     for step in STEPS:
         for model in models:
             source = model.state
             getattr(model, step.trigger)()
             model.version += 1
-            _commit(conn, (_LOG_INSERT, (model.id, model.version, step.trigger, source,
-                                         model.state, step.actor.id, step.actor.role,
-                                         json.dumps(step.payload), _now())))
+            _commit(
+                conn,
+                (
+                    _LOG_INSERT,
+                    (
+                        model.id,
+                        model.version,
+                        step.trigger,
+                        source,
+                        model.state,
+                        step.actor.id,
+                        step.actor.role,
+                        json.dumps(step.payload),
+                        _now(),
+                    ),
+                ),
+            )
     seconds = time.perf_counter() - t0
     conn.close()
     if models[-1].state != "disseminated":
@@ -250,8 +328,7 @@ def _on_file(name: str, fn: Any, *args: Any, **kwargs: Any) -> tuple[float, int]
 
 def _engine(requests: int, mode: str) -> tuple[float, int]:
     with fresh_db("engine") as path:
-        return run_engine(f"sqlite:///{path}", requests, projections=None,
-                          mode=mode).with_catch_up
+        return run_engine(f"sqlite:///{path}", requests, projections=None, mode=mode).with_catch_up
 
 
 def run(requests: int, rounds: int) -> dict[str, Any]:
@@ -280,10 +357,12 @@ def run(requests: int, rounds: int) -> dict[str, Any]:
         "rounds": rounds,
         "requests_per_s": {n: round(median(r) / steps, 1) for n, r in rates.items()},
         "steps_per_s": {n: round(median(r)) for n, r in rates.items()},
-        "engine_inline_vs": {n: ratio(rates, "engine_inline", n) for n in rates
-                             if not n.startswith("engine")},
-        "engine_catchup_vs": {n: ratio(rates, "engine_catchup", n) for n in rates
-                              if not n.startswith("engine")},
+        "engine_inline_vs": {
+            n: ratio(rates, "engine_inline", n) for n in rates if not n.startswith("engine")
+        },
+        "engine_catchup_vs": {
+            n: ratio(rates, "engine_catchup", n) for n in rates if not n.startswith("engine")
+        },
         "vs_sqlite3": {n: ratio(rates, n, "sqlite3") for n in rates},
         "skipped": skipped,
         "versions": _versions(),

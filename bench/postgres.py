@@ -49,8 +49,9 @@ def _engine(requests: int, *, projections: bool) -> tuple[float, int]:
     with _schema() as schema:
         url = f"{PG_URL}?schema={schema}"
         chosen = builtin() if projections else []
-        with Engine.open(url, workflows=[definition()], projections=chosen,
-                         projection_mode="catchup") as engine:
+        with Engine.open(
+            url, workflows=[definition()], projections=chosen, projection_mode="catchup"
+        ) as engine:
             ids = start_requests(engine, requests)
             engine.catch_up_projections()
             seconds, events = fire_steps(engine, ids)
@@ -82,8 +83,10 @@ def _es(requests: int) -> tuple[float, int]:
 
 def _settings() -> dict[str, str]:
     with _connect() as conn:
-        return {name: str(conn.execute(f"SHOW {name}").fetchone()[0])
-                for name in ("synchronous_commit", "fsync", "wal_sync_method")}
+        return {
+            name: str(conn.execute(f"SHOW {name}").fetchone()[0])
+            for name in ("synchronous_commit", "fsync", "wal_sync_method")
+        }
 
 
 def run(requests: int, rounds: int) -> dict[str, Any]:
@@ -92,11 +95,14 @@ def run(requests: int, rounds: int) -> dict[str, Any]:
     if version is None:
         return {"skipped": f"PostgreSQL does not answer at {PG_URL}"}
     _catch_up.clear()
-    rates = side_by_side({
-        "engine": lambda: _engine(requests, projections=True),
-        "engine_no_projections": lambda: _engine(requests, projections=False),
-        "eventsourcing": lambda: _es(requests),
-    }, rounds)
+    rates = side_by_side(
+        {
+            "engine": lambda: _engine(requests, projections=True),
+            "engine_no_projections": lambda: _engine(requests, projections=False),
+            "eventsourcing": lambda: _es(requests),
+        },
+        rounds,
+    )
     events = requests * len(STEPS)
     catch_up_s = median(_catch_up)
     engine_s = events / median(rates["engine"])
@@ -115,9 +121,11 @@ def run(requests: int, rounds: int) -> dict[str, Any]:
         },
         "ratios": {
             "engine_vs_eventsourcing": ratio(rates, "engine", "eventsourcing"),
-            "engine_no_projections_vs_eventsourcing":
-                ratio(rates, "engine_no_projections", "eventsourcing"),
-            "engine_with_catch_up_vs_eventsourcing":
-                round(both / median(rates["eventsourcing"]), 3),
+            "engine_no_projections_vs_eventsourcing": ratio(
+                rates, "engine_no_projections", "eventsourcing"
+            ),
+            "engine_with_catch_up_vs_eventsourcing": round(
+                both / median(rates["eventsourcing"]), 3
+            ),
         },
     }

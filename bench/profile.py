@@ -66,19 +66,29 @@ def _cum(stats: pstats.Stats, suffix: str, func: str) -> float:
 
 def command_path(requests: int) -> dict[str, Any]:
     """Profile 7 steps on ``requests`` requests; microseconds per step."""
-    with fresh_db("profile") as path, Engine.open(
-        f"sqlite:///{path}", workflows=[definition()], projections=builtin(),
-        projection_mode="inline",
-    ) as engine:
+    with (
+        fresh_db("profile") as path,
+        Engine.open(
+            f"sqlite:///{path}",
+            workflows=[definition()],
+            projections=builtin(),
+            projection_mode="inline",
+        ) as engine,
+    ):
         ids = start_requests(engine, requests)
         profiler = cProfile.Profile()
         profiler.enable()
         seconds, steps = fire_steps(engine, ids)
         profiler.disable()
-    with fresh_db("unprofiled") as path, Engine.open(
-        f"sqlite:///{path}", workflows=[definition()], projections=builtin(),
-        projection_mode="inline",
-    ) as engine:
+    with (
+        fresh_db("unprofiled") as path,
+        Engine.open(
+            f"sqlite:///{path}",
+            workflows=[definition()],
+            projections=builtin(),
+            projection_mode="inline",
+        ) as engine,
+    ):
         plain_s, _ = fire_steps(engine, start_requests(engine, requests))
     stats = pstats.Stats(profiler)
     buckets: dict[str, float] = {}
@@ -97,8 +107,7 @@ def command_path(requests: int) -> dict[str, Any]:
         "profiled_us_per_step": round(seconds / steps * 1e6),
         "cumulative_us_per_step": buckets,
         "top_self_time_us_per_step": {
-            f"{_short(f)}:{line}({name})": round(v[2] / steps * 1e6)
-            for (f, line, name), v in top
+            f"{_short(f)}:{line}({name})": round(v[2] / steps * 1e6) for (f, line, name), v in top
         },
         "step_count": len(STEPS),
     }
@@ -116,16 +125,22 @@ _IMPORT = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 def cli_imports(top: int = 10) -> dict[str, Any]:
     """``python -X importtime -m engine.cli --help``: the costliest top-level imports (ms)."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "engine.cli", "--help"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "engine.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     rows = []
     for line in proc.stderr.splitlines():
         m = _IMPORT.match(line)
         if m and len(m.group(3)) <= 1:  # top-level imports only
             rows.append((m.group(4), int(m.group(2)) / 1000))
     rows.sort(key=lambda r: -r[1])
-    return {"total_ms": round(sum(ms for _, ms in rows)),
-            "top_level_imports_ms": {name: round(ms, 1) for name, ms in rows[:top]}}
+    return {
+        "total_ms": round(sum(ms for _, ms in rows)),
+        "top_level_imports_ms": {name: round(ms, 1) for name, ms in rows[:top]},
+    }
 
 
 # ---------------------------------------------------------------------- WAL frames
@@ -145,15 +160,24 @@ def _frames(path: Path, steps: Iterator[Callable[[], None]]) -> float:
 
 
 def _engine_frames(requests: int, projections: list[Any]) -> float:
-    with fresh_db("frames") as path, Engine.open(
-        f"sqlite:///{path}", workflows=[definition()], projections=projections,
-        projection_mode="inline",
-    ) as engine:
+    with (
+        fresh_db("frames") as path,
+        Engine.open(
+            f"sqlite:///{path}",
+            workflows=[definition()],
+            projections=projections,
+            projection_mode="inline",
+        ) as engine,
+    ):
         ids = start_requests(engine, requests)
-        return _frames(path, (
-            (lambda i=iid, s=step: engine.fire(i, s.trigger, s.payload, actor=s.actor))
-            for step in STEPS for iid in ids
-        ))
+        return _frames(
+            path,
+            (
+                (lambda i=iid, s=step: engine.fire(i, s.trigger, s.payload, actor=s.actor))
+                for step in STEPS
+                for iid in ids
+            ),
+        )
 
 
 def _es_frames(requests: int) -> float:
@@ -166,40 +190,52 @@ def _es_frames(requests: int) -> float:
 
         def one(iid: Any, step: Any) -> None:
             agg = app.repository.get(iid)
-            agg.step(step.trigger, step.dest, dict(step.payload or {}), step.actor.id,
-                     step.actor.role)
+            agg.step(
+                step.trigger, step.dest, dict(step.payload or {}), step.actor.id, step.actor.role
+            )
             app.save(agg)
 
-        return _frames(path, ((lambda i=iid, s=step: one(i, s)) for step in STEPS
-                              for iid in ids))
+        return _frames(path, ((lambda i=iid, s=step: one(i, s)) for step in STEPS for iid in ids))
 
 
 def _sqlite3_frames(requests: int) -> float:
     with fresh_db("frames") as path:
         conn = sqlite_connect(path)
-        conn.execute("CREATE TABLE events (instance_id TEXT NOT NULL, version INTEGER NOT "
-                     "NULL, topic TEXT NOT NULL, state TEXT NOT NULL, "
-                     "PRIMARY KEY (instance_id, version))")
+        conn.execute(
+            "CREATE TABLE events (instance_id TEXT NOT NULL, version INTEGER NOT "
+            "NULL, topic TEXT NOT NULL, state TEXT NOT NULL, "
+            "PRIMARY KEY (instance_id, version))"
+        )
 
         def one(n: int, version: int, step: Any) -> None:
             conn.execute("BEGIN")
-            conn.execute("INSERT INTO events VALUES (?, ?, ?, ?)",
-                         (f"{n:032x}", version, step.trigger, json.dumps(step.payload)))
+            conn.execute(
+                "INSERT INTO events VALUES (?, ?, ?, ?)",
+                (f"{n:032x}", version, step.trigger, json.dumps(step.payload)),
+            )
             conn.execute("COMMIT")
 
         try:
-            return _frames(path, ((lambda n=n, v=v, s=step: one(n, v, s))
-                                  for v, step in enumerate(STEPS, start=2)
-                                  for n in range(requests)))
+            return _frames(
+                path,
+                (
+                    (lambda n=n, v=v, s=step: one(n, v, s))
+                    for v, step in enumerate(STEPS, start=2)
+                    for n in range(requests)
+                ),
+            )
         finally:
             conn.close()
 
 
 def wal_frames(requests: int = 20) -> dict[str, Any]:
     """Pages each system writes to the WAL per step (what the commit's fsync flushes)."""
-    out: dict[str, Any] = {"page_size": 4096, "sqlite3": _sqlite3_frames(requests),
-                           "eventsourcing": _es_frames(requests),
-                           "engine_no_projections": _engine_frames(requests, [])}
+    out: dict[str, Any] = {
+        "page_size": 4096,
+        "sqlite3": _sqlite3_frames(requests),
+        "eventsourcing": _es_frames(requests),
+        "engine_no_projections": _engine_frames(requests, []),
+    }
     for p in builtin():
         out[f"engine_{p.name}_only"] = _engine_frames(requests, [p])
     out["engine_all_projections"] = _engine_frames(requests, builtin())
@@ -208,10 +244,15 @@ def wal_frames(requests: int = 20) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- projection costs
 def _engine_run(requests: int, make: Callable[[], list[Any]]) -> tuple[float, int]:
-    with fresh_db("cost") as path, Engine.open(
-        f"sqlite:///{path}", workflows=[definition()], projections=make(),
-        projection_mode="inline",
-    ) as engine:
+    with (
+        fresh_db("cost") as path,
+        Engine.open(
+            f"sqlite:///{path}",
+            workflows=[definition()],
+            projections=make(),
+            projection_mode="inline",
+        ) as engine,
+    ):
         return fire_steps(engine, start_requests(engine, requests))
 
 
@@ -241,6 +282,9 @@ def projection_costs(requests: int, rounds: int) -> dict[str, Any]:
 
 def run(requests: int, rounds: int) -> dict[str, Any]:
     """The profiles, the WAL frames per step and what each projection costs."""
-    return {"command_path": command_path(requests), "wal_frames_per_step": wal_frames(),
-            "projection_costs": projection_costs(requests, rounds),
-            "cli_start": cli_imports()}
+    return {
+        "command_path": command_path(requests),
+        "wal_frames_per_step": wal_frames(),
+        "projection_costs": projection_costs(requests, rounds),
+        "cli_start": cli_imports(),
+    }

@@ -35,8 +35,9 @@ class RawRequest(Aggregate):
         self.last_role = role
 
     @event("Stepped")
-    def step(self, trigger: str, dest: str, payload: dict[str, Any], actor_id: str,
-             role: str) -> None:
+    def step(
+        self, trigger: str, dest: str, payload: dict[str, Any], actor_id: str, role: str
+    ) -> None:
         """Move to ``dest`` and merge ``payload``."""
         self.trigger = trigger
         self.state = dest
@@ -57,8 +58,7 @@ def es_app(env: dict[str, str]) -> Iterator[Application[UUID]]:
 
 def sqlite_env(path: Path) -> dict[str, str]:
     """eventsourcing on a SQLite file, WAL (its default) and ``synchronous=FULL``."""
-    return {"PERSISTENCE_MODULE": "bench.common:FullSyncSQLiteFactory",
-            "SQLITE_DBNAME": str(path)}
+    return {"PERSISTENCE_MODULE": "bench.common:FullSyncSQLiteFactory", "SQLITE_DBNAME": str(path)}
 
 
 def run_es(app: Application[UUID], requests: int) -> tuple[float, int]:
@@ -72,8 +72,9 @@ def run_es(app: Application[UUID], requests: int) -> tuple[float, int]:
     for step in STEPS:
         for iid in ids:
             agg = app.repository.get(iid)
-            agg.step(step.trigger, step.dest, dict(step.payload or {}), step.actor.id,
-                     step.actor.role)
+            agg.step(
+                step.trigger, step.dest, dict(step.payload or {}), step.actor.id, step.actor.role
+            )
             app.save(agg)
     seconds = time.perf_counter() - t0
     last = app.repository.get(ids[-1])
@@ -94,13 +95,20 @@ def run_sqlite3(path: Path, requests: int) -> tuple[float, int]:
         t0 = time.perf_counter()
         for version, step in enumerate(STEPS, start=2):
             for iid in ids:
-                state = json.dumps({"trigger": step.trigger, "dest": step.dest,
-                                    "payload": step.payload, "actor_id": step.actor.id,
-                                    "role": step.actor.role,
-                                    "at": datetime.now(UTC).isoformat()})
+                state = json.dumps(
+                    {
+                        "trigger": step.trigger,
+                        "dest": step.dest,
+                        "payload": step.payload,
+                        "actor_id": step.actor.id,
+                        "role": step.actor.role,
+                        "at": datetime.now(UTC).isoformat(),
+                    }
+                )
                 conn.execute("BEGIN")
-                conn.execute("INSERT INTO events VALUES (?, ?, ?, ?)",
-                             (iid, version, step.trigger, state))
+                conn.execute(
+                    "INSERT INTO events VALUES (?, ?, ?, ?)", (iid, version, step.trigger, state)
+                )
                 conn.execute("COMMIT")
         seconds = time.perf_counter() - t0
         (count,) = conn.execute("SELECT COUNT(*) FROM events").fetchone()

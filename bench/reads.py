@@ -22,8 +22,11 @@ from workflows.technical_assistance import definition
 from workflows.technical_assistance.builders import ACTORS, action_plan_payload, request_payload
 
 COUNTRIES = ("KH", "PE", "SN", "UA", "MA", "CO", "PH", "ET", "GE", "JO")
-AREAS = (("sp.financing", "sp.insurance.pensions"), ("sp.assistance.cash_transfers",),
-         ("sp.insurance.health", "sp.information"))
+AREAS = (
+    ("sp.financing", "sp.insurance.pensions"),
+    ("sp.assistance.cash_transfers",),
+    ("sp.insurance.health", "sp.information"),
+)
 FINE_TUNED_EVERY = 10
 
 
@@ -32,8 +35,9 @@ def _fill_requests(path: Path, instances: int) -> dict[str, Any]:
     payloads = [request_payload(country=c, areas=a) for c in COUNTRIES for a in AREAS]
     plan = action_plan_payload()
     t0 = time.perf_counter()
-    with Engine.open(f"sqlite:///{path}?synchronous=off", workflows=[definition()],
-                     projections=[]) as engine:
+    with Engine.open(
+        f"sqlite:///{path}?synchronous=off", workflows=[definition()], projections=[]
+    ) as engine:
         for n in range(instances):
             view = engine.start(WORKFLOW, payloads[n % len(payloads)], actor=START.actor)
             if n % FINE_TUNED_EVERY == 0:
@@ -44,9 +48,12 @@ def _fill_requests(path: Path, instances: int) -> dict[str, Any]:
     with Engine.open(f"sqlite:///{path}", workflows=[definition()], projections=builtin()):
         pass  # opening catches the projections up
     catch_up_s = time.perf_counter() - t0
-    return {"instances": instances, "events": events,
-            "fill_commands_per_s": round(events / fill_s),
-            "projection_catch_up_events_per_s": round(events / catch_up_s)}
+    return {
+        "instances": instances,
+        "events": events,
+        "fill_commands_per_s": round(events / fill_s),
+        "projection_catch_up_events_per_s": round(events / catch_up_s),
+    }
 
 
 def _queries(engine: Engine, instances: int, repeat: int) -> dict[str, Any]:
@@ -72,8 +79,9 @@ def _queries(engine: Engine, instances: int, repeat: int) -> dict[str, Any]:
 # ---------------------------------------------------------------------- as_of
 def _fill_long_instance(path: Path, events: int) -> None:
     requester, reviewer = Actor("bench-1", "requester"), Actor("bench-2", "reviewer")
-    with Engine.open(f"sqlite:///{path}?synchronous=off", workflows=[toy_definition()],
-                     projections=[]) as engine:
+    with Engine.open(
+        f"sqlite:///{path}?synchronous=off", workflows=[toy_definition()], projections=[]
+    ) as engine:
         iid = engine.start("toy", {"title": "long", "amount": 1}, actor=requester).id
         engine.fire(iid, "review", {"score": 4}, actor=reviewer)
         for n in range(events - 2):
@@ -83,14 +91,15 @@ def _fill_long_instance(path: Path, events: int) -> None:
 def _as_of(path: Path, events: int, repeat: int) -> dict[str, Any]:
     _fill_long_instance(path, events)
     url = f"sqlite:///{path}"
-    with Engine.open(url, workflows=[toy_definition()], projections=[]) as engine, \
-            Engine.open(url, workflows=[toy_definition()], projections=[]) as plain:
+    with (
+        Engine.open(url, workflows=[toy_definition()], projections=[]) as engine,
+        Engine.open(url, workflows=[toy_definition()], projections=[]) as plain,
+    ):
         # "Without snapshots": the same engine code with the application's snapshot store
         # detached, so get(as_of=...) replays the instance's events from version 1.
         plain.application.snapshots = None
         iid = next(engine.instance_ids())
-        stamps = {e.originator_version: e.timestamp
-                  for e in engine.application.events.get(iid)}
+        stamps = {e.originator_version: e.timestamp for e in engine.application.events.get(iid)}
         snapshots = len(list(engine.application.snapshots.get(iid)))  # type: ignore[union-attr]
         out: dict[str, Any] = {"events": len(stamps), "snapshots_stored": snapshots}
         for version in (events, events - 25, events // 2, 10):
@@ -120,19 +129,26 @@ def _verify(engine: Engine) -> dict[str, Any]:
     seconds, report = timed(engine.verify)
     if not report.ok:
         raise RuntimeError(f"verify found problems: {report.problems[:3]}")
-    return {"events": report.events_checked, "instances": report.instances_checked,
-            "events_per_s": round(report.events_checked / seconds)}
+    return {
+        "events": report.events_checked,
+        "instances": report.instances_checked,
+        "events_per_s": round(report.events_checked / seconds),
+    }
 
 
 def run(instances: int, repeat: int, long_events: int = 1000) -> dict[str, Any]:
     """``requests()`` over ``instances``, ``as_of`` on ``long_events``, ``verify``."""
     with fresh_db("reads") as path:
         fill = _fill_requests(path, instances)
-        with Engine.open(f"sqlite:///{path}", workflows=[definition()],
-                         projections=builtin()) as engine:
+        with Engine.open(
+            f"sqlite:///{path}", workflows=[definition()], projections=builtin()
+        ) as engine:
             queries = _queries(engine, instances, repeat)
             verify = _verify(engine)
     with fresh_db("as_of") as path:
         as_of = _as_of(path, long_events, max(5, repeat // 4))
-    return {"requests_query": {**fill, "latency": queries, "target_p50_ms": 50},
-            "as_of": {**as_of, "target_ms": 20}, "verify": verify}
+    return {
+        "requests_query": {**fill, "latency": queries, "target_p50_ms": 50},
+        "as_of": {**as_of, "target_ms": 20},
+        "verify": verify,
+    }

@@ -45,8 +45,9 @@ def run(events: int) -> dict[str, Any]:
     with fresh_db("rebuild") as path:
         url = f"sqlite:///{path}"
         _fill(f"{url}?synchronous=off", events)
-        with Engine.open(url, workflows=[toy_definition()], projections=builtin(),
-                         projection_mode="worker") as engine:
+        with Engine.open(
+            url, workflows=[toy_definition()], projections=builtin(), projection_mode="worker"
+        ) as engine:
             raw_s, n = timed(lambda: scan(engine, decode=False))
             decode_s, _ = timed(lambda: scan(engine, decode=True))
             rebuild_s, rebuilt = timed(engine.rebuild_projections)

@@ -20,26 +20,49 @@ def _command(r: dict[str, Any]) -> list[Row]:
     return [
         ("sqlite: engine, inline projections (events/s)", _n(e["engine_inline"]), note),
         ("sqlite: engine, catchup incl. catch-up (events/s)", _n(e["engine_catchup"]), ""),
-        ("sqlite: engine, catchup commands only (events/s)",
-         _n(e["engine_catchup_commands_only"]), "read models behind until the next query"),
+        (
+            "sqlite: engine, catchup commands only (events/s)",
+            _n(e["engine_catchup_commands_only"]),
+            "read models behind until the next query",
+        ),
         ("sqlite: engine, projections=[] (events/s)", _n(e["engine_no_projections"]), ""),
         ("sqlite: raw eventsourcing get->event->save (events/s)", _n(e["eventsourcing"]), ""),
         ("sqlite: raw sqlite3, 1 row per txn (events/s)", _n(e["sqlite3"]), ""),
-        ("sqlite: engine inline / eventsourcing",
-         f"{ra['engine_inline_vs_eventsourcing']:.2f}x",
-         "target >= 1.0x (DESIGN), >= 0.7x (issue)"),
-        ("sqlite: engine catchup incl. catch-up / eventsourcing",
-         f"{ra['engine_catchup_vs_eventsourcing']:.2f}x", "same targets"),
-        ("sqlite: engine catchup commands only / eventsourcing",
-         f"{ra['engine_catchup_commands_only_vs_eventsourcing']:.2f}x", ""),
-        ("sqlite: engine projections=[] / eventsourcing",
-         f"{ra['engine_no_projections_vs_eventsourcing']:.2f}x", ""),
-        ("sqlite: engine inline / sqlite3", f"{ra['engine_inline_vs_sqlite3']:.2f}x",
-         "stretch >= 0.8x"),
-        ("sqlite: engine catchup incl. catch-up / sqlite3",
-         f"{ra['engine_catchup_vs_sqlite3']:.2f}x", ""),
-        ("sqlite: engine projections=[] / sqlite3",
-         f"{ra['engine_no_projections_vs_sqlite3']:.2f}x", ""),
+        (
+            "sqlite: engine inline / eventsourcing",
+            f"{ra['engine_inline_vs_eventsourcing']:.2f}x",
+            "target >= 1.0x (DESIGN), >= 0.7x (issue)",
+        ),
+        (
+            "sqlite: engine catchup incl. catch-up / eventsourcing",
+            f"{ra['engine_catchup_vs_eventsourcing']:.2f}x",
+            "same targets",
+        ),
+        (
+            "sqlite: engine catchup commands only / eventsourcing",
+            f"{ra['engine_catchup_commands_only_vs_eventsourcing']:.2f}x",
+            "",
+        ),
+        (
+            "sqlite: engine projections=[] / eventsourcing",
+            f"{ra['engine_no_projections_vs_eventsourcing']:.2f}x",
+            "",
+        ),
+        (
+            "sqlite: engine inline / sqlite3",
+            f"{ra['engine_inline_vs_sqlite3']:.2f}x",
+            "stretch >= 0.8x",
+        ),
+        (
+            "sqlite: engine catchup incl. catch-up / sqlite3",
+            f"{ra['engine_catchup_vs_sqlite3']:.2f}x",
+            "",
+        ),
+        (
+            "sqlite: engine projections=[] / sqlite3",
+            f"{ra['engine_no_projections_vs_sqlite3']:.2f}x",
+            "",
+        ),
     ]
 
 
@@ -48,8 +71,10 @@ def _peers(r: dict[str, Any]) -> list[Row]:
     for name, v in r["requests_per_s"].items():
         note = f"{r['steps_per_s'][name]:,} steps/s"
         if not name.startswith("engine"):
-            note += (f"; engine inline/this {r['engine_inline_vs'][name]:.2f}x, "
-                     f"catchup/this {r['engine_catchup_vs'][name]:.2f}x")
+            note += (
+                f"; engine inline/this {r['engine_inline_vs'][name]:.2f}x, "
+                f"catchup/this {r['engine_catchup_vs'][name]:.2f}x"
+            )
         rows.append((f"peers: {name} (requests/s)", _n(v), note))
     rows += [(f"peers: {name}", "skipped", why) for name, why in r["skipped"].items()]
     return rows
@@ -61,20 +86,29 @@ def _postgres(r: dict[str, Any]) -> list[Row]:
     e, ra = r["events_per_s"], r["ratios"]
     return [
         ("postgres: engine, commands (events/s)", _n(e["engine"]), "projections caught up after"),
-        ("postgres: engine projection catch-up (events/s)", _n(e["engine_projection_catch_up"]),
-         ""),
+        (
+            "postgres: engine projection catch-up (events/s)",
+            _n(e["engine_projection_catch_up"]),
+            "",
+        ),
         ("postgres: engine incl. catch-up (events/s)", _n(e["engine_with_catch_up"]), ""),
         ("postgres: raw eventsourcing (events/s)", _n(e["eventsourcing"]), ""),
         ("postgres: engine / eventsourcing", f"{ra['engine_vs_eventsourcing']:.2f}x", ""),
-        ("postgres: engine incl. catch-up / eventsourcing",
-         f"{ra['engine_with_catch_up_vs_eventsourcing']:.2f}x", ""),
+        (
+            "postgres: engine incl. catch-up / eventsourcing",
+            f"{ra['engine_with_catch_up_vs_eventsourcing']:.2f}x",
+            "",
+        ),
     ]
 
 
 def _rebuild(r: dict[str, Any]) -> list[Row]:
     return [
-        ("rebuild: projections (events/s)", _n(r["rebuild_events_per_s"]),
-         f"{r['events']:,} events; target >= 20k"),
+        (
+            "rebuild: projections (events/s)",
+            _n(r["rebuild_events_per_s"]),
+            f"{r['events']:,} events; target >= 20k",
+        ),
         ("rebuild: raw notification scan (events/s)", _n(r["raw_scan_events_per_s"]), ""),
         ("rebuild: scan + decode (events/s)", _n(r["scan_and_decode_events_per_s"]), ""),
     ]
@@ -82,19 +116,32 @@ def _rebuild(r: dict[str, Any]) -> list[Row]:
 
 def _reads(r: dict[str, Any]) -> list[Row]:
     q = r["requests_query"]
-    rows = [(f"requests(): {name} p50/p99 (ms)", f"{v['p50_ms']:.1f}/{v['p99_ms']:.1f}",
-             f"{q['instances']:,} instances; target < 50 ms")
-            for name, v in q["latency"].items()]
+    rows = [
+        (
+            f"requests(): {name} p50/p99 (ms)",
+            f"{v['p50_ms']:.1f}/{v['p99_ms']:.1f}",
+            f"{q['instances']:,} instances; target < 50 ms",
+        )
+        for name, v in q["latency"].items()
+    ]
     a = r["as_of"]
     for key, v in a.items():
         if key.startswith("as_of_v"):
-            rows.append((f"get(as_of) at {key[6:]} of {a['events']} p50 (ms)",
-                         f"{v['with_snapshots']['p50_ms']:.1f}",
-                         f"without snapshots {v['without_snapshots']['p50_ms']:.1f} ms; "
-                         "target < 20 ms"))
+            rows.append(
+                (
+                    f"get(as_of) at {key[6:]} of {a['events']} p50 (ms)",
+                    f"{v['with_snapshots']['p50_ms']:.1f}",
+                    f"without snapshots {v['without_snapshots']['p50_ms']:.1f} ms; target < 20 ms",
+                )
+            )
     v = r["verify"]
-    rows.append(("verify() (events/s)", _n(v["events_per_s"]) if "events_per_s" in v else
-                 "skipped", v.get("skipped", f"{v.get('events', 0):,} events")))
+    rows.append(
+        (
+            "verify() (events/s)",
+            _n(v["events_per_s"]) if "events_per_s" in v else "skipped",
+            v.get("skipped", f"{v.get('events', 0):,} events"),
+        )
+    )
     return rows
 
 
@@ -108,8 +155,13 @@ def _scale(r: dict[str, Any]) -> list[Row]:
             continue
         rss = " / ".join(f"{v['peak_rss_mib']:.0f}" for v in vals)
         rate = " / ".join(_n(v["events_per_s"]) for v in vals if "events_per_s" in v)
-        rows.append((f"scale: {op} peak RSS MiB at {' / '.join(sizes)} events", rss,
-                     f"{rate} events/s" if rate else ""))
+        rows.append(
+            (
+                f"scale: {op} peak RSS MiB at {' / '.join(sizes)} events",
+                rss,
+                f"{rate} events/s" if rate else "",
+            )
+        )
     return rows
 
 
@@ -124,16 +176,29 @@ def _cli(r: dict[str, Any]) -> list[Row]:
 def _profile(r: dict[str, Any]) -> list[Row]:
     c = r["command_path"]
     rows = [("profile: engine step unprofiled (us)", _n(c["unprofiled_us_per_step"]), "")]
-    rows += [(f"profile: WAL pages per step, {k}", f"{v}", "")
-             for k, v in r["wal_frames_per_step"].items() if k != "page_size"]
+    rows += [
+        (f"profile: WAL pages per step, {k}", f"{v}", "")
+        for k, v in r["wal_frames_per_step"].items()
+        if k != "page_size"
+    ]
     p = r["projection_costs"]
-    rows += [(f"profile: +us per step for projection {k}", _n(v), "best round")
-             for k, v in p["added_us_per_step"].items()]
+    rows += [
+        (f"profile: +us per step for projection {k}", _n(v), "best round")
+        for k, v in p["added_us_per_step"].items()
+    ]
     return rows
 
 
-_SUITES = {"command": _command, "peers": _peers, "postgres": _postgres, "rebuild": _rebuild,
-           "reads": _reads, "scale": _scale, "cli": _cli, "profile": _profile}
+_SUITES = {
+    "command": _command,
+    "peers": _peers,
+    "postgres": _postgres,
+    "rebuild": _rebuild,
+    "reads": _reads,
+    "scale": _scale,
+    "cli": _cli,
+    "profile": _profile,
+}
 
 
 def summary_rows(results: dict[str, Any]) -> list[Row]:

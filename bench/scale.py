@@ -46,8 +46,9 @@ class _Filler:
         actor = Actor("bench-1", "requester")
         reviewer = Actor("bench-2", "reviewer")
         t0 = time.perf_counter()
-        with Engine.open(f"{self.url}?synchronous=off", workflows=[toy_definition()],
-                         projections=[]) as engine:
+        with Engine.open(
+            f"{self.url}?synchronous=off", workflows=[toy_definition()], projections=[]
+        ) as engine:
             while self.events < events:
                 iid = engine.start("toy", {"title": "t", "amount": 1}, actor=actor).id
                 engine.fire(iid, "review", {"score": 4}, actor=reviewer)
@@ -60,8 +61,9 @@ class _Filler:
 def _child(op: str, url: str) -> dict[str, Any]:
     """Run one operation in this process; return its figures."""
     quiet_logs()
-    with Engine.open(url, workflows=[toy_definition()], projections=builtin(),
-                     projection_mode="worker") as engine:
+    with Engine.open(
+        url, workflows=[toy_definition()], projections=builtin(), projection_mode="worker"
+    ) as engine:
         t0 = time.perf_counter()
         events = 0
         if op == "scan":
@@ -90,7 +92,9 @@ def _measure(url: str) -> dict[str, Any]:
             results[op] = {"skipped": verify_available()}
             continue
         proc = subprocess.run(
-            [sys.executable, "-m", "bench.scale", op, url], capture_output=True, text=True,
+            [sys.executable, "-m", "bench.scale", op, url],
+            capture_output=True,
+            text=True,
             check=False,
         )
         if proc.returncode != 0:
@@ -110,8 +114,11 @@ def run(small: int, large: int) -> dict[str, Any]:
         filler = _Filler(f"sqlite:///{path}")
         for size in (small, large):
             filler.fill_to(size)
-            out[str(size)] = {"instances": size // EVENTS_PER_INSTANCE, **_measure(filler.url),
-                              "file_mib": round(_size(path) / 2**20, 1)}
+            out[str(size)] = {
+                "instances": size // EVENTS_PER_INSTANCE,
+                **_measure(filler.url),
+                "file_mib": round(_size(path) / 2**20, 1),
+            }
         out["fill_commands_per_s"] = round(filler.events / filler.seconds)
     growth = {}
     for op in OPERATIONS[1:]:

@@ -35,7 +35,13 @@ from workflows.technical_assistance.builders import (
 )
 
 __all__ = [
-    "START", "STEPS", "WORKFLOW", "EngineRun", "Step", "fire_steps", "run_engine",
+    "START",
+    "STEPS",
+    "WORKFLOW",
+    "EngineRun",
+    "Step",
+    "fire_steps",
+    "run_engine",
     "start_requests",
 ]
 
@@ -60,14 +66,23 @@ def _steps() -> tuple[Step, tuple[Step, ...]]:
     steps = (
         Step("fine_tune", ACTORS["team"], plan, "submitted", "fine_tuned"),
         Step("approve", ACTORS["commission"], approval_payload(), "fine_tuned", "approved"),
-        Step("mobilise", ACTORS["team"], mobilisation_payload(plan["activities"]),
-             "approved", "mobilised"),
-        Step("record_activity", ACTORS["expert"], activity_record_payload(activity),
-             "mobilised", "mobilised"),
+        Step(
+            "mobilise",
+            ACTORS["team"],
+            mobilisation_payload(plan["activities"]),
+            "approved",
+            "mobilised",
+        ),
+        Step(
+            "record_activity",
+            ACTORS["expert"],
+            activity_record_payload(activity),
+            "mobilised",
+            "mobilised",
+        ),
         Step("implement", ACTORS["team"], {}, "mobilised", "implemented"),
         Step("evaluate", ACTORS["evaluator"], evaluation_payload(2), "implemented", "evaluated"),
-        Step("disseminate", ACTORS["team"], dissemination_payload(), "evaluated",
-             "disseminated"),
+        Step("disseminate", ACTORS["team"], dissemination_payload(), "evaluated", "disseminated"),
     )
     return submit, steps
 
@@ -109,15 +124,17 @@ class EngineRun:
         return self.seconds + self.catch_up_seconds, self.events
 
 
-def run_engine(url: str, requests: int, *, projections: list[Any] | None,
-               mode: str | None) -> EngineRun:
+def run_engine(
+    url: str, requests: int, *, projections: list[Any] | None, mode: str | None
+) -> EngineRun:
     """Open an engine at ``url`` (``projections=None``: the built-in ones; ``mode``: the
     projection mode, ``None`` for the engine's default), start the requests and bring
     the projections up to date (untimed), then time the 7 steps on each request, then
     time catching the projections up (nothing to do in ``inline`` mode)."""
     chosen = builtin() if projections is None else projections
-    with Engine.open(url, workflows=[definition()], projections=chosen,
-                     projection_mode=mode) as engine:
+    with Engine.open(
+        url, workflows=[definition()], projections=chosen, projection_mode=mode
+    ) as engine:
         ids = start_requests(engine, requests)
         engine.catch_up_projections()
         seconds, events = fire_steps(engine, ids)

@@ -78,8 +78,15 @@ class Engine(ProjectionAccess, HookAccess):
     """An open engine. Use :meth:`open`; close it (or use it as a context manager)."""
 
     def __init__(
-        self, app: EngineApplication, registry: WorkflowRegistry, config: StoreConfig, *,
-        clock: Clock, runner: ProjectionRunner, sql: SqlStore, mode: str,
+        self,
+        app: EngineApplication,
+        registry: WorkflowRegistry,
+        config: StoreConfig,
+        *,
+        clock: Clock,
+        runner: ProjectionRunner,
+        sql: SqlStore,
+        mode: str,
     ) -> None:
         self._app = app
         self._registry = registry
@@ -127,11 +134,14 @@ class Engine(ProjectionAccess, HookAccess):
             app = EngineApplication(env=config.env)
             sql = sql_store(config)
             runner = ProjectionRunner(app, sql, chosen)
-            engine = cls(app, registry, config, clock=clock or _utcnow, runner=runner, sql=sql,
-                         mode=mode)
+            engine = cls(
+                app, registry, config, clock=clock or _utcnow, runner=runner, sql=sql, mode=mode
+            )
             context = ProjectionContext(
-                sla_days=engine._sla_days, settings=engine._settings,
-                final_states=engine._final_states, now=engine._clock,
+                sla_days=engine._sla_days,
+                settings=engine._settings,
+                final_states=engine._final_states,
+                now=engine._clock,
                 refresh=engine._refresh_projections,
             )
             for p in chosen:
@@ -155,7 +165,9 @@ class Engine(ProjectionAccess, HookAccess):
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.close()
@@ -208,13 +220,20 @@ class Engine(ProjectionAccess, HookAccess):
             log.info("command_refused", code=exc.code, role=actor.role)
             raise
         body = _body(
-            decision, compiled.hash, actor, reason,
-            correlation_id=correlation_id, causation_id=causation_id,
+            decision,
+            compiled.hash,
+            actor,
+            reason,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
         )
         body["prev_hash"] = GENESIS_HASH
         agg = WorkflowInstance.start(
-            instance_id=iid, at=now, workflow=compiled.name,
-            definition_version=compiled.definition.version, body=body,
+            instance_id=iid,
+            at=now,
+            workflow=compiled.name,
+            definition_version=compiled.definition.version,
+            body=body,
         )
         if not self._save(agg):
             raise InvalidArgument(f"instance id {iid} already exists")
@@ -265,9 +284,13 @@ class Engine(ProjectionAccess, HookAccess):
                 log.info("command_refused", code=exc.code, role=actor.role, attempt=attempt)
                 raise
             body = _body(
-            decision, compiled.hash, actor, reason,
-            correlation_id=correlation_id, causation_id=causation_id,
-        )
+                decision,
+                compiled.hash,
+                actor,
+                reason,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+            )
             agg.step(at=now, body=body)
             if self._save(agg):
                 self._cache_put(agg)
@@ -285,7 +308,10 @@ class Engine(ProjectionAccess, HookAccess):
 
     # ---------------------------------------------------------------- queries
     def get(
-        self, instance_id: UUID | str, *, version: int | None = None,
+        self,
+        instance_id: UUID | str,
+        *,
+        version: int | None = None,
         as_of: datetime | None = None,
     ) -> InstanceView:
         """The instance now, at ``version``, or as recorded up to time ``as_of``."""
@@ -386,7 +412,11 @@ class Engine(ProjectionAccess, HookAccess):
         return list_seals(self._app, label=self.url)
 
     def export(
-        self, out: TextIO, *, instance: UUID | str | None = None, since: datetime | None = None,
+        self,
+        out: TextIO,
+        *,
+        instance: UUID | str | None = None,
+        since: datetime | None = None,
         progress: Progress | None = None,
     ) -> ExportSummary:
         """Write the log (or one instance, or the log from ``since`` on) and its seals to
@@ -394,8 +424,15 @@ class Engine(ProjectionAccess, HookAccess):
         from engine.audit.export import write_export
 
         iid = self._id(instance) if instance is not None else None
-        return write_export(self._app, out, label=self.url, instance=iid, since=since,
-                            now=self._now(None), progress=progress)
+        return write_export(
+            self._app,
+            out,
+            label=self.url,
+            instance=iid,
+            since=since,
+            now=self._now(None),
+            progress=progress,
+        )
 
     # ---------------------------------------------------------------- internals
     def _finder(self) -> Projection | None:
@@ -524,7 +561,9 @@ class Engine(ProjectionAccess, HookAccess):
 
 
 def _bound(
-    actor: Actor | None, correlation_id: str | None, causation_id: str | None,
+    actor: Actor | None,
+    correlation_id: str | None,
+    causation_id: str | None,
 ) -> tuple[Actor, str | None, str | None]:
     """Explicit arguments win; otherwise what ``Engine.context`` bound."""
     check_ids(correlation_id=correlation_id, causation_id=causation_id)
@@ -534,16 +573,22 @@ def _bound(
         raise InvalidArgument("no actor: pass actor= or bind one with engine.context(actor=...)")
     if not isinstance(who, Actor):
         raise InvalidArgument("actor must be an engine.Actor")
-    return (who, correlation_id if correlation_id is not None else ctx.correlation_id,
-            causation_id if causation_id is not None else ctx.causation_id)
+    return (
+        who,
+        correlation_id if correlation_id is not None else ctx.correlation_id,
+        causation_id if causation_id is not None else ctx.causation_id,
+    )
 
 
 def _projection_mode(config: StoreConfig, requested: str | None) -> str:
     if "mode=ro" in config.env.get("SQLITE_DBNAME", ""):
         return "worker"  # a read-only engine reads the projections as they are; it never writes
     mode = requested or "catchup"
-    allowed = {"sqlite": {"inline", "catchup", "worker"}, "memory": {"catchup"},
-               "postgresql": {"catchup", "worker"}}[config.kind]
+    allowed = {
+        "sqlite": {"inline", "catchup", "worker"},
+        "memory": {"catchup"},
+        "postgresql": {"catchup", "worker"},
+    }[config.kind]
     if mode not in allowed:
         raise InvalidArgument(
             f"projection_mode {mode!r} is not available on {config.kind} "
@@ -569,8 +614,13 @@ def _fork(agg: WorkflowInstance) -> WorkflowInstance:
 
 
 def _body(
-    decision: Any, definition_hash: str, actor: Actor, reason: str | None, *,
-    correlation_id: str | None, causation_id: str | None,
+    decision: Any,
+    definition_hash: str,
+    actor: Actor,
+    reason: str | None,
+    *,
+    correlation_id: str | None,
+    causation_id: str | None,
 ) -> dict[str, Any]:
     return {
         "trigger": decision.transition.trigger,
@@ -592,9 +642,18 @@ def _body(
 
 def _start_view(iid: UUID, compiled: CompiledWorkflow, now: datetime) -> InstanceView:
     return InstanceView.model_construct(
-        id=iid, workflow=compiled.name, definition_version=compiled.definition.version,
-        definition_hash=compiled.hash, state=START_STATE, data={}, version=0,
-        created_at=now, updated_at=now, state_entered_at=now, fired_by={}, acted_as={},
+        id=iid,
+        workflow=compiled.name,
+        definition_version=compiled.definition.version,
+        definition_hash=compiled.hash,
+        state=START_STATE,
+        data={},
+        version=0,
+        created_at=now,
+        updated_at=now,
+        state_entered_at=now,
+        fired_by={},
+        acted_as={},
         last_hash=GENESIS_HASH,
     )
 

@@ -18,5 +18,9 @@ def builtin() -> list[Projection]:
     from projections.portfolio import PortfolioProjection
     from projections.requests import RequestsProjection
 
-    return [RequestsProjection(), AuditTrailProjection(), PortfolioProjection(),
-            ExpertsProjection()]
+    return [
+        RequestsProjection(),
+        AuditTrailProjection(),
+        PortfolioProjection(),
+        ExpertsProjection(),
+    ]

@@ -16,8 +16,20 @@ from projections._util import iso, parse_iso
 
 __all__ = ["AuditRow", "AuditTrailProjection"]
 
-_COLUMNS = ("position", "instance_id", "version", "at", "actor", "role", "trigger", "source",
-            "dest", "reason", "correlation_id", "definition_hash")
+_COLUMNS = (
+    "position",
+    "instance_id",
+    "version",
+    "at",
+    "actor",
+    "role",
+    "trigger",
+    "source",
+    "dest",
+    "reason",
+    "correlation_id",
+    "definition_hash",
+)
 
 
 class AuditRow(BaseModel):
@@ -57,8 +69,9 @@ class AuditTrailProjection(Projection):
             "actor TEXT NOT NULL, role TEXT NOT NULL, trigger TEXT NOT NULL, source TEXT, "
             "dest TEXT NOT NULL, reason TEXT, correlation_id TEXT, definition_hash TEXT NOT NULL)"
         )
-        cur.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS aud_instance_idx ON {t} "
-                    "(instance_id, version)")
+        cur.execute(
+            f"CREATE UNIQUE INDEX IF NOT EXISTS aud_instance_idx ON {t} (instance_id, version)"
+        )
         cur.execute(f"CREATE INDEX IF NOT EXISTS aud_actor_idx ON {t} (actor, at)")
 
     def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
@@ -67,25 +80,47 @@ class AuditTrailProjection(Projection):
             f"INSERT INTO {self.t('aud_events')} ({', '.join(_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(_COLUMNS))})",
             [
-                (e.position, e.instance_id, e.version, iso(e.at), e.audit["actor_id"],
-                 e.audit["role"], e.trigger, e.source, e.dest, e.audit.get("reason"),
-                 e.audit.get("correlation_id"), e.definition_hash)
+                (
+                    e.position,
+                    e.instance_id,
+                    e.version,
+                    iso(e.at),
+                    e.audit["actor_id"],
+                    e.audit["role"],
+                    e.trigger,
+                    e.source,
+                    e.dest,
+                    e.audit.get("reason"),
+                    e.audit.get("correlation_id"),
+                    e.definition_hash,
+                )
                 for e in events
             ],
         )
 
     def list(
-        self, *, instance: str | None = None, actor: str | None = None, role: str | None = None,
-        trigger: str | None = None, since: datetime | None = None, until: datetime | None = None,
-        limit: int = 1000, offset: int = 0,
+        self,
+        *,
+        instance: str | None = None,
+        actor: str | None = None,
+        role: str | None = None,
+        trigger: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+        offset: int = 0,
     ) -> builtins.list[AuditRow]:
         """Events filtered by instance, actor, role, trigger and time window, in log order."""
         if not 0 < limit <= 100_000 or offset < 0:
             raise InvalidArgument("limit must be 1..100000 and offset >= 0")
         clauses: builtins.list[str] = []
         params: builtins.list[Any] = []
-        for col, value in (("instance_id", instance), ("actor", actor), ("role", role),
-                           ("trigger", trigger)):
+        for col, value in (
+            ("instance_id", instance),
+            ("actor", actor),
+            ("role", role),
+            ("trigger", trigger),
+        ):
             if value is not None:
                 clauses.append(f"{col} = ?")
                 params.append(value)
@@ -99,7 +134,8 @@ class AuditTrailProjection(Projection):
         with self.fresh().read() as cur:
             cur.execute(
                 f"SELECT {', '.join(_COLUMNS)} FROM {self.t('aud_events')}{where} "
-                "ORDER BY position LIMIT ? OFFSET ?", (*params, limit, offset),
+                "ORDER BY position LIMIT ? OFFSET ?",
+                (*params, limit, offset),
             )
             return [
                 AuditRow(**{**{c: r[c] for c in _COLUMNS}, "at": parse_iso(r["at"])})

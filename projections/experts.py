@@ -82,8 +82,9 @@ class ExpertsProjection(Projection):
             "employer_type TEXT, expertise TEXT, principal INTEGER NOT NULL, "
             "days_planned INTEGER NOT NULL, PRIMARY KEY (instance_id, activity_id, expert_id))"
         )
-        cur.execute(f"CREATE INDEX IF NOT EXISTS exp_expert_idx ON {self.t('exp_assignments')} "
-                    "(expert_id)")
+        cur.execute(
+            f"CREATE INDEX IF NOT EXISTS exp_expert_idx ON {self.t('exp_assignments')} (expert_id)"
+        )
 
     def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
         """Upsert planned activities, assignments and activity outcomes."""
@@ -95,8 +96,11 @@ class ExpertsProjection(Projection):
                 cur.executemany(
                     f"INSERT INTO {acts} (instance_id, activity_id, start_date, end_date, status) "
                     "VALUES (?, ?, ?, ?, 'planned')",
-                    [(e.instance_id, str(a.get("id")), a.get("start"), a.get("end"))
-                     for a in p["activities"] if isinstance(a, dict)],
+                    [
+                        (e.instance_id, str(a.get("id")), a.get("start"), a.get("end"))
+                        for a in p["activities"]
+                        if isinstance(a, dict)
+                    ],
                 )
             if isinstance(p.get("experts"), list):
                 cur.execute(f"DELETE FROM {asg} WHERE instance_id = ?", (e.instance_id,))
@@ -110,8 +114,14 @@ class ExpertsProjection(Projection):
                 cur.execute(
                     f"UPDATE {acts} SET actual_start = ?, actual_end = ?, days_worked = ?, "
                     "status = ? WHERE instance_id = ? AND activity_id = ?",
-                    (p.get("actual_start"), p.get("actual_end"), p.get("days_worked"),
-                     p.get("status", "delivered"), e.instance_id, str(p["activity_id"])),
+                    (
+                        p.get("actual_start"),
+                        p.get("actual_end"),
+                        p.get("days_worked"),
+                        p.get("status", "delivered"),
+                        e.instance_id,
+                        str(p["activity_id"]),
+                    ),
                 )
 
     def list(self, *, expert: str | None = None, limit: int = 1000) -> builtins.list[ExpertSummary]:
@@ -123,7 +133,8 @@ class ExpertsProjection(Projection):
                 f"a.days_worked, a.status FROM {self.t('exp_assignments')} s "
                 f"LEFT JOIN {self.t('exp_activities')} a ON a.instance_id = s.instance_id "
                 f"AND a.activity_id = s.activity_id {where} "
-                "ORDER BY s.expert_id, a.start_date", params,
+                "ORDER BY s.expert_id, a.start_date",
+                params,
             )
             rows = cur.fetchall()
         by_expert: dict[str, builtins.list[Any]] = {}
@@ -137,9 +148,17 @@ class ExpertsProjection(Projection):
 
 
 def _assignment(instance_id: str, x: dict[str, Any]) -> tuple[Any, ...]:
-    return (instance_id, str(x.get("activity_id")), str(x.get("id")), x.get("nationality"),
-            x.get("employer"), x.get("employer_type"), x.get("expertise"),
-            int(bool(x.get("principal"))), int(x.get("days") or 0))
+    return (
+        instance_id,
+        str(x.get("activity_id")),
+        str(x.get("id")),
+        x.get("nationality"),
+        x.get("employer"),
+        x.get("employer_type"),
+        x.get("expertise"),
+        int(bool(x.get("principal"))),
+        int(x.get("days") or 0),
+    )
 
 
 def _window(r: Any) -> tuple[str | None, str | None]:
@@ -148,26 +167,44 @@ def _window(r: Any) -> tuple[str | None, str | None]:
 
 def _summary(expert_id: str, rows: Sequence[Any]) -> ExpertSummary:
     assignments = [
-        Assignment(instance_id=r["instance_id"], activity_id=r["activity_id"],
-                   principal=bool(r["principal"]), days_planned=r["days_planned"],
-                   activity_days_worked=r["days_worked"], start=_window(r)[0],
-                   end=_window(r)[1], status=r["status"] or "planned")
+        Assignment(
+            instance_id=r["instance_id"],
+            activity_id=r["activity_id"],
+            principal=bool(r["principal"]),
+            days_planned=r["days_planned"],
+            activity_days_worked=r["days_worked"],
+            start=_window(r)[0],
+            end=_window(r)[1],
+            status=r["status"] or "planned",
+        )
         for r in rows
     ]
     overlaps: builtins.list[Overlap] = []
     live = [a for a in assignments if a.start and a.end and a.status != "cancelled"]
     for i, first in enumerate(live):
-        for second in live[i + 1:]:
+        for second in live[i + 1 :]:
             lo = max(first.start or "", second.start or "")
             hi = min(first.end or "", second.end or "")
             if lo <= hi and (first.instance_id, first.activity_id) != (
-                    second.instance_id, second.activity_id):
-                overlaps.append(Overlap(
-                    expert_id=expert_id, first=f"{first.instance_id}/{first.activity_id}",
-                    second=f"{second.instance_id}/{second.activity_id}", from_date=lo, to_date=hi))
+                second.instance_id,
+                second.activity_id,
+            ):
+                overlaps.append(
+                    Overlap(
+                        expert_id=expert_id,
+                        first=f"{first.instance_id}/{first.activity_id}",
+                        second=f"{second.instance_id}/{second.activity_id}",
+                        from_date=lo,
+                        to_date=hi,
+                    )
+                )
     head = rows[0]
     return ExpertSummary(
-        expert_id=expert_id, nationality=head["nationality"], employer=head["employer"],
-        employer_type=head["employer_type"], assignments=assignments,
-        days_planned=sum(a.days_planned for a in assignments), overlaps=overlaps,
+        expert_id=expert_id,
+        nationality=head["nationality"],
+        employer=head["employer"],
+        employer_type=head["employer_type"],
+        assignments=assignments,
+        days_planned=sum(a.days_planned for a in assignments),
+        overlaps=overlaps,
     )

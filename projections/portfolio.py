@@ -96,7 +96,8 @@ class PortfolioProjection(Projection):
         for part in chunks(ids):
             cur.execute(
                 f"SELECT instance_id, seq, state, entered_at FROM {t} WHERE left_at IS NULL "
-                f"AND instance_id IN ({placeholders(len(part))})", tuple(part),
+                f"AND instance_id IN ({placeholders(len(part))})",
+                tuple(part),
             )
             for r in cur.fetchall():
                 open_stays[r["instance_id"]] = (r["seq"], r["state"], r["entered_at"])
@@ -120,11 +121,14 @@ class PortfolioProjection(Projection):
             open_stays[e.instance_id] = (seq, e.dest, at)
         if closes:
             cur.executemany(
-                f"UPDATE {t} SET left_at = ?, days = ? WHERE instance_id = ? AND seq = ?", closes)
+                f"UPDATE {t} SET left_at = ?, days = ? WHERE instance_id = ? AND seq = ?", closes
+            )
         if opened:
             cur.executemany(
                 f"INSERT INTO {t} (instance_id, seq, state, entered_at, left_at, days) "
-                "VALUES (?, ?, ?, ?, ?, ?)", [tuple(r) for r in opened.values()])
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [tuple(r) for r in opened.values()],
+            )
 
     def figures(self) -> Portfolio:
         """Counts, overdue total, stage times (median, p90) and the funnel."""
@@ -133,37 +137,55 @@ class PortfolioProjection(Projection):
         with sql.read() as cur:
             groups = {
                 key: _group(cur, f"SELECT {expr} AS k, COUNT(*) AS n FROM {r} GROUP BY {expr}")
-                for key, expr in (("by_state", "state"), ("by_country", "country"),
-                                  ("by_region", "region"),
-                                  ("by_year", "SUBSTR(created_at, 1, 4)"))
+                for key, expr in (
+                    ("by_state", "state"),
+                    ("by_country", "country"),
+                    ("by_region", "region"),
+                    ("by_year", "SUBSTR(created_at, 1, 4)"),
+                )
             }
             groups["by_area"] = _group(
-                cur, f"SELECT area AS k, COUNT(*) AS n FROM {a} GROUP BY area")
-            cur.execute(f"SELECT COUNT(*) AS n FROM {r} WHERE final = 0 AND due_at < ?",
-                        (iso(self.ctx.now()),))
+                cur, f"SELECT area AS k, COUNT(*) AS n FROM {a} GROUP BY area"
+            )
+            cur.execute(
+                f"SELECT COUNT(*) AS n FROM {r} WHERE final = 0 AND due_at < ?",
+                (iso(self.ctx.now()),),
+            )
             overdue = int(cur.fetchone()["n"])
             stage_times = self._stage_times(cur)
-            reached = _group(cur, f"SELECT state AS k, COUNT(DISTINCT instance_id) AS n FROM "
-                                  f"{self.t('pf_spells')} GROUP BY state")
+            reached = _group(
+                cur,
+                f"SELECT state AS k, COUNT(DISTINCT instance_id) AS n FROM "
+                f"{self.t('pf_spells')} GROUP BY state",
+            )
         total = sum(groups["by_state"].values())
         approved, disseminated = reached.get("approved", 0), reached.get("disseminated", 0)
         funnel = Funnel(
-            submitted=total, approved=approved, disseminated=disseminated,
+            submitted=total,
+            approved=approved,
+            disseminated=disseminated,
             approval_rate=round(approved / total, 4) if total else 0.0,
             dissemination_rate=round(disseminated / approved, 4) if approved else 0.0,
         )
-        return Portfolio(total=total, overdue=overdue, stage_times=stage_times, funnel=funnel,
-                         **groups)
+        return Portfolio(
+            total=total, overdue=overdue, stage_times=stage_times, funnel=funnel, **groups
+        )
 
     def _stage_times(self, cur: Cursor) -> list[StageTime]:
-        cur.execute(f"SELECT state, days FROM {self.t('pf_spells')} WHERE days IS NOT NULL "
-                    "ORDER BY state, days")
+        cur.execute(
+            f"SELECT state, days FROM {self.t('pf_spells')} WHERE days IS NOT NULL "
+            "ORDER BY state, days"
+        )
         by_state: dict[str, list[float]] = {}
         for row in cur.fetchall():
             by_state.setdefault(row["state"], []).append(float(row["days"]))
         return [
-            StageTime(state=s, stays=len(v), median_days=round(percentile(v, 0.5), 2),
-                      p90_days=round(percentile(v, 0.9), 2))
+            StageTime(
+                state=s,
+                stays=len(v),
+                median_days=round(percentile(v, 0.5), 2),
+                p90_days=round(percentile(v, 0.9), 2),
+            )
             for s, v in sorted(by_state.items())
         ]
 
@@ -171,4 +193,3 @@ class PortfolioProjection(Projection):
 def _group(cur: Cursor, sql: str) -> dict[str, int]:
     cur.execute(sql)
     return {str(row["k"]): int(row["n"]) for row in cur.fetchall() if row["k"] is not None}
-

@@ -17,9 +17,24 @@ from projections._util import chunks, dumps, iso, loads, parse_iso, placeholders
 __all__ = ["RequestRow", "RequestsProjection"]
 
 _COLUMNS = (
-    "id", "workflow", "definition_hash", "state", "final", "country", "region", "institution",
-    "institution_type", "title", "areas", "action_code", "created_at", "updated_at",
-    "state_entered_at", "due_at", "stage_dates", "version",
+    "id",
+    "workflow",
+    "definition_hash",
+    "state",
+    "final",
+    "country",
+    "region",
+    "institution",
+    "institution_type",
+    "title",
+    "areas",
+    "action_code",
+    "created_at",
+    "updated_at",
+    "state_entered_at",
+    "due_at",
+    "stage_dates",
+    "version",
 )
 _ORDER = {"updated": "updated_at DESC, id", "created": "created_at DESC, id", "id": "id"}
 
@@ -67,12 +82,18 @@ class RequestsProjection(Projection):
             "updated_at TEXT NOT NULL, state_entered_at TEXT NOT NULL, due_at TEXT, "
             "stage_dates TEXT NOT NULL, version INTEGER NOT NULL)"
         )
-        cur.execute(f"CREATE TABLE IF NOT EXISTS {a} (id TEXT NOT NULL, area TEXT NOT NULL, "
-                    "PRIMARY KEY (id, area))")
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {a} (id TEXT NOT NULL, area TEXT NOT NULL, "
+            "PRIMARY KEY (id, area))"
+        )
         # Few indexes on purpose: each one costs WAL pages in every write. The composite ones
         # serve the usual "filter, newest first, LIMIT n" without sorting (docs/benchmarks.md).
-        for name, cols in (("state", "state, updated_at"), ("country", "country, updated_at"),
-                           ("due_at", "due_at"), ("updated_at", "updated_at")):
+        for name, cols in (
+            ("state", "state, updated_at"),
+            ("country", "country, updated_at"),
+            ("due_at", "due_at"),
+            ("updated_at", "updated_at"),
+        ):
             cur.execute(f"CREATE INDEX IF NOT EXISTS req_{name}_v2_idx ON {r} ({cols})")
         cur.execute(f"CREATE INDEX IF NOT EXISTS req_area_idx ON {a} (area, id)")
 
@@ -90,8 +111,9 @@ class RequestsProjection(Projection):
             f"ON CONFLICT (id) DO UPDATE SET {updates}",
             [tuple(rows[i][c] for c in _COLUMNS) for i in ids],
         )
-        changed = list(dict.fromkeys(
-            e.instance_id for e in events if e.source is None or "areas" in e.payload))
+        changed = list(
+            dict.fromkeys(e.instance_id for e in events if e.source is None or "areas" in e.payload)
+        )
         a = self.t("req_request_areas")
         for part in chunks(changed):
             cur.execute(f"DELETE FROM {a} WHERE id IN ({placeholders(len(part))})", tuple(part))
@@ -104,7 +126,8 @@ class RequestsProjection(Projection):
         for part in chunks(ids):
             cur.execute(
                 f"SELECT {', '.join(_COLUMNS)} FROM {self.t('req_requests')} "
-                f"WHERE id IN ({placeholders(len(part))})", tuple(part),
+                f"WHERE id IN ({placeholders(len(part))})",
+                tuple(part),
             )
             for row in cur.fetchall():
                 found[row["id"]] = {c: row[c] for c in _COLUMNS}
@@ -114,17 +137,27 @@ class RequestsProjection(Projection):
         at = iso(e.at)
         if row is None:
             row = dict.fromkeys(_COLUMNS)
-            row.update(id=e.instance_id, workflow=e.workflow or "", created_at=at, areas="[]",
-                       stage_dates="{}", state="")
+            row.update(
+                id=e.instance_id,
+                workflow=e.workflow or "",
+                created_at=at,
+                areas="[]",
+                stage_dates="{}",
+                state="",
+            )
         moved = row["state"] != e.dest
-        row.update(definition_hash=e.definition_hash, updated_at=at, version=e.version,
-                   state=e.dest)
+        row.update(
+            definition_hash=e.definition_hash, updated_at=at, version=e.version, state=e.dest
+        )
         if moved:
             stages = loads(row["stage_dates"])
             stages.setdefault(e.dest, at)
             sla = self.ctx.sla_days(e.definition_hash, e.dest)
-            row.update(state_entered_at=at, stage_dates=dumps(stages),
-                       due_at=iso(e.at + timedelta(days=sla)) if sla else None)
+            row.update(
+                state_entered_at=at,
+                stage_dates=dumps(stages),
+                due_at=iso(e.at + timedelta(days=sla)) if sla else None,
+            )
         row["final"] = int(e.dest in self.ctx.final_states(e.definition_hash))
         self._facts(row, e)
         return row
@@ -186,7 +219,8 @@ class RequestsProjection(Projection):
         with sql.read() as cur:
             cur.execute(
                 f"SELECT {', '.join(_COLUMNS)} FROM {self.t('req_requests')}{where} "
-                f"ORDER BY {_ORDER[order]} LIMIT ? OFFSET ?", (*params, limit, offset),
+                f"ORDER BY {_ORDER[order]} LIMIT ? OFFSET ?",
+                (*params, limit, offset),
             )
             return [_row(r, now) for r in cur.fetchall()]
 
@@ -202,7 +236,8 @@ class RequestsProjection(Projection):
         with self.fresh().read() as cur:
             cur.execute(
                 f"SELECT id FROM {self.t('req_requests')} WHERE id >= ? AND id < ? "
-                "ORDER BY id LIMIT ?", (prefix, prefix + "~", limit),
+                "ORDER BY id LIMIT ?",
+                (prefix, prefix + "~", limit),
             )
             return [str(r["id"]) for r in cur.fetchall()]
 
@@ -210,12 +245,22 @@ class RequestsProjection(Projection):
 def _row(r: Any, now: datetime) -> RequestRow:
     due = parse_iso(r["due_at"]) if r["due_at"] else None
     return RequestRow(
-        id=r["id"], workflow=r["workflow"], state=r["state"], final=bool(r["final"]),
-        country=r["country"], region=r["region"], institution=r["institution"],
-        institution_type=r["institution_type"], title=r["title"], areas=loads(r["areas"]),
-        action_code=r["action_code"], created_at=parse_iso(r["created_at"]),
-        updated_at=parse_iso(r["updated_at"]), state_entered_at=parse_iso(r["state_entered_at"]),
-        due_at=due, overdue=bool(not r["final"] and due is not None and due < now),
+        id=r["id"],
+        workflow=r["workflow"],
+        state=r["state"],
+        final=bool(r["final"]),
+        country=r["country"],
+        region=r["region"],
+        institution=r["institution"],
+        institution_type=r["institution_type"],
+        title=r["title"],
+        areas=loads(r["areas"]),
+        action_code=r["action_code"],
+        created_at=parse_iso(r["created_at"]),
+        updated_at=parse_iso(r["updated_at"]),
+        state_entered_at=parse_iso(r["state_entered_at"]),
+        due_at=due,
+        overdue=bool(not r["final"] and due is not None and due < now),
         stage_dates={k: parse_iso(v) for k, v in loads(r["stage_dates"]).items()},
         version=r["version"],
     )

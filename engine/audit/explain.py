@@ -54,8 +54,11 @@ def explain(engine: Engine, instance: UUID | str, version: int) -> Explanation:
     stored = app.recorder.select_events(iid, gt=version - 1, lte=version)
     verified = bool(stored) and record_of(app.mapper, stored[0]).intact
     return Explanation(
-        **entry.model_dump(), instance_id=iid, workflow=workflow,
-        definition_version=def_version, hash_verified=verified,
+        **entry.model_dump(),
+        instance_id=iid,
+        workflow=workflow,
+        definition_version=def_version,
+        hash_verified=verified,
     )
 
 
@@ -98,17 +101,17 @@ def _changes(before: Any, after: Any, path: str) -> list[DataChange]:
             else:
                 out += _changes(before[key], after[key], sub)
         return out
-    if isinstance(before, list) and isinstance(after, list) and after[:len(before)] == before:
-        return [DataChange(path=f"{path}[{i}]", change="added", after=item)
-                for i, item in enumerate(after[len(before):], start=len(before))]
+    if isinstance(before, list) and isinstance(after, list) and after[: len(before)] == before:
+        return [
+            DataChange(path=f"{path}[{i}]", change="added", after=item)
+            for i, item in enumerate(after[len(before) :], start=len(before))
+        ]
     if before == after:
         return []
     return [DataChange(path=path, change="changed", before=before, after=after)]
 
 
-def diff(
-    engine: Engine, instance: UUID | str, since: datetime, until: datetime
-) -> StateDiff:
+def diff(engine: Engine, instance: UUID | str, since: datetime, until: datetime) -> StateDiff:
     """What changed in an instance between ``since`` and ``until`` (timezone-aware)."""
     if since > until:
         raise InvalidArgument("--from must not be later than --to")
@@ -121,8 +124,13 @@ def diff(
     from_version = before.version if before else 0
     steps = [h for h in engine.history(iid) if from_version < h.version <= after.version]
     return StateDiff(
-        instance_id=iid, from_time=since, to_time=until, from_version=from_version,
-        to_version=after.version, from_state=before.state if before else None,
-        to_state=after.state, changes=_changes(before.data if before else {}, after.data, ""),
+        instance_id=iid,
+        from_time=since,
+        to_time=until,
+        from_version=from_version,
+        to_version=after.version,
+        from_state=before.state if before else None,
+        to_state=after.state,
+        changes=_changes(before.data if before else {}, after.data, ""),
         steps=steps,
     )

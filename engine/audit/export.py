@@ -32,9 +32,14 @@ __all__ = ["EXPORT_SCHEMA", "event_line", "seal_line", "write_export"]
 def event_line(rec: Record) -> dict[str, Any]:
     """The export line of one stored event (an unreadable one keeps only where it was)."""
     if rec.fields is None:
-        return {"type": "event", "position": rec.position, "hash": None,
-                "unreadable": rec.error, "digest": rec.digest,
-                "event": {"originator_id": rec.instance_id, "originator_version": rec.version}}
+        return {
+            "type": "event",
+            "position": rec.position,
+            "hash": None,
+            "unreadable": rec.error,
+            "digest": rec.digest,
+            "event": {"originator_id": rec.instance_id, "originator_version": rec.version},
+        }
     hashed = json.loads(canonical_json({**rec.fields, "originator_version": rec.version}))
     return {"type": "event", "position": rec.position, "hash": rec.stored_hash, "event": hashed}
 
@@ -72,8 +77,14 @@ class _Writer:
 
     def anchor(self) -> None:
         self.anchored = True
-        self.write({"type": "anchor", "position": self.last, "running_hash": self.running,
-                    "events": self.total})
+        self.write(
+            {
+                "type": "anchor",
+                "position": self.last,
+                "running_hash": self.running,
+                "events": self.total,
+            }
+        )
 
     def starts_here(self, rec: Record) -> bool:
         if self.since is None or self.anchored:
@@ -95,20 +106,36 @@ class _Writer:
 
 
 def write_export(
-    app: Any, out: TextIO, *, label: str, instance: UUID | None = None,
-    since: datetime | None = None, now: datetime, progress: Progress | None = None,
+    app: Any,
+    out: TextIO,
+    *,
+    label: str,
+    instance: UUID | None = None,
+    since: datetime | None = None,
+    now: datetime,
+    progress: Progress | None = None,
 ) -> ExportSummary:
     """Export the log of ``app`` (or one instance, or the log from ``since`` on)."""
     if since is not None and since.tzinfo is None:
         raise InvalidArgument("since must be timezone-aware")
-    scope = {"instance": str(instance) if instance else None,
-             "since": utc_iso(since) if since else None}
+    scope = {
+        "instance": str(instance) if instance else None,
+        "since": utc_iso(since) if since else None,
+    }
     with translate_errors("exporting the log", label):
         store = seal_store(app)
         w = _Writer(out, store, scope["instance"], since, deque(store.records()))
-        w.write({"type": "header", "schema": EXPORT_SCHEMA, "exported_at": utc_iso(now),
-                 "source": label, "scope": scope, "hash": "sha256",
-                 "canonical_json": "sorted keys, no whitespace, UTF-8, UTC ISO times"})
+        w.write(
+            {
+                "type": "header",
+                "schema": EXPORT_SCHEMA,
+                "exported_at": utc_iso(now),
+                "source": label,
+                "scope": scope,
+                "hash": "sha256",
+                "canonical_json": "sorted keys, no whitespace, UTF-8, UTC ISO times",
+            }
+        )
         head = int(app.recorder.max_notification_id() or 0)
         for batch in iter_notifications(app.recorder, page=1000):
             for n in batch:
@@ -119,5 +146,11 @@ def write_export(
             w.anchor()
         w.seals_up_to(None)
     w.write({"type": "end", "events": w.events, "seals": w.seals, "lines": w.lines + 1})
-    return ExportSummary(schema_id=EXPORT_SCHEMA, events=w.events, seals=w.seals,
-                         lines=w.lines, instance=instance, since=since)
+    return ExportSummary(
+        schema_id=EXPORT_SCHEMA,
+        events=w.events,
+        seals=w.seals,
+        lines=w.lines,
+        instance=instance,
+        since=since,
+    )

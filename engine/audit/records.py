@@ -19,10 +19,16 @@ from engine.instance.hashing import utc_iso
 
 __all__ = ["ENVELOPE", "iter_notifications", "record_of", "stored_fields"]
 
-ENVELOPE = frozenset({"originator_id", "originator_version", "hash", "timestamp",
-                      "class_version"})
-_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, RecursionError,
-               UnicodeDecodeError, OverflowError)
+ENVELOPE = frozenset({"originator_id", "originator_version", "hash", "timestamp", "class_version"})
+_UNREADABLE = (
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    RecursionError,
+    UnicodeDecodeError,
+    OverflowError,
+)
 
 
 def _decode(mapper: Mapper[Any], state: bytes) -> dict[str, Any]:
@@ -37,9 +43,7 @@ def _decode(mapper: Mapper[Any], state: bytes) -> dict[str, Any]:
     return decoded
 
 
-def stored_fields(
-    mapper: Mapper[Any], stored: StoredEvent
-) -> tuple[dict[str, Any], str]:
+def stored_fields(mapper: Mapper[Any], stored: StoredEvent) -> tuple[dict[str, Any], str]:
     """The hashed fields (without ``originator_version``) and the stored ``hash``."""
     state = _decode(mapper, _state_bytes(stored))
     stored_hash = state.get("hash")
@@ -51,8 +55,9 @@ def stored_fields(
         msg = "it has no timestamp"
         raise TypeError(msg)
     fields = {k: v for k, v in state.items() if k not in ENVELOPE}
-    fields.update(topic=stored.topic, originator_id=str(stored.originator_id),
-                  timestamp=utc_iso(at))
+    fields.update(
+        topic=stored.topic, originator_id=str(stored.originator_id), timestamp=utc_iso(at)
+    )
     return fields, stored_hash
 
 

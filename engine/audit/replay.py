@@ -29,8 +29,14 @@ if TYPE_CHECKING:
 __all__ = ["ReplayFailure", "ReplayReport", "replay_check"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-FailureKind = Literal["unknown_topic", "undecodable", "upcast_failed", "unknown_definition",
-                      "apply_failed", "snapshot_mismatch"]
+FailureKind = Literal[
+    "unknown_topic",
+    "undecodable",
+    "upcast_failed",
+    "unknown_definition",
+    "apply_failed",
+    "snapshot_mismatch",
+]
 
 
 class ReplayFailure(BaseModel):
@@ -94,8 +100,12 @@ def _replay_one(engine: Engine, iid: UUID, known: set[str]) -> tuple[int, Replay
     count = 0
     snapshots, snap_error = _snapshots(app, iid)
     if snap_error:
-        return 0, ReplayFailure(instance_id=iid, version=0, kind="snapshot_mismatch",
-                                detail=f"a snapshot cannot be read: {snap_error}")
+        return 0, ReplayFailure(
+            instance_id=iid,
+            version=0,
+            kind="snapshot_mismatch",
+            detail=f"a snapshot cannot be read: {snap_error}",
+        )
     for stored in app.recorder.select_events(iid):
         version = int(stored.originator_version)
         event, kind, detail = _decode(app.mapper, stored)
@@ -113,15 +123,12 @@ def _replay_one(engine: Engine, iid: UUID, known: set[str]) -> tuple[int, Replay
         if kind is None and version in snapshots and _state(snapshots[version]) != _state(agg):
             kind, detail = "snapshot_mismatch", "the stored snapshot differs from the replay"
         if kind is not None:
-            return count, ReplayFailure(instance_id=iid, version=version, kind=kind,
-                                        detail=detail)
+            return count, ReplayFailure(instance_id=iid, version=version, kind=kind, detail=detail)
         count += 1
     return count, None
 
 
-def replay_check(
-    engine: Engine, *, progress: Callable[[int], None] | None = None
-) -> ReplayReport:
+def replay_check(engine: Engine, *, progress: Callable[[int], None] | None = None) -> ReplayReport:
     """Rebuild every instance of ``engine`` from zero and report those that fail."""
     failures: list[ReplayFailure] = []
     known: set[str] = set()
@@ -135,5 +142,6 @@ def replay_check(
                 failures.append(failure)
             if progress is not None:
                 progress(instances)
-    return ReplayReport(ok=not failures, instances_checked=instances, events_replayed=events,
-                        failures=failures)
+    return ReplayReport(
+        ok=not failures, instances_checked=instances, events_replayed=events, failures=failures
+    )

@@ -60,14 +60,18 @@ class IntegrityReport(BaseModel):
 
     def summary(self) -> str:
         """One line: what was checked and what was found."""
-        checked = (f"{self.events_checked} events in {self.instances_checked} instances, "
-                   f"{self.seals_checked} seals")
+        checked = (
+            f"{self.events_checked} events in {self.instances_checked} instances, "
+            f"{self.seals_checked} seals"
+        )
         if self.ok:
             return f"verified {checked}: no problems"
         first = self.problems[0]
         where = f" ({first.instance_id} v{first.version})" if first.instance_id else ""
-        return f"{len(self.problems)} problem(s) in {checked}; first: {first.kind}{where}: " \
-               f"{first.detail}"
+        return (
+            f"{len(self.problems)} problem(s) in {checked}; first: {first.kind}{where}: "
+            f"{first.detail}"
+        )
 
 
 class Seal(BaseModel):
@@ -91,11 +95,17 @@ class Seal(BaseModel):
     def of(cls, record: SealRecord) -> Seal:
         """The model of a stored seal."""
         return cls(
-            seq=record.seq, position=record.position, events=record.events,
-            running_hash=record.running_hash, sealed_at=datetime.fromisoformat(record.sealed_at),
-            heads_count=record.heads_count, heads_hash=record.heads_hash,
-            previous=record.previous, seal_hash=record.seal_hash,
-            public_key=record.public_key, signature=record.signature,
+            seq=record.seq,
+            position=record.position,
+            events=record.events,
+            running_hash=record.running_hash,
+            sealed_at=datetime.fromisoformat(record.sealed_at),
+            heads_count=record.heads_count,
+            heads_hash=record.heads_hash,
+            previous=record.previous,
+            seal_hash=record.seal_hash,
+            public_key=record.public_key,
+            signature=record.signature,
         )
 
 
@@ -123,21 +133,44 @@ def problem_model(p: Problem) -> IntegrityProblem:
     """A checker finding as a model (an instance id that is not a UUID goes in the detail)."""
     iid = _uuid_or_none(p.instance_id)
     detail = p.detail if iid or not p.instance_id else f"{p.detail} (instance {p.instance_id!r})"
-    return IntegrityProblem.model_validate({
-        "kind": p.kind, "instance_id": iid, "version": p.version, "detail": detail,
-        "position": p.position, "line": p.line,
-    })
+    return IntegrityProblem.model_validate(
+        {
+            "kind": p.kind,
+            "instance_id": iid,
+            "version": p.version,
+            "detail": detail,
+            "position": p.position,
+            "line": p.line,
+        }
+    )
 
 
 def report_from(
-    problems: Iterable[Problem], *, events: int, instances: int, seals: int, signatures: int,
+    problems: Iterable[Problem],
+    *,
+    events: int,
+    instances: int,
+    seals: int,
+    signatures: int,
     source: str,
 ) -> IntegrityReport:
     """Build a report; problems are sorted by seal first, then instance, version and line."""
     models = [problem_model(p) for p in problems]
-    models.sort(key=lambda m: (m.kind != "seal", str(m.instance_id or ""), m.version or 0,
-                               m.line or 0, m.position or 0))
+    models.sort(
+        key=lambda m: (
+            m.kind != "seal",
+            str(m.instance_id or ""),
+            m.version or 0,
+            m.line or 0,
+            m.position or 0,
+        )
+    )
     return IntegrityReport(
-        ok=not models, events_checked=events, instances_checked=instances,
-        seals_checked=seals, signatures_checked=signatures, problems=models, source=source,
+        ok=not models,
+        events_checked=events,
+        instances_checked=instances,
+        seals_checked=seals,
+        signatures_checked=signatures,
+        problems=models,
+        source=source,
     )

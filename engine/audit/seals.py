@@ -25,12 +25,30 @@ from engine.errors import ConcurrencyConflict, InvalidArgument
 from engine.instance.hashing import GENESIS_HASH, utc_iso
 from engine.persistence.store import translate_errors
 
-__all__ = ["SEALS_TABLE", "SealConflict", "SealStore", "list_seals", "make_seal", "seal_log",
-           "seal_store"]
+__all__ = [
+    "SEALS_TABLE",
+    "SealConflict",
+    "SealStore",
+    "list_seals",
+    "make_seal",
+    "seal_log",
+    "seal_store",
+]
 
 SEALS_TABLE = "socieux_seals"
-_COLUMNS = ("seq", "position", "events", "running_hash", "sealed_at", "heads_count",
-            "heads_hash", "previous", "seal_hash", "public_key", "signature")
+_COLUMNS = (
+    "seq",
+    "position",
+    "events",
+    "running_hash",
+    "sealed_at",
+    "heads_count",
+    "heads_hash",
+    "previous",
+    "seal_hash",
+    "public_key",
+    "signature",
+)
 _ATTEMPTS = 3
 
 
@@ -56,7 +74,8 @@ class _MemorySeals:
 
     def __init__(self, recorder: Any) -> None:
         self._seals: dict[int, tuple[SealRecord, list[Head]]] = vars(recorder).setdefault(
-            "socieux_seals", {})
+            "socieux_seals", {}
+        )
 
     def records(self) -> list[SealRecord]:
         return [self._seals[k][0] for k in sorted(self._seals)]
@@ -73,8 +92,9 @@ class _MemorySeals:
 class _SqlSeals:
     """Seals in a SQLite or PostgreSQL table, through the event store's own connections."""
 
-    def __init__(self, datastore: Any, *, table: str, exists_sql: str, exists_arg: str,
-                 ph: str, bigint: str) -> None:
+    def __init__(
+        self, datastore: Any, *, table: str, exists_sql: str, exists_arg: str, ph: str, bigint: str
+    ) -> None:
         self._ds, self._table, self._ph = datastore, table, ph
         self._exists = (exists_sql, exists_arg)
         self._create = (
@@ -100,8 +120,9 @@ class _SqlSeals:
 
     def heads(self, seq: int) -> list[Head]:
         rows = self._select(f"SELECT heads FROM {self._table} WHERE seq = {self._ph}", (seq,))
-        return [(str(i), int(v), str(h)) for i, v, h in json.loads(rows[0]["heads"])] \
-            if rows else []
+        return (
+            [(str(i), int(v), str(h)) for i, v, h in json.loads(rows[0]["heads"])] if rows else []
+        )
 
     def add(self, seal: SealRecord, heads: list[Head]) -> None:
         values = [getattr(seal, c) for c in _COLUMNS]
@@ -110,8 +131,10 @@ class _SqlSeals:
         try:
             with self._ds.transaction(commit=True) as cur:
                 cur.execute(self._create)
-                cur.execute(f"INSERT INTO {self._table} ({cols}) VALUES ({marks})",
-                            (*values, json.dumps([list(h) for h in heads])))
+                cur.execute(
+                    f"INSERT INTO {self._table} ({cols}) VALUES ({marks})",
+                    (*values, json.dumps([list(h) for h in heads])),
+                )
         except ESIntegrityError:
             raise SealConflict from None
 
@@ -121,13 +144,24 @@ def seal_store(app: Any) -> SealStore:
     recorder = app.recorder
     ds = getattr(recorder, "datastore", None)
     if isinstance(ds, SQLiteDatastore):
-        return _SqlSeals(ds, table=SEALS_TABLE, ph="?", bigint="INTEGER",
-                         exists_sql="SELECT name AS t FROM sqlite_master WHERE type = 'table' "
-                                    "AND name = ?", exists_arg=SEALS_TABLE)
+        return _SqlSeals(
+            ds,
+            table=SEALS_TABLE,
+            ph="?",
+            bigint="INTEGER",
+            exists_sql="SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name = ?",
+            exists_arg=SEALS_TABLE,
+        )
     if ds is not None and hasattr(ds, "schema"):
         qualified = f'"{ds.schema}".{SEALS_TABLE}'
-        return _SqlSeals(ds, table=qualified, ph="%s", bigint="BIGINT",
-                         exists_sql="SELECT to_regclass(%s) AS t", exists_arg=qualified)
+        return _SqlSeals(
+            ds,
+            table=qualified,
+            ph="%s",
+            bigint="BIGINT",
+            exists_sql="SELECT to_regclass(%s) AS t",
+            exists_arg=qualified,
+        )
     return _MemorySeals(recorder)
 
 
@@ -146,19 +180,25 @@ def _interval(app: Any, last: SealRecord | None) -> tuple[int, int, str, list[He
     return position, events, running, sorted((i, v, h) for i, (v, h) in heads.items())
 
 
-def _build(last: SealRecord | None, app: Any, now: datetime,
-           key: SigningKey | None) -> tuple[SealRecord, list[Head]]:
+def _build(
+    last: SealRecord | None, app: Any, now: datetime, key: SigningKey | None
+) -> tuple[SealRecord, list[Head]]:
     position, events, running, heads = _interval(app, last)
     fields: dict[str, Any] = {
-        "seq": last.seq + 1 if last else 1, "position": position, "events": events,
-        "running_hash": running, "sealed_at": utc_iso(now), "heads_hash": heads_digest(heads),
+        "seq": last.seq + 1 if last else 1,
+        "position": position,
+        "events": events,
+        "running_hash": running,
+        "sealed_at": utc_iso(now),
+        "heads_hash": heads_digest(heads),
         "previous": last.seal_hash if last else GENESIS_HASH,
         "public_key": key.public_hex if key else None,
     }
     digest = seal_digest(**fields)
     signature = key.sign(digest.encode("ascii")).hex() if key else None
-    return SealRecord(**fields, heads_count=len(heads), seal_hash=digest,
-                      signature=signature), heads
+    return SealRecord(
+        **fields, heads_count=len(heads), seal_hash=digest, signature=signature
+    ), heads
 
 
 def make_seal(app: Any, *, now: datetime, key: SigningKey | None = None) -> SealRecord:

@@ -40,8 +40,9 @@ def public_key_check(public_key: PublicKey | None) -> SignatureCheck | None:
         raise InvalidArgument(f"public key: {exc}") from None
 
 
-def _stream(app: Any, store: SealStore, checker: ChainChecker, progress: Progress | None,
-            page: int) -> None:
+def _stream(
+    app: Any, store: SealStore, checker: ChainChecker, progress: Progress | None, page: int
+) -> None:
     pending = deque(store.records())
     head = int(app.recorder.max_notification_id() or 0)
     for batch in iter_notifications(app.recorder, page=page):
@@ -63,8 +64,12 @@ def _analyse(app: Any, iid: str, result: CheckResult) -> list[Problem]:
 
 
 def verify_store(
-    app: Any, *, label: str, public_key: PublicKey | None = None,
-    progress: Progress | None = None, page: int = 1000,
+    app: Any,
+    *,
+    label: str,
+    public_key: PublicKey | None = None,
+    progress: Progress | None = None,
+    page: int = 1000,
 ) -> IntegrityReport:
     """Check the whole log of ``app`` (an eventsourcing application) and its seals.
 
@@ -78,6 +83,10 @@ def verify_store(
         for iid in result.suspects:
             problems += _analyse(app, iid, result)
     return report_from(
-        problems, events=result.events, instances=result.instances, seals=result.seals,
-        signatures=result.signatures, source=label,
+        problems,
+        events=result.events,
+        instances=result.instances,
+        seals=result.seals,
+        signatures=result.signatures,
+        source=label,
     )

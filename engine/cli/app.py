@@ -62,7 +62,9 @@ def _root(
     ctx: typer.Context,
     db: Annotated[
         str | None,
-        typer.Option("--db", envvar="SOCIEUX_DB", help="Database URL (default sqlite:///socieux.db)."),
+        typer.Option(
+            "--db", envvar="SOCIEUX_DB", help="Database URL (default sqlite:///socieux.db)."
+        ),
     ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Machine-readable JSON output.")
@@ -91,19 +93,27 @@ def build_app() -> typer.Typer:
     )
 
     app = typer.Typer(
-        name="socieux", no_args_is_help=True, add_completion=False,
-        pretty_exceptions_enable=False, rich_markup_mode=None,
+        name="socieux",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
     )
     app.callback()(_root)
     instances.register(app)
     demo.register(app)
     reads.register(app)
-    app.add_typer(projections.build(), name="projections",
-                  help="Projection status, rebuild and the worker.")
-    app.add_typer(hooks.build(), name="hooks",
-                  help="Host apps' subscribers: positions and parked events.")
+    app.add_typer(
+        projections.build(), name="projections", help="Projection status, rebuild and the worker."
+    )
+    app.add_typer(
+        hooks.build(), name="hooks", help="Host apps' subscribers: positions and parked events."
+    )
     app.add_typer(workflows.build(), name="workflows", help="List and show workflow definitions.")
-    app.add_typer(audit.build(), name="audit",
-                  help="Verify, seal, export and explain the tamper-evident history.")
+    app.add_typer(
+        audit.build(),
+        name="audit",
+        help="Verify, seal, export and explain the tamper-evident history.",
+    )
     audit.register(app)
     return app

@@ -29,11 +29,23 @@ if TYPE_CHECKING:
 
     from engine.facade import Engine
 
-__all__ = ["EXIT_CODES", "CliState", "exit_code_for", "fail", "handles_errors", "progress",
-           "state_of"]
+__all__ = [
+    "EXIT_CODES",
+    "CliState",
+    "exit_code_for",
+    "fail",
+    "handles_errors",
+    "progress",
+    "state_of",
+]
 
 EXIT_CODES = {
-    "ok": 0, "usage": 2, "refused": 3, "conflict": 4, "not_found": 5, "integrity": 6,
+    "ok": 0,
+    "usage": 2,
+    "refused": 3,
+    "conflict": 4,
+    "not_found": 5,
+    "integrity": 6,
 }
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -121,8 +133,10 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
             candidates = exc.details.get("candidates")
             if candidates:  # an ambiguous id prefix: the line, then one candidate per line
                 head = exc.message.split(":", 1)[0]
-                sys.stderr.write(f"error[{exc.code}]: {head}; {len(candidates)} candidates "
-                                 "(give more characters):\n")
+                sys.stderr.write(
+                    f"error[{exc.code}]: {head}; {len(candidates)} candidates "
+                    "(give more characters):\n"
+                )
                 sys.stderr.write("".join(f"  {c}\n" for c in candidates))
                 raise typer.Exit(exit_code_for(exc)) from None
             first_line = exc.message.splitlines()[0]

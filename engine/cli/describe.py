@@ -17,7 +17,11 @@ __all__ = ["describe_instance"]
 
 
 def describe_instance(
-    engine: Engine, instance: str, *, version: int | None = None, as_of: datetime | None = None,
+    engine: Engine,
+    instance: str,
+    *,
+    version: int | None = None,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """The instance (now, at ``version`` or ``as_of``) with its SLA standing and stages.
 
@@ -33,13 +37,20 @@ def describe_instance(
     sla = compiled.sla_days.get(view.state)
     days_in_state = _days(view.state_entered_at, at)
     overdue = not final and sla is not None and days_in_state > sla
-    stages = _stages([e for e in entries if e.version <= view.version], at,
-                     compiled.sla_days, compiled.final_states)
-    warnings = [
-        f"overdue: {days_in_state:.1f} days in {view.state}, SLA {sla} days"
-    ] if overdue else []
-    warnings += [f"{s['state']} took {s['days']:.1f} days, SLA {s['sla_days']} days"
-                 for s in stages if s["late"] and s["left_at"] is not None]
+    stages = _stages(
+        [e for e in entries if e.version <= view.version],
+        at,
+        compiled.sla_days,
+        compiled.final_states,
+    )
+    warnings = (
+        [f"overdue: {days_in_state:.1f} days in {view.state}, SLA {sla} days"] if overdue else []
+    )
+    warnings += [
+        f"{s['state']} took {s['days']:.1f} days, SLA {s['sla_days']} days"
+        for s in stages
+        if s["late"] and s["left_at"] is not None
+    ]
     descriptions = {s.name: s.description for s in compiled.definition.states}
     nxt = []
     for trigger in compiled.triggers_from(view.state):
@@ -70,7 +81,9 @@ def _days(start: datetime, end: datetime) -> float:
 
 
 def _stages(
-    entries: list[HistoryEntry], at: datetime, sla_days: dict[str, int],
+    entries: list[HistoryEntry],
+    at: datetime,
+    sla_days: dict[str, int],
     final_states: frozenset[str],
 ) -> list[dict[str, Any]]:
     """One row per stay in a state (self-transitions such as recorded activities fold in)."""
@@ -85,16 +98,27 @@ def _stages(
     for s in stages:
         days = _days(s["entered_at"], s["left_at"] or at)
         sla = sla_days.get(s["state"])
-        rows.append({
-            "state": s["state"], "entered_at": _iso(s["entered_at"]),
-            "left_at": _iso(s["left_at"]) if s["left_at"] else None,
-            "days": round(days, 1), "sla_days": sla,
-            "late": s["state"] not in final_states and sla is not None and days > sla,
-        })
+        rows.append(
+            {
+                "state": s["state"],
+                "entered_at": _iso(s["entered_at"]),
+                "left_at": _iso(s["left_at"]) if s["left_at"] else None,
+                "days": round(days, 1),
+                "sla_days": sla,
+                "late": s["state"] not in final_states and sla is not None and days > sla,
+            }
+        )
     return rows
 
 
 def _step(e: HistoryEntry) -> dict[str, Any]:
-    return {"version": e.version, "at": _iso(e.at), "trigger": e.trigger,
-            "source": e.source, "dest": e.dest, "actor": e.actor, "role": e.role,
-            "reason": e.reason}
+    return {
+        "version": e.version,
+        "at": _iso(e.at),
+        "trigger": e.trigger,
+        "source": e.source,
+        "dest": e.dest,
+        "actor": e.actor,
+        "role": e.role,
+        "reason": e.reason,
+    }

@@ -33,8 +33,10 @@ def read_data(source: str | None) -> dict[str, Any]:
     if source is None:
         return {}
     try:
-        raw = sys.stdin.read(MAX_INPUT_BYTES + 1) if source == "-" else Path(source).read_text(
-            encoding="utf-8"
+        raw = (
+            sys.stdin.read(MAX_INPUT_BYTES + 1)
+            if source == "-"
+            else Path(source).read_text(encoding="utf-8")
         )
     except OSError as exc:
         raise InvalidArgument(f"cannot read {source}: {exc.strerror}") from None

@@ -16,12 +16,20 @@ from engine.instance.views import AllowedReport, HistoryEntry
 __all__ = ["key_facts", "render_allowed", "render_history", "render_instance"]
 
 _LABELS = {
-    "title": "title", "country": "country", "institution": "institution", "areas": "areas",
-    "support_type": "support type", "approval_reference": "approval ref.",
+    "title": "title",
+    "country": "country",
+    "institution": "institution",
+    "areas": "areas",
+    "support_type": "support type",
+    "approval_reference": "approval ref.",
     "action_code": "action code",
 }
-_COUNTED = {"activities": "planned activities", "activity_records": "activity records",
-            "experts": "experts", "products": "knowledge products"}
+_COUNTED = {
+    "activities": "planned activities",
+    "activity_records": "activity records",
+    "experts": "experts",
+    "products": "knowledge products",
+}
 
 
 def _scalar(value: Any) -> bool:
@@ -83,20 +91,43 @@ def render_instance(console: Console, p: dict[str, Any]) -> None:
     for label, text in key_facts(p["data"]):
         summary.add_row(label, text)
     parts: list[Any] = [head, Text(standing, style="dim")]
-    parts += [Text(f"⚠ {w}", style="bold red" if w.startswith("overdue") else "yellow")
-              for w in p["warnings"]]
+    parts += [
+        Text(f"⚠ {w}", style="bold red" if w.startswith("overdue") else "yellow")
+        for w in p["warnings"]
+    ]
     parts += [Text(""), summary]
-    console.print(Panel(Group(*parts), title=f"[bold]{p['id']}[/bold]", title_align="left",
-                        subtitle=f"{p['workflow']} v{p['definition_version']}",
-                        subtitle_align="right"))
-    stages = Table("stage", "entered", "left", "days", "SLA", box=box.SIMPLE_HEAD,
-                   title="stage timeline", title_justify="left", title_style="bold")
+    console.print(
+        Panel(
+            Group(*parts),
+            title=f"[bold]{p['id']}[/bold]",
+            title_align="left",
+            subtitle=f"{p['workflow']} v{p['definition_version']}",
+            subtitle_align="right",
+        )
+    )
+    stages = Table(
+        "stage",
+        "entered",
+        "left",
+        "days",
+        "SLA",
+        box=box.SIMPLE_HEAD,
+        title="stage timeline",
+        title_justify="left",
+        title_style="bold",
+    )
     for s in p["stages"]:
         ended = s["left_at"] is not None
         left = s["left_at"][:10] if ended else ("(final)" if p["final"] else "now")
         days = f"{s['days']:g}" if ended or not p["final"] else ""
-        stages.add_row(s["state"], s["entered_at"][:10], left, days, str(s["sla_days"] or ""),
-                       style="red" if s["late"] else None)
+        stages.add_row(
+            s["state"],
+            s["entered_at"][:10],
+            left,
+            days,
+            str(s["sla_days"] or ""),
+            style="red" if s["late"] else None,
+        )
     console.print(stages)
     _render_next(console, p)
 
@@ -105,8 +136,15 @@ def _render_next(console: Console, p: dict[str, Any]) -> None:
     if not p["next"]:
         console.print(Text("final state: nothing more can happen", style="dim"))
         return
-    table = Table("trigger", "to", "who may fire it", box=box.SIMPLE_HEAD,
-                  title="what may happen next", title_justify="left", title_style="bold")
+    table = Table(
+        "trigger",
+        "to",
+        "who may fire it",
+        box=box.SIMPLE_HEAD,
+        title="what may happen next",
+        title_justify="left",
+        title_style="bold",
+    )
     for n in p["next"]:
         table.add_row(n["trigger"], n["to"], ", ".join(n["roles"]))
     console.print(table)
@@ -119,8 +157,9 @@ def render_history(console: Console, entries: Sequence[HistoryEntry]) -> None:
     grid.add_column(no_wrap=True, justify="right")
     grid.add_column(overflow="fold")
     for e in entries:
-        body = Text.assemble((e.trigger, "bold"), "  ", (e.source or "(start)", "cyan"), " → ",
-                             (e.dest, "cyan"))
+        body = Text.assemble(
+            (e.trigger, "bold"), "  ", (e.source or "(start)", "cyan"), " → ", (e.dest, "cyan")
+        )
         body.append(f"\nby {e.actor} as {e.role}")
         if e.reason:
             body.append(f"\nwhy: {e.reason}", style="italic")
@@ -142,22 +181,29 @@ def render_allowed(
     With ``every_role`` (``next`` without ``--as``) a role's refusals for triggers it may
     never fire are left out: only what each role could do, and why it cannot yet, remains.
     """
-    hidden = {"transition_not_allowed", "permission_denied"} if every_role else {
-        "transition_not_allowed"}
+    hidden = (
+        {"transition_not_allowed", "permission_denied"}
+        if every_role
+        else {"transition_not_allowed"}
+    )
     idle: list[str] = []
     for r in reports:
         table = Table("trigger", "verdict", "why", box=box.SIMPLE_HEAD)
         for t in r.allowed:
             table.add_row(t, "[green]allowed[/green]", "")
         for t in r.needs_payload:
-            table.add_row(t, "[yellow]allowed with payload[/yellow]",
-                          "role and state allow it; guards check the payload")
+            table.add_row(
+                t,
+                "[yellow]allowed with payload[/yellow]",
+                "role and state allow it; guards check the payload",
+            )
         for ref in r.refused:
             if ref.code not in hidden:
                 table.add_row(ref.trigger, f"[red]{ref.code}[/red]", ref.reason)
         if table.row_count:
-            console.print(Text(f"as {r.actor.role} ({r.actor.id}) in state {r.state}",
-                               style="bold"))
+            console.print(
+                Text(f"as {r.actor.role} ({r.actor.id}) in state {r.state}", style="bold")
+            )
             console.print(table)
         else:
             idle.append(r.actor.role)

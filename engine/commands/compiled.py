@@ -106,12 +106,18 @@ def _run_guard(guard: Guard, ctx: GuardContext) -> dict[str, Any]:
     except Exception as exc:  # a broken guard refuses; it never crashes the command
         _log.exception("guard_failed", guard=guard.name, trigger=ctx.trigger)
         return {
-            "name": guard.name, "version": guard.version, "ok": False,
-            "reason": f"guard error: {type(exc).__name__}", "inputs": {},
+            "name": guard.name,
+            "version": guard.version,
+            "ok": False,
+            "reason": f"guard error: {type(exc).__name__}",
+            "inputs": {},
         }
     return {
-        "name": guard.name, "version": guard.version, "ok": result.ok,
-        "reason": result.reason, "inputs": inputs,
+        "name": guard.name,
+        "version": guard.version,
+        "ok": result.ok,
+        "reason": result.reason,
+        "inputs": inputs,
     }
 
 
@@ -136,8 +142,12 @@ class CompiledWorkflow:
         for spec, t in zip(specs, self.definition.transitions, strict=True):
             spec["conditions"] = [_RunGuards([guards[g] for g in t.guards])]
         return Machine(
-            model=None, states=states, transitions=specs, initial=START_STATE,
-            auto_transitions=False, send_event=True,
+            model=None,
+            states=states,
+            transitions=specs,
+            initial=START_STATE,
+            auto_transitions=False,
+            send_event=True,
         )
 
     @property
@@ -175,9 +185,7 @@ class CompiledWorkflow:
                 raise PermissionDenied(trigger, actor.role, actor.id, "separation", reason)
         return t
 
-    def validate_payload(
-        self, t: TransitionDef, data: Any, reason: str | None
-    ) -> BaseModel:
+    def validate_payload(self, t: TransitionDef, data: Any, reason: str | None) -> BaseModel:
         """Check the reason rule and validate ``data`` against the payload model."""
         problems: list[dict[str, Any]] = []
         if t.reason_required and not (reason and reason.strip()):
@@ -204,8 +212,9 @@ class CompiledWorkflow:
         except (TypeError, ValueError, RecursionError) as exc:
             problems.append({"loc": [], "msg": f"unreadable payload: {exc}", "type": "value"})
             raise InvalidPayload(t.trigger, problems) from None
-        problems += [{"loc": loc, "msg": _UNSTORABLE, "type": "string_unicode"}
-                     for loc in unstorable]
+        problems += [
+            {"loc": loc, "msg": _UNSTORABLE, "type": "string_unicode"} for loc in unstorable
+        ]
         if problems:
             raise InvalidPayload(t.trigger, problems)
         return model
@@ -215,7 +224,11 @@ class CompiledWorkflow:
     ) -> Decision:
         """The machine's dry run on a probe; ``GuardRejected`` if any guard fails."""
         ctx = GuardContext(
-            view=view, payload=payload, actor=actor, trigger=t.trigger, now=now,
+            view=view,
+            payload=payload,
+            actor=actor,
+            trigger=t.trigger,
+            now=now,
             settings=self.definition.settings,
         )
         probe = _Probe(view.state, ctx)
@@ -230,7 +243,13 @@ class CompiledWorkflow:
         return Decision(t, source, probe.state, payload.model_dump(mode="json"), probe.results)
 
     def decide(
-        self, view: InstanceView, trigger: str, actor: Actor, data: Any, *, reason: str | None,
+        self,
+        view: InstanceView,
+        trigger: str,
+        actor: Actor,
+        data: Any,
+        *,
+        reason: str | None,
         now: datetime,
     ) -> Decision:
         """Decide a command against ``view``; raises the precise typed error if refused."""

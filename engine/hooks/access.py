@@ -32,7 +32,9 @@ class HookAccess:
 
     @staticmethod
     def context(
-        *, actor: Actor | None = None, correlation_id: str | None = None,
+        *,
+        actor: Actor | None = None,
+        correlation_id: str | None = None,
         causation_id: str | None = None,
     ) -> AbstractContextManager[CommandContext]:
         """Bind the actor and a correlation id once for a unit of work (a web request).
@@ -41,8 +43,9 @@ class HookAccess:
         ``correlation_id`` and ``causation_id`` to these, and every engine log line
         carries ``correlation_id``. A missing ``correlation_id`` gets a random one.
         """
-        return command_context(actor=actor, correlation_id=correlation_id,
-                               causation_id=causation_id)
+        return command_context(
+            actor=actor, correlation_id=correlation_id, causation_id=causation_id
+        )
 
     def subscribe(
         self,
@@ -67,8 +70,15 @@ class HookAccess:
         doubled each time, then the event is parked (see :meth:`subscriptions`).
         With ``background=False`` nothing is delivered until :meth:`drain_hooks`.
         """
-        sub = make_subscription(name, handler, topics=topics, triggers=triggers,
-                                max_attempts=max_attempts, backoff=backoff, lease=lease)
+        sub = make_subscription(
+            name,
+            handler,
+            topics=topics,
+            triggers=triggers,
+            max_attempts=max_attempts,
+            backoff=backoff,
+            lease=lease,
+        )
         with translate_errors("registering a subscriber", self._config.label):
             self._hooks.add(sub, start=start, background=background)
         return sub

@@ -120,8 +120,14 @@ class Subscription:
 
 
 def make_subscription(
-    name: str, handler: Handler, *, topics: Iterable[str] | None,
-    triggers: Iterable[str] | None, max_attempts: int, backoff: float, lease: float,
+    name: str,
+    handler: Handler,
+    *,
+    topics: Iterable[str] | None,
+    triggers: Iterable[str] | None,
+    max_attempts: int,
+    backoff: float,
+    lease: float,
 ) -> Subscription:
     """Validate the arguments of ``Engine.subscribe``."""
     if not isinstance(name, str) or not 0 < len(name) <= 100 or not name.isprintable():
@@ -135,9 +141,13 @@ def make_subscription(
     if max_attempts < 1 or backoff < 0 or lease <= 0:
         raise InvalidArgument("max_attempts >= 1, backoff >= 0 and lease > 0 are required")
     return Subscription(
-        name=name, handler=handler, topics=frozenset(TOPICS.get(t, t) for t in chosen),
+        name=name,
+        handler=handler,
+        topics=frozenset(TOPICS.get(t, t) for t in chosen),
         triggers=None if triggers is None else frozenset(triggers),
-        max_attempts=max_attempts, backoff=backoff, lease=lease,
+        max_attempts=max_attempts,
+        backoff=backoff,
+        lease=lease,
     )
 
 
@@ -209,9 +219,7 @@ class HookDispatcher:
         sub.sleep = self._stop.wait
         self._subs[sub.name] = sub
         if background and self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name="socieux-hooks", daemon=True
-            )
+            self._thread = threading.Thread(target=self._run, name="socieux-hooks", daemon=True)
             self._thread.start()
         self._wake.set()
 
@@ -224,7 +232,8 @@ class HookDispatcher:
             with self._sql.write() as cur:
                 cur.execute(
                     f"UPDATE {self._t_subs} SET owner = NULL, lease_until = NULL "
-                    "WHERE name = ? AND owner = ?", (name, self._owner),
+                    "WHERE name = ? AND owner = ?",
+                    (name, self._owner),
                 )
 
     @property
@@ -248,7 +257,8 @@ class HookDispatcher:
                 with self._sql.write() as cur:
                     cur.execute(
                         f"UPDATE {self._t_subs} SET owner = NULL, lease_until = NULL "
-                        "WHERE owner = ?", (self._owner,),
+                        "WHERE owner = ?",
+                        (self._owner,),
                     )
             except Exception:  # closing must not fail; the lease will expire
                 _log.warning("hook_lease_not_released")
@@ -292,9 +302,12 @@ class HookDispatcher:
             row = cur.fetchone()
             now = time.time()
             owner = None if row is None else row["owner"]
-            if row is None or not (owner is None or owner == self._owner
-                                   or (row["lease_until"] or 0) < now
-                                   or _crashed_here(owner)):
+            if row is None or not (
+                owner is None
+                or owner == self._owner
+                or (row["lease_until"] or 0) < now
+                or _crashed_here(owner)
+            ):
                 self._held.pop(sub.name, None)
                 return None
             cur.execute(
@@ -336,7 +349,10 @@ class HookDispatcher:
         return len(page) if done > position else 0
 
     def _flush(
-        self, sub: Subscription, old: int, new: int,
+        self,
+        sub: Subscription,
+        old: int,
+        new: int,
         parked: list[tuple[HookEvent, int, str]],
     ) -> bool:
         """Store the position and park failures in one transaction, if we still hold the
@@ -358,11 +374,23 @@ class HookDispatcher:
                 cur.execute(
                     f"INSERT INTO {self._t_parked} (name, notification_id, instance_id, version, "
                     "trigger_name, attempts, error, parked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (sub.name, event.notification_id, event.instance_id, event.version,
-                     event.trigger, attempts, error, datetime.now(UTC).isoformat()),
+                    (
+                        sub.name,
+                        event.notification_id,
+                        event.instance_id,
+                        event.version,
+                        event.trigger,
+                        attempts,
+                        error,
+                        datetime.now(UTC).isoformat(),
+                    ),
                 )
-                _log.error("hook_parked", subscription=sub.name,
-                           notification_id=event.notification_id, attempts=attempts)
+                _log.error(
+                    "hook_parked",
+                    subscription=sub.name,
+                    notification_id=event.notification_id,
+                    attempts=attempts,
+                )
         self._held[sub.name] = (new, until)
         return True
 
@@ -373,8 +401,13 @@ class HookDispatcher:
                 _call(sub, event)
             except Exception as exc:  # a handler's failure is reported, not raised
                 error = f"{type(exc).__name__}: {exc}"[:1000]
-                _log.warning("hook_failed", subscription=sub.name, attempt=attempt,
-                             notification_id=event.notification_id, error=type(exc).__name__)
+                _log.warning(
+                    "hook_failed",
+                    subscription=sub.name,
+                    attempt=attempt,
+                    notification_id=event.notification_id,
+                    error=type(exc).__name__,
+                )
                 if attempt < sub.max_attempts:
                     delay = min(sub.backoff * 2 ** (attempt - 1), _MAX_DELAY)
                     if sub.sleep(delay):
@@ -400,8 +433,11 @@ class HookDispatcher:
                 return
             if time.monotonic() >= deadline:
                 lowest = min(positions.get(n, 0) for n in behind)
-                raise HookLag(f"subscribers {behind} are at {lowest}, not {target}, "
-                              f"after {timeout}s", position=target, reached=lowest)
+                raise HookLag(
+                    f"subscribers {behind} are at {lowest}, not {target}, after {timeout}s",
+                    position=target,
+                    reached=lowest,
+                )
             if self._thread is None:
                 if sum(self.deliver_page(self._subs[n]) for n in behind):
                     continue
@@ -430,11 +466,17 @@ class HookDispatcher:
         now = time.time()
         return [
             HookStatus(
-                name=r["name"], position=int(r["position"]), head=head,
-                behind=int(r["position"]) < head, parked=parked.get(r["name"], 0),
+                name=r["name"],
+                position=int(r["position"]),
+                head=head,
+                behind=int(r["position"]) < head,
+                parked=parked.get(r["name"], 0),
                 last_error=r["last_error"],
-                owner=(r["owner"].rsplit(":", 1)[0]
-                       if r["owner"] and (r["lease_until"] or 0) > now else None),
+                owner=(
+                    r["owner"].rsplit(":", 1)[0]
+                    if r["owner"] and (r["lease_until"] or 0) > now
+                    else None
+                ),
                 active_here=r["name"] in self._subs,
             )
             for r in rows
@@ -453,10 +495,16 @@ class HookDispatcher:
             )
             rows = cur.fetchall()
         return [
-            ParkedEvent(name=r["name"], notification_id=int(r["notification_id"]),
-                        instance_id=r["instance_id"], version=int(r["version"]),
-                        trigger=r["trigger_name"], attempts=int(r["attempts"]),
-                        error=r["error"], parked_at=datetime.fromisoformat(r["parked_at"]))
+            ParkedEvent(
+                name=r["name"],
+                notification_id=int(r["notification_id"]),
+                instance_id=r["instance_id"],
+                version=int(r["version"]),
+                trigger=r["trigger_name"],
+                attempts=int(r["attempts"]),
+                error=r["error"],
+                parked_at=datetime.fromisoformat(r["parked_at"]),
+            )
             for r in rows
         ]
 
@@ -509,6 +557,8 @@ def _crashed_here(owner: str) -> bool:
 
 def _call(sub: Subscription, event: HookEvent) -> None:
     """Run the handler in the event's correlation, caused by the event itself."""
-    with command_context(correlation_id=event.audit.get("correlation_id"),
-                         causation_id=f"{event.instance_id}@{event.version}"):
+    with command_context(
+        correlation_id=event.audit.get("correlation_id"),
+        causation_id=f"{event.instance_id}@{event.version}",
+    ):
         sub.handler(event)

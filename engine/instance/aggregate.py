@@ -110,7 +110,9 @@ class WorkflowInstance(Aggregate):
     ) -> WorkflowInstance:
         """Create a new instance from a decided start step (``body`` has no hash yet)."""
         body = {
-            **body, "workflow": workflow, "definition_version": definition_version,
+            **body,
+            "workflow": workflow,
+            "definition_version": definition_version,
             "originator_topic": cls.TOPIC,
         }
         digest = event_hash(

@@ -16,7 +16,12 @@ from typing import Any
 from uuid import UUID
 
 __all__ = [
-    "GENESIS_HASH", "canonical_json", "event_hash", "hash_fields", "storable_text", "utc_iso",
+    "GENESIS_HASH",
+    "canonical_json",
+    "event_hash",
+    "hash_fields",
+    "storable_text",
+    "utc_iso",
 ]
 
 GENESIS_HASH = "0" * 64
@@ -65,7 +70,11 @@ def hash_fields(fields: Mapping[str, Any]) -> str:
 
 
 def event_hash(
-    *, topic: str, originator_id: UUID, originator_version: int, timestamp: datetime,
+    *,
+    topic: str,
+    originator_id: UUID,
+    originator_version: int,
+    timestamp: datetime,
     body: Mapping[str, Any],
 ) -> str:
     """The hash of one event: its envelope plus its body (which holds ``prev_hash``)."""

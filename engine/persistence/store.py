@@ -152,9 +152,13 @@ def ddl_lock(config: StoreConfig) -> Iterator[None]:
 
     env = config.env
     with psycopg.connect(
-        dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
-        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
-        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True,
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        autocommit=True,
     ) as conn:
         conn.execute("SELECT pg_advisory_lock(hashtext('socieux: create tables'))")
         try:
@@ -217,7 +221,8 @@ def sql_store(config: StoreConfig) -> SqlStore:
     """The store for read models: the same database as the events."""
     if config.kind == "sqlite":
         return SQLiteStore(
-            config.env["SQLITE_DBNAME"], synchronous=config.env["SOCIEUX_SQLITE_SYNCHRONOUS"],
+            config.env["SQLITE_DBNAME"],
+            synchronous=config.env["SOCIEUX_SQLITE_SYNCHRONOUS"],
             timeout=float(config.env["SQLITE_LOCK_TIMEOUT"]),
         )
     if config.kind == "postgresql":

@@ -65,7 +65,9 @@ class ProjectionAccess:
         return self._runner.catch_up(progress=progress)
 
     def rebuild_projections(
-        self, names: Sequence[str] | None = None, *,
+        self,
+        names: Sequence[str] | None = None,
+        *,
         progress: Callable[[int], None] | None = None,
     ) -> int:
         """Drop and rebuild projections (default: all) from the whole log."""

@@ -112,8 +112,13 @@ class ProjectionRunner:
         with self._sql.read() as cur:
             positions = self._positions(cur)
         return [
-            ProjectionStatus(name=p.name, version=p.version, position=positions[p.name],
-                             head=head, behind=positions[p.name] < head)
+            ProjectionStatus(
+                name=p.name,
+                version=p.version,
+                position=positions[p.name],
+                head=head,
+                behind=positions[p.name] < head,
+            )
             for p in self.projections
         ]
 
@@ -164,9 +169,7 @@ class ProjectionRunner:
             if min(pos.values()) < ids[0] - 1:
                 self._catch_up_in_transaction(cur, ids[0] - 1, pos)
                 pos = self._positions(cur)
-            projected = [
-                ProjectedEvent.from_domain(i, e) for i, e in zip(ids, events, strict=True)
-            ]
+            projected = [ProjectedEvent.from_domain(i, e) for i, e in zip(ids, events, strict=True)]
             self._apply(cur, projected, pos)
             self._advance(cur, ids[-1])
 
@@ -194,7 +197,10 @@ class ProjectionRunner:
 
     # ------------------------------------------------------------------ maintenance
     def rebuild(
-        self, names: Sequence[str] | None = None, *, batch: int = 5000,
+        self,
+        names: Sequence[str] | None = None,
+        *,
+        batch: int = 5000,
         progress: Callable[[int], None] | None = None,
     ) -> int:
         """Drop and recreate the named projections (default all), then replay the log."""

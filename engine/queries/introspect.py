@@ -73,8 +73,12 @@ def allowed_report(
         for t in others
     ]
     return AllowedReport(
-        instance_id=view.id, state=view.state, actor=actor, allowed=allowed,
-        needs_payload=needs_payload, refused=refused,
+        instance_id=view.id,
+        state=view.state,
+        actor=actor,
+        allowed=allowed,
+        needs_payload=needs_payload,
+        refused=refused,
     )
 
 

@@ -31,4 +31,3 @@ def socieux_sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     """An engine on a SQLite file in the test's ``tmp_path``."""
     with Engine.open(f"sqlite:///{tmp_path / 'socieux.db'}") as engine:
         yield engine
-

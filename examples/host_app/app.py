@@ -41,7 +41,10 @@ NOTIFIER = "approval-notifier"
 
 # ---------------------------------------------------------------- the app and its engine
 def create_app(
-    engine: Engine | None = None, *, url: str | None = None, outbox_path: str | None = None,
+    engine: Engine | None = None,
+    *,
+    url: str | None = None,
+    outbox_path: str | None = None,
 ) -> FastAPI:
     """The app. Given an ``engine``, the caller owns (and closes) it; otherwise the app opens
     one at start-up (``url``, else ``$SOCIEUX_DB``) and closes it at shutdown. The outbox is
@@ -88,7 +91,8 @@ def request_id_from_headers(request: Request) -> str:
 
 
 async def bind_request_context(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]],
+    request: Request,
+    call_next: Callable[[Request], Awaitable[Response]],
 ) -> Response:
     """Bind the caller and the request id for the whole request; echo the id back.
 
@@ -120,8 +124,9 @@ def current_actor(request: Request) -> Actor:
     """The caller the middleware bound; 401 without one."""
     actor: Actor | None = request.state.actor
     if actor is None:
-        raise HTTPException(401, "send X-Actor-Id and X-Actor-Role",
-                            headers={"WWW-Authenticate": "X-Actor"})
+        raise HTTPException(
+            401, "send X-Actor-Id and X-Actor-Role", headers={"WWW-Authenticate": "X-Actor"}
+        )
     return actor
 
 
@@ -170,10 +175,13 @@ class Command(BaseModel):
     reason: str | None = None
 
 
-@router.post("/requests", status_code=201, response_model=InstanceView,
-             dependencies=[Depends(current_actor)])
+@router.post(
+    "/requests", status_code=201, response_model=InstanceView, dependencies=[Depends(current_actor)]
+)
 def submit_request(
-    data: Annotated[dict[str, Any], Body()], engine: EngineDep, request: Request,
+    data: Annotated[dict[str, Any], Body()],
+    engine: EngineDep,
+    request: Request,
     response: Response,
 ) -> InstanceView:
     """Submit a new request; the body is the request itself."""
@@ -183,23 +191,38 @@ def submit_request(
     return view
 
 
-@router.post("/requests/{instance_id}/{trigger}", response_model=InstanceView,
-             dependencies=[Depends(current_actor)])
+@router.post(
+    "/requests/{instance_id}/{trigger}",
+    response_model=InstanceView,
+    dependencies=[Depends(current_actor)],
+)
 def fire(
-    instance_id: UUID, trigger: str, *, engine: EngineDep, response: Response,
-    if_match: IfMatch = None, command: Command | None = None,
+    instance_id: UUID,
+    trigger: str,
+    *,
+    engine: EngineDep,
+    response: Response,
+    if_match: IfMatch = None,
+    command: Command | None = None,
 ) -> InstanceView:
     """Fire ``trigger``. With ``If-Match``, refused (409) if the request changed since."""
     command = command or Command()
-    view = engine.fire(instance_id, trigger, command.data, reason=command.reason,
-                       expected_version=expected_version(if_match))
+    view = engine.fire(
+        instance_id,
+        trigger,
+        command.data,
+        reason=command.reason,
+        expected_version=expected_version(if_match),
+    )
     response.headers["ETag"] = etag(view)
     return view
 
 
 @router.get("/requests/{instance_id}", response_model=InstanceView, name="read_request")
 def read_request(
-    instance_id: UUID, engine: EngineDep, response: Response,
+    instance_id: UUID,
+    engine: EngineDep,
+    response: Response,
     if_none_match: IfNoneMatch = None,
 ) -> InstanceView | Response:
     """The request now (``304 Not Modified`` if ``If-None-Match`` has its ETag)."""
@@ -225,13 +248,18 @@ def read_allowed(instance_id: UUID, engine: EngineDep, actor: Caller) -> Allowed
 
 @router.get("/requests")
 def list_requests(
-    engine: EngineDep, *, state: str | None = None, country: str | None = None,
-    area: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    engine: EngineDep,
+    *,
+    state: str | None = None,
+    country: str | None = None,
+    area: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[RequestRow]:
     """Requests from the ``requests`` projection, most recently changed first."""
     rows: list[RequestRow] = engine.requests(
-        state=state, country=country, area=area, limit=limit, offset=offset)
+        state=state, country=country, area=area, limit=limit, offset=offset
+    )
     return rows
 
 

@@ -21,10 +21,10 @@ from engine import EngineError
 __all__ = ["ENGINE_STATUS", "engine_error_response", "install_error_handlers"]
 
 ENGINE_STATUS: dict[str, int] = {
-    "invalid_payload": 422,         # field errors in "errors"
-    "guard_rejected": 422,          # a business rule; each reason in "failures"
-    "permission_denied": 403,       # wrong role, or separation of duties ("rule")
-    "concurrency_conflict": 409,    # a stale If-Match, or too many races
+    "invalid_payload": 422,  # field errors in "errors"
+    "guard_rejected": 422,  # a business rule; each reason in "failures"
+    "permission_denied": 403,  # wrong role, or separation of duties ("rule")
+    "concurrency_conflict": 409,  # a stale If-Match, or too many races
     "transition_not_allowed": 409,  # not from this state ("allowed" lists what is)
     "instance_not_found": 404,
     "unknown_workflow": 404,
@@ -35,7 +35,9 @@ ENGINE_STATUS: dict[str, int] = {
 
 
 def _envelope(
-    status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None,
+    status: int,
+    body: dict[str, Any],
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
@@ -63,7 +65,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # The HTTP request itself is malformed (a body that is not JSON, an id not a UUID).
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-                  for e in exc.errors()]
-        return _envelope(422, {"code": "invalid_request", "message": "malformed request",
-                               "errors": errors})
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return _envelope(
+            422, {"code": "invalid_request", "message": "malformed request", "errors": errors}
+        )

@@ -61,9 +61,14 @@ class Outbox:
                 "INSERT INTO outbox (notification_id, instance_id, recipient, subject, "
                 "correlation_id, queued_at) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (notification_id) DO NOTHING",
-                (event.notification_id, event.instance_id, "EU Delegation",
-                 f"Request {event.instance_id} approved ({reference})",
-                 event.audit.get("correlation_id"), event.at.isoformat()),
+                (
+                    event.notification_id,
+                    event.instance_id,
+                    "EU Delegation",
+                    f"Request {event.instance_id} approved ({reference})",
+                    event.audit.get("correlation_id"),
+                    event.at.isoformat(),
+                ),
             )
 
     def messages(self) -> list[OutboxMessage]:

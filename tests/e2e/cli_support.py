@@ -19,8 +19,12 @@ APP = build_app()
 SOCIEUX = str(Path(sys.executable).with_name("socieux"))
 
 
-def run(db: str | None, *args: str, input: str | None = None,  # noqa: A002 - CliRunner's name
-        env: dict[str, str] | None = None) -> Result:
+def run(
+    db: str | None,
+    *args: str,
+    input: str | None = None,  # noqa: A002 - CliRunner's name
+    env: dict[str, str] | None = None,
+) -> Result:
     """``socieux [--db DB] ARGS`` in-process; never raises (the exit code is in the result)."""
     argv = ["--db", db, *args] if db else list(args)
     try:
@@ -49,10 +53,21 @@ def copy_db(src: Path, dest: Path) -> str:
     return f"sqlite:///{dest}"
 
 
-def process(*args: str, input: str | None = None,  # noqa: A002
-            env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def process(
+    *args: str,
+    input: str | None = None,  # noqa: A002
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
     """The installed ``socieux`` console script as a real process."""
     full_env = {**os.environ, "COLUMNS": "120", **(env or {})}
     full_env.pop("SOCIEUX_DEBUG", None)
-    return subprocess.run([SOCIEUX, *args], input=input, capture_output=True, text=True,
-                          env=full_env, timeout=timeout, check=False)
+    return subprocess.run(
+        [SOCIEUX, *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+    )

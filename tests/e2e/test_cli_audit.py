@@ -47,9 +47,11 @@ def cli(url: str, *args: str) -> object:
 def alter(url: str, iid: UUID, version: int) -> None:
     """Rewrite the actor of one of ``req-1``'s events."""
     with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
-        conn.execute("UPDATE stored_events SET state = CAST(replace(state, 'req-1', 'req-2') "
-                     "AS BLOB) WHERE originator_id = ? AND originator_version = ?",
-                     (iid.hex, version))
+        conn.execute(
+            "UPDATE stored_events SET state = CAST(replace(state, 'req-1', 'req-2') "
+            "AS BLOB) WHERE originator_id = ? AND originator_version = ?",
+            (iid.hex, version),
+        )
     conn.close()
 
 
@@ -69,7 +71,8 @@ def test_verify_a_tampered_store_exits_6_naming_instance_and_version(
     assert result.stderr.startswith("error[integrity_violation]: 1 problem(s) in 3 events")
     report = json.loads(result.stdout)
     assert [(p["kind"], p["instance_id"], p["version"]) for p in report["problems"]] == [
-        ("altered", str(iid), 2)]
+        ("altered", str(iid), 2)
+    ]
     human = cli(url, "audit", "verify")
     assert "altered" in human.stdout
     assert "1 problem(s)" in human.stdout
@@ -135,8 +138,17 @@ def test_diff_between_two_times(db: tuple[str, UUID]) -> None:
     url, iid = db
     with Engine.open(url, workflows=[toy_definition()], projections=[]) as engine:
         history = engine.history(iid)
-    result = cli(url, "--json", "audit", "diff", str(iid), "--from", history[1].at.isoformat(),
-                 "--to", history[2].at.isoformat())
+    result = cli(
+        url,
+        "--json",
+        "audit",
+        "diff",
+        str(iid),
+        "--from",
+        history[1].at.isoformat(),
+        "--to",
+        history[2].at.isoformat(),
+    )
     assert result.exit_code == 0, result.output
     d = json.loads(result.stdout)
     assert (d["from_state"], d["to_state"]) == ("submitted", "reviewed")
@@ -151,7 +163,8 @@ def test_replay_check_exits_6_when_a_definition_is_not_installed(
     assert result.exit_code == 6
     assert result.stderr.startswith(
         f"error[replay_failed]: 1 instance(s) can no longer be replayed; first: {iid} v1: "
-        "unknown_definition")
+        "unknown_definition"
+    )
     empty = cli(f"sqlite:///{tmp_path / 'empty.db'}", "replay", "--check")
     assert empty.exit_code == 0
     assert "replayed 0 instances (0 events): OK" in empty.stdout
@@ -184,7 +197,11 @@ def test_the_console_script_verifies_an_export_as_a_subprocess(
     url, _ = db
     out = tmp_path / "export.jsonl"
     assert cli(url, "audit", "export", "-o", str(out)).exit_code == 0
-    done = subprocess.run([sys.executable, "-m", "engine.cli", "audit", "verify", "--file",
-                           str(out)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "audit", "verify", "--file", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "checked 3 events in 1 instances and 0 seals: OK" in done.stdout

@@ -88,16 +88,36 @@ def test_workflows_list_and_show_in_every_format(demo: str) -> None:
 def test_submit_reads_the_data_from_a_file_or_stdin(fresh: str, tmp_path: Path) -> None:
     data = tmp_path / "request.json"
     data.write_text(json.dumps(request_payload(country="PE")), encoding="utf-8")
-    out = ok(fresh, "submit", "technical-assistance", "--as", "partner_institution:p-1",
-             "--data", str(data), "--reason", "first contact")
+    out = ok(
+        fresh,
+        "submit",
+        "technical-assistance",
+        "--as",
+        "partner_institution:p-1",
+        "--data",
+        str(data),
+        "--reason",
+        "first contact",
+    )
     assert "-> submitted (version 1)" in out
     new_id = out.split()[0]
-    view = as_json(fresh, "submit", "technical-assistance", "--as", "eu_delegation:d-1",
-                   "--data", "-", input=json.dumps(request_payload()))
+    view = as_json(
+        fresh,
+        "submit",
+        "technical-assistance",
+        "--as",
+        "eu_delegation:d-1",
+        "--data",
+        "-",
+        input=json.dumps(request_payload()),
+    )
     assert (view["state"], view["version"], view["data"]["country"]) == ("submitted", 1, "KH")
     history = as_json(fresh, "history", new_id)
     assert (history[0]["actor"], history[0]["role"], history[0]["reason"]) == (
-        "p-1", "partner_institution", "first contact")
+        "p-1",
+        "partner_institution",
+        "first contact",
+    )
 
 
 def test_fire_moves_the_instance_with_data_reason_and_expected_version(
@@ -106,12 +126,34 @@ def test_fire_moves_the_instance_with_data_reason_and_expected_version(
     iid = first(fresh, "submitted")
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps(action_plan_payload()), encoding="utf-8")
-    stale = run(fresh, "fire", iid[:8], "fine_tune", "--as", "socieux_team:t-1",
-                "--data", str(plan), "--expected-version", "7")
+    stale = run(
+        fresh,
+        "fire",
+        iid[:8],
+        "fine_tune",
+        "--as",
+        "socieux_team:t-1",
+        "--data",
+        str(plan),
+        "--expected-version",
+        "7",
+    )
     assert stale.exit_code == 4
     assert stale.stderr.startswith("error[concurrency_conflict]")
-    out = ok(fresh, "fire", iid[:8], "fine_tune", "--as", "socieux_team:t-1", "--data",
-             str(plan), "--expected-version", "1", "--reason", "plan agreed")
+    out = ok(
+        fresh,
+        "fire",
+        iid[:8],
+        "fine_tune",
+        "--as",
+        "socieux_team:t-1",
+        "--data",
+        str(plan),
+        "--expected-version",
+        "1",
+        "--reason",
+        "plan agreed",
+    )
     assert f"{iid}  fine_tune  -> fine_tuned (version 2)" in out
     view = as_json(fresh, "fire", iid, "reject", "--as", "commission:c-1", "--reason", "no budget")
     assert (view["state"], view["version"]) == ("rejected", 3)
@@ -135,19 +177,31 @@ def test_refused_fires_exit_3_and_write_nothing(fresh: str) -> None:
     assert as_json(fresh, "show", iid)["version"] == 1
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("{broken", "invalid JSON in -"),
-    ("[1, 2]", "must hold a JSON object, not list"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{broken", "invalid JSON in -"),
+        ("[1, 2]", "must hold a JSON object, not list"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(fresh: str, text: str, message: str) -> None:
     iid = first(fresh, "submitted")
-    result = run(fresh, "fire", iid, "withdraw", "--as", "partner_institution:p", "--data", "-",
-                 input=text)
+    result = run(
+        fresh, "fire", iid, "withdraw", "--as", "partner_institution:p", "--data", "-", input=text
+    )
     assert result.exit_code == 2
     assert message in result.stderr
     assert result.stderr.startswith("error[invalid_argument]")
-    missing = run(fresh, "fire", iid, "withdraw", "--as", "partner_institution:p",
-                  "--data", "/no/such/file.json")
+    missing = run(
+        fresh,
+        "fire",
+        iid,
+        "withdraw",
+        "--as",
+        "partner_institution:p",
+        "--data",
+        "/no/such/file.json",
+    )
     assert missing.exit_code == 2
     assert "cannot read /no/such/file.json" in missing.stderr
     assert run(fresh, "fire", iid, "withdraw", "--as", "nobody").exit_code == 2
@@ -161,15 +215,23 @@ def test_short_ambiguous_and_unknown_ids(fresh: str) -> None:
 
     with Engine.open(fresh, workflows=[definition()]) as engine:
         for tail in ("1111", "2222"):
-            engine.start("technical-assistance", request_payload(), actor=ACTORS["partner"],
-                         instance_id=UUID(f"abcd{tail}-0000-4000-8000-000000000000"))
+            engine.start(
+                "technical-assistance",
+                request_payload(),
+                actor=ACTORS["partner"],
+                instance_id=UUID(f"abcd{tail}-0000-4000-8000-000000000000"),
+            )
     result = run(fresh, "show", "abcd")
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
-    assert lines[0] == ("error[invalid_argument]: id prefix 'abcd' is ambiguous; 2 candidates "
-                        "(give more characters):")
-    assert lines[1:] == ["  abcd1111-0000-4000-8000-000000000000",
-                         "  abcd2222-0000-4000-8000-000000000000"]
+    assert lines[0] == (
+        "error[invalid_argument]: id prefix 'abcd' is ambiguous; 2 candidates "
+        "(give more characters):"
+    )
+    assert lines[1:] == [
+        "  abcd1111-0000-4000-8000-000000000000",
+        "  abcd2222-0000-4000-8000-000000000000",
+    ]
     assert as_json(fresh, "show", "abcd2")["id"].startswith("abcd2222")
     assert run(fresh, "show", "ffffffff").exit_code == 5
     short = run(fresh, "history", "ab")
@@ -199,7 +261,9 @@ def test_list_filters_limit_and_offset(demo: str, summary: dict[str, Any]) -> No
     assert "OVERDUE" in ok(demo, "list", "--overdue")
     page = rows(demo, "--limit", "2", "--offset", "1")
     assert [r["id"] for r in page] == [r["id"] for r in everything[1:3]]
-    assert f"2-3 of {summary['instances']} request(s)" in ok(demo, "list", "--limit", "2", "--offset", "1")
+    assert f"2-3 of {summary['instances']} request(s)" in ok(
+        demo, "list", "--limit", "2", "--offset", "1"
+    )
     assert "0 of 0 request(s)" in ok(demo, "list", "--state", "no_such_state")
     assert run(demo, "list", "--limit", "0").exit_code == 2
 
@@ -281,8 +345,7 @@ def test_stats_draws_bar_charts(demo: str, summary: dict[str, Any]) -> None:
     for title in ("by state", "by area", "by region", "by year submitted", "time in stage"):
         assert title in out
     for state, n in summary["states"].items():
-        assert any(line.split()[:2] == [state, str(n)] and "█" in line
-                   for line in out.splitlines())
+        assert any(line.split()[:2] == [state, str(n)] and "█" in line for line in out.splitlines())
     assert "funnel: submitted" in out
 
 
@@ -292,8 +355,9 @@ def test_projections_status_and_rebuild(fresh: str, summary: dict[str, Any]) -> 
     assert "current" in out
     assert "mode: catchup" in out
     rebuilt = ok(fresh, "projections", "rebuild")
-    assert rebuilt.strip() == (f"rebuilt requests, audit_trail, portfolio, experts from "
-                               f"{summary['events']} events")
+    assert rebuilt.strip() == (
+        f"rebuilt requests, audit_trail, portfolio, experts from {summary['events']} events"
+    )
     assert ok(fresh, "projections", "rebuild", "portfolio").startswith("rebuilt portfolio from")
     assert run(fresh, "projections", "rebuild", "nope").exit_code == 2
     assert len(rows(fresh)) == summary["instances"]
@@ -305,11 +369,23 @@ def test_db_from_the_environment_and_log_formats(fresh: str) -> None:
     assert by_env.exit_code == 0
     assert len(json.loads(by_env.stdout)) >= 1
     iid = first(fresh, "submitted")
-    logged = run(fresh, "--log-format", "json", "fire", iid, "withdraw",
-                 "--as", "partner_institution:p-1", "--reason", "no longer needed")
+    logged = run(
+        fresh,
+        "--log-format",
+        "json",
+        "fire",
+        iid,
+        "withdraw",
+        "--as",
+        "partner_institution:p-1",
+        "--reason",
+        "no longer needed",
+    )
     assert logged.exit_code == 0
     events = [json.loads(line) for line in logged.stderr.splitlines()]
-    assert {"event": "command_recorded", "level": "info", "trigger": "withdraw"}.items() <= events[-1].items()
+    assert {"event": "command_recorded", "level": "info", "trigger": "withdraw"}.items() <= events[
+        -1
+    ].items()
     quiet = run(fresh, "--log-format", "text", "history", iid)
     assert quiet.exit_code == 0
     assert quiet.stderr == ""
@@ -318,8 +394,18 @@ def test_db_from_the_environment_and_log_formats(fresh: str) -> None:
 
 def test_help_lists_every_command() -> None:
     out = ok(None, "--help")
-    for command in ("demo", "workflows", "submit", "fire", "list", "show", "history", "next",
-                    "stats", "projections"):
+    for command in (
+        "demo",
+        "workflows",
+        "submit",
+        "fire",
+        "list",
+        "show",
+        "history",
+        "next",
+        "stats",
+        "projections",
+    ):
         assert command in out
 
 
@@ -327,6 +413,10 @@ def test_key_facts_fall_back_to_scalar_fields_for_other_workflows() -> None:
     from engine.cli.render import key_facts
 
     assert key_facts({"amount": 10, "notes": ["a"], "owner": "kim"}) == [
-        ("amount", "10"), ("owner", "kim")]
+        ("amount", "10"),
+        ("owner", "kim"),
+    ]
     assert key_facts({"institution": "NSPC", "experts": [{"days": 3}, {"days": 4}]}) == [
-        ("institution", "NSPC"), ("experts", "2 (7 expert-days)")]
+        ("institution", "NSPC"),
+        ("experts", "2 (7 expert-days)"),
+    ]

@@ -32,14 +32,30 @@ def first_line(lines: list[str]) -> str:
 def test_the_worked_session_runs_as_documented(tmp_path: Path) -> None:
     steps = session()
     assert [s[0].split()[1] for s in steps if s[0].startswith("socieux")][:6] == [
-        "demo", "list", "list", "show", "history", "next"]
-    env = {**os.environ, "COLUMNS": "80",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        "demo",
+        "list",
+        "list",
+        "show",
+        "history",
+        "next",
+    ]
+    env = {
+        **os.environ,
+        "COLUMNS": "80",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     for name in ("SOCIEUX_DB", "SOCIEUX_DEBUG", "NO_COLOR"):
         env.pop(name, None)
     for command, code, documented in steps:
-        done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, text=True,
-                              capture_output=True, timeout=120, check=False)
+        done = subprocess.run(
+            ["bash", "-c", command],
+            cwd=tmp_path,
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == code, (command, done.stderr)
         actual = (done.stdout + done.stderr).splitlines()
         assert first_line(actual) == first_line(documented), command

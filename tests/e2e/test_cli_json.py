@@ -13,25 +13,105 @@ import pytest
 from tests.e2e.cli_support import as_json, copy_db
 from workflows.technical_assistance.builders import request_payload
 
-VIEW = {"id", "workflow", "definition_version", "definition_hash", "state", "data", "version",
-        "created_at", "updated_at", "state_entered_at", "fired_by", "acted_as", "last_hash"}
-ROW = {"id", "workflow", "state", "final", "country", "region", "institution",
-       "institution_type", "title", "areas", "action_code", "created_at", "updated_at",
-       "state_entered_at", "due_at", "overdue", "stage_dates", "version"}
+VIEW = {
+    "id",
+    "workflow",
+    "definition_version",
+    "definition_hash",
+    "state",
+    "data",
+    "version",
+    "created_at",
+    "updated_at",
+    "state_entered_at",
+    "fired_by",
+    "acted_as",
+    "last_hash",
+}
+ROW = {
+    "id",
+    "workflow",
+    "state",
+    "final",
+    "country",
+    "region",
+    "institution",
+    "institution_type",
+    "title",
+    "areas",
+    "action_code",
+    "created_at",
+    "updated_at",
+    "state_entered_at",
+    "due_at",
+    "overdue",
+    "stage_dates",
+    "version",
+}
 SHOW = (VIEW - {"fired_by", "acted_as"}) | {
-    "state_description", "final", "measured_at", "sla_days", "days_in_state", "overdue",
-    "warnings", "stages", "next", "timeline"}
+    "state_description",
+    "final",
+    "measured_at",
+    "sla_days",
+    "days_in_state",
+    "overdue",
+    "warnings",
+    "stages",
+    "next",
+    "timeline",
+}
 STAGE = {"state", "entered_at", "left_at", "days", "sla_days", "late"}
 STEP = {"version", "at", "trigger", "source", "dest", "actor", "role", "reason"}
-ENTRY = {"version", "at", "trigger", "source", "dest", "actor", "role", "reason", "payload",
-         "correlation_id", "causation_id", "guards", "definition_hash", "hash", "prev_hash"}
+ENTRY = {
+    "version",
+    "at",
+    "trigger",
+    "source",
+    "dest",
+    "actor",
+    "role",
+    "reason",
+    "payload",
+    "correlation_id",
+    "causation_id",
+    "guards",
+    "definition_hash",
+    "hash",
+    "prev_hash",
+}
 GUARD = {"name", "version", "ok", "reason", "inputs"}
 REPORT = {"instance_id", "state", "actor", "allowed", "needs_payload", "refused"}
-PORTFOLIO = {"total", "by_state", "by_country", "by_region", "by_area", "by_year", "overdue",
-             "stage_times", "funnel"}
-DEMO = {"database", "seed", "requests", "existing_before", "instances", "events", "states",
-        "refusals", "countries", "activities", "experts", "expert_days", "in_progress",
-        "overdue", "period_start", "period_end", "simulated_clock", "sample_id"}
+PORTFOLIO = {
+    "total",
+    "by_state",
+    "by_country",
+    "by_region",
+    "by_area",
+    "by_year",
+    "overdue",
+    "stage_times",
+    "funnel",
+}
+DEMO = {
+    "database",
+    "seed",
+    "requests",
+    "existing_before",
+    "instances",
+    "events",
+    "states",
+    "refusals",
+    "countries",
+    "activities",
+    "experts",
+    "expert_days",
+    "in_progress",
+    "overdue",
+    "period_start",
+    "period_end",
+    "simulated_clock",
+    "sample_id",
+}
 
 
 def is_time(text: Any) -> bool:
@@ -67,13 +147,29 @@ def test_workflows(db: str) -> None:
 
 
 def test_submit_fire_and_list(db: str) -> None:
-    view = as_json(db, "submit", "technical-assistance", "--as", "partner_institution:p-1",
-                   "--data", "-", input=json.dumps(request_payload()))
+    view = as_json(
+        db,
+        "submit",
+        "technical-assistance",
+        "--as",
+        "partner_institution:p-1",
+        "--data",
+        "-",
+        input=json.dumps(request_payload()),
+    )
     assert set(view) == VIEW
     assert view["state"] == "submitted"
     assert all(is_time(view[k]) for k in ("created_at", "updated_at", "state_entered_at"))
-    fired = as_json(db, "fire", view["id"], "withdraw", "--as", "partner_institution:p-1",
-                    "--reason", "changed plans")
+    fired = as_json(
+        db,
+        "fire",
+        view["id"],
+        "withdraw",
+        "--as",
+        "partner_institution:p-1",
+        "--reason",
+        "changed plans",
+    )
     assert set(fired) == VIEW
     assert (fired["state"], fired["version"]) == ("withdrawn", 2)
     rows = as_json(db, "list", "--state", "withdrawn")
@@ -89,14 +185,22 @@ def test_show(db: str) -> None:
     doc = as_json(db, "show", submitted)
     assert set(doc) == SHOW
     assert (doc["state"], doc["final"], doc["sla_days"], doc["overdue"]) == (
-        "submitted", False, 30, True)
+        "submitted",
+        False,
+        30,
+        True,
+    )
     assert doc["warnings"][0].startswith("overdue: ")
     assert doc["days_in_state"] > 30
     assert [set(s) for s in doc["stages"]] == [STAGE]
     assert doc["stages"][0]["left_at"] is None
     assert [set(s) for s in doc["timeline"]] == [STEP]
-    assert {n["trigger"] for n in doc["next"]} == {"return_for_revision", "fine_tune", "reject",
-                                                   "withdraw"}
+    assert {n["trigger"] for n in doc["next"]} == {
+        "return_for_revision",
+        "fine_tune",
+        "reject",
+        "withdraw",
+    }
     assert all(set(n) == {"trigger", "to", "roles"} for n in doc["next"])
     assert is_time(doc["measured_at"])
 
@@ -123,10 +227,16 @@ def test_stats_and_projections(db: str, store: tuple[Path, dict[str, Any]]) -> N
     assert set(figures) == PORTFOLIO
     assert figures["total"] == 8
     assert figures["by_state"] == store[1]["states"]
-    assert set(figures["funnel"]) == {"submitted", "approved", "disseminated", "approval_rate",
-                                      "dissemination_rate"}
-    assert all(set(s) == {"state", "stays", "median_days", "p90_days"}
-               for s in figures["stage_times"])
+    assert set(figures["funnel"]) == {
+        "submitted",
+        "approved",
+        "disseminated",
+        "approval_rate",
+        "dissemination_rate",
+    }
+    assert all(
+        set(s) == {"state", "stays", "median_days", "p90_days"} for s in figures["stage_times"]
+    )
     status = as_json(db, "projections", "status")
     assert [s["name"] for s in status] == ["requests", "audit_trail", "portfolio", "experts"]
     assert all(set(s) == {"name", "version", "position", "head", "behind"} for s in status)

@@ -71,8 +71,18 @@ def test_a_refused_fire_exits_3_and_writes_nothing(session: tuple[str, dict]) ->
 
 def test_broken_json_exits_2_and_unknown_ids_exit_5(session: tuple[str, dict]) -> None:
     url, summary = session
-    broken = process("--db", url, "fire", summary["sample_id"], "disseminate",
-                     "--as", "socieux_team:t-1", "--data", "-", input='{"products": [')
+    broken = process(
+        "--db",
+        url,
+        "fire",
+        summary["sample_id"],
+        "disseminate",
+        "--as",
+        "socieux_team:t-1",
+        "--data",
+        "-",
+        input='{"products": [',
+    )
     assert broken.returncode == 2
     assert broken.stderr.startswith("error[invalid_argument]: invalid JSON in -")
     unknown = process("--db", url, "show", "0123abcd")
@@ -95,8 +105,12 @@ def test_an_unreachable_database_is_one_clear_line() -> None:
 def test_projection_worker_applies_commands_and_stops_on_sigterm(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'worker.db'}"
     with Engine.open(url, workflows=[definition()], projection_mode="worker") as engine:
-        worker = subprocess.Popen([SOCIEUX, "--db", url, "projections", "run", "--poll", "0.05"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        worker = subprocess.Popen(
+            [SOCIEUX, "--db", url, "projections", "run", "--poll", "0.05"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert worker.stderr is not None
             assert worker.stderr.readline().startswith(f"projection worker on {url}")
@@ -120,10 +134,13 @@ def test_help_is_lazy_and_quick() -> None:
     assert helped.returncode == 0
     assert "show" in helped.stdout
     assert "projections" in helped.stdout
-    code = ("import sys\nfrom engine.cli.app import build_app\nbuild_app()\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('workflows', 'projections', 'psycopg') or m in "
-            "('engine.cli.render', 'engine.cli.describe')))")
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    code = (
+        "import sys\nfrom engine.cli.app import build_app\nbuild_app()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('workflows', 'projections', 'psycopg') or m in "
+        "('engine.cli.render', 'engine.cli.describe')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert loaded.stdout.strip() == "[]"

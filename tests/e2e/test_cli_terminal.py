@@ -29,8 +29,9 @@ def in_terminal(*args: str, columns: int) -> tuple[int, str, str]:
     env = {**os.environ, "COLUMNS": str(columns), "TERM": "xterm-256color"}
     for name in ("NO_COLOR", "SOCIEUX_DEBUG", "FORCE_COLOR"):
         env.pop(name, None)
-    proc = subprocess.Popen([SOCIEUX, *args], stdin=follower, stdout=follower, stderr=follower,
-                            env=env, close_fds=True)
+    proc = subprocess.Popen(
+        [SOCIEUX, *args], stdin=follower, stdout=follower, stderr=follower, env=env, close_fds=True
+    )
     os.close(follower)
     chunks = []
     while True:

@@ -28,8 +28,9 @@ def main(mode: str, url: str, outbox: str) -> None:
 
     def handler(event: HookEvent) -> None:
         conn.execute("INSERT INTO deliveries VALUES (?, ?)", (event.notification_id, os.getpid()))
-        conn.execute("INSERT OR IGNORE INTO outbox VALUES (?, ?)",
-                     (event.notification_id, event.trigger))
+        conn.execute(
+            "INSERT OR IGNORE INTO outbox VALUES (?, ?)", (event.notification_id, event.trigger)
+        )
         if crash.exists():
             os.kill(os.getpid(), signal.SIGKILL)  # after commit, before the handler returns
 

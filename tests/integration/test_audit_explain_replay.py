@@ -22,8 +22,15 @@ def reviewed(open_engine: EngineFactory) -> tuple[Engine, UUID]:
     engine = open_engine(clock=StepClock())
     iid = submit(engine, amount=700)
     engine.fire(iid, "note", {"text": "first"}, actor=REQUESTER)
-    engine.fire(iid, "review", {"score": 4}, actor=REVIEWER, reason="solid plan",
-                correlation_id="c-9", causation_id="cmd-3")
+    engine.fire(
+        iid,
+        "review",
+        {"score": 4},
+        actor=REVIEWER,
+        reason="solid plan",
+        correlation_id="c-9",
+        causation_id="cmd-3",
+    )
     engine.fire(iid, "approve", actor=APPROVER, reason="within budget")
     return engine, iid
 
@@ -43,7 +50,8 @@ def test_explain_names_actor_role_reason_definition_and_guard_inputs(
     assert ex.hash_verified
     approve = explain(engine, iid, 4)
     assert [(g.name, g.reason, g.inputs) for g in approve.guards] == [
-        ("amount_within_cap", "amount 700 <= cap 1000", {"amount": 700, "cap": 1000})]
+        ("amount_within_cap", "amount 700 <= cap 1000", {"amount": 700, "cap": 1000})
+    ]
 
 
 def test_explain_an_unknown_version_is_not_found(reviewed: tuple[Engine, UUID]) -> None:
@@ -59,9 +67,15 @@ def test_diff_shows_state_data_and_the_steps_between_two_times(
     history = engine.history(iid)
     d = diff(engine, iid, history[0].at, history[2].at)
     assert (d.from_state, d.to_state, d.from_version, d.to_version) == (
-        "submitted", "reviewed", 1, 3)
+        "submitted",
+        "reviewed",
+        1,
+        3,
+    )
     assert [(c.path, c.change, c.after) for c in d.changes] == [
-        ("notes", "added", [{"text": "first"}]), ("score", "added", 4)]
+        ("notes", "added", [{"text": "first"}]),
+        ("score", "added", 4),
+    ]
     assert [s.trigger for s in d.steps] == ["note", "review"]
     before = diff(engine, iid, history[0].at - timedelta(days=1), history[0].at)
     assert (before.from_state, before.from_version, before.to_state) == (None, 0, "submitted")
@@ -94,26 +108,37 @@ class TestReplay:
         report = replay_check(engine)
         assert not report.ok
         assert [(f.instance_id, f.version, f.kind) for f in report.failures] == [
-            (i, 1, "unknown_definition") for i in ids]
+            (i, 1, "unknown_definition") for i in ids
+        ]
 
     def test_an_unknown_topic_and_a_failed_upcast_are_reported_where_they_are(
         self, ids: list[UUID], open_engine: EngineFactory, store_url: str
     ) -> None:
         path = store_url.removeprefix("sqlite:///")
         with sqlite3.connect(path) as conn:
-            conn.execute("UPDATE stored_events SET topic = 'socieux.instance:Renamed' "
-                         "WHERE originator_id = ? AND originator_version = 2", (ids[0].hex,))
-            (state,) = conn.execute("SELECT state FROM stored_events WHERE originator_id = ? "
-                                    "AND originator_version = 2", (ids[1].hex,)).fetchone()
+            conn.execute(
+                "UPDATE stored_events SET topic = 'socieux.instance:Renamed' "
+                "WHERE originator_id = ? AND originator_version = 2",
+                (ids[0].hex,),
+            )
+            (state,) = conn.execute(
+                "SELECT state FROM stored_events WHERE originator_id = ? "
+                "AND originator_version = 2",
+                (ids[1].hex,),
+            ).fetchone()
             old = json.loads(state) | {"class_version": 0}  # an upcaster that does not exist
-            conn.execute("UPDATE stored_events SET state = ? WHERE originator_id = ? AND "
-                         "originator_version = 2", (json.dumps(old).encode(), ids[1].hex))
+            conn.execute(
+                "UPDATE stored_events SET state = ? WHERE originator_id = ? AND "
+                "originator_version = 2",
+                (json.dumps(old).encode(), ids[1].hex),
+            )
         conn.close()
         report = replay_check(open_engine(projections=[]))
         assert [(f.instance_id, f.version, f.kind) for f in report.failures] == [
-            (ids[0], 2, "unknown_topic"), (ids[1], 2, "upcast_failed")]
+            (ids[0], 2, "unknown_topic"),
+            (ids[1], 2, "upcast_failed"),
+        ]
         assert report.instances_checked == 3
-
 
     def test_snapshots_must_agree_with_the_replay(
         self, open_engine: EngineFactory, store_url: str
@@ -126,16 +151,23 @@ class TestReplay:
         engine.close()
         with sqlite3.connect(store_url.removeprefix("sqlite:///")) as conn:
             (count,) = conn.execute("SELECT count(*) FROM stored_snapshots").fetchone()
-            conn.execute("UPDATE stored_snapshots SET state = CAST(replace(state, '\"n7\"', "
-                         "'\"n8\"') AS BLOB)")
+            conn.execute(
+                "UPDATE stored_snapshots SET state = CAST(replace(state, '\"n7\"', "
+                "'\"n8\"') AS BLOB)"
+            )
         conn.close()
         assert count == 1
         report = replay_check(open_engine(projections=[]))
         assert [(f.instance_id, f.version, f.kind) for f in report.failures] == [
-            (iid, 50, "snapshot_mismatch")]
+            (iid, 50, "snapshot_mismatch")
+        ]
 
 
 def test_replay_of_an_empty_store_is_ok() -> None:
     with Engine.open("memory://", workflows=[toy_definition()], projections=[]) as engine:
         assert replay_check(engine).model_dump() == {
-            "ok": True, "instances_checked": 0, "events_replayed": 0, "failures": []}
+            "ok": True,
+            "instances_checked": 0,
+            "events_replayed": 0,
+            "failures": [],
+        }

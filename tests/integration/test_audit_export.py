@@ -41,12 +41,24 @@ class ExportContract:
     def test_a_full_export_verifies_offline(self, engine: Engine, tmp_path: Path) -> None:
         lines = export(engine, tmp_path / "x.jsonl")
         assert [line["type"] for line in lines] == [
-            "header", "event", "event", "event", "seal", "event", "event", "seal", "end"]
+            "header",
+            "event",
+            "event",
+            "event",
+            "seal",
+            "event",
+            "event",
+            "seal",
+            "end",
+        ]
         report = verify_file(tmp_path / "x.jsonl")
         online = engine.verify()
         assert report.ok
         assert (report.events, report.instances, report.seals) == (
-            online.events_checked, online.instances_checked, online.seals_checked)
+            online.events_checked,
+            online.instances_checked,
+            online.seals_checked,
+        )
 
     def test_each_event_line_holds_exactly_what_was_hashed(
         self, engine: Engine, tmp_path: Path
@@ -76,7 +88,15 @@ class ExportContract:
         since = engine.history(first)[1].at  # the first note
         lines = export(engine, tmp_path / "x.jsonl", since=since)
         assert [line["type"] for line in lines] == [
-            "header", "anchor", "event", "seal", "event", "event", "seal", "end"]
+            "header",
+            "anchor",
+            "event",
+            "seal",
+            "event",
+            "event",
+            "seal",
+            "end",
+        ]
         report = verify_file(tmp_path / "x.jsonl")
         assert (report.ok, report.events) == (True, 3)
 
@@ -101,8 +121,9 @@ class ExportContract:
         path.write_text("\n".join(text) + "\n", encoding="utf-8")
         report = verify_file(path)
         first = str(next(iter(engine.instance_ids())))
-        assert ("missing", first, 3) in {(p.kind, p.instance_id, p.version)
-                                         for p in report.problems}
+        assert ("missing", first, 3) in {
+            (p.kind, p.instance_id, p.version) for p in report.problems
+        }
 
     def test_signed_seals_fail_offline_with_the_wrong_public_key(
         self, engine: Engine, tmp_path: Path
@@ -117,11 +138,11 @@ class ExportContract:
         good = verify_file(path, signature_check=right)
         assert [p.detail for p in good.problems] == [
             "seal #1: is not signed, but a public key was given",
-            "seal #2: is not signed, but a public key was given"]
+            "seal #2: is not signed, but a public key was given",
+        ]
         assert good.signatures == 1
         bad = verify_file(path, signature_check=wrong)
-        assert [p.detail.split(":")[0] for p in bad.problems] == ["seal #1", "seal #2",
-                                                                 "seal #3"]
+        assert [p.detail.split(":")[0] for p in bad.problems] == ["seal #1", "seal #2", "seal #3"]
 
 
 @pytest.mark.parametrize("store_url", ["memory"], indirect=True)
@@ -139,8 +160,11 @@ class TestSQLite(ExportContract):
         first: UUID = next(iter(engine.instance_ids()))
         engine.close()
         with sqlite3.connect(store_url.removeprefix("sqlite:///")) as conn:
-            conn.execute("UPDATE stored_events SET state = replace(state, '\"a\"', '\"q\"') "
-                         "WHERE originator_id = ? AND originator_version = 2", (first.hex,))
+            conn.execute(
+                "UPDATE stored_events SET state = replace(state, '\"a\"', '\"q\"') "
+                "WHERE originator_id = ? AND originator_version = 2",
+                (first.hex,),
+            )
         conn.close()
         with Engine.open(store_url, projections=[]) as again:
             online = {(p.kind, p.instance_id, p.version) for p in again.verify().problems}
@@ -148,7 +172,9 @@ class TestSQLite(ExportContract):
         offline = verify_file(tmp_path / "x.jsonl")
         assert online == {("altered", first, 2), ("seal", None, None)}
         assert {(p.kind, p.instance_id, p.version) for p in offline.problems} == {
-            ("altered", str(first), 2), ("seal", None, None)}
+            ("altered", str(first), 2),
+            ("seal", None, None),
+        }
 
 
 @pytest.mark.parametrize("store_url", ["postgres"], indirect=True)

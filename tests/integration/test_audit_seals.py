@@ -56,8 +56,10 @@ class SealContract:
         assert (good.ok, good.signatures_checked) == (True, 1)
         bad = engine.verify(public_key=other)
         assert [(p.kind, p.detail) for p in bad.problems] == [
-            ("seal", f"seal #1: signed with another key ({seal.public_key[:16]}...), "
-                     "not the given one"),
+            (
+                "seal",
+                f"seal #1: signed with another key ({seal.public_key[:16]}...), not the given one",
+            ),
         ]
 
     def test_an_unsigned_seal_fails_when_a_key_is_required(
@@ -67,7 +69,8 @@ class SealContract:
         engine.seal()
         report = engine.verify(public_key=keys[1])
         assert [p.detail for p in report.problems] == [
-            "seal #1: is not signed, but a public key was given"]
+            "seal #1: is not signed, but a public key was given"
+        ]
 
     def test_a_seal_number_is_recorded_once(self, open_engine: EngineFactory) -> None:
         engine = open_engine()
@@ -115,8 +118,9 @@ class TestMemory(SealContract):
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 class TestSQLite(DurableSealContract):
-    def test_a_rewritten_seal_row_is_detected(self, open_engine: EngineFactory,
-                                              store_url: str) -> None:
+    def test_a_rewritten_seal_row_is_detected(
+        self, open_engine: EngineFactory, store_url: str
+    ) -> None:
         import sqlite3
 
         engine = open_engine()
@@ -131,9 +135,7 @@ class TestSQLite(DurableSealContract):
 
 @pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
 class TestPostgres(DurableSealContract):
-    def test_gaps_in_notification_ids_do_not_break_seals(
-        self, open_engine: EngineFactory
-    ) -> None:
+    def test_gaps_in_notification_ids_do_not_break_seals(self, open_engine: EngineFactory) -> None:
         engine = open_engine()
         iid = submit(engine)
         with pytest.raises(InvalidArgument):  # a refused insert consumes a notification id

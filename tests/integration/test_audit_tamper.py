@@ -40,24 +40,42 @@ class Tamper:
 
     def set_state(self, iid: UUID, version: int, state: bytes) -> None:
         m = self.mark
-        self.execute(f"UPDATE {self.table} SET state = {m} WHERE originator_id = {m} AND "
-                     f"originator_version = {m}", state, self.key(iid), version)
+        self.execute(
+            f"UPDATE {self.table} SET state = {m} WHERE originator_id = {m} AND "
+            f"originator_version = {m}",
+            state,
+            self.key(iid),
+            version,
+        )
 
     def delete(self, iid: UUID, version: int) -> None:
         m = self.mark
-        self.execute(f"DELETE FROM {self.table} WHERE originator_id = {m} AND "
-                     f"originator_version = {m}", self.key(iid), version)
+        self.execute(
+            f"DELETE FROM {self.table} WHERE originator_id = {m} AND originator_version = {m}",
+            self.key(iid),
+            version,
+        )
 
     def set_version(self, iid: UUID, old: int, new: int) -> None:
         m = self.mark
-        self.execute(f"UPDATE {self.table} SET originator_version = {m} WHERE "
-                     f"originator_id = {m} AND originator_version = {m}", new, self.key(iid), old)
+        self.execute(
+            f"UPDATE {self.table} SET originator_version = {m} WHERE "
+            f"originator_id = {m} AND originator_version = {m}",
+            new,
+            self.key(iid),
+            old,
+        )
 
     def insert(self, iid: UUID, version: int, state: bytes) -> None:
         m = self.mark
-        self.execute(f"INSERT INTO {self.table} (originator_id, originator_version, topic, "
-                     f"state) VALUES ({m}, {m}, {m}, {m})", self.key(iid), version,
-                     TRANSITIONED_TOPIC, state)
+        self.execute(
+            f"INSERT INTO {self.table} (originator_id, originator_version, topic, "
+            f"state) VALUES ({m}, {m}, {m}, {m})",
+            self.key(iid),
+            version,
+            TRANSITIONED_TOPIC,
+            state,
+        )
 
 
 class SQLiteTamper(Tamper):
@@ -71,8 +89,11 @@ class SQLiteTamper(Tamper):
 
     def state(self, iid: UUID, version: int) -> bytes:
         with sqlite3.connect(self.path) as conn:
-            row = conn.execute("SELECT state FROM stored_events WHERE originator_id = ? AND "
-                               "originator_version = ?", (iid.hex, version)).fetchone()
+            row = conn.execute(
+                "SELECT state FROM stored_events WHERE originator_id = ? AND "
+                "originator_version = ?",
+                (iid.hex, version),
+            ).fetchone()
         conn.close()
         return bytes(row[0])
 
@@ -92,8 +113,11 @@ class PostgresTamper(Tamper):
         import psycopg
 
         with psycopg.connect(POSTGRES_URL) as conn:
-            row = conn.execute(f"SELECT state FROM {self.table} WHERE originator_id = %s AND "
-                               "originator_version = %s", (iid, version)).fetchone()
+            row = conn.execute(
+                f"SELECT state FROM {self.table} WHERE originator_id = %s AND "
+                "originator_version = %s",
+                (iid, version),
+            ).fetchone()
         assert row is not None
         return bytes(row[0])
 
@@ -110,8 +134,15 @@ def forge(template: bytes, iid: UUID, version: int, prev_hash: str, text: str) -
     obj["payload"], obj["prev_hash"] = {"text": text}, prev_hash
     at = datetime.fromisoformat(obj["timestamp"]["_data_"])
     body = {k: v for k, v in obj.items() if k not in ("timestamp", "hash")}
-    obj["hash"] = hash_fields({**body, "topic": TRANSITIONED_TOPIC, "originator_id": str(iid),
-                               "originator_version": version, "timestamp": utc_iso(at)})
+    obj["hash"] = hash_fields(
+        {
+            **body,
+            "topic": TRANSITIONED_TOPIC,
+            "originator_id": str(iid),
+            "originator_version": version,
+            "timestamp": utc_iso(at),
+        }
+    )
     return json.dumps(obj).encode()
 
 
@@ -146,8 +177,9 @@ class TamperContract:
         report = reopen().verify()
         assert (report.ok, report.events_checked, report.instances_checked) == (True, 15, 3)
 
-    def test_one_changed_byte_is_altered(self, ids: list[UUID], tamper: Tamper,
-                                         reopen: Any) -> None:
+    def test_one_changed_byte_is_altered(
+        self, ids: list[UUID], tamper: Tamper, reopen: Any
+    ) -> None:
         state = tamper.state(ids[1], 3)
         assert state.count(b'"text":"n1"') == 1
         tamper.set_state(ids[1], 3, state.replace(b'"text":"n1"', b'"text":"m1"'))
@@ -163,8 +195,9 @@ class TamperContract:
         assert found(report) == {("altered", ids[0], 2)}
         assert "cannot be read" in report.problems[0].detail
 
-    def test_a_deleted_middle_event_is_missing(self, ids: list[UUID], tamper: Tamper,
-                                               reopen: Any) -> None:
+    def test_a_deleted_middle_event_is_missing(
+        self, ids: list[UUID], tamper: Tamper, reopen: Any
+    ) -> None:
         tamper.delete(ids[2], 3)
         assert found(reopen().verify()) == {("missing", ids[2], 3)}
 
@@ -192,15 +225,15 @@ class TamperContract:
         assert found(report) == {("missing", ids[2], 5)}
         assert report.seals_checked == 1
 
-    def test_swapped_versions_are_reordered(self, ids: list[UUID], tamper: Tamper,
-                                            reopen: Any) -> None:
+    def test_swapped_versions_are_reordered(
+        self, ids: list[UUID], tamper: Tamper, reopen: Any
+    ) -> None:
         tamper.set_version(ids[0], 2, -2)
         tamper.set_version(ids[0], 3, 2)
         tamper.set_version(ids[0], -2, 3)
         assert found(reopen().verify()) == {("reordered", ids[0], 2), ("reordered", ids[0], 3)}
 
-    def test_a_forged_event_is_inserted(self, ids: list[UUID], tamper: Tamper,
-                                        reopen: Any) -> None:
+    def test_a_forged_event_is_inserted(self, ids: list[UUID], tamper: Tamper, reopen: Any) -> None:
         history = reopen().history(ids[1])
         forged = forge(tamper.state(ids[1], 5), ids[1], 6, history[3].hash, "forged")
         tamper.insert(ids[1], 6, forged)
@@ -215,7 +248,9 @@ class TamperContract:
             tamper.set_version(ids[1], v, v + 1)
         tamper.insert(ids[1], 3, forged)
         assert found(reopen().verify()) == {
-            ("inserted", ids[1], 3), ("reordered", ids[1], 4), ("reordered", ids[1], 5),
+            ("inserted", ids[1], 3),
+            ("reordered", ids[1], 4),
+            ("reordered", ids[1], 5),
             ("reordered", ids[1], 6),
         }
 

@@ -83,7 +83,9 @@ class BackendContract:
             ("reject", "submitted", "rejected"),
         ]
         assert (history[1].actor, history[1].role, history[1].reason) == (
-            "rev-1", "reviewer", "out of scope",
+            "rev-1",
+            "reviewer",
+            "out of scope",
         )
         assert history[1].correlation_id == "c-1"
         assert history[0].prev_hash == GENESIS_HASH
@@ -107,19 +109,30 @@ class BackendContract:
         engine.fire(iid, "review", {"score": 4}, actor=REVIEWER)
         before = event_count(engine)
         refusals = [
-            (TransitionNotAllowed, lambda: engine.fire(iid, "review", {"score": 4}, actor=REVIEWER)),
+            (
+                TransitionNotAllowed,
+                lambda: engine.fire(iid, "review", {"score": 4}, actor=REVIEWER),
+            ),
             (TransitionNotAllowed, lambda: engine.fire(iid, "no_such", actor=REVIEWER)),
             (PermissionDenied, lambda: engine.fire(iid, "approve", actor=REQUESTER)),
-            (PermissionDenied, lambda: engine.fire(iid, "approve", actor=Actor("rev-1", "approver"))),
+            (
+                PermissionDenied,
+                lambda: engine.fire(iid, "approve", actor=Actor("rev-1", "approver")),
+            ),
             (InvalidPayload, lambda: engine.fire(iid, "note", {"text": ""}, actor=REVIEWER)),
             (InvalidPayload, lambda: engine.fire(iid, "reject", actor=APPROVER)),
             (GuardRejected, lambda: engine.fire(iid, "approve", actor=APPROVER)),
-            (ConcurrencyConflict,
-             lambda: engine.fire(iid, "note", {"text": "x"}, actor=REVIEWER, expected_version=1)),
+            (
+                ConcurrencyConflict,
+                lambda: engine.fire(iid, "note", {"text": "x"}, actor=REVIEWER, expected_version=1),
+            ),
             (InstanceNotFound, lambda: engine.fire(uuid4(), "note", actor=REVIEWER)),
             (UnknownWorkflow, lambda: engine.start("nope", {}, actor=REQUESTER)),
             (InvalidPayload, lambda: engine.start("toy", {"title": "t"}, actor=REQUESTER)),
-            (PermissionDenied, lambda: engine.start("toy", {"title": "t", "amount": 1}, actor=REVIEWER)),
+            (
+                PermissionDenied,
+                lambda: engine.start("toy", {"title": "t", "amount": 1}, actor=REVIEWER),
+            ),
         ]
         for error_type, command in refusals:
             with pytest.raises(error_type):

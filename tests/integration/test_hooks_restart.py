@@ -29,7 +29,8 @@ def _rows(outbox: Path, sql: str) -> list[tuple[object, ...]]:
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
 def test_a_host_killed_inside_a_handler_sees_the_event_again_and_applies_it_once(
-    store_url: str, tmp_path: Path,
+    store_url: str,
+    tmp_path: Path,
 ) -> None:
     outbox = tmp_path / "host.db"
     Path(f"{outbox}.crash").touch()
@@ -48,7 +49,8 @@ def test_a_host_killed_inside_a_handler_sees_the_event_again_and_applies_it_once
     deliveries = _rows(outbox, "SELECT key FROM deliveries ORDER BY rowid")
     assert deliveries == [(1,), (1,), (1,), (2,)]  # at least once: event 1 three times
     assert _rows(outbox, "SELECT key, trigger FROM outbox ORDER BY key") == [
-        (1, "submit"), (2, "note"),
+        (1, "submit"),
+        (2, "note"),
     ]  # the effect, keyed by notification id, applied once each
     with Engine.open(store_url, workflows=[toy_definition()], projections=[]) as engine:
         [status] = engine.subscriptions()

@@ -43,8 +43,10 @@ def _worker(url: str, ids: list[str], worker: int, out: Any) -> None:
 @pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
 def test_concurrent_processes_lose_and_duplicate_nothing(store_url: str) -> None:
     with Engine.open(store_url, workflows=[toy_definition()]) as engine:
-        ids = [str(engine.start("toy", {"title": "t", "amount": 1}, actor=REQUESTER).id)
-               for _ in range(INSTANCES)]
+        ids = [
+            str(engine.start("toy", {"title": "t", "amount": 1}, actor=REQUESTER).id)
+            for _ in range(INSTANCES)
+        ]
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(store_url, ids, w, out)) for w in range(PROCESSES)]

@@ -22,8 +22,9 @@ EVENTS = 6000
 
 
 def _catch_up_slowly(url: str, started: str) -> None:
-    with Engine.open(url, workflows=[toy_definition()], projections=builtin(),
-                     projection_mode="worker") as engine:
+    with Engine.open(
+        url, workflows=[toy_definition()], projections=builtin(), projection_mode="worker"
+    ) as engine:
         Path(started).touch()
         engine._runner.catch_up(batch=20)  # 300 transactions: plenty of moments to be killed
 
@@ -38,14 +39,16 @@ def _fill(url: str) -> None:
 
 
 def _position(url: str) -> int:
-    with Engine.open(url, workflows=[toy_definition()], projections=builtin(),
-                     projection_mode="worker") as engine:
+    with Engine.open(
+        url, workflows=[toy_definition()], projections=builtin(), projection_mode="worker"
+    ) as engine:
         return min(s.position for s in engine.projection_status())
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
 def test_sigkill_during_catch_up_then_resume_equals_a_rebuild(
-    store_url: str, tmp_path: Path,
+    store_url: str,
+    tmp_path: Path,
 ) -> None:
     _fill(store_url)
     _position(store_url)  # create the projection tables before the race
@@ -69,8 +72,9 @@ def test_sigkill_during_catch_up_then_resume_equals_a_rebuild(
             break
     print(f"\n{mid_way_kills} SIGKILLs mid catch-up; projections at {reached} of {EVENTS}")
     assert mid_way_kills >= 1, "every catch-up finished before it could be killed"
-    with Engine.open(store_url, workflows=[toy_definition()], projections=builtin(),
-                     projection_mode="worker") as engine:
+    with Engine.open(
+        store_url, workflows=[toy_definition()], projections=builtin(), projection_mode="worker"
+    ) as engine:
         engine.catch_up_projections()
         resumed = _dump(engine)
         engine.rebuild_projections()
@@ -79,18 +83,21 @@ def test_sigkill_during_catch_up_then_resume_equals_a_rebuild(
 
 
 def _worker(url: str, stop_file: str) -> None:
-    with Engine.open(url, workflows=[toy_definition()], projections=builtin(),
-                     projection_mode="worker") as engine:
+    with Engine.open(
+        url, workflows=[toy_definition()], projections=builtin(), projection_mode="worker"
+    ) as engine:
         engine.run_projections(poll=0.05, stop=lambda: Path(stop_file).exists())
 
 
 @pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
 def test_postgres_worker_applies_commands_from_another_process(
-    store_url: str, tmp_path: Any,
+    store_url: str,
+    tmp_path: Any,
 ) -> None:
     stop_file = str(tmp_path / "stop")
-    with Engine.open(store_url, workflows=[toy_definition()], projections=builtin(),
-                     projection_mode="worker") as engine:
+    with Engine.open(
+        store_url, workflows=[toy_definition()], projections=builtin(), projection_mode="worker"
+    ) as engine:
         worker = mp.get_context("spawn").Process(target=_worker, args=(store_url, stop_file))
         worker.start()
         try:

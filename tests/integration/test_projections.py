@@ -13,8 +13,12 @@ from tests.conftest import EngineFactory
 from tests.helpers import REQUESTER, event_count
 from tests.toy import toy_definition
 
-ACTORS = [Actor("req-1", "requester"), Actor("rev-1", "reviewer"), Actor("rev-2", "reviewer"),
-          Actor("app-1", "approver")]
+ACTORS = [
+    Actor("req-1", "requester"),
+    Actor("rev-1", "reviewer"),
+    Actor("rev-2", "reviewer"),
+    Actor("app-1", "approver"),
+]
 
 
 def _random_history(engine: Engine, seed: int, commands: int = 150) -> list[Any]:
@@ -24,7 +28,9 @@ def _random_history(engine: Engine, seed: int, commands: int = 150) -> list[Any]
         try:
             if not ids or rng.random() < 0.2:
                 amount = rng.choice([10, 500, 5000])
-                ids.append(engine.start("toy", {"title": "t", "amount": amount}, actor=REQUESTER).id)
+                ids.append(
+                    engine.start("toy", {"title": "t", "amount": amount}, actor=REQUESTER).id
+                )
                 continue
             iid = rng.choice(ids)
             trigger = rng.choice(["note", "review", "approve", "reject"])
@@ -43,8 +49,9 @@ def _dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
         for p in engine.projections:
             for table in p.tables:
                 cur.execute(f"SELECT * FROM {sql.table(table)}")
-                out[table] = sorted(tuple(r.values() if isinstance(r, dict) else tuple(r))
-                                    for r in cur.fetchall())
+                out[table] = sorted(
+                    tuple(r.values() if isinstance(r, dict) else tuple(r)) for r in cur.fetchall()
+                )
     return out
 
 
@@ -66,7 +73,8 @@ def test_projections_equal_a_rebuild_and_replayed_aggregates(open_engine: Engine
     assert len(engine.audit_trail(limit=100_000)) == event_count(engine)
     trail = engine.audit_trail(instance=str(ids[0]))
     assert [(a.version, a.trigger) for a in trail] == [
-        (h.version, h.trigger) for h in engine.history(ids[0])]
+        (h.version, h.trigger) for h in engine.history(ids[0])
+    ]
 
 
 @pytest.mark.parametrize("store_url", ["memory", "sqlite", "postgres"], indirect=True)

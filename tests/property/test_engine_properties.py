@@ -14,12 +14,25 @@ from tests.helpers import event_count
 from tests.toy import toy_definition
 
 TRIGGERS = ["submit", "note", "review", "approve", "reject", "bogus"]
-ACTORS = [Actor(f"{role}-{n}", role) for role in ("requester", "reviewer", "approver", "auditor")
-          for n in (1, 2)]
+ACTORS = [
+    Actor(f"{role}-{n}", role)
+    for role in ("requester", "reviewer", "approver", "auditor")
+    for n in (1, 2)
+]
 PAYLOADS: list[Any] = [
-    None, {}, {"text": "hello"}, {"score": 4}, {"score": 1}, {"score": "x"},
-    {"title": "t", "amount": 5}, {"title": "t", "amount": 5000}, {"title": "", "amount": 1},
-    {"unexpected": True}, [1, 2], "text", {"text": "é" * 3000},
+    None,
+    {},
+    {"text": "hello"},
+    {"score": 4},
+    {"score": 1},
+    {"score": "x"},
+    {"title": "t", "amount": 5},
+    {"title": "t", "amount": 5000},
+    {"title": "", "amount": 1},
+    {"unexpected": True},
+    [1, 2],
+    "text",
+    {"text": "é" * 3000},
 ]
 commands = st.lists(
     st.tuples(
@@ -32,8 +45,7 @@ commands = st.lists(
     ),
     max_size=40,
 )
-SETTINGS = settings(max_examples=150, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _run(engine: Engine, cmds: list[tuple[Any, ...]]) -> tuple[dict[Any, InstanceView], int]:
@@ -48,8 +60,9 @@ def _run(engine: Engine, cmds: list[tuple[Any, ...]]) -> tuple[dict[Any, Instanc
                 ids.append(view.id)
             else:
                 iid = ids[slot % len(ids)]
-                view = engine.fire(iid, trigger, payload, actor=actor, reason=reason,
-                                   expected_version=expected)
+                view = engine.fire(
+                    iid, trigger, payload, actor=actor, reason=reason, expected_version=expected
+                )
         except EngineError:
             assert event_count(engine) == before, "a refused command wrote something"
             continue
@@ -68,7 +81,10 @@ def test_replaying_the_store_gives_exactly_the_live_state(cmds: list[tuple[Any, 
         for iid, view in live.items():
             replayed = engine.application.repository.get(iid)  # straight from the store
             assert (replayed.state, replayed.data, replayed.version) == (
-                view.state, view.data, view.version)
+                view.state,
+                view.data,
+                view.version,
+            )
             assert engine.get(iid) == view
 
 

@@ -39,10 +39,15 @@ TRIGGERS = sorted({t.trigger for t in DEFN.transitions} | {"bogus"})
 CODES = {"guard_rejected", "invalid_payload", "permission_denied", "transition_not_allowed"}
 
 junk = st.recursive(
-    st.none() | st.booleans() | st.integers(-(10**9), 10**9) | st.text(max_size=12)
-    | st.floats(allow_nan=False) | st.dates().map(str),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**9), 10**9)
+    | st.text(max_size=12)
+    | st.floats(allow_nan=False)
+    | st.dates().map(str),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 
@@ -69,8 +74,11 @@ commands = st.builds(
     choice=st.integers(0, 2**16),
     target=st.integers(0, 5),
     trigger=st.sampled_from(TRIGGERS),
-    actor=st.builds(Actor, st.sampled_from([a.id for a in ACTORS.values()] + ["x-9"]),
-                    st.sampled_from([*ROLES, "stranger"])),
+    actor=st.builds(
+        Actor,
+        st.sampled_from([a.id for a in ACTORS.values()] + ["x-9"]),
+        st.sampled_from([*ROLES, "stranger"]),
+    ),
     kind=st.sampled_from(["valid", "valid", "broken", "junk", "none", "not_mapping"]),
     junk=junk,
     pick=st.integers(0, 50),
@@ -82,11 +90,14 @@ def valid_payload(trigger: str, data: dict[str, Any], pick: int) -> dict[str, An
     """A payload that would pass the trigger's model and guards for ``data``."""
     activities = data.get("activities") or []
     builders: dict[str, Any] = {
-        "submit": request_payload, "resubmit": request_payload,
-        "fine_tune": action_plan_payload, "approve": approval_payload,
+        "submit": request_payload,
+        "resubmit": request_payload,
+        "fine_tune": action_plan_payload,
+        "approve": approval_payload,
         "mobilise": lambda: mobilisation_payload(activities or None),
-        "record_activity": lambda: (activity_record_payload(activities[pick % len(activities)])
-                                    if activities else {}),
+        "record_activity": lambda: (
+            activity_record_payload(activities[pick % len(activities)]) if activities else {}
+        ),
         "evaluate": lambda: evaluation_payload(len(data.get("objectives") or [])),
         "disseminate": dissemination_payload,
     }
@@ -122,14 +133,16 @@ def _aimed(cmd: Command, state: str | None) -> Command:
 def _attempt(engine: Engine, ids: list[Any], cmd: Command) -> str:
     if cmd.target == 5:
         cmd = _aimed(cmd, None)
-        view = engine.start(NAME, payload_for(cmd, {}), actor=cmd.actor, reason=cmd.reason,
-                            trigger=cmd.trigger)
+        view = engine.start(
+            NAME, payload_for(cmd, {}), actor=cmd.actor, reason=cmd.reason, trigger=cmd.trigger
+        )
         ids.append(view.id)
         return cmd.trigger
     view = engine.get(ids[cmd.target % len(ids)])
     cmd = _aimed(cmd, view.state)
-    engine.fire(view.id, cmd.trigger, payload_for(cmd, view.data), actor=cmd.actor,
-                reason=cmd.reason)
+    engine.fire(
+        view.id, cmd.trigger, payload_for(cmd, view.data), actor=cmd.actor, reason=cmd.reason
+    )
     return cmd.trigger
 
 
@@ -158,9 +171,10 @@ def _in_progress_first(state: str) -> tuple[bool, str]:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(states=st.lists(st.sampled_from(sorted(PATHS, key=_in_progress_first)), min_size=1,
-                      max_size=3),
-       cmds=st.lists(commands, min_size=5, max_size=30))
+@given(
+    states=st.lists(st.sampled_from(sorted(PATHS, key=_in_progress_first)), min_size=1, max_size=3),
+    cmds=st.lists(commands, min_size=5, max_size=30),
+)
 def test_random_commands_only_take_transitions_from_the_table(
     states: list[str], cmds: list[Command]
 ) -> None:

@@ -39,39 +39,65 @@ HUGE = 200_000
 """Length of the huge strings (well past every field's limit)."""
 
 DOCUMENTED_EXIT = {
-    "invalid_argument": 2, "invalid_payload": 2, "storage_unavailable": 2,
-    "definition_invalid": 2, "transition_not_allowed": 3, "guard_rejected": 3,
-    "permission_denied": 3, "concurrency_conflict": 4, "instance_not_found": 5,
-    "unknown_workflow": 5, "integrity_violation": 6,
+    "invalid_argument": 2,
+    "invalid_payload": 2,
+    "storage_unavailable": 2,
+    "definition_invalid": 2,
+    "transition_not_allowed": 3,
+    "guard_rejected": 3,
+    "permission_denied": 3,
+    "concurrency_conflict": 4,
+    "instance_not_found": 5,
+    "unknown_workflow": 5,
+    "integrity_violation": 6,
 }
 """docs/cli.md's exit-code table: error code -> exit code (``internal`` is a bug)."""
 
 _SPECIAL_TEXT = [
-    "", " ", "\x00", "nul\x00inside", "\ud800", "a\udfffb", "\u202eevil", "\ufeff", "é" * 3,
-    "👩‍👩‍👧", "' OR 1=1 --", "\"; DROP TABLE stored_events; --", "%", "_", "\\", "\n\r\t",
-    "null", "NaN", "-1", "0x10", "../../etc/passwd",
+    "",
+    " ",
+    "\x00",
+    "nul\x00inside",
+    "\ud800",
+    "a\udfffb",
+    "\u202eevil",
+    "\ufeff",
+    "é" * 3,
+    "👩‍👩‍👧",
+    "' OR 1=1 --",
+    '"; DROP TABLE stored_events; --',
+    "%",
+    "_",
+    "\\",
+    "\n\r\t",
+    "null",
+    "NaN",
+    "-1",
+    "0x10",
+    "../../etc/passwd",
 ]
 
 hostile_text = st.one_of(
     st.sampled_from(_SPECIAL_TEXT),
     st.text(max_size=30),
-    st.text(st.characters(codec=None, categories=["Cs", "Cc", "Co", "Zs"]), min_size=1,
-            max_size=5),
+    st.text(st.characters(codec=None, categories=["Cs", "Cc", "Co", "Zs"]), min_size=1, max_size=5),
     st.sampled_from(["x", "é", "\x00", "\ud800"]).map(lambda c: c * HUGE),
 )
 
 _big_ints = st.sampled_from([2**31, 2**63, 2**64 + 1, -(2**63) - 1, 10**100, -(10**30)])
 _scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**6), 10**6), _big_ints,
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([float("nan"),
-                                                                     float("inf"),
-                                                                     float("-inf")]),
-    hostile_text, st.dates().map(str),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    _big_ints,
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([float("nan"), float("inf"), float("-inf")]),
+    hostile_text,
+    st.dates().map(str),
 )
 hostile = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(hostile_text, inner, max_size=4),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(hostile_text, inner, max_size=4),
     max_leaves=10,
 )
 """Any JSON-like value (and some that JSON cannot hold: nan, inf, surrogates)."""
@@ -148,9 +174,12 @@ class Tally:
         self.lost = 0
 
     def figures(self) -> dict[str, Any]:
-        return {"fuzzed": self.fuzzed, "accepted": self.accepted,
-                "refused_by_code": dict(sorted(self.refused.items())),
-                "events_lost": self.lost}
+        return {
+            "fuzzed": self.fuzzed,
+            "accepted": self.accepted,
+            "refused_by_code": dict(sorted(self.refused.items())),
+            "events_lost": self.lost,
+        }
 
 
 def sqlite_event_count(path: Path) -> int:

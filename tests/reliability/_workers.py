@@ -54,25 +54,36 @@ def cycle_definition() -> WorkflowDefinition:
         version=1,
         title="Reliability cycle",
         roles=(WORKER,),
-        states=(StateDef(name="idle", sla_days=3), StateDef(name="busy", sla_days=1),
-                StateDef(name="closed", final=True)),
+        states=(
+            StateDef(name="idle", sla_days=3),
+            StateDef(name="busy", sla_days=1),
+            StateDef(name="closed", final=True),
+        ),
         transitions=(
             TransitionDef(trigger="open", dest="idle", roles=(WORKER,), payload=Cmd),
-            TransitionDef(trigger="take", source=("idle",), dest="busy", roles=(WORKER,),
-                          payload=Cmd),
-            TransitionDef(trigger="release", source=("busy",), dest="idle", roles=(WORKER,),
-                          payload=Cmd),
-            TransitionDef(trigger="note", source=("idle", "busy"), internal=True,
-                          roles=(WORKER,), payload=Cmd),
-            TransitionDef(trigger="close", source=("idle",), dest="closed", roles=(WORKER,),
-                          payload=Cmd),  # never fired here: the definition needs an end
+            TransitionDef(
+                trigger="take", source=("idle",), dest="busy", roles=(WORKER,), payload=Cmd
+            ),
+            TransitionDef(
+                trigger="release", source=("busy",), dest="idle", roles=(WORKER,), payload=Cmd
+            ),
+            TransitionDef(
+                trigger="note", source=("idle", "busy"), internal=True, roles=(WORKER,), payload=Cmd
+            ),
+            TransitionDef(
+                trigger="close", source=("idle",), dest="closed", roles=(WORKER,), payload=Cmd
+            ),  # never fired here: the definition needs an end
         ),
     )
 
 
 def cycle_engine(url: str, *, mode: str | None = None, projections: bool = True) -> Engine:
-    return Engine.open(url, workflows=[cycle_definition()],
-                       projections=builtin() if projections else [], projection_mode=mode)
+    return Engine.open(
+        url,
+        workflows=[cycle_definition()],
+        projections=builtin() if projections else [],
+        projection_mode=mode,
+    )
 
 
 def toggle(state: str) -> str:
@@ -82,9 +93,14 @@ def toggle(state: str) -> str:
 
 def start_instances(engine: Engine, count: int, prefix: str = "start") -> list[str]:
     actor = Actor("setup", WORKER)
-    return [str(engine.start("cycle", {"cmd": f"{prefix}-{n}"}, actor=actor,
-                             correlation_id=f"{prefix}-{n}").id)
-            for n in range(count)]
+    return [
+        str(
+            engine.start(
+                "cycle", {"cmd": f"{prefix}-{n}"}, actor=actor, correlation_id=f"{prefix}-{n}"
+            ).id
+        )
+        for n in range(count)
+    ]
 
 
 # --------------------------------------------------------------------------- log counting
@@ -111,8 +127,16 @@ def count_engine_logs() -> Counter[str]:
 
 
 # --------------------------------------------------------------------------- contention
-def contention_worker(url: str, ids: list[str], worker: int, commands: int, seed: int,
-                      mode: str, barrier: Any, out: Any) -> None:
+def contention_worker(
+    url: str,
+    ids: list[str],
+    worker: int,
+    commands: int,
+    seed: int,
+    mode: str,
+    barrier: Any,
+    out: Any,
+) -> None:
     """Fire ``commands`` commands at random shared instances; report what happened.
 
     A quarter are read-decide-write commands with ``expected_version`` (fail fast with
@@ -148,12 +172,17 @@ def contention_worker(url: str, ids: list[str], worker: int, commands: int, seed
                 if kind == "expected":
                     current = engine.get(iid)
                     remember(current)
-                    view = engine.fire(iid, toggle(current.state), payload, actor=actor,
-                                       expected_version=current.version, correlation_id=cmd)
+                    view = engine.fire(
+                        iid,
+                        toggle(current.state),
+                        payload,
+                        actor=actor,
+                        expected_version=current.version,
+                        correlation_id=cmd,
+                    )
                 elif kind == "toggle":
                     state = views[iid]["state"] if iid in views else "idle"
-                    view = engine.fire(iid, toggle(state), payload, actor=actor,
-                                       correlation_id=cmd)
+                    view = engine.fire(iid, toggle(state), payload, actor=actor, correlation_id=cmd)
                 else:
                     view = engine.fire(iid, "note", payload, actor=actor, correlation_id=cmd)
                 ok.append((str(view.id), view.version, cmd))
@@ -170,11 +199,18 @@ def contention_worker(url: str, ids: list[str], worker: int, commands: int, seed
                 retries += lost  # each lost race of a plain fire was re-decided
             if mode == "catchup" and n % 20 == 19:
                 engine.requests(limit=5)  # catch-ups race each other across processes
-    out.put({
-        "worker": worker, "ok": ok, "views": views, "outcome": dict(outcome),
-        "unexpected": unexpected, "retries": retries,
-        "write_conflicts": counts["write_conflict"], "refused_logged": counts["command_refused"],
-    })
+    out.put(
+        {
+            "worker": worker,
+            "ok": ok,
+            "views": views,
+            "outcome": dict(outcome),
+            "unexpected": unexpected,
+            "retries": retries,
+            "write_conflicts": counts["write_conflict"],
+            "refused_logged": counts["command_refused"],
+        }
+    )
 
 
 # --------------------------------------------------------------------------- crashes
@@ -182,8 +218,9 @@ def _append(fd: int, line: str) -> None:
     os.write(fd, (line + "\n").encode())
 
 
-def crash_writer(url: str, ids: list[str], log: str, ready: str, mode: str, seed: int,
-                 tag: str) -> None:
+def crash_writer(
+    url: str, ids: list[str], log: str, ready: str, mode: str, seed: int, tag: str
+) -> None:
     """Fire commands forever (until SIGKILLed), logging each one before and after.
 
     ``intent <cmd> <iid>`` is appended before a command, ``done <cmd> <iid> <version>``
@@ -206,8 +243,9 @@ def crash_writer(url: str, ids: list[str], log: str, ready: str, mode: str, seed
             if n % 10 == 9:
                 iid = str(uuid4())
                 _append(fd, f"intent {cmd} {iid}")
-                view = engine.start("cycle", {"cmd": cmd}, actor=actor, correlation_id=cmd,
-                                    instance_id=UUID(iid))
+                view = engine.start(
+                    "cycle", {"cmd": cmd}, actor=actor, correlation_id=cmd, instance_id=UUID(iid)
+                )
                 known.append(iid)
             else:
                 iid = rng.choice(known)
@@ -303,19 +341,24 @@ def check_log(engine: Engine) -> dict[str, Any]:
     report = engine.verify()
     assert report.ok, report.summary()
     assert report.events_checked == len(events)
-    return {"events": len(events), "versions": {k: len(v) for k, v in versions.items()},
-            "by_cmd": by_cmd, "starts": starts, "positions": [p for p, _ in events]}
+    return {
+        "events": len(events),
+        "versions": {k: len(v) for k, v in versions.items()},
+        "by_cmd": by_cmd,
+        "starts": starts,
+        "positions": [p for p, _ in events],
+    }
 
 
-def write_commands(engine: Engine, ids: list[str], count: int, tag: str,
-                   rng: random.Random) -> list[str]:
+def write_commands(
+    engine: Engine, ids: list[str], count: int, tag: str, rng: random.Random
+) -> list[str]:
     """Fire ``count`` accepted commands from one process (every tenth starts an instance)."""
     actor = Actor(f"filler-{tag}", WORKER)
     for n in range(count):
         cmd = f"{tag}-{n}"
         if n % 10 == 9:
-            ids.append(str(engine.start("cycle", {"cmd": cmd}, actor=actor,
-                                        correlation_id=cmd).id))
+            ids.append(str(engine.start("cycle", {"cmd": cmd}, actor=actor, correlation_id=cmd).id))
             continue
         iid = rng.choice(ids)
         trigger = toggle(engine.get(iid).state) if rng.random() < 0.5 else "note"
@@ -328,6 +371,11 @@ def restarted_reader(url: str, iid: str, result: str) -> None:
     count_engine_logs()
     with cycle_engine(url, projections=False) as engine:
         before = engine.get(iid).version
-        view = engine.fire(iid, "note", {"cmd": "after-restart"}, actor=Actor("r", WORKER),
-                           correlation_id="after-restart")
+        view = engine.fire(
+            iid,
+            "note",
+            {"cmd": "after-restart"},
+            actor=Actor("r", WORKER),
+            correlation_id="after-restart",
+        )
         Path(result).write_text(f"{before} {view.version}")

@@ -62,8 +62,9 @@ def test_contention_loses_and_duplicates_nothing(store_url: str, figures: Any) -
     out = ctx.Queue()
     barrier = ctx.Barrier(PROCESSES + 1)
     procs = [
-        ctx.Process(target=contention_worker,
-                    args=(store_url, ids, w, COMMANDS, SEED, mode, barrier, out))
+        ctx.Process(
+            target=contention_worker, args=(store_url, ids, w, COMMANDS, SEED, mode, barrier, out)
+        )
         for w, mode in enumerate(_modes(store_url))
     ]
     for p in procs:
@@ -116,13 +117,18 @@ def test_contention_loses_and_duplicates_nothing(store_url: str, figures: Any) -
 
     conflicts = sum(v for k, v in outcome.items() if k.endswith(":conflict"))
     figures.record(
-        processes=PROCESSES, instances=INSTANCES, commands=PROCESSES * COMMANDS,
+        processes=PROCESSES,
+        instances=INSTANCES,
+        commands=PROCESSES * COMMANDS,
         commands_per_s=round(PROCESSES * COMMANDS / elapsed, 1),
-        accepted=len(accepted), conflicts=conflicts,
+        accepted=len(accepted),
+        conflicts=conflicts,
         conflicts_expected_version=outcome["expected:conflict"],
         conflicts_retries_exhausted=conflicts - outcome["expected:conflict"],
         retries=sum(r["retries"] for r in results),
         write_conflicts=sum(r["write_conflicts"] for r in results),
         refused=sum(v for k, v in outcome.items() if k.endswith(":refused")),
-        events=log["events"], events_lost=0, events_duplicated=0,
+        events=log["events"],
+        events_lost=0,
+        events_duplicated=0,
     )

@@ -81,7 +81,9 @@ def _resume_and_compare(engine: Engine, log: dict[str, Any]) -> int:
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
 def test_sigkill_writer_leaves_a_consistent_store(
-    store_url: str, tmp_path: Path, figures: Any,
+    store_url: str,
+    tmp_path: Path,
+    figures: Any,
 ) -> None:
     count_engine_logs()
     # SQLite: the writer projects inline (events, read models and positions in one
@@ -95,8 +97,9 @@ def test_sigkill_writer_leaves_a_consistent_store(
     behind_after_kill = 0
     for k in range(KILLS):
         log_file, ready = tmp_path / f"writer-{k}.log", tmp_path / f"ready-{k}"
-        proc = ctx.Process(target=crash_writer,
-                           args=(store_url, ids, str(log_file), str(ready), mode, k, f"k{k}"))
+        proc = ctx.Process(
+            target=crash_writer, args=(store_url, ids, str(log_file), str(ready), mode, k, f"k{k}")
+        )
         proc.start()
         _wait_ready(proc, ready)
         time.sleep(rng.uniform(0.02, 0.5))
@@ -115,20 +118,24 @@ def test_sigkill_writer_leaves_a_consistent_store(
             committed += len(done)
             in_flight_committed += len(extra)
             if mode == "inline":  # one transaction: projections can never lag the events
-                assert min(s.position for s in engine.projection_status()) == \
-                    max(log["positions"])
+                assert min(s.position for s in engine.projection_status()) == max(log["positions"])
             behind_after_kill += _resume_and_compare(engine, log) > 0
             ids = list(log["versions"])
     figures.record(
-        kills_survived=kills, events_written=events - INSTANCES, commands_committed=committed,
-        in_flight_committed=in_flight_committed, projection_resumes_with_work=behind_after_kill,
+        kills_survived=kills,
+        events_written=events - INSTANCES,
+        commands_committed=committed,
+        in_flight_committed=in_flight_committed,
+        projection_resumes_with_work=behind_after_kill,
         events_lost=0,
     )
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
 def test_sigkill_projection_process_resumes_exactly_once(
-    store_url: str, tmp_path: Path, figures: Any,
+    store_url: str,
+    tmp_path: Path,
+    figures: Any,
 ) -> None:
     count_engine_logs()
     ctx = mp.get_context("spawn")
@@ -172,14 +179,19 @@ def test_sigkill_projection_process_resumes_exactly_once(
     assert kills == KILLS, f"only {kills} of {KILLS} projection processes could be killed"
     figures.record(
         # finished_unkilled includes the timed first round
-        kills_survived=kills, killed_mid_catch_up=mid_way, finished_unkilled=finished,
-        events_written=log["events"], events_lost=0,
+        kills_survived=kills,
+        killed_mid_catch_up=mid_way,
+        finished_unkilled=finished,
+        events_written=log["events"],
+        events_lost=0,
     )
 
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
 def test_a_restarted_process_reads_snapshotted_instances(
-    store_url: str, tmp_path: Path, figures: Any,
+    store_url: str,
+    tmp_path: Path,
+    figures: Any,
 ) -> None:
     """Regression: the snapshot topic was only registered once a process took a snapshot,
     so after a restart any instance with 50+ events failed to load (``TopicError``)."""
@@ -188,13 +200,15 @@ def test_a_restarted_process_reads_snapshotted_instances(
     with cycle_engine(store_url, projections=False) as engine:
         iid = start_instances(engine, 1)[0]
         for n in range(events - 1):
-            engine.fire(iid, "note", {"cmd": f"s{n}"}, actor=Actor("s", "worker"),
-                        correlation_id=f"s{n}")
+            engine.fire(
+                iid, "note", {"cmd": f"s{n}"}, actor=Actor("s", "worker"), correlation_id=f"s{n}"
+            )
         assert engine.application.snapshots is not None
         assert len(list(engine.application.snapshots.get(UUID(iid)))) == 1
     result = tmp_path / "result"
-    proc = mp.get_context("spawn").Process(target=restarted_reader,
-                                           args=(store_url, iid, str(result)))
+    proc = mp.get_context("spawn").Process(
+        target=restarted_reader, args=(store_url, iid, str(result))
+    )
     proc.start()
     proc.join(timeout=120)
     assert proc.exitcode == 0

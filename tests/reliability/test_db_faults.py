@@ -105,8 +105,12 @@ class Driver:
         env = {**os.environ, "PGAPPNAME": self.app_name}
         env.pop("SOCIEUX_DEBUG", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", DRIVER, url], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, env=env, cwd=Path(__file__).parents[2],
+            [sys.executable, "-c", DRIVER, url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=Path(__file__).parents[2],
         )
         assert json.loads(self._line()) == {"ready": True}
         self.results: list[dict[str, Any]] = []
@@ -137,7 +141,8 @@ class Driver:
         with _admin() as conn:
             rows = conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = %s AND pid <> pg_backend_pid()", (self.app_name,),
+                "WHERE application_name = %s AND pid <> pg_backend_pid()",
+                (self.app_name,),
             ).fetchall()
         return sum(1 for (done,) in rows if done)
 
@@ -178,7 +183,8 @@ def _check_outcomes(results: list[dict[str, Any]]) -> Counter[str]:
 
 @pytest.mark.postgres
 def test_killed_postgres_connections_fail_cleanly_and_the_engine_recovers(
-    pg_url: tuple[str, str], figures: Figures,
+    pg_url: tuple[str, str],
+    figures: Figures,
 ) -> None:
     url, schema = pg_url
     kills, per_kill = scale(4, 30), 9
@@ -199,12 +205,22 @@ def test_killed_postgres_connections_fail_cleanly_and_the_engine_recovers(
     codes = _check_outcomes(driver.results)
     accepted = _accepted_writes(driver.results)
     stored = _stored_events(schema)
-    recovered = sum(1 for i, r in enumerate(driver.results[1:], 1)
-                    if r["ok"] and not driver.results[i - 1]["ok"])
-    figures.record(commands=len(driver.results), faults_injected=kills,
-                   sessions_terminated=terminated, refused_storage_unavailable=sum(codes.values()),
-                   recovered=recovered, accepted_writes=accepted, stored_events=stored,
-                   events_lost=max(0, accepted - stored), events_extra=max(0, stored - accepted))
+    recovered = sum(
+        1
+        for i, r in enumerate(driver.results[1:], 1)
+        if r["ok"] and not driver.results[i - 1]["ok"]
+    )
+    figures.record(
+        commands=len(driver.results),
+        faults_injected=kills,
+        sessions_terminated=terminated,
+        refused_storage_unavailable=sum(codes.values()),
+        recovered=recovered,
+        accepted_writes=accepted,
+        stored_events=stored,
+        events_lost=max(0, accepted - stored),
+        events_extra=max(0, stored - accepted),
+    )
     assert terminated >= kills  # every fault hit at least one live session
     assert sum(not r["ok"] for r in tail) <= 1, tail  # the read models' own connection
     assert all(r["ok"] for r in tail[-3:]), tail
@@ -215,7 +231,8 @@ def test_killed_postgres_connections_fail_cleanly_and_the_engine_recovers(
 @pytest.mark.postgres
 @pytest.mark.skipif(not long_run(), reason="stops the shared server: long run only")
 def test_a_stopped_postgres_server_gives_storage_unavailable_then_recovers(
-    pg_url: tuple[str, str], figures: Figures,
+    pg_url: tuple[str, str],
+    figures: Figures,
 ) -> None:
     url, schema = pg_url
     cluster = ["pg_ctlcluster", "--skip-systemctl-redirect"]
@@ -232,8 +249,9 @@ def test_a_stopped_postgres_server_gives_storage_unavailable_then_recovers(
         for step in range(10):
             assert driver.step(step)["ok"] or step % 3 == 2, driver.results[-1]
         try:
-            subprocess.run([*cluster, version, "main", "stop", "-m", "fast"], check=True,
-                           timeout=60)
+            subprocess.run(
+                [*cluster, version, "main", "stop", "-m", "fast"], check=True, timeout=60
+            )
             stopped = time.monotonic()
             during = [driver.step(10)]  # a write, refused (the outage stays short)
         finally:
@@ -245,12 +263,17 @@ def test_a_stopped_postgres_server_gives_storage_unavailable_then_recovers(
         driver.close()
     codes = _check_outcomes(driver.results)
     accepted, stored = _accepted_writes(driver.results), _stored_events(schema)
-    figures.record(commands=len(driver.results), outage_commands=len(during),
-                   outage_seconds=round(outage, 1) if outage else None,
-                   refused_during_outage=sum(not r["ok"] for r in during),
-                   refused_after_restart=sum(not r["ok"] for r in after),
-                   refused_by_code=dict(codes), accepted_writes=accepted, stored_events=stored,
-                   events_lost=max(0, accepted - stored))
+    figures.record(
+        commands=len(driver.results),
+        outage_commands=len(during),
+        outage_seconds=round(outage, 1) if outage else None,
+        refused_during_outage=sum(not r["ok"] for r in during),
+        refused_after_restart=sum(not r["ok"] for r in after),
+        refused_by_code=dict(codes),
+        accepted_writes=accepted,
+        stored_events=stored,
+        events_lost=max(0, accepted - stored),
+    )
     assert all(not r["ok"] and r["code"] == "storage_unavailable" for r in during), during
     assert all(r["ok"] for r in after[2:]), after  # the pool may need a command to notice
     assert stored == accepted
@@ -287,7 +310,8 @@ def submit_args(tmp_path: Path) -> tuple[str, ...]:
 
 
 def test_a_read_only_sqlite_url_refuses_writes_and_writes_nothing(
-    tmp_path: Path, figures: Figures,
+    tmp_path: Path,
+    figures: Figures,
 ) -> None:
     path, before = _store(tmp_path)
     ro = f"sqlite:///{path}?mode=ro"
@@ -303,13 +327,16 @@ def test_a_read_only_sqlite_url_refuses_writes_and_writes_nothing(
 
 
 def test_an_immutable_sqlite_file_refuses_writes_even_for_root(
-    tmp_path: Path, figures: Figures,
+    tmp_path: Path,
+    figures: Figures,
 ) -> None:
     """chmod does not stop root; ``chattr +i`` does (skipped where it is not supported)."""
     path, before = _store(tmp_path)
     path.chmod(0o444)
-    if shutil.which("chattr") is None or subprocess.run(
-            ["chattr", "+i", str(path)], capture_output=True, check=False).returncode:
+    if (
+        shutil.which("chattr") is None
+        or subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False).returncode
+    ):
         pytest.skip("chattr +i is not available on this file system")
     try:
         url = f"sqlite:///{path}"
@@ -331,7 +358,8 @@ def test_an_immutable_sqlite_file_refuses_writes_even_for_root(
 
 
 def test_a_sqlite_file_locked_by_another_writer_times_out_cleanly_then_recovers(
-    tmp_path: Path, figures: Figures,
+    tmp_path: Path,
+    figures: Figures,
 ) -> None:
     path, before = _store(tmp_path)
     url = f"sqlite:///{path}?lock_timeout=1"
@@ -356,7 +384,9 @@ def test_a_sqlite_file_locked_by_another_writer_times_out_cleanly_then_recovers(
 
 @pytest.mark.parametrize("damage", ["not_a_database", "corrupted_pages", "empty_header"])
 def test_a_file_that_is_not_a_usable_database_is_storage_unavailable(
-    damage: str, tmp_path: Path, figures: Figures,
+    damage: str,
+    tmp_path: Path,
+    figures: Figures,
 ) -> None:
     path = tmp_path / "bad.db"
     if damage == "not_a_database":

@@ -64,35 +64,51 @@ FACADE = Tally()
 CLI = Tally()
 
 # ------------------------------------------------------------------ commands
-PAYLOAD_KINDS = ["valid", "valid", "valid", "missing", "broken", "broken", "huge", "hostile",
-                 "deep", "none", "not_mapping"]
+PAYLOAD_KINDS = [
+    "valid",
+    "valid",
+    "valid",
+    "missing",
+    "broken",
+    "broken",
+    "huge",
+    "hostile",
+    "deep",
+    "none",
+    "not_mapping",
+]
 TARGET_KINDS = ["uuid", "uuid", "str", "prefix", "upper", "random", "garbage", "start"]
 EXPECTED_KINDS = [None, None, None, "current", "stale", "negative", "zero", "huge"]
 
-command = st.fixed_dictionaries({
-    "op": st.sampled_from(["fire", "fire", "fire", "start", "read"]),
-    "aim": st.sampled_from([True, True, False]),
-    "choice": st.integers(0, 2**16),
-    "target": st.sampled_from(TARGET_KINDS),
-    "slot": st.integers(0, 9),
-    "trigger": st.sampled_from(TRIGGERS) | hostile_text,
-    "actor_id": st.sampled_from([a.id for a in ACTORS.values()]) | hostile_text,
-    "role": st.sampled_from(ROLE_CHOICES) | hostile_text,
-    "payload": st.sampled_from(PAYLOAD_KINDS),
-    "value": hostile,
-    "pick": st.integers(0, 200),
-    "reason": st.none() | st.just("fuzzing") | hostile_text,
-    "expected": st.sampled_from(EXPECTED_KINDS),
-    "correlation": st.none() | hostile_text,
-})
+command = st.fixed_dictionaries(
+    {
+        "op": st.sampled_from(["fire", "fire", "fire", "start", "read"]),
+        "aim": st.sampled_from([True, True, False]),
+        "choice": st.integers(0, 2**16),
+        "target": st.sampled_from(TARGET_KINDS),
+        "slot": st.integers(0, 9),
+        "trigger": st.sampled_from(TRIGGERS) | hostile_text,
+        "actor_id": st.sampled_from([a.id for a in ACTORS.values()]) | hostile_text,
+        "role": st.sampled_from(ROLE_CHOICES) | hostile_text,
+        "payload": st.sampled_from(PAYLOAD_KINDS),
+        "value": hostile,
+        "pick": st.integers(0, 200),
+        "reason": st.none() | st.just("fuzzing") | hostile_text,
+        "expected": st.sampled_from(EXPECTED_KINDS),
+        "correlation": st.none() | hostile_text,
+    }
+)
 states = st.lists(st.sampled_from(sorted(PATHS)), min_size=1, max_size=3)
 
 
 def _actor(cmd: dict[str, Any]) -> Actor:
     """The command's actor; ids and roles the ``Actor`` model itself refuses (empty, too
     long, lone surrogates) never reach the engine, so they fall back to plain ones."""
-    for actor_id, role in ((cmd["actor_id"], cmd["role"]), ("x-9", cmd["role"]),
-                           (cmd["actor_id"], "stranger")):
+    for actor_id, role in (
+        (cmd["actor_id"], cmd["role"]),
+        ("x-9", cmd["role"]),
+        (cmd["actor_id"], "stranger"),
+    ):
         try:
             return Actor(actor_id, role)
         except pydantic.ValidationError:
@@ -124,8 +140,12 @@ def _target(cmd: dict[str, Any], ids: list[UUID]) -> Any:
     if cmd["aim"] and kind in ("random", "garbage"):
         kind = "prefix" if kind == "random" else "str"
     return {
-        "uuid": iid, "str": str(iid), "prefix": str(iid)[:8], "upper": str(iid).upper(),
-        "random": uuid4(), "garbage": cmd["actor_id"],
+        "uuid": iid,
+        "str": str(iid),
+        "prefix": str(iid)[:8],
+        "upper": str(iid).upper(),
+        "random": uuid4(),
+        "garbage": cmd["actor_id"],
     }.get(kind, iid)
 
 
@@ -133,8 +153,14 @@ def _expected(cmd: dict[str, Any], current: int | None) -> int | None:
     kind, now = cmd["expected"], current or 0
     if cmd["aim"] and kind is not None:
         kind = "current" if cmd["pick"] % 3 else kind
-    return {None: None, "current": now, "stale": now - 1, "negative": -now - 5, "zero": 0,
-            "huge": 2**64 + now}[kind]
+    return {
+        None: None,
+        "current": now,
+        "stale": now - 1,
+        "negative": -now - 5,
+        "zero": 0,
+        "huge": 2**64 + now,
+    }[kind]
 
 
 def _read(engine: Engine, cmd: dict[str, Any], target: Any) -> None:
@@ -152,8 +178,10 @@ def _read(engine: Engine, cmd: dict[str, Any], target: Any) -> None:
     else:
         text = value if isinstance(value, str) else cmd["trigger"]
         keys = ["state", "country", "area", "region", "workflow", "institution_type"]
-        engine.requests(**{keys[cmd["pick"] % len(keys)]: text},
-                        limit=value if isinstance(value, int) and which == 5 else 10)
+        engine.requests(
+            **{keys[cmd["pick"] % len(keys)]: text},
+            limit=value if isinstance(value, int) and which == 5 else 10,
+        )
 
 
 def _send(engine: Engine, ids: list[UUID], cmd: dict[str, Any]) -> bool:
@@ -170,9 +198,14 @@ def _send(engine: Engine, ids: list[UUID], cmd: dict[str, Any]) -> bool:
             trigger, role = aimed(None, cmd["choice"]) or (trigger, actor.role)
             actor = BY_ROLE[role]
         workflow = NAME if cmd["aim"] or cmd["pick"] % 3 else cmd["trigger"]
-        view = engine.start(workflow, _payload(cmd, trigger, {}), actor=actor, reason=reason,
-                            trigger=trigger if cmd["pick"] % 2 else None,
-                            correlation_id=correlation)
+        view = engine.start(
+            workflow,
+            _payload(cmd, trigger, {}),
+            actor=actor,
+            reason=reason,
+            trigger=trigger if cmd["pick"] % 2 else None,
+            correlation_id=correlation,
+        )
         ids.append(view.id)
         return True
     current = engine.get(ids[cmd["slot"] % len(ids)])
@@ -182,9 +215,15 @@ def _send(engine: Engine, ids: list[UUID], cmd: dict[str, Any]) -> bool:
         if choice is not None:
             trigger, actor = choice[0], BY_ROLE[choice[1]]
             reason = reason or "fuzzing"
-    engine.fire(target, trigger, _payload(cmd, trigger, current.data), actor=actor,
-                reason=reason, expected_version=_expected(cmd, current.version),
-                correlation_id=correlation)
+    engine.fire(
+        target,
+        trigger,
+        _payload(cmd, trigger, current.data),
+        actor=actor,
+        reason=reason,
+        expected_version=_expected(cmd, current.version),
+        correlation_id=correlation,
+    )
     return True
 
 
@@ -221,10 +260,16 @@ NO_SHRINK = (Phase.explicit, Phase.generate)
 """Shrinking lists of 200,000-character commands takes minutes; a failure is reported
 as found (the whole failing example is printed), which is enough to reproduce it."""
 FACADE_SETTINGS = settings(
-    max_examples=max(1, FACADE_COMMANDS // PER_EXAMPLE), deadline=None, database=None,
-    phases=NO_SHRINK, report_multiple_bugs=False,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.large_base_example],
+    max_examples=max(1, FACADE_COMMANDS // PER_EXAMPLE),
+    deadline=None,
+    database=None,
+    phases=NO_SHRINK,
+    report_multiple_bugs=False,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
 )
 facade_examples = given(
     start_states=states, cmds=st.lists(command, min_size=PER_EXAMPLE, max_size=PER_EXAMPLE)
@@ -248,38 +293,65 @@ def test_a_correlation_id_with_a_lone_surrogate_is_a_typed_refusal(figures: Figu
     with Engine.open("memory://", workflows=[DEFN]) as engine:
         view = walk_to(engine, "submitted")
         with pytest.raises(InvalidArgument, match="correlation_id"):
-            engine.fire(view.id, "return_for_revision", actor=ACTORS["team"], reason="r",
-                        correlation_id="req-\ud800")
+            engine.fire(
+                view.id,
+                "return_for_revision",
+                actor=ACTORS["team"],
+                reason="r",
+                correlation_id="req-\ud800",
+            )
         with pytest.raises(InvalidArgument, match="causation_id"):
-            engine.fire(view.id, "return_for_revision", actor=ACTORS["team"], reason="r",
-                        causation_id="a\x00b")
+            engine.fire(
+                view.id,
+                "return_for_revision",
+                actor=ACTORS["team"],
+                reason="r",
+                causation_id="a\x00b",
+            )
         assert event_count(engine) == 1
 
 
 # ------------------------------------------------------------------ the CLI
-cli_command = st.fixed_dictionaries({
-    "op": st.sampled_from(["fire", "fire", "fire", "submit", "show", "history", "next", "list"]),
-    "aim": st.sampled_from([True, True, False]),
-    "choice": st.integers(0, 2**16),
-    "target": st.sampled_from(["str", "str", "prefix", "upper", "random", "garbage"]),
-    "slot": st.integers(0, 9),
-    "trigger": st.sampled_from(TRIGGERS) | hostile_text,
-    "actor_id": st.sampled_from([a.id for a in ACTORS.values()]) | hostile_text,
-    "role": st.sampled_from(ROLE_CHOICES) | hostile_text,
-    "as_form": st.sampled_from(["ok", "ok", "ok", "nocolon", "empty_role", "empty_id"]),
-    "payload": st.sampled_from(PAYLOAD_KINDS),
-    "source": st.sampled_from(["stdin", "stdin", "stdin", "file", "binary", "missing",
-                               "directory", "not_json", "bytes_stdin", "array"]),
-    "value": hostile,
-    "pick": st.integers(0, 200),
-    "reason": st.none() | st.just("fuzzing") | hostile_text,
-    "expected": st.sampled_from([*EXPECTED_KINDS, "text"]),
-    "json": st.booleans(),
-})
+cli_command = st.fixed_dictionaries(
+    {
+        "op": st.sampled_from(
+            ["fire", "fire", "fire", "submit", "show", "history", "next", "list"]
+        ),
+        "aim": st.sampled_from([True, True, False]),
+        "choice": st.integers(0, 2**16),
+        "target": st.sampled_from(["str", "str", "prefix", "upper", "random", "garbage"]),
+        "slot": st.integers(0, 9),
+        "trigger": st.sampled_from(TRIGGERS) | hostile_text,
+        "actor_id": st.sampled_from([a.id for a in ACTORS.values()]) | hostile_text,
+        "role": st.sampled_from(ROLE_CHOICES) | hostile_text,
+        "as_form": st.sampled_from(["ok", "ok", "ok", "nocolon", "empty_role", "empty_id"]),
+        "payload": st.sampled_from(PAYLOAD_KINDS),
+        "source": st.sampled_from(
+            [
+                "stdin",
+                "stdin",
+                "stdin",
+                "file",
+                "binary",
+                "missing",
+                "directory",
+                "not_json",
+                "bytes_stdin",
+                "array",
+            ]
+        ),
+        "value": hostile,
+        "pick": st.integers(0, 200),
+        "reason": st.none() | st.just("fuzzing") | hostile_text,
+        "expected": st.sampled_from([*EXPECTED_KINDS, "text"]),
+        "json": st.booleans(),
+    }
+)
 
 
-def _cli_data(cmd: dict[str, Any], trigger: str, data: dict[str, Any],
-              work: Path) -> tuple[list[str], str | bytes | None]:
+def _cli_data(
+    cmd: dict[str, Any], trigger: str, data: dict[str, Any], work: Path
+) -> tuple[list[str], str | bytes | None]:
     """The ``--data`` option and stdin for a payload (or a broken source)."""
     source = cmd["source"]
     if cmd["aim"] and cmd["pick"] % 2 == 0:
@@ -323,11 +395,18 @@ def _as(cmd: dict[str, Any], role: str, actor_id: str) -> str:
     return f"{role}:{actor_id}"
 
 
-def _cli_args(cmd: dict[str, Any], ids: list[str], work: Path) -> tuple[list[str], str | bytes | None, bool]:
+def _cli_args(
+    cmd: dict[str, Any], ids: list[str], work: Path
+) -> tuple[list[str], str | bytes | None, bool]:
     """argv, stdin and whether the command may write."""
     iid = ids[cmd["slot"] % len(ids)]
-    target = {"str": iid, "prefix": iid[:8], "upper": iid.upper(), "random": str(uuid4()),
-              "garbage": cmd["actor_id"]}[cmd["target"]]
+    target = {
+        "str": iid,
+        "prefix": iid[:8],
+        "upper": iid.upper(),
+        "random": str(uuid4()),
+        "garbage": cmd["actor_id"],
+    }[cmd["target"]]
     trigger, role, actor_id = cmd["trigger"], cmd["role"], cmd["actor_id"]
     reason = cmd["reason"]
     op = cmd["op"]
@@ -335,15 +414,18 @@ def _cli_args(cmd: dict[str, Any], ids: list[str], work: Path) -> tuple[list[str
     if op in ("show", "history", "next", "list"):
         extra: list[str] = []
         if op == "show" and cmd["pick"] % 3 == 0:
-            extra = ["--version", str(cmd["value"] if isinstance(cmd["value"], int)
-                                      else cmd["pick"] - 100)]
+            extra = [
+                "--version",
+                str(cmd["value"] if isinstance(cmd["value"], int) else cmd["pick"] - 100),
+            ]
         elif op == "show" and cmd["pick"] % 3 == 1:
             extra = ["--as-of", str(cmd["value"])]
         elif op == "next" and cmd["aim"]:
             extra = ["--as", _as(cmd, role, actor_id)]
         if op == "list":
-            option = ["--state", "--country", "--area", "--region", "--limit",
-                      "--offset"][cmd["pick"] % 6]
+            option = ["--state", "--country", "--area", "--region", "--limit", "--offset"][
+                cmd["pick"] % 6
+            ]
             return [*head, "list", option, str(cmd["value"])], None, False
         return [*head, op, target, *extra], None, False
     state, data, version = _VIEWS[iid]
@@ -385,14 +467,16 @@ def _check_cli_result(result: Any, argv: list[str]) -> str | None:
     """Assert the CLI's contract on one result; the refusal code (if any)."""
     out, err = result.stdout, result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit), (
-        argv, result.exception)
+        argv,
+        result.exception,
+    )
     assert "Traceback" not in out + err, (argv, err)
     assert result.exit_code in (0, 2, 3, 4, 5), (argv, result.exit_code, err)
     if result.exit_code == 0:
         return None
     assert out == "", (argv, out)
     if err.startswith("error["):
-        code = err[len("error["):err.index("]")]
+        code = err[len("error[") : err.index("]")]
         assert DOCUMENTED_EXIT.get(code) == result.exit_code, (argv, code, result.exit_code)
         lines = err.splitlines()
         assert len(lines) == 1 or code == "invalid_argument", (argv, err)
@@ -417,14 +501,21 @@ def cli_store(tmp_path: Path) -> tuple[Path, list[str]]:
 
 
 def test_the_cli_exits_with_documented_codes_and_never_a_traceback(
-    cli_store: tuple[Path, list[str]], tmp_path: Path, figures: Figures,
+    cli_store: tuple[Path, list[str]],
+    tmp_path: Path,
+    figures: Figures,
 ) -> None:
     db_path, ids = cli_store
     db = f"sqlite:///{db_path}"
 
-    @settings(max_examples=max(1, CLI_COMMANDS // CLI_PER_EXAMPLE), deadline=None,
-              suppress_health_check=list(HealthCheck), database=None, phases=NO_SHRINK,
-              report_multiple_bugs=False)
+    @settings(
+        max_examples=max(1, CLI_COMMANDS // CLI_PER_EXAMPLE),
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        phases=NO_SHRINK,
+        report_multiple_bugs=False,
+    )
     @given(cmds=st.lists(cli_command, min_size=CLI_PER_EXAMPLE, max_size=CLI_PER_EXAMPLE))
     def example(cmds: list[dict[str, Any]]) -> None:
         for cmd in cmds:
@@ -458,7 +549,8 @@ def test_the_cli_exits_with_documented_codes_and_never_a_traceback(
 # engine/sql.py, engine/cli/inputs.py); these pin the fixes with one command each.
 @pytest.mark.parametrize("reason", ["why\ud800", "why\x00not"])
 def test_a_reason_with_a_lone_surrogate_or_nul_is_an_invalid_payload(
-    reason: str, figures: Figures,
+    reason: str,
+    figures: Figures,
 ) -> None:
     figures.record(fuzzed=1, accepted=0)
     with Engine.open("memory://", workflows=[DEFN]) as engine:
@@ -485,7 +577,8 @@ def test_a_payload_with_nul_in_a_text_field_is_an_invalid_payload(figures: Figur
 
 
 def test_request_filters_with_a_lone_surrogate_are_invalid_arguments(
-    tmp_path: Path, figures: Figures,
+    tmp_path: Path,
+    figures: Figures,
 ) -> None:
     figures.record(fuzzed=2, accepted=0)
     with Engine.open(f"sqlite:///{tmp_path / 's.db'}", workflows=[DEFN]) as engine:
@@ -500,7 +593,9 @@ def test_request_filters_with_a_lone_surrogate_are_invalid_arguments(
 
 @pytest.mark.parametrize("source", ["file", "stdin"])
 def test_data_that_is_not_utf8_exits_2_with_one_line(
-    source: str, tmp_path: Path, figures: Figures,
+    source: str,
+    tmp_path: Path,
+    figures: Figures,
 ) -> None:
     figures.record(fuzzed=1, accepted=0)
     db = f"sqlite:///{tmp_path / 'd.db'}"
@@ -508,8 +603,16 @@ def test_data_that_is_not_utf8_exits_2_with_one_line(
     path = tmp_path / "payload.json"
     path.write_bytes(blob)
     arg = str(path) if source == "file" else "-"
-    result = run(db, "submit", NAME, "--as", "partner_institution:p-1", "--data", arg,
-                 input=blob if source == "stdin" else None)
+    result = run(
+        db,
+        "submit",
+        NAME,
+        "--as",
+        "partner_institution:p-1",
+        "--data",
+        arg,
+        input=blob if source == "stdin" else None,
+    )
     assert result.exit_code == 2, result.stderr
     assert result.stderr.startswith("error[invalid_argument]: ")
     assert "not UTF-8" in result.stderr
@@ -518,7 +621,8 @@ def test_data_that_is_not_utf8_exits_2_with_one_line(
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
 def test_a_list_offset_or_limit_beyond_64_bits_is_an_invalid_argument(
-    store_url: str, figures: Figures,
+    store_url: str,
+    figures: Figures,
 ) -> None:
     figures.record(fuzzed=2, accepted=0)
     with Engine.open(store_url, workflows=[DEFN]) as engine:

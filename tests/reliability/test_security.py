@@ -39,10 +39,30 @@ from workflows.technical_assistance.builders import (
 
 DEFN = definition()
 TRIGGERS = sorted({t.trigger for t in DEFN.transitions})
-MAIN_PATH = ["submitted", "revision_requested", "fine_tuned", "approved", "mobilised",
-             "implemented", "evaluated", "disseminated", "rejected", "withdrawn", "cancelled"]
-LOOK_ALIKES = ["Commission", "commission ", " socieux_team", "SOCIEUX_TEAM", "admin", "root",
-               "*", "", "auditor"]
+MAIN_PATH = [
+    "submitted",
+    "revision_requested",
+    "fine_tuned",
+    "approved",
+    "mobilised",
+    "implemented",
+    "evaluated",
+    "disseminated",
+    "rejected",
+    "withdrawn",
+    "cancelled",
+]
+LOOK_ALIKES = [
+    "Commission",
+    "commission ",
+    " socieux_team",
+    "SOCIEUX_TEAM",
+    "admin",
+    "root",
+    "*",
+    "",
+    "auditor",
+]
 
 
 # ------------------------------------------------------------------ roles
@@ -71,47 +91,66 @@ def test_no_role_fires_a_trigger_outside_its_roles_at_any_state(figures: Figures
                         assert info.value.rule == "role"
                         refused_role += 1
             assert event_count(engine) == before, state
-            report = {r for role in ROLES
-                      for r in engine.allowed(view.id, Actor("probe", role)).allowed}
+            report = {
+                r for role in ROLES for r in engine.allowed(view.id, Actor("probe", role)).allowed
+            }
             legit = {k[1] for k in TABLE if k[0] == state}
             assert report <= legit
-    figures.record(fuzzed=tried, accepted=0, refused_permission_denied=refused_role,
-                   refused_transition_not_allowed=refused_state, legitimate_pairs=allowed)
+    figures.record(
+        fuzzed=tried,
+        accepted=0,
+        refused_permission_denied=refused_role,
+        refused_transition_not_allowed=refused_state,
+        legitimate_pairs=allowed,
+    )
 
 
 @pytest.mark.parametrize("earlier", ["submit", "fine_tune", "resubmit"])
 def test_separation_of_duties_holds_whatever_role_the_actor_claims(
-    earlier: str, figures: Figures,
+    earlier: str,
+    figures: Figures,
 ) -> None:
     """The one who submitted, resubmitted or fine-tuned may not approve, even as
     ``commission`` (or as any other role that claims the trigger)."""
-    me = {"submit": ACTORS["partner"], "resubmit": ACTORS["delegation"],
-          "fine_tune": ACTORS["team"]}[earlier]
+    me = {
+        "submit": ACTORS["partner"],
+        "resubmit": ACTORS["delegation"],
+        "fine_tune": ACTORS["team"],
+    }[earlier]
     with Engine.open("memory://", workflows=[DEFN]) as engine:
         view = engine.start(NAME, request_payload(), actor=ACTORS["partner"])
         if earlier == "resubmit":
-            view = engine.fire(view.id, "return_for_revision", actor=ACTORS["team"],
-                               reason="narrow it down")
+            view = engine.fire(
+                view.id, "return_for_revision", actor=ACTORS["team"], reason="narrow it down"
+            )
             view = engine.fire(view.id, "resubmit", request_payload(), actor=me)
-        view = engine.fire(view.id, "fine_tune", valid_payload("fine_tune", view.data, 0),
-                           actor=ACTORS["team"])
+        view = engine.fire(
+            view.id, "fine_tune", valid_payload("fine_tune", view.data, 0), actor=ACTORS["team"]
+        )
         before = event_count(engine)
         attempts = 0
         for role in ("commission", *ROLES):
             attempts += 1
             with pytest.raises(PermissionDenied) as info:
-                engine.fire(view.id, "approve", valid_payload("approve", view.data, 0),
-                            actor=Actor(me.id, role))
+                engine.fire(
+                    view.id,
+                    "approve",
+                    valid_payload("approve", view.data, 0),
+                    actor=Actor(me.id, role),
+                )
             expected = "separation" if role == "commission" else "role"
             assert info.value.rule == expected, (role, info.value)
             verdict = engine.allowed(view.id, Actor(me.id, role))
             assert "approve" not in verdict.allowed
         assert event_count(engine) == before
         # someone else in the commission may approve: the rule is about people, not roles
-        engine.fire(view.id, "approve", valid_payload("approve", view.data, 0),
-                    actor=Actor("dg-intpa-2", "commission"))
-    figures.record(fuzzed=attempts + 1, accepted=1, refused_separation=1,
-                   refused_role=attempts - 1)
+        engine.fire(
+            view.id,
+            "approve",
+            valid_payload("approve", view.data, 0),
+            actor=Actor("dg-intpa-2", "commission"),
+        )
+    figures.record(fuzzed=attempts + 1, accepted=1, refused_separation=1, refused_role=attempts - 1)
 
 
 def test_separation_of_duties_holds_through_the_cli(tmp_path: Path, figures: Figures) -> None:
@@ -121,8 +160,9 @@ def test_separation_of_duties_holds_through_the_cli(tmp_path: Path, figures: Fig
     data = tmp_path / "approval.json"
     data.write_text(json.dumps(valid_payload("approve", {}, 0)), encoding="utf-8")
     for who in (ACTORS["partner"].id, ACTORS["team"].id):
-        result = run(db, "fire", str(view.id), "approve", "--as", f"commission:{who}",
-                     "--data", str(data))
+        result = run(
+            db, "fire", str(view.id), "approve", "--as", f"commission:{who}", "--data", str(data)
+        )
         assert result.exit_code == 3, result.stderr
         assert result.stderr.startswith("error[permission_denied]: ")
         assert "separation of duties" in result.stderr
@@ -132,19 +172,45 @@ def test_separation_of_duties_holds_through_the_cli(tmp_path: Path, figures: Fig
 
 
 # ------------------------------------------------------------------ injection
-INJECTIONS = ["'", '"', ";", "--", "%", "_", "' OR 1=1 --", "' OR '1'='1", "KH' --",
-              "KH%", "K_", "%%", "*", "submitted' OR state IS NOT NULL --",
-              "x'); DROP TABLE stored_events; --", "x\"); DROP TABLE req_requests; --",
-              "1; DELETE FROM req_requests", "\\", "sp.%", "' UNION SELECT * FROM aud_events --"]
-LIST_FILTERS = {"--state": "submitted", "--country": "KH", "--area": "sp.financing",
-                "--region": None}
+INJECTIONS = [
+    "'",
+    '"',
+    ";",
+    "--",
+    "%",
+    "_",
+    "' OR 1=1 --",
+    "' OR '1'='1",
+    "KH' --",
+    "KH%",
+    "K_",
+    "%%",
+    "*",
+    "submitted' OR state IS NOT NULL --",
+    "x'); DROP TABLE stored_events; --",
+    'x"); DROP TABLE req_requests; --',
+    "1; DELETE FROM req_requests",
+    "\\",
+    "sp.%",
+    "' UNION SELECT * FROM aud_events --",
+]
+LIST_FILTERS = {
+    "--state": "submitted",
+    "--country": "KH",
+    "--area": "sp.financing",
+    "--region": None,
+}
 
 
 def _tables(path: Path) -> dict[str, int]:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
         return {n: conn.execute(f'SELECT COUNT(*) FROM "{n}"').fetchone()[0] for n in names}
     finally:
         conn.close()
@@ -163,7 +229,8 @@ def portfolio(tmp_path: Path) -> tuple[Path, str]:
 
 
 def test_sql_metacharacters_in_every_list_filter_match_nothing(
-    portfolio: tuple[Path, str], figures: Figures,
+    portfolio: tuple[Path, str],
+    figures: Figures,
 ) -> None:
     path, region = portfolio
     db = f"sqlite:///{path}"
@@ -199,14 +266,20 @@ def test_sql_metacharacters_in_every_list_filter_match_nothing(
 
 @pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
 def test_sql_metacharacters_in_facade_filters_match_nothing(
-    store_url: str, figures: Figures,
+    store_url: str,
+    figures: Figures,
 ) -> None:
     tried = 0
     with Engine.open(store_url, workflows=[DEFN]) as engine:
         view = walk_to(engine, "mobilised")
         walk_to(engine, "submitted", data_overrides={"submit": {"country": "PE"}})
-        real = {"state": "mobilised", "country": "KH", "area": "sp.financing",
-                "workflow": NAME, "institution_type": "public_authority"}
+        real = {
+            "state": "mobilised",
+            "country": "KH",
+            "area": "sp.financing",
+            "workflow": NAME,
+            "institution_type": "public_authority",
+        }
         total = len(engine.requests())
         for key, value in real.items():
             assert engine.requests(**{key: value}), key
@@ -214,8 +287,12 @@ def test_sql_metacharacters_in_facade_filters_match_nothing(
                 tried += 1
                 assert engine.requests(**{key: text}) == [], (key, text)
                 assert engine.projection("requests").count(**{key: text}) == 0
-        for key, value in {"actor": ACTORS["team"].id, "role": "socieux_team",
-                           "trigger": "fine_tune", "instance": str(view.id)}.items():
+        for key, value in {
+            "actor": ACTORS["team"].id,
+            "role": "socieux_team",
+            "trigger": "fine_tune",
+            "instance": str(view.id),
+        }.items():
             assert engine.audit_trail(**{key: value}), key
             for text in INJECTIONS:
                 tried += 1
@@ -238,14 +315,25 @@ SECRETS = {
     "phone": "+855 97 531 864",
     "expert_name": "Qwxyzt Expertsurname",
 }
-MARKERS = ["Zyxwoq", "Privatename", "zyxwoq.secret", "private-mail", "97 531 864",
-           "Qwxyzt", "Expertsurname"]
+MARKERS = [
+    "Zyxwoq",
+    "Privatename",
+    "zyxwoq.secret",
+    "private-mail",
+    "97 531 864",
+    "Qwxyzt",
+    "Expertsurname",
+]
 
 
 def _request() -> dict[str, Any]:
     payload = request_payload()
-    payload["contact"] = {"name": SECRETS["contact_name"], "email": SECRETS["email"],
-                          "phone": SECRETS["phone"], "position": "Director"}
+    payload["contact"] = {
+        "name": SECRETS["contact_name"],
+        "email": SECRETS["email"],
+        "phone": SECRETS["phone"],
+        "position": "Director",
+    }
     return payload
 
 
@@ -261,7 +349,8 @@ def _leaks(text: str) -> list[str]:
 
 
 def test_personal_data_never_reaches_the_engine_logs(
-    caplog: pytest.LogCaptureFixture, figures: Figures,
+    caplog: pytest.LogCaptureFixture,
+    figures: Figures,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     commands = 0
@@ -271,8 +360,10 @@ def test_personal_data_never_reaches_the_engine_logs(
         refusals: list[dict[str, Any]] = [
             {**_request(), "contact": {**_request()["contact"], "email": "Zyxwoq not a mail"}},
             {**_request(), "contact": {**_request()["contact"], "phone": "Zyxwoq 555"}},
-            {**_request(), "contact": {"name": SECRETS["contact_name"] * 20,
-                                       "email": SECRETS["email"]}},
+            {
+                **_request(),
+                "contact": {"name": SECRETS["contact_name"] * 20, "email": SECRETS["email"]},
+            },
             {**_request(), "country": "Zyxwoq", "unexpected": SECRETS["email"]},
             {**_request(), "institution": {"name": "x", "type": "ngo", "level": "national"}},
         ]
@@ -282,10 +373,12 @@ def test_personal_data_never_reaches_the_engine_logs(
                 engine.start(NAME, bad, actor=ACTORS["partner"])
             assert _leaks(str(info.value)) == [], info.value  # error messages too
             assert _leaks(json.dumps(info.value.to_dict(), default=str)) == []
-        view = engine.fire(view.id, "fine_tune", valid_payload("fine_tune", view.data, 0),
-                           actor=ACTORS["team"])
-        view = engine.fire(view.id, "approve", valid_payload("approve", view.data, 0),
-                           actor=ACTORS["commission"])
+        view = engine.fire(
+            view.id, "fine_tune", valid_payload("fine_tune", view.data, 0), actor=ACTORS["team"]
+        )
+        view = engine.fire(
+            view.id, "approve", valid_payload("approve", view.data, 0), actor=ACTORS["commission"]
+        )
         conflicted = _experts(view.data["activities"])
         conflicted["experts"][0]["employer"] = view.data["institution"]["name"]
         with pytest.raises(EngineError) as info:
@@ -297,21 +390,23 @@ def test_personal_data_never_reaches_the_engine_logs(
         with pytest.raises(InvalidPayload) as bad:
             engine.fire(view.id, "mobilise", bad_expert, actor=ACTORS["team"])
         assert _leaks(str(bad.value)) == []
-        engine.fire(view.id, "mobilise", _experts(view.data["activities"]),
-                    actor=ACTORS["team"])
+        engine.fire(view.id, "mobilise", _experts(view.data["activities"]), actor=ACTORS["team"])
         commands += 5
         history = engine.history(view.id)
         assert SECRETS["email"] in json.dumps([h.payload for h in history])  # it is stored
     text = repr(logs) + caplog.text
     assert logs, "commands log something"
     assert _leaks(text) == [], _leaks(text)
-    figures.record(fuzzed=commands, log_records=len(logs) + len(caplog.records),
-                   personal_values_in_logs=0)
+    figures.record(
+        fuzzed=commands, log_records=len(logs) + len(caplog.records), personal_values_in_logs=0
+    )
 
 
 @pytest.mark.parametrize("log_format", ["json", "text"])
 def test_personal_data_never_reaches_the_cli_logs(
-    log_format: str, tmp_path: Path, figures: Figures,
+    log_format: str,
+    tmp_path: Path,
+    figures: Figures,
 ) -> None:
     db = f"sqlite:///{tmp_path / 'pd.db'}"
     opts = ["--log-format", log_format]
@@ -329,20 +424,53 @@ def test_personal_data_never_reaches_the_cli_logs(
     partner = "--as", "partner_institution:kh-nspc-1"
     view = cli("submit", NAME, *partner, data=_request())
     iid = view["id"]
-    cli("submit", NAME, *partner, data={**_request(), "contact": {
-        "name": SECRETS["contact_name"], "email": "Zyxwoq no mail"}}, code=2)
+    cli(
+        "submit",
+        NAME,
+        *partner,
+        data={
+            **_request(),
+            "contact": {"name": SECRETS["contact_name"], "email": "Zyxwoq no mail"},
+        },
+        code=2,
+    )
     cli("submit", NAME, *partner, data={**_request(), "country": "ZZ"}, code=3)
-    view = cli("fire", iid, "fine_tune", "--as", "socieux_team:team-1",
-               data=valid_payload("fine_tune", view["data"], 0))
-    view = cli("fire", iid, "approve", "--as", "commission:dg-1",
-               data=valid_payload("approve", view["data"], 0))
+    view = cli(
+        "fire",
+        iid,
+        "fine_tune",
+        "--as",
+        "socieux_team:team-1",
+        data=valid_payload("fine_tune", view["data"], 0),
+    )
+    view = cli(
+        "fire",
+        iid,
+        "approve",
+        "--as",
+        "commission:dg-1",
+        data=valid_payload("approve", view["data"], 0),
+    )
     conflicted = _experts(view["data"]["activities"])
     conflicted["experts"][0]["employer"] = view["data"]["institution"]["name"]
     cli("fire", iid, "mobilise", "--as", "socieux_team:team-1", data=conflicted, code=3)
-    cli("fire", iid, "mobilise", "--as", "socieux_team:team-1",
-        data=_experts(view["data"]["activities"]))
-    for args in (("show", iid), ("history", iid), ("next", iid), ("list",), ("stats",),
-                 ("audit", "verify"), ("projections", "status")):
+    cli(
+        "fire",
+        iid,
+        "mobilise",
+        "--as",
+        "socieux_team:team-1",
+        data=_experts(view["data"]["activities"]),
+    )
+    for args in (
+        ("show", iid),
+        ("history", iid),
+        ("next", iid),
+        ("list",),
+        ("stats",),
+        ("audit", "verify"),
+        ("projections", "status"),
+    ):
         cli(*args, code=None)
     text = "".join(stderr)
     if log_format == "json":
@@ -353,7 +481,8 @@ def test_personal_data_never_reaches_the_cli_logs(
 
 
 def test_a_crashing_guard_logs_no_payload_in_the_cli_log_format(
-    figures: Figures, capsys: pytest.CaptureFixture[str],
+    figures: Figures,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A guard that raises is logged with its traceback (``guard_failed``); the CLI's
     renderers must not print the guard's locals, which hold the payload."""
@@ -367,13 +496,17 @@ def test_a_crashing_guard_logs_no_payload_in_the_cli_log_format(
 
     spec = DEFN.model_dump()
     spec["name"] = "ta-crashing-guard"
-    spec["guards"] = tuple(Guard("request_complete", explode) if g.name == "request_complete"
-                           else g for g in DEFN.guards)
+    spec["guards"] = tuple(
+        Guard("request_complete", explode) if g.name == "request_complete" else g
+        for g in DEFN.guards
+    )
     crashing = WorkflowDefinition.model_validate(spec)
     for fmt in (LogFormat.text, LogFormat.json):
         configure_logging(fmt)
-        with Engine.open("memory://", workflows=[crashing]) as engine, \
-                pytest.raises(EngineError) as info:
+        with (
+            Engine.open("memory://", workflows=[crashing]) as engine,
+            pytest.raises(EngineError) as info,
+        ):
             engine.start(crashing.name, _request(), actor=ACTORS["partner"])
         assert info.value.code == "guard_rejected"
         err = capsys.readouterr().err

@@ -16,9 +16,13 @@ OTHER = "22222222-2222-4222-8222-222222222222"
 
 
 def _event(iid: str, version: int, prev: str, text: str = "") -> Record:
-    fields = {"topic": "socieux.instance:Transitioned", "originator_id": iid,
-              "timestamp": f"2024-01-01T00:00:{version:02d}.000000+00:00", "prev_hash": prev,
-              "payload": {"n": version, "text": text}}
+    fields = {
+        "topic": "socieux.instance:Transitioned",
+        "originator_id": iid,
+        "timestamp": f"2024-01-01T00:00:{version:02d}.000000+00:00",
+        "prev_hash": prev,
+        "payload": {"n": version, "text": text},
+    }
     digest = hash_fields({**fields, "originator_version": version})
     return Record(iid, version, fields, digest)
 
@@ -98,8 +102,12 @@ def test_a_forged_event_spliced_in_the_middle_is_inserted_and_the_rest_moved() -
     forged = _event(IID, 3, prev=records[1].stored_hash or "", text="forged")
     shifted = [moved(r, r.version + 1) for r in records[2:]]
     problems = analyse_instance(IID, [*records[:2], forged, *shifted])
-    assert found(problems) == {("inserted", IID, 3), ("reordered", IID, 4),
-                               ("reordered", IID, 5), ("reordered", IID, 6)}
+    assert found(problems) == {
+        ("inserted", IID, 3),
+        ("reordered", IID, 4),
+        ("reordered", IID, 5),
+        ("reordered", IID, 6),
+    }
 
 
 def test_an_event_below_version_1_is_inserted() -> None:
@@ -143,8 +151,9 @@ def interleaved() -> list[Record]:
     return [replace(r, position=i) for i, r in enumerate(merged, start=1)]
 
 
-def seal_of(records: list[Record], seq: int = 1, previous: str = GENESIS_HASH,
-            since: int = 0) -> tuple[SealRecord, list[tuple[str, int, str]]]:
+def seal_of(
+    records: list[Record], seq: int = 1, previous: str = GENESIS_HASH, since: int = 0
+) -> tuple[SealRecord, list[tuple[str, int, str]]]:
     running = GENESIS_RUNNING
     for r in records:
         running = step_running(running, r.digest)
@@ -153,11 +162,19 @@ def seal_of(records: list[Record], seq: int = 1, previous: str = GENESIS_HASH,
         if (r.position or 0) > since:
             heads[r.instance_id] = (r.version, r.digest)
     head_list = sorted((i, v, h) for i, (v, h) in heads.items())
-    fields = {"seq": seq, "position": records[-1].position or 0, "events": len(records),
-              "running_hash": running, "sealed_at": "2024-01-02T00:00:00.000000+00:00",
-              "heads_hash": heads_digest(head_list), "previous": previous, "public_key": None}
-    return SealRecord(**fields, heads_count=len(head_list),
-                      seal_hash=seal_digest(**fields)), head_list
+    fields = {
+        "seq": seq,
+        "position": records[-1].position or 0,
+        "events": len(records),
+        "running_hash": running,
+        "sealed_at": "2024-01-02T00:00:00.000000+00:00",
+        "heads_hash": heads_digest(head_list),
+        "previous": previous,
+        "public_key": None,
+    }
+    return SealRecord(
+        **fields, heads_count=len(head_list), seal_hash=seal_digest(**fields)
+    ), head_list
 
 
 def run(records: list[Record], seals: list[tuple[SealRecord, list]], **kw: object) -> list:

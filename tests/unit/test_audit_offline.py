@@ -70,8 +70,9 @@ def test_a_copy_of_the_offline_folder_verifies_an_export_without_the_engine(
         "print('heavy:', heavy)\n"
         "raise SystemExit(code)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=tmp_path, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "3 events, 1 instances, 1 seals checked (the whole log): OK" in out.stdout
     assert "heavy: []" in out.stdout
@@ -107,7 +108,7 @@ def test_a_file_that_is_not_an_export_is_refused(tmp_path: Path) -> None:
     "fields",
     [
         {"a": 1, "b": [True, None, 2.5], "c": {"z": "é", "y": "😀"}},
-        {"text": "line\nbreak\t\"quoted\"\\", "n": -(2**62), "empty": {}},
+        {"text": 'line\nbreak\t"quoted"\\', "n": -(2**62), "empty": {}},
         {"prev_hash": "0" * 64, "nested": [[{"k": "v"}]], "unicode": "\u00e9\u0301\u200b"},
     ],
 )

@@ -59,10 +59,12 @@ def test_without_an_actor_a_command_is_refused_and_writes_nothing(engine: Engine
 @pytest.mark.parametrize("bad", ["", "x" * 201, 42])
 def test_bad_correlation_ids_are_refused_and_write_nothing(engine: Engine, bad: object) -> None:
     with pytest.raises(InvalidArgument, match="correlation_id"):
-        engine.start("toy", {"title": "t", "amount": 1}, actor=REQUESTER,
-                     correlation_id=bad)  # type: ignore[arg-type]
-    with pytest.raises(InvalidArgument, match="correlation_id"), engine.context(
-        correlation_id=bad  # type: ignore[arg-type]
+        engine.start("toy", {"title": "t", "amount": 1}, actor=REQUESTER, correlation_id=bad)  # type: ignore[arg-type]
+    with (
+        pytest.raises(InvalidArgument, match="correlation_id"),
+        engine.context(
+            correlation_id=bad  # type: ignore[arg-type]
+        ),
     ):
         pass
     assert event_count(engine) == 0
@@ -70,8 +72,7 @@ def test_bad_correlation_ids_are_refused_and_write_nothing(engine: Engine, bad: 
 
 def test_a_non_actor_is_refused(engine: Engine) -> None:
     with pytest.raises(InvalidArgument, match="Actor"):
-        engine.start("toy", {"title": "t", "amount": 1},
-                     actor={"id": "x", "role": "requester"})  # type: ignore[arg-type]
+        engine.start("toy", {"title": "t", "amount": 1}, actor={"id": "x", "role": "requester"})  # type: ignore[arg-type]
     assert event_count(engine) == 0
 
 

@@ -19,10 +19,14 @@ from engine.definition.export import content_hash, to_dict, to_dot, to_json, to_
 from tests.toy import toy_definition
 
 
-def _defn(states: tuple[StateDef, ...], transitions: tuple[TransitionDef, ...],
-          guards: tuple[Guard, ...] = ()) -> WorkflowDefinition:
-    return WorkflowDefinition(name="bad", version=1, states=states, transitions=transitions,
-                              guards=guards)
+def _defn(
+    states: tuple[StateDef, ...],
+    transitions: tuple[TransitionDef, ...],
+    guards: tuple[Guard, ...] = (),
+) -> WorkflowDefinition:
+    return WorkflowDefinition(
+        name="bad", version=1, states=states, transitions=transitions, guards=guards
+    )
 
 
 def _problems(defn: WorkflowDefinition) -> list[str]:
@@ -41,70 +45,103 @@ def test_the_toy_definition_is_valid() -> None:
 
 
 def test_unreachable_state_is_reported() -> None:
-    problems = _problems(_defn(
-        (S(name="a"), S(name="island"), S(name="done", final=True)),
-        (T(trigger="go", dest="a", roles=("r",)), T(trigger="end", source=("a",), dest="done", roles=("r",))),
-    ))
+    problems = _problems(
+        _defn(
+            (S(name="a"), S(name="island"), S(name="done", final=True)),
+            (
+                T(trigger="go", dest="a", roles=("r",)),
+                T(trigger="end", source=("a",), dest="done", roles=("r",)),
+            ),
+        )
+    )
     assert problems == ["state 'island' is unreachable from the initial state 'a'"]
 
 
 def test_transition_out_of_final_state_is_reported() -> None:
-    problems = _problems(_defn(
-        (S(name="a"), S(name="done", final=True)),
-        (T(trigger="go", dest="a", roles=("r",)),
-         T(trigger="end", source=("a",), dest="done", roles=("r",)),
-         T(trigger="reopen", source=("done",), dest="a", roles=("r",))),
-    ))
+    problems = _problems(
+        _defn(
+            (S(name="a"), S(name="done", final=True)),
+            (
+                T(trigger="go", dest="a", roles=("r",)),
+                T(trigger="end", source=("a",), dest="done", roles=("r",)),
+                T(trigger="reopen", source=("done",), dest="a", roles=("r",)),
+            ),
+        )
+    )
     assert problems == ["transition 'reopen' leaves final state 'done'"]
 
 
 def test_dead_end_is_reported() -> None:
-    problems = _problems(_defn(
-        (S(name="a"), S(name="stuck"), S(name="done", final=True)),
-        (T(trigger="go", dest="a", roles=("r",)),
-         T(trigger="end", source=("a",), dest="done", roles=("r",)),
-         T(trigger="trap", source=("a",), dest="stuck", roles=("r",))),
-    ))
+    problems = _problems(
+        _defn(
+            (S(name="a"), S(name="stuck"), S(name="done", final=True)),
+            (
+                T(trigger="go", dest="a", roles=("r",)),
+                T(trigger="end", source=("a",), dest="done", roles=("r",)),
+                T(trigger="trap", source=("a",), dest="stuck", roles=("r",)),
+            ),
+        )
+    )
     assert problems == ["state 'stuck' is a dead end: no final state can be reached from it"]
 
 
 def test_unknown_guard_is_reported() -> None:
-    problems = _problems(_defn(
-        (S(name="a"), S(name="done", final=True)),
-        (T(trigger="go", dest="a", roles=("r",), guards=("ghost",)),
-         T(trigger="end", source=("a",), dest="done", roles=("r",))),
-    ))
+    problems = _problems(
+        _defn(
+            (S(name="a"), S(name="done", final=True)),
+            (
+                T(trigger="go", dest="a", roles=("r",), guards=("ghost",)),
+                T(trigger="end", source=("a",), dest="done", roles=("r",)),
+            ),
+        )
+    )
     assert problems == ["transition 'go': unknown guard 'ghost'"]
 
 
 def test_ambiguous_trigger_is_reported() -> None:
-    problems = _problems(_defn(
-        (S(name="a"), S(name="b", final=True), S(name="c", final=True)),
-        (T(trigger="go", dest="a", roles=("r",)),
-         T(trigger="end", source=("a",), dest="b", roles=("r",)),
-         T(trigger="end", source=("a",), dest="c", roles=("r",))),
-    ))
+    problems = _problems(
+        _defn(
+            (S(name="a"), S(name="b", final=True), S(name="c", final=True)),
+            (
+                T(trigger="go", dest="a", roles=("r",)),
+                T(trigger="end", source=("a",), dest="b", roles=("r",)),
+                T(trigger="end", source=("a",), dest="c", roles=("r",)),
+            ),
+        )
+    )
     assert problems == ["trigger 'end' is defined more than once from state 'a' (ambiguous)"]
 
 
 def test_missing_initial_state_and_final_state_are_reported() -> None:
-    problems = _problems(_defn((S(name="a"),), (T(trigger="loop", source=("a",), dest="a", roles=("r",)),)))
+    problems = _problems(
+        _defn((S(name="a"),), (T(trigger="loop", source=("a",), dest="a", roles=("r",)),))
+    )
     assert problems == ["no start transition (a transition with an empty source)", "no final state"]
 
 
 def test_every_problem_is_listed_at_once() -> None:
-    problems = _problems(_defn(
-        (S(name="a"), S(name="island"), S(name="stuck"), S(name="done", final=True)),
-        (T(trigger="go", dest="a", roles=("r",), guards=("ghost",)),
-         T(trigger="end", source=("a",), dest="done", roles=("r",)),
-         T(trigger="end", source=("a",), dest="stuck", roles=("r",)),
-         T(trigger="reopen", source=("done",), dest="a", roles=("r",)),
-         T(trigger="x", source=("a",), dest="nowhere", roles=("r",))),
-    ))
+    problems = _problems(
+        _defn(
+            (S(name="a"), S(name="island"), S(name="stuck"), S(name="done", final=True)),
+            (
+                T(trigger="go", dest="a", roles=("r",), guards=("ghost",)),
+                T(trigger="end", source=("a",), dest="done", roles=("r",)),
+                T(trigger="end", source=("a",), dest="stuck", roles=("r",)),
+                T(trigger="reopen", source=("done",), dest="a", roles=("r",)),
+                T(trigger="x", source=("a",), dest="nowhere", roles=("r",)),
+            ),
+        )
+    )
     assert len(problems) == 6, problems
     text = "\n".join(problems)
-    for fragment in ("unknown guard 'ghost'", "ambiguous", "leaves final state", "unreachable",
-                     "unknown destination state 'nowhere'", "dead end"):
+    for fragment in (
+        "unknown guard 'ghost'",
+        "ambiguous",
+        "leaves final state",
+        "unreachable",
+        "unknown destination state 'nowhere'",
+        "dead end",
+    ):
         assert fragment in text
 
 
@@ -117,10 +154,14 @@ def test_same_name_and_version_with_other_content_is_refused() -> None:
 def test_content_hash_is_stable_and_sensitive() -> None:
     assert content_hash(toy_definition()) == content_hash(toy_definition())
     assert content_hash(toy_definition()) != content_hash(toy_definition(cap=999))
-    changed_guard = toy_definition().model_copy(update={
-        "guards": (Guard("amount_within_cap", lambda c: GuardResult(True), version=2),
-                   Guard("good_score", lambda c: GuardResult(True))),
-    })
+    changed_guard = toy_definition().model_copy(
+        update={
+            "guards": (
+                Guard("amount_within_cap", lambda c: GuardResult(True), version=2),
+                Guard("good_score", lambda c: GuardResult(True)),
+            ),
+        }
+    )
     assert content_hash(changed_guard) != content_hash(toy_definition())
 
 
@@ -135,5 +176,5 @@ def test_exports_cover_every_state_and_trigger() -> None:
         assert f'"{state}"' in dot
     for trigger in ("submit", "note", "review", "approve", "reject"):
         assert f": {trigger}" in mermaid
-        assert f"label=\"{trigger}" in dot
+        assert f'label="{trigger}' in dot
     assert data["transitions"][0]["payload"]["schema"]["required"] == ["title", "amount"]

@@ -12,15 +12,18 @@ from tests.helpers import REQUESTER
 from tests.toy import toy_definition
 
 
-@pytest.mark.parametrize("url", [
-    "mysql://x@y/z",
-    "sqlite://",
-    "sqlite:////no/such/directory/x.db",
-    "sqlite:///x.db?synchronous=sometimes",
-    "sqlite:///x.db?lock_timeout=0.2",
-    "postgresql://",
-    "postgresql://u@h:notaport/db",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://x@y/z",
+        "sqlite://",
+        "sqlite:////no/such/directory/x.db",
+        "sqlite:///x.db?synchronous=sometimes",
+        "sqlite:///x.db?lock_timeout=0.2",
+        "postgresql://",
+        "postgresql://u@h:notaport/db",
+    ],
+)
 def test_malformed_urls_raise_storage_unavailable(url: str) -> None:
     with pytest.raises(StorageUnavailable) as info:
         Engine.open(url, workflows=[])
@@ -64,9 +67,11 @@ def test_every_error_has_a_distinct_stable_code() -> None:
 
 
 def test_invalid_payload_carries_field_errors_without_the_input() -> None:
-    with Engine.open("memory://", workflows=[toy_definition()]) as engine, \
-            pytest.raises(InvalidPayload) as info:
-            engine.start("toy", {"title": "t", "amount": -1, "contact": 5}, actor=REQUESTER)
+    with (
+        Engine.open("memory://", workflows=[toy_definition()]) as engine,
+        pytest.raises(InvalidPayload) as info,
+    ):
+        engine.start("toy", {"title": "t", "amount": -1, "contact": 5}, actor=REQUESTER)
     err = info.value.to_dict()
     assert err["code"] == "invalid_payload"
     assert sorted(tuple(e["loc"]) for e in err["errors"]) == [("amount",), ("contact",)]

@@ -25,7 +25,8 @@ def test_handlers_see_each_recorded_event_in_order_with_its_audit_metadata() -> 
         engine.fire(iid, "note", {"text": "hello"}, actor=REQUESTER, correlation_id="c-1")
         engine.drain_hooks()
     assert [(e.notification_id, e.version, e.trigger) for e in seen] == [
-        (1, 1, "submit"), (2, 2, "note")
+        (1, 1, "submit"),
+        (2, 2, "note"),
     ]
     assert seen[1].audit["actor_id"] == REQUESTER.id
     assert seen[1].audit["correlation_id"] == "c-1"
@@ -57,8 +58,9 @@ def test_a_new_subscriber_starts_at_the_head_unless_asked_for_the_beginning() ->
         submit(engine)
         submit(engine)
         engine.subscribe(lambda e: late.append(e.notification_id), name="late")
-        engine.subscribe(lambda e: replay.append(e.notification_id), name="replay",
-                         start="beginning")
+        engine.subscribe(
+            lambda e: replay.append(e.notification_id), name="replay", start="beginning"
+        )
         submit(engine)
         engine.drain_hooks()
     assert late == [3]
@@ -163,8 +165,7 @@ def test_two_processes_subscribed_under_one_name_deliver_each_event_once(tmp_pat
 def test_without_a_background_thread_events_wait_for_drain_hooks() -> None:
     seen: list[int] = []
     with _open() as engine:
-        engine.subscribe(lambda e: seen.append(e.notification_id), name="sync",
-                         background=False)
+        engine.subscribe(lambda e: seen.append(e.notification_id), name="sync", background=False)
         submit(engine)
         assert seen == []
         engine.drain_hooks()

@@ -24,8 +24,10 @@ def demo() -> Iterator[tuple[Engine, DemoClock]]:
 
 
 def _timeline(engine: Engine) -> list[tuple[str, list[tuple[str, str, str]]]]:
-    return [(str(i), [(h.trigger, h.dest, h.at.isoformat()) for h in engine.history(i)])
-            for i in engine.instance_ids()]
+    return [
+        (str(i), [(h.trigger, h.dest, h.at.isoformat()) for h in engine.history(i)])
+        for i in engine.instance_ids()
+    ]
 
 
 def test_the_same_seed_gives_the_same_portfolio() -> None:
@@ -69,8 +71,12 @@ def test_the_default_demo_mirrors_the_published_scale(demo: tuple[Engine, DemoCl
     assert {"disseminated", "rejected", "withdrawn", "cancelled"} <= set(summary.states)
     assert summary.in_progress > 0
     assert summary.overdue > 0
-    assert {"guard_rejected", "permission_denied", "invalid_payload",
-            "transition_not_allowed"} <= set(summary.refusals)
+    assert {
+        "guard_rejected",
+        "permission_denied",
+        "invalid_payload",
+        "transition_not_allowed",
+    } <= set(summary.refusals)
 
 
 def test_demo_dates_spread_over_2014_to_2025_and_never_go_back(
@@ -92,8 +98,11 @@ def test_the_summary_ends_with_the_next_commands(demo: tuple[Engine, DemoClock])
     assert summary.sample_id is not None
     short = summary.sample_id[:8]
     assert summary.text().splitlines()[-4:] == [
-        "  socieux list", f"  socieux show {short}", f"  socieux history {short}",
-        "  socieux stats"]
+        "  socieux list",
+        f"  socieux show {short}",
+        f"  socieux history {short}",
+        "  socieux stats",
+    ]
     assert DemoSummary.model_validate(summary.model_dump(mode="json")) == summary
 
 

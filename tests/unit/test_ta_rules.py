@@ -46,8 +46,16 @@ def engine() -> Iterator[Engine]:
         yield eng
 
 
-def refused(engine: Engine, iid: UUID, trigger: str, data: Any, actor: Actor,
-            error: type[EngineError], *, reason: str | None = None) -> Any:
+def refused(
+    engine: Engine,
+    iid: UUID,
+    trigger: str,
+    data: Any,
+    actor: Actor,
+    error: type[EngineError],
+    *,
+    reason: str | None = None,
+) -> Any:
     """Fire a command that must be refused; check nothing was written; return the error."""
     version, steps = engine.get(iid).version, len(engine.history(iid))
     with pytest.raises(error) as info:
@@ -69,21 +77,31 @@ def refused_start(engine: Engine, data: Any, actor: Actor, error: type[EngineErr
 
 
 # ------------------------------------------------------------------ submit and resubmit
-@pytest.mark.parametrize(("changes", "reason"), [
-    ({"country": "FR"}, "FR is an EU Member State, not a partner country"),
-    ({"country": "US"}, "country US is not an eligible partner country"),
-    ({"institution": {"name": "Acme Ltd", "type": "company", "level": "national"}},
-     "institution type 'Company' is not eligible"),
-    ({"institution": {"name": "Helping Hands", "type": "ngo", "level": "local"}},
-     "institution type 'Non-governmental organisation' is not eligible"),
-    ({"institution": {"name": "X", "type": "public_authority", "level": "galactic"}},
-     "unknown institution level 'galactic'"),
-    ({"areas": ["sp.astrology"]}, "unknown area(s) sp.astrology"),
-    ({"areas": ["x.gender", "x.environment"]}, "cross-cutting markers alone are not in scope"),
-    ({"areas": []}, "no area given"),
-])
-def test_submit_refuses_an_ineligible_request(engine: Engine, changes: dict[str, Any],
-                                              reason: str) -> None:
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"country": "FR"}, "FR is an EU Member State, not a partner country"),
+        ({"country": "US"}, "country US is not an eligible partner country"),
+        (
+            {"institution": {"name": "Acme Ltd", "type": "company", "level": "national"}},
+            "institution type 'Company' is not eligible",
+        ),
+        (
+            {"institution": {"name": "Helping Hands", "type": "ngo", "level": "local"}},
+            "institution type 'Non-governmental organisation' is not eligible",
+        ),
+        (
+            {"institution": {"name": "X", "type": "public_authority", "level": "galactic"}},
+            "unknown institution level 'galactic'",
+        ),
+        ({"areas": ["sp.astrology"]}, "unknown area(s) sp.astrology"),
+        ({"areas": ["x.gender", "x.environment"]}, "cross-cutting markers alone are not in scope"),
+        ({"areas": []}, "no area given"),
+    ],
+)
+def test_submit_refuses_an_ineligible_request(
+    engine: Engine, changes: dict[str, Any], reason: str
+) -> None:
     err = refused_start(engine, {**request_payload(), **changes}, P, GuardRejected)
     assert err.code == "guard_rejected"
     assert [f["name"] for f in err.failures] == ["request_eligible"]
@@ -91,20 +109,22 @@ def test_submit_refuses_an_ineligible_request(engine: Engine, changes: dict[str,
 
 
 def test_submit_refuses_an_incomplete_request_naming_everything_missing(engine: Engine) -> None:
-    data = {**request_payload(), "title": " ", "description": "", "objectives": [],
-            "contact": None}
+    data = {**request_payload(), "title": " ", "description": "", "objectives": [], "contact": None}
     err = refused_start(engine, data, P, GuardRejected)
     assert err.code == "guard_rejected"
     assert err.reasons == ["missing: title, description, objectives, contact person"]
 
 
-@pytest.mark.parametrize(("changes", "loc"), [
-    ({"country": "kh"}, ["country"]),
-    ({"channel": "fax"}, ["channel"]),
-    ({"title": "x" * 201}, ["title"]),
-    ({"contact": {"name": "A", "email": "not-an-email"}}, ["contact", "email"]),
-    ({"budget": 10}, ["budget"]),
-])
+@pytest.mark.parametrize(
+    ("changes", "loc"),
+    [
+        ({"country": "kh"}, ["country"]),
+        ({"channel": "fax"}, ["channel"]),
+        ({"title": "x" * 201}, ["title"]),
+        ({"contact": {"name": "A", "email": "not-an-email"}}, ["contact", "email"]),
+        ({"budget": 10}, ["budget"]),
+    ],
+)
 def test_submit_refuses_a_malformed_payload_field_by_field(
     engine: Engine, changes: dict[str, Any], loc: list[str]
 ) -> None:
@@ -150,29 +170,62 @@ def _plan(**changes: Any) -> dict[str, Any]:
     return {**action_plan_payload(), **changes}
 
 
-@pytest.mark.parametrize(("data", "guard", "reason"), [
-    (_plan(eu_delegation_opinion=None), "eu_delegation_opinion_recorded",
-     "the EU Delegation's opinion is not recorded"),
-    (_plan(eu_delegation_opinion={"verdict": "unfavourable"}), "eu_delegation_opinion_recorded",
-     "an unfavourable opinion needs a note"),
-    (_plan(eu_delegation_opinion={"verdict": "waived", "note": "n"}),
-     "eu_delegation_opinion_recorded", "a waived opinion needs a reason"),
-    (_plan(activities=[]), "action_plan_within_caps", "the action plan has no activity"),
-    (_plan(activities=[activity_payload(f"A{i}", expert_days=10) for i in range(7)]),
-     "action_plan_within_caps", "7 activities exceed the cap of 6"),
-    (_plan(activities=[activity_payload("A1", expert_days=61)]), "action_plan_within_caps",
-     "activity A1: 61 expert-days exceed the cap of 60"),
-    (_plan(activities=[activity_payload(f"A{i}", expert_days=55) for i in range(4)]),
-     "action_plan_within_caps", "220 expert-days in total exceed the cap of 200"),
-    (_plan(activities=[activity_payload("A1", days=0)]), "action_plan_valid",
-     "activity A1: window ends before it starts"),
-    (_plan(activities=[activity_payload("A1", days=400)]), "action_plan_valid",
-     "activity A1: window longer than 366 days"),
-    (_plan(activities=[activity_payload("A1"), activity_payload("A1")]), "action_plan_valid",
-     "activity id(s) used twice: A1"),
-    (_plan(activities=[activity_payload("A1", type="party")]), "action_plan_valid",
-     "activity A1: unknown type 'party'"),
-])
+@pytest.mark.parametrize(
+    ("data", "guard", "reason"),
+    [
+        (
+            _plan(eu_delegation_opinion=None),
+            "eu_delegation_opinion_recorded",
+            "the EU Delegation's opinion is not recorded",
+        ),
+        (
+            _plan(eu_delegation_opinion={"verdict": "unfavourable"}),
+            "eu_delegation_opinion_recorded",
+            "an unfavourable opinion needs a note",
+        ),
+        (
+            _plan(eu_delegation_opinion={"verdict": "waived", "note": "n"}),
+            "eu_delegation_opinion_recorded",
+            "a waived opinion needs a reason",
+        ),
+        (_plan(activities=[]), "action_plan_within_caps", "the action plan has no activity"),
+        (
+            _plan(activities=[activity_payload(f"A{i}", expert_days=10) for i in range(7)]),
+            "action_plan_within_caps",
+            "7 activities exceed the cap of 6",
+        ),
+        (
+            _plan(activities=[activity_payload("A1", expert_days=61)]),
+            "action_plan_within_caps",
+            "activity A1: 61 expert-days exceed the cap of 60",
+        ),
+        (
+            _plan(activities=[activity_payload(f"A{i}", expert_days=55) for i in range(4)]),
+            "action_plan_within_caps",
+            "220 expert-days in total exceed the cap of 200",
+        ),
+        (
+            _plan(activities=[activity_payload("A1", days=0)]),
+            "action_plan_valid",
+            "activity A1: window ends before it starts",
+        ),
+        (
+            _plan(activities=[activity_payload("A1", days=400)]),
+            "action_plan_valid",
+            "activity A1: window longer than 366 days",
+        ),
+        (
+            _plan(activities=[activity_payload("A1"), activity_payload("A1")]),
+            "action_plan_valid",
+            "activity id(s) used twice: A1",
+        ),
+        (
+            _plan(activities=[activity_payload("A1", type="party")]),
+            "action_plan_valid",
+            "activity A1: unknown type 'party'",
+        ),
+    ],
+)
 def test_fine_tune_enforces_opinion_caps_and_windows(
     engine: Engine, data: dict[str, Any], guard: str, reason: str
 ) -> None:
@@ -201,8 +254,9 @@ def test_only_the_team_may_fine_tune(engine: Engine) -> None:
 @pytest.mark.parametrize("who", [TEAM.id, P.id])
 def test_approver_may_not_have_fine_tuned_or_submitted(engine: Engine, who: str) -> None:
     iid = walk_to(engine, "fine_tuned").id
-    err = refused(engine, iid, "approve", approval_payload(), Actor(who, "commission"),
-                  PermissionDenied)
+    err = refused(
+        engine, iid, "approve", approval_payload(), Actor(who, "commission"), PermissionDenied
+    )
     assert (err.code, err.rule) == ("permission_denied", "separation")
     assert "separation of duties" in err.reason
 
@@ -211,15 +265,27 @@ def test_approver_may_not_have_resubmitted(engine: Engine) -> None:
     iid = walk_to(engine, "revision_requested").id
     engine.fire(iid, "resubmit", request_payload(), actor=Actor("kh-nspc-2", "partner_institution"))
     engine.fire(iid, "fine_tune", action_plan_payload(), actor=TEAM)
-    err = refused(engine, iid, "approve", approval_payload(), Actor("kh-nspc-2", "commission"),
-                  PermissionDenied)
+    err = refused(
+        engine,
+        iid,
+        "approve",
+        approval_payload(),
+        Actor("kh-nspc-2", "commission"),
+        PermissionDenied,
+    )
     assert "fired 'resubmit'" in err.reason
 
 
 def test_only_the_commission_may_approve(engine: Engine) -> None:
     iid = walk_to(engine, "fine_tuned").id
-    err = refused(engine, iid, "approve", approval_payload(), Actor("team-9", "socieux_team"),
-                  PermissionDenied)
+    err = refused(
+        engine,
+        iid,
+        "approve",
+        approval_payload(),
+        Actor("team-9", "socieux_team"),
+        PermissionDenied,
+    )
     assert err.rule == "role"
 
 
@@ -232,11 +298,26 @@ def test_approval_needs_a_reference(engine: Engine) -> None:
 def test_approval_guard_needs_the_plan_and_opinion_on_file() -> None:
     # Unreachable through the engine (fine_tune requires both): the pure guard decides it.
     now = datetime(2024, 5, 1, tzinfo=UTC)
-    view = InstanceView(id=uuid4(), workflow=NAME, definition_version=1, definition_hash="h",
-                        state="fine_tuned", data={}, version=2, created_at=now,
-                        updated_at=now, state_entered_at=now)
-    ctx = GuardContext(view=view, payload=ApprovalPayload(approval_reference="R-1"),
-                       actor=COM, trigger="approve", now=now, settings=definition().settings)
+    view = InstanceView(
+        id=uuid4(),
+        workflow=NAME,
+        definition_version=1,
+        definition_hash="h",
+        state="fine_tuned",
+        data={},
+        version=2,
+        created_at=now,
+        updated_at=now,
+        state_entered_at=now,
+    )
+    ctx = GuardContext(
+        view=view,
+        payload=ApprovalPayload(approval_reference="R-1"),
+        actor=COM,
+        trigger="approve",
+        now=now,
+        settings=definition().settings,
+    )
     result = approval_complete(ctx)
     assert result.ok is False
     assert result.reason == "no action plan on file; no EU Delegation opinion on file"
@@ -309,7 +390,10 @@ def test_the_auditor_may_fire_nothing(engine: Engine) -> None:
 
 def test_walk_to_applies_overrides_to_later_steps(engine: Engine) -> None:
     one = [activity_payload("X1", start=date(2023, 9, 4))]
-    view = walk_to(engine, "implemented", data_overrides={
-        "submit": {"country": "MX"}, "fine_tune": {"activities": one}})
+    view = walk_to(
+        engine,
+        "implemented",
+        data_overrides={"submit": {"country": "MX"}, "fine_tune": {"activities": one}},
+    )
     assert view.data["country"] == "MX"
     assert [r["activity_id"] for r in view.data["activity_records"]] == ["X1"]

@@ -25,8 +25,18 @@ from workflows.technical_assistance.builders import (
 from workflows.technical_assistance.payloads import ContactPerson, Expert
 from workflows.technical_assistance.reference import DATA_FILES, reference_data
 
-REQUEST_KEYS = {"institution", "country", "channel", "title", "areas", "support_type",
-                "description", "objectives", "desired_start", "contact"}
+REQUEST_KEYS = {
+    "institution",
+    "country",
+    "channel",
+    "title",
+    "areas",
+    "support_type",
+    "description",
+    "objectives",
+    "desired_start",
+    "contact",
+}
 
 
 @pytest.fixture
@@ -50,14 +60,16 @@ def test_one_request_walks_the_whole_spine_and_keeps_every_fact(engine: Engine) 
     view = engine.fire(view.id, "approve", approval_payload(), actor=ACTORS["commission"])
     assert (view.state, view.data["action_code"]) == ("approved", "2024-07")
 
-    view = engine.fire(view.id, "mobilise", mobilisation_payload(plan["activities"]),
-                       actor=ACTORS["team"])
+    view = engine.fire(
+        view.id, "mobilise", mobilisation_payload(plan["activities"]), actor=ACTORS["team"]
+    )
     assert view.state == "mobilised"
     assert {e["activity_id"] for e in view.data["experts"]} == {"A1", "A2"}
 
     for activity in plan["activities"]:
-        view = engine.fire(view.id, "record_activity", activity_record_payload(activity),
-                           actor=ACTORS["expert"])
+        view = engine.fire(
+            view.id, "record_activity", activity_record_payload(activity), actor=ACTORS["expert"]
+        )
         assert view.state == "mobilised"  # internal: records a fact, stays put
     assert [r["activity_id"] for r in view.data["activity_records"]] == ["A1", "A2"]
 
@@ -69,16 +81,26 @@ def test_one_request_walks_the_whole_spine_and_keeps_every_fact(engine: Engine) 
     assert (view.state, view.version) == ("disseminated", 9)
 
     assert set(view.data) == REQUEST_KEYS | {
-        "activities", "eu_delegation_opinion", "approval_reference", "action_code",
-        "experts", "activity_records", "evaluation", "products"}
+        "activities",
+        "eu_delegation_opinion",
+        "approval_reference",
+        "action_code",
+        "experts",
+        "activity_records",
+        "evaluation",
+        "products",
+    }
     assert view.data["title"] == request_payload()["title"]  # the request survived 8 merges
     history = engine.history(view.id)
     assert [(h.source, h.trigger, h.dest) for h in history] == [
-        (None, "submit", "submitted"), ("submitted", "fine_tune", "fine_tuned"),
-        ("fine_tuned", "approve", "approved"), ("approved", "mobilise", "mobilised"),
+        (None, "submit", "submitted"),
+        ("submitted", "fine_tune", "fine_tuned"),
+        ("fine_tuned", "approve", "approved"),
+        ("approved", "mobilise", "mobilised"),
         ("mobilised", "record_activity", "mobilised"),
         ("mobilised", "record_activity", "mobilised"),
-        ("mobilised", "implement", "implemented"), ("implemented", "evaluate", "evaluated"),
+        ("mobilised", "implement", "implemented"),
+        ("implemented", "evaluate", "evaluated"),
         ("evaluated", "disseminate", "disseminated"),
     ]
 
@@ -99,7 +121,11 @@ def test_definition_declares_the_roles_states_and_default_slas() -> None:
     assert defn.roles == ROLES
     assert {s.name: s.sla_days for s in defn.states if s.sla_days} == dict(DEFAULT_SLA_DAYS)
     assert {s.name for s in defn.states if s.final} == {
-        "disseminated", "rejected", "withdrawn", "cancelled"}
+        "disseminated",
+        "rejected",
+        "withdrawn",
+        "cancelled",
+    }
     assert WorkflowRegistry([defn]).names() == [NAME]
 
 
@@ -112,13 +138,16 @@ def test_settings_override_caps_and_slas_and_change_the_hash() -> None:
     assert default.get(NAME).hash != changed.get(NAME).hash
 
 
-@pytest.mark.parametrize("settings", [
-    {"max_activites": 3},
-    {"max_activities": 0},
-    {"sla_days": {"disseminated": 5}},
-    {"sla_days": {"submitted": 0}},
-    {"reference_data_version": "1999.1"},
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"max_activites": 3},
+        {"max_activities": 0},
+        {"sla_days": {"disseminated": 5}},
+        {"sla_days": {"submitted": 0}},
+        {"reference_data_version": "1999.1"},
+    ],
+)
 def test_bad_settings_are_refused(settings: dict[str, object]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - pydantic's and our own messages differ
         definition(settings)
@@ -127,7 +156,9 @@ def test_bad_settings_are_refused(settings: dict[str, object]) -> None:
 def test_two_reject_transitions_share_a_trigger_with_different_roles() -> None:
     rejects = [t for t in definition().transitions if t.trigger == "reject"]
     assert {(t.source, t.roles) for t in rejects} == {
-        (("submitted",), ("socieux_team",)), (("fine_tuned",), ("commission",))}
+        (("submitted",), ("socieux_team",)),
+        (("fine_tuned",), ("commission",)),
+    }
 
 
 def test_the_mermaid_export_shows_every_state_and_trigger() -> None:
@@ -145,15 +176,23 @@ def test_reference_data_is_versioned_and_complete() -> None:
     assert not set(ref.countries) & set(ref.eu_member_states)
     assert len(ref.eu_member_states) == 27
     assert {c.region for c in ref.countries.values()} == {
-        "eu_neighbourhood", "latin_america", "asia_middle_east", "africa", "caribbean",
-        "pacific"}
+        "eu_neighbourhood",
+        "latin_america",
+        "asia_middle_east",
+        "africa",
+        "caribbean",
+        "pacific",
+    }
     for code in ("KH", "ME", "PE", "CR", "CO", "NG", "DJ", "MX", "CM", "AZ"):
         assert code in ref.countries
     assert {a.kind for a in ref.areas.values()} == {"thematic", "cross_cutting"}
     assert all(a.parent is None or a.parent in ref.areas for a in ref.areas.values())
     assert {t.kind for t in ref.activity_types.values()} == {"analytical", "know_how_transfer"}
     assert {t for t, v in ref.institution_types.items() if v.eligible} == {
-        "public_authority", "mandated_body", "social_partner"}
+        "public_authority",
+        "mandated_body",
+        "social_partner",
+    }
     assert len(DATA_FILES) == 5
 
 
@@ -163,8 +202,7 @@ def test_importing_the_workflow_reads_no_file() -> None:
         "from workflows.technical_assistance.reference import reference_data\n"
         "print(reference_data.cache_info().currsize)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
 
 
@@ -176,8 +214,11 @@ def test_a_definition_change_without_a_new_version_is_refused_on_registration() 
 
 def test_names_emails_and_phones_are_marked_as_personal_data() -> None:
     def personal(model: type[ContactPerson] | type[Expert]) -> set[str]:
-        return {name for name, f in model.model_fields.items()
-                if any(isinstance(m, Personal) for m in f.metadata)}
+        return {
+            name
+            for name, f in model.model_fields.items()
+            if any(isinstance(m, Personal) for m in f.metadata)
+        }
 
     assert personal(ContactPerson) == {"name", "email", "phone"}
     assert personal(Expert) == {"name"}

@@ -18,7 +18,8 @@ from engine.testing import (
 
 @pytest.mark.parametrize("state", kit().states)
 def test_walk_to_reaches_every_walkable_state_with_the_right_roles(
-    socieux_engine: Engine, state: str,
+    socieux_engine: Engine,
+    state: str,
 ) -> None:
     view = walk_to(socieux_engine, state)
     assert view.state == state
@@ -29,8 +30,9 @@ def test_walk_to_reaches_every_walkable_state_with_the_right_roles(
 
 def test_payload_and_actor_let_a_test_fire_the_next_step(socieux_engine: Engine) -> None:
     view = walk_to(socieux_engine, "fine_tuned")
-    approved = socieux_engine.fire(view.id, "approve", payload("approve"),
-                                   actor=actor("commission"))
+    approved = socieux_engine.fire(
+        view.id, "approve", payload("approve"), actor=actor("commission")
+    )
     assert approved.state == "approved"
     assert payload("approve", action_code=None)["action_code"] is None  # type: ignore[index]
     assert payload("reject") is None
@@ -42,11 +44,15 @@ def test_raises_engine_error_checks_the_stable_code(socieux_engine: Engine) -> N
     with raises_engine_error("permission_denied") as caught:
         socieux_engine.fire(view.id, "fine_tune", payload("fine_tune"), actor=actor("partner"))
     assert caught[0].code == "permission_denied"
-    with pytest.raises(AssertionError, match="expected engine error 'permission_denied'"), \
-            raises_engine_error("permission_denied"):
+    with (
+        pytest.raises(AssertionError, match="expected engine error 'permission_denied'"),
+        raises_engine_error("permission_denied"),
+    ):
         socieux_engine.fire(view.id, "approval?", actor=actor("commission"))
-    with pytest.raises(AssertionError, match="nothing was raised"), \
-            raises_engine_error("invalid_payload"):
+    with (
+        pytest.raises(AssertionError, match="nothing was raised"),
+        raises_engine_error("invalid_payload"),
+    ):
         pass
 
 

@@ -33,14 +33,22 @@ __all__ = [
 ]
 
 _REASONS = {
-    "return_for_revision": ("Please narrow the request to one priority.",
-                            "The objectives need measurable results.",
-                            "Please confirm the ministry's co-ordination with the Delegation."),
-    "reject": ("Outside the facility's mandate.", "Already covered by another EU programme.",
-               "The request is for long-term support better suited to Twinning."),
+    "return_for_revision": (
+        "Please narrow the request to one priority.",
+        "The objectives need measurable results.",
+        "Please confirm the ministry's co-ordination with the Delegation.",
+    ),
+    "reject": (
+        "Outside the facility's mandate.",
+        "Already covered by another EU programme.",
+        "The request is for long-term support better suited to Twinning.",
+    ),
     "withdraw": ("The ministry found funding elsewhere.", "Priorities changed after elections."),
-    "cancel": ("The partner's priorities changed.", "Security situation: missions impossible.",
-               "The partner could not release staff for the activities."),
+    "cancel": (
+        "The partner's priorities changed.",
+        "Security situation: missions impossible.",
+        "The partner could not release staff for the activities.",
+    ),
 }
 
 
@@ -96,8 +104,12 @@ def request_phase(story: Story, ctx: Context) -> bool:
     story.add("submit", ctx.submitter, req, dest="submitted")
     if rng.random() < 0.2 and not story.stopped:
         story.wait(10, 25)
-        story.add("return_for_revision", cast.officer,
-                  reason=rng.choice(_REASONS["return_for_revision"]), dest="revision_requested")
+        story.add(
+            "return_for_revision",
+            cast.officer,
+            reason=rng.choice(_REASONS["return_for_revision"]),
+            dest="revision_requested",
+        )
         story.wait(15, 45)
         revised = {**req, "description": req["description"] + " Revised with the team."}
         story.add("resubmit", ctx.submitter, revised, dest="submitted")
@@ -112,8 +124,9 @@ def request_phase(story: Story, ctx: Context) -> bool:
         return False
     if ctx.outcome == "withdraw" and rng.random() < 0.6:
         story.wait(5, 30)
-        story.add("withdraw", cast.partner, reason=rng.choice(_REASONS["withdraw"]),
-                  dest="withdrawn")
+        story.add(
+            "withdraw", cast.partner, reason=rng.choice(_REASONS["withdraw"]), dest="withdrawn"
+        )
         return False
     return True
 
@@ -123,25 +136,25 @@ def fine_tune_phase(story: Story, ctx: Context) -> bool:
     rng, cast = story.rng, ctx.cast
     story.wait(14, 30)
     ctx.activities, ctx.experts = pay.activities_and_experts(
-        rng, ctx.partner, story.now.date(), ctx.roster)
+        rng, ctx.partner, story.now.date(), ctx.roster
+    )
     plan = {"activities": ctx.activities, "eu_delegation_opinion": pay.opinion(rng)}
     if rng.random() < 0.12:
         draft = [{**a, "expert_days": 75} for a in ctx.activities]
-        story.add("fine_tune", cast.officer, {**plan, "activities": draft},
-                  expect="guard_rejected")
+        story.add("fine_tune", cast.officer, {**plan, "activities": draft}, expect="guard_rejected")
         story.wait(1, 4)
     story.add("fine_tune", cast.officer, plan, dest="fine_tuned")
     if story.stopped:
         return False
     if ctx.outcome == "withdraw":
         story.wait(3, 12)
-        story.add("withdraw", cast.partner, reason=rng.choice(_REASONS["withdraw"]),
-                  dest="withdrawn")
+        story.add(
+            "withdraw", cast.partner, reason=rng.choice(_REASONS["withdraw"]), dest="withdrawn"
+        )
         return False
     if ctx.outcome == "reject_fine_tuned":
         story.wait(5, 15)
-        story.add("reject", cast.commission, reason=rng.choice(_REASONS["reject"]),
-                  dest="rejected")
+        story.add("reject", cast.commission, reason=rng.choice(_REASONS["reject"]), dest="rejected")
         return False
     return True
 
@@ -151,21 +164,28 @@ def approval_phase(story: Story, ctx: Context) -> bool:
     rng, cast = story.rng, ctx.cast
     story.wait(5, 14)
     dg = cast.commission.id.split("-")[1].upper()
-    approval = {"approval_reference": f"{dg}/{story.now.year}/{rng.randint(1, 9999):04d}",
-                "action_code": None}
+    approval = {
+        "approval_reference": f"{dg}/{story.now.year}/{rng.randint(1, 9999):04d}",
+        "action_code": None,
+    }
     draw = rng.random()
     if draw < 0.08:  # the team cannot approve
         story.add("approve", cast.officer, dict(approval), expect="permission_denied")
     elif draw < 0.14 and ctx.submitter is cast.delegation:  # submitted it, may not approve it
-        story.add("approve", Actor(cast.delegation.id, "commission"), dict(approval),
-                  expect="permission_denied")
+        story.add(
+            "approve",
+            Actor(cast.delegation.id, "commission"),
+            dict(approval),
+            expect="permission_denied",
+        )
     story.add("approve", cast.commission, approval, dest="approved")
     if story.stopped:
         return False
     if ctx.outcome == "cancel_approved":
         story.wait(20, 60)
-        story.add("cancel", cast.commission, reason=rng.choice(_REASONS["cancel"]),
-                  dest="cancelled")
+        story.add(
+            "cancel", cast.commission, reason=rng.choice(_REASONS["cancel"]), dest="cancelled"
+        )
         return False
     return True
 
@@ -175,15 +195,18 @@ def mobilise_phase(story: Story, ctx: Context) -> bool:
     rng, cast = story.rng, ctx.cast
     story.wait(15, 35)
     if rng.random() < 0.1:
-        conflicted = [{**ctx.experts[0], "employer": ctx.partner.name.upper()},
-                      *ctx.experts[1:]]
+        conflicted = [{**ctx.experts[0], "employer": ctx.partner.name.upper()}, *ctx.experts[1:]]
         story.add("mobilise", cast.officer, {"experts": conflicted}, expect="guard_rejected")
         story.wait(2, 7)
     story.add("mobilise", cast.officer, {"experts": ctx.experts}, dest="mobilised")
     if ctx.outcome == "cancel_mobilised":
         story.wait(10, 40)
-        story.add("cancel", rng.choice((cast.commission, cast.lead)),
-                  reason=rng.choice(_REASONS["cancel"]), dest="cancelled")
+        story.add(
+            "cancel",
+            rng.choice((cast.commission, cast.lead)),
+            reason=rng.choice(_REASONS["cancel"]),
+            dest="cancelled",
+        )
         return False
     return True
 
@@ -196,9 +219,15 @@ def delivery_phase(story: Story, ctx: Context) -> bool:
         last = k == len(ctx.activities) - 1
         if rng.random() < 0.06 and (delivered or not last):
             story.until(date.fromisoformat(activity["start"]) - timedelta(days=10))
-            story.add("record_activity", cast.officer, {
-                "activity_id": activity["id"], "status": "cancelled",
-                "cancellation_reason": rng.choice(_REASONS["cancel"])})
+            story.add(
+                "record_activity",
+                cast.officer,
+                {
+                    "activity_id": activity["id"],
+                    "status": "cancelled",
+                    "cancellation_reason": rng.choice(_REASONS["cancel"]),
+                },
+            )
             continue
         on_it = [e for e in ctx.experts if e["activity_id"] == activity["id"]]
         record, day = pay.delivered_record(rng, activity, sum(e["days"] for e in on_it))
@@ -230,8 +259,12 @@ def closing_phase(story: Story, ctx: Context) -> bool:
     story.add("disseminate", cast.officer, pay.products(rng, ctx.partner), dest="disseminated")
     if rng.random() < 0.08:
         story.wait(30, 200)
-        story.add("withdraw", cast.partner, reason="Too late to change our minds?",
-                  expect="transition_not_allowed")
+        story.add(
+            "withdraw",
+            cast.partner,
+            reason="Too late to change our minds?",
+            expect="transition_not_allowed",
+        )
     return True
 
 
@@ -242,14 +275,24 @@ def ineligible_attempt(story: Story) -> None:
     kind = rng.choice(("company", "ngo", "member_state", "markers_only", "incomplete"))
     inst = base["institution"]
     changes: dict[str, Any] = {
-        "company": {"institution": {**inst, "name": "Mekong Payroll Solutions Ltd",
-                                    "type": "company"}},
+        "company": {
+            "institution": {**inst, "name": "Mekong Payroll Solutions Ltd", "type": "company"}
+        },
         "ngo": {"institution": {**inst, "name": "Friends of Social Justice", "type": "ngo"}},
-        "member_state": {"country": "ES", "institution": {
-            **inst, "name": "Consejería de Empleo de Andalucía", "level": "regional"}},
+        "member_state": {
+            "country": "ES",
+            "institution": {
+                **inst,
+                "name": "Consejería de Empleo de Andalucía",
+                "level": "regional",
+            },
+        },
         "markers_only": {"areas": ["x.gender", "x.governance"]},
         "incomplete": {"objectives": [], "contact": None},
     }
-    story.add("submit", Actor("someone-1", "partner_institution"), {**base, **changes[kind]},
-              expect="guard_rejected")
-
+    story.add(
+        "submit",
+        Actor("someone-1", "partner_institution"),
+        {**base, **changes[kind]},
+        expect="guard_rejected",
+    )

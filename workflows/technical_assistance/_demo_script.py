@@ -24,8 +24,12 @@ PERIOD_START = datetime(2014, 1, 6, 9, tzinfo=UTC)
 PERIOD_END = datetime(2025, 12, 31, 18, tzinfo=UTC)
 _LAST_REQUEST = datetime(2025, 7, 31, 9, tzinfo=UTC)
 _OUTCOMES = (  # (outcome, share of requests); the rest complete the spine
-    ("stall", 0.08), ("reject_submitted", 0.06), ("reject_fine_tuned", 0.04),
-    ("withdraw", 0.06), ("cancel_approved", 0.03), ("cancel_mobilised", 0.03),
+    ("stall", 0.08),
+    ("reject_submitted", 0.06),
+    ("reject_fine_tuned", 0.04),
+    ("withdraw", 0.06),
+    ("cancel_approved", 0.03),
+    ("cancel_mobilised", 0.03),
 )
 _STALL_AT = ("submitted", "fine_tuned", "approved", "implemented", "evaluated")
 
@@ -63,11 +67,22 @@ class Story:
         """Move on to ``day`` (never back; weekends move to Monday), to a working hour."""
         self.now = max(self.now + timedelta(minutes=7), working_time(self.rng, day))
 
-    def add(self, trigger: str, actor: Actor, payload: dict[str, Any] | None = None,
-            reason: str | None = None, *, expect: str | None = None, dest: str = "") -> None:
+    def add(
+        self,
+        trigger: str,
+        actor: Actor,
+        payload: dict[str, Any] | None = None,
+        reason: str | None = None,
+        *,
+        expect: str | None = None,
+        dest: str = "",
+    ) -> None:
         """Append a step now; a successful one moves the story to ``dest``."""
-        self.steps.append(Step(self.now, len(self.steps), self.instance_id, trigger, actor,
-                               payload, reason, expect))
+        self.steps.append(
+            Step(
+                self.now, len(self.steps), self.instance_id, trigger, actor, payload, reason, expect
+            )
+        )
         self.now += timedelta(minutes=self.rng.randint(5, 90))
         if expect is None and dest:
             self.state = dest
@@ -150,8 +165,14 @@ def _number_actions(steps: list[Step]) -> None:
 def _tell(story: Story, partner: Partner, outcome: str, roster: list[dict[str, Any]]) -> None:
     """Script one request through the phases its outcome calls for."""
     cast = plans.Cast.for_request(story.rng, partner, story.now.date())
-    phases = (plans.request_phase, plans.fine_tune_phase, plans.approval_phase,
-              plans.mobilise_phase, plans.delivery_phase, plans.closing_phase)
+    phases = (
+        plans.request_phase,
+        plans.fine_tune_phase,
+        plans.approval_phase,
+        plans.mobilise_phase,
+        plans.delivery_phase,
+        plans.closing_phase,
+    )
     context = plans.Context(partner=partner, outcome=outcome, cast=cast, roster=roster)
     for phase in phases:
         if not phase(story, context) or story.stopped:

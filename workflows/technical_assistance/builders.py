@@ -67,8 +67,12 @@ def request_payload(
 ) -> dict[str, Any]:
     """A complete, eligible request (``submit``/``resubmit``)."""
     return {
-        "institution": {"name": institution, "acronym": acronym, "type": institution_type,
-                        "level": level},
+        "institution": {
+            "name": institution,
+            "acronym": acronym,
+            "type": institution_type,
+            "level": level,
+        },
         "country": country,
         "channel": channel,
         "title": f"Technical assistance to the {institution}",
@@ -77,8 +81,12 @@ def request_payload(
         "description": "International and EU case studies, then concrete policy options.",
         "objectives": list(objectives),
         "desired_start": desired_start.isoformat(),
-        "contact": {"name": "Sokha Chan", "email": "sokha.chan@nspc.example",
-                    "phone": "+855 23 000 000", "position": "Deputy Secretary General"},
+        "contact": {
+            "name": "Sokha Chan",
+            "email": "sokha.chan@nspc.example",
+            "phone": "+855 23 000 000",
+            "position": "Deputy Secretary General",
+        },
     }
 
 
@@ -93,8 +101,12 @@ def activity_payload(
 ) -> dict[str, Any]:
     """One planned activity whose window runs ``days`` days from ``start``."""
     return {
-        "id": activity_id, "type": type, "title": f"Activity {activity_id}: {type}",
-        "mode": mode, "expert_days": expert_days, "start": start.isoformat(),
+        "id": activity_id,
+        "type": type,
+        "title": f"Activity {activity_id}: {type}",
+        "mode": mode,
+        "expert_days": expert_days,
+        "start": start.isoformat(),
         "end": (start + timedelta(days=days - 1)).isoformat(),
     }
 
@@ -110,8 +122,10 @@ def action_plan_payload(
             activity_payload("A1"),
             activity_payload("A2", type="seminar", start=date(2024, 6, 3), days=12),
         ]
-    texts = {"unfavourable": ("Priorities overlap with another donor.", ""),
-             "waived": ("", "The Delegation had no capacity to review in time.")}
+    texts = {
+        "unfavourable": ("Priorities overlap with another donor.", ""),
+        "waived": ("", "The Delegation had no capacity to review in time."),
+    }
     note, reason = texts.get(opinion, ("", ""))
     return {
         "activities": [dict(a) for a in activities],
@@ -140,9 +154,15 @@ def expert_payload(
 ) -> dict[str, Any]:
     """One expert position for one activity."""
     return {
-        "id": expert_id, "name": name, "nationality": nationality, "employer": employer,
-        "employer_type": employer_type, "expertise": expertise, "principal": principal,
-        "days": days, "activity_id": activity_id,
+        "id": expert_id,
+        "name": name,
+        "nationality": nationality,
+        "employer": employer,
+        "employer_type": employer_type,
+        "expertise": expertise,
+        "principal": principal,
+        "days": days,
+        "activity_id": activity_id,
     }
 
 
@@ -156,11 +176,17 @@ def mobilisation_payload(activities: Sequence[Mapping[str, Any]] | None = None) 
         first = min(18, budget)
         experts.append(expert_payload("exp-fr-1", aid, days=first))
         if budget - first >= 1:
-            experts.append(expert_payload(
-                "exp-es-1", aid, days=min(18, budget - first), principal=False,
-                nationality="ES", name="Javier Ruiz",
-                employer="Instituto Nacional de la Seguridad Social",
-            ))
+            experts.append(
+                expert_payload(
+                    "exp-es-1",
+                    aid,
+                    days=min(18, budget - first),
+                    principal=False,
+                    nationality="ES",
+                    name="Javier Ruiz",
+                    employer="Instituto Nacional de la Seguridad Social",
+                )
+            )
     return {"experts": experts}
 
 
@@ -170,16 +196,22 @@ def activity_record_payload(
     """A record for ``activity``: delivered inside its window, or cancelled with a reason."""
     aid = str(activity["id"])
     if cancelled:
-        return {"activity_id": aid, "status": "cancelled",
-                "cancellation_reason": "The partner postponed it indefinitely."}
+        return {
+            "activity_id": aid,
+            "status": "cancelled",
+            "cancellation_reason": "The partner postponed it indefinitely.",
+        }
     start = date.fromisoformat(str(activity["start"]))
     end = date.fromisoformat(str(activity["end"]))
     return {
-        "activity_id": aid, "status": "delivered", "actual_start": start.isoformat(),
+        "activity_id": aid,
+        "status": "delivered",
+        "actual_start": start.isoformat(),
         "actual_end": min(end, start + timedelta(days=11)).isoformat(),
         "participants": {"female": 14, "male": 11, "other": 0},
         "days_worked": min(int(activity.get("expert_days", 1)), 30),
-        "report_reference": f"REP-{aid}", "report_validated": validated,
+        "report_reference": f"REP-{aid}",
+        "report_validated": validated,
     }
 
 
@@ -187,20 +219,30 @@ def evaluation_payload(
     objectives: int = 2, *, score: int = 5, would_recommend: bool = True
 ) -> dict[str, Any]:
     """Partner feedback and an achievement for each of ``objectives`` objectives."""
-    return {"evaluation": {
-        "partner": {"score": score, "would_recommend": would_recommend},
-        "experts_score": 4, "participants_score": 4.4,
-        "achievements": [{"objective": i, "rating": "achieved"} for i in range(1, objectives + 1)],
-    }}
+    return {
+        "evaluation": {
+            "partner": {"score": score, "would_recommend": would_recommend},
+            "experts_score": 4,
+            "participants_score": 4.4,
+            "achievements": [
+                {"objective": i, "rating": "achieved"} for i in range(1, objectives + 1)
+            ],
+        }
+    }
 
 
 def dissemination_payload() -> dict[str, Any]:
     """One case study and one news item."""
-    return {"products": [
-        {"type": "case_study", "title": "Regulating social security finances",
-         "audience": "Partner institutions"},
-        {"type": "news", "title": "Action completed", "audience": "General public"},
-    ]}
+    return {
+        "products": [
+            {
+                "type": "case_study",
+                "title": "Regulating social security finances",
+                "audience": "Partner institutions",
+            },
+            {"type": "news", "title": "Action completed", "audience": "General public"},
+        ]
+    }
 
 
 # ------------------------------------------------------------------ walking
@@ -210,12 +252,26 @@ PATHS: Mapping[str, tuple[str, ...]] = {
     "fine_tuned": ("submit", "fine_tune"),
     "approved": ("submit", "fine_tune", "approve"),
     "mobilised": ("submit", "fine_tune", "approve", "mobilise"),
-    "implemented": ("submit", "fine_tune", "approve", "mobilise", "record_activity",
-                    "implement"),
-    "evaluated": ("submit", "fine_tune", "approve", "mobilise", "record_activity",
-                  "implement", "evaluate"),
-    "disseminated": ("submit", "fine_tune", "approve", "mobilise", "record_activity",
-                     "implement", "evaluate", "disseminate"),
+    "implemented": ("submit", "fine_tune", "approve", "mobilise", "record_activity", "implement"),
+    "evaluated": (
+        "submit",
+        "fine_tune",
+        "approve",
+        "mobilise",
+        "record_activity",
+        "implement",
+        "evaluate",
+    ),
+    "disseminated": (
+        "submit",
+        "fine_tune",
+        "approve",
+        "mobilise",
+        "record_activity",
+        "implement",
+        "evaluate",
+        "disseminate",
+    ),
     "rejected": ("submit", "reject"),
     "withdrawn": ("submit", "withdraw"),
     "cancelled": ("submit", "fine_tune", "approve", "cancel"),
@@ -224,10 +280,18 @@ PATHS: Mapping[str, tuple[str, ...]] = {
 planned activity)."""
 
 _WHO = {
-    "submit": "partner", "return_for_revision": "team", "fine_tune": "team",
-    "approve": "commission", "reject": "team", "withdraw": "partner", "cancel": "commission",
-    "mobilise": "team", "record_activity": "expert", "implement": "team",
-    "evaluate": "evaluator", "disseminate": "team",
+    "submit": "partner",
+    "return_for_revision": "team",
+    "fine_tune": "team",
+    "approve": "commission",
+    "reject": "team",
+    "withdraw": "partner",
+    "cancel": "commission",
+    "mobilise": "team",
+    "record_activity": "expert",
+    "implement": "team",
+    "evaluate": "evaluator",
+    "disseminate": "team",
 }
 _REASONS = {
     "return_for_revision": "Please narrow the request to one priority.",

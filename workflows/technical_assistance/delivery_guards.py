@@ -47,11 +47,17 @@ def experts_cover_plan(ctx: GuardContext) -> GuardResult:
     """Every planned activity has at least one expert and exactly one principal expert."""
     experts = payload_as(ctx, MobilisationPayload).experts
     planned = planned_activities(ctx)
-    problems = [f"expert {e.id} is assigned to unplanned activity {e.activity_id}"
-                for e in experts if e.activity_id not in planned]
+    problems = [
+        f"expert {e.id} is assigned to unplanned activity {e.activity_id}"
+        for e in experts
+        if e.activity_id not in planned
+    ]
     twice = Counter((e.id, e.activity_id) for e in experts)
-    problems += [f"expert {i} is listed twice for activity {a}"
-                 for (i, a), n in sorted(twice.items()) if n > 1]
+    problems += [
+        f"expert {i} is listed twice for activity {a}"
+        for (i, a), n in sorted(twice.items())
+        if n > 1
+    ]
     counts: dict[str, list[int]] = {}
     for activity_id in planned:
         on_it = [e for e in experts if e.activity_id == activity_id]
@@ -61,8 +67,9 @@ def experts_cover_plan(ctx: GuardContext) -> GuardResult:
             problems.append(f"activity {activity_id} has no expert")
         elif principals != 1:
             problems.append(f"activity {activity_id} has {principals} principal experts, needs 1")
-    return verdict(problems, "every activity has experts and one principal",
-                   experts_and_principals=counts)
+    return verdict(
+        problems, "every activity has experts and one principal", experts_and_principals=counts
+    )
 
 
 def no_conflict_of_interest(ctx: GuardContext) -> GuardResult:
@@ -70,12 +77,23 @@ def no_conflict_of_interest(ctx: GuardContext) -> GuardResult:
     experts = payload_as(ctx, MobilisationPayload).experts
     institution = ctx.view.data.get("institution") or {}
     name = str(institution.get("name", ""))
-    conflicted = sorted({e.id for e in experts
-                         if name and _normalised(e.employer) == _normalised(name)})
-    problems = [f"expert(s) {', '.join(conflicted)} employed by the requesting institution "
-                f"{name!r} (conflict of interest)"] if conflicted else []
-    return verdict(problems, "no expert is employed by the requesting institution",
-                   institution=name, employers=sorted({e.employer for e in experts}))
+    conflicted = sorted(
+        {e.id for e in experts if name and _normalised(e.employer) == _normalised(name)}
+    )
+    problems = (
+        [
+            f"expert(s) {', '.join(conflicted)} employed by the requesting institution "
+            f"{name!r} (conflict of interest)"
+        ]
+        if conflicted
+        else []
+    )
+    return verdict(
+        problems,
+        "no expert is employed by the requesting institution",
+        institution=name,
+        employers=sorted({e.employer for e in experts}),
+    )
 
 
 def expert_days_within_plan(ctx: GuardContext) -> GuardResult:
@@ -89,10 +107,13 @@ def expert_days_within_plan(ctx: GuardContext) -> GuardResult:
     for activity_id, activity in planned.items():
         plan_days = int(activity.get("expert_days", 0))
         if used[activity_id] > plan_days:
-            problems.append(f"activity {activity_id}: {used[activity_id]} expert-days "
-                            f"mobilised, {plan_days} planned")
+            problems.append(
+                f"activity {activity_id}: {used[activity_id]} expert-days "
+                f"mobilised, {plan_days} planned"
+            )
     return verdict(
-        problems, "expert-days within the plan",
+        problems,
+        "expert-days within the plan",
         mobilised={k: used[k] for k in planned},
         planned={k: a.get("expert_days") for k, a in planned.items()},
     )
@@ -110,9 +131,12 @@ def experts_eligible(ctx: GuardContext) -> GuardResult:
             problems.append(f"expert {e.id}: {e.nationality} is not an EU Member State")
         if e.expertise not in ref.areas:
             problems.append(f"expert {e.id}: unknown expertise {e.expertise!r}")
-    return verdict(problems, "experts' nationalities and expertise eligible",
-                   nationalities=sorted({e.nationality for e in experts}),
-                   reference_data=ref.version)
+    return verdict(
+        problems,
+        "experts' nationalities and expertise eligible",
+        nationalities=sorted({e.nationality for e in experts}),
+        reference_data=ref.version,
+    )
 
 
 # ------------------------------------------------------------------ record_activity
@@ -128,8 +152,9 @@ def _delivery_problems(
     elif window[0] is None or window[1] is None:
         problems.append("the activity's planned window is unreadable")
     elif not (window[0] <= start and end <= window[1]):
-        problems.append(f"actual dates {start}..{end} are outside the window "
-                        f"{window[0]}..{window[1]}")
+        problems.append(
+            f"actual dates {start}..{end} are outside the window {window[0]}..{window[1]}"
+        )
     elif end > today:
         problems.append(f"actual end {end} is in the future")
     if rec.participants is None:
@@ -157,10 +182,13 @@ def activity_record_valid(ctx: GuardContext) -> GuardResult:
         window = (as_date(activity.get("start")), as_date(activity.get("end")))
         problems = _delivery_problems(rec, window, ctx.now.date())
     return verdict(
-        problems, f"activity {rec.activity_id} {rec.status}: record complete",
-        activity_id=rec.activity_id, status=rec.status,
+        problems,
+        f"activity {rec.activity_id} {rec.status}: record complete",
+        activity_id=rec.activity_id,
+        status=rec.status,
         window=[d.isoformat() if d else None for d in window],
-        actual=[rec.actual_start, rec.actual_end], today=ctx.now.date(),
+        actual=[rec.actual_start, rec.actual_end],
+        today=ctx.now.date(),
     )
 
 
@@ -188,8 +216,9 @@ def activities_delivered(ctx: GuardContext) -> GuardResult:
     open_ones = [a for a, o in outcome.items() if o is None]
     problems = []
     if open_ones:
-        problems.append("not delivered with a validated report nor cancelled: "
-                        + ", ".join(open_ones))
+        problems.append(
+            "not delivered with a validated report nor cancelled: " + ", ".join(open_ones)
+        )
     elif "delivered" not in outcome.values():
         problems.append("no activity was delivered: cancel the action instead")
     return verdict(problems, "every activity delivered or cancelled", outcome=outcome)
@@ -210,9 +239,11 @@ def partner_feedback_present(ctx: GuardContext) -> GuardResult:
     if extra:
         problems.append(f"no such objective(s): {', '.join(map(str, extra))}")
     return verdict(
-        problems, "partner feedback and every objective assessed",
+        problems,
+        "partner feedback and every objective assessed",
         partner_score=evaluation.partner.score if evaluation.partner else None,
-        objectives=objectives, assessed=sorted(assessed),
+        objectives=objectives,
+        assessed=sorted(assessed),
     )
 
 
@@ -220,5 +251,4 @@ def knowledge_product_present(ctx: GuardContext) -> GuardResult:
     """At least one knowledge product (news, case study, policy brief, knowledge product)."""
     products = payload_as(ctx, DisseminationPayload).products
     problems = [] if products else ["no knowledge product given"]
-    return verdict(problems, f"{len(products)} product(s)",
-                   products=[p.type for p in products])
+    return verdict(problems, f"{len(products)} product(s)", products=[p.type for p in products])

@@ -104,8 +104,9 @@ class DemoSummary(BaseModel):
             + ("." if self.simulated_clock else " (dates stamped with the real clock)."),
         ]
         if self.existing_before:
-            lines.append(f"Appended as a new batch: {self.existing_before} instances were "
-                         "already there.")
+            lines.append(
+                f"Appended as a new batch: {self.existing_before} instances were already there."
+            )
         lines += [
             f"By state: {states}.",
             f"{self.countries} countries, {self.activities} planned activities, "
@@ -165,19 +166,33 @@ def run_demo(
         if progress is not None:
             progress(done, len(steps))
     events = sum(v.version for v in views.values())
-    return _summary(engine, views, refusals, events, seed=seed, requests=requests,
-                    existing=existing, simulated=clock is not None)
+    return _summary(
+        engine,
+        views,
+        refusals,
+        events,
+        seed=seed,
+        requests=requests,
+        existing=existing,
+        simulated=clock is not None,
+    )
 
 
 def _send(engine: Engine, step: Step) -> InstanceView | str:
     """Send one command: the new view, or the error code of an expected refusal."""
     try:
         if step.trigger == "submit":
-            view = engine.start(NAME, step.payload, actor=step.actor, reason=step.reason,
-                                instance_id=step.instance_id)
+            view = engine.start(
+                NAME,
+                step.payload,
+                actor=step.actor,
+                reason=step.reason,
+                instance_id=step.instance_id,
+            )
         else:
-            view = engine.fire(step.instance_id, step.trigger, step.payload, actor=step.actor,
-                               reason=step.reason)
+            view = engine.fire(
+                step.instance_id, step.trigger, step.payload, actor=step.actor, reason=step.reason
+            )
     except EngineError as exc:
         if exc.code == step.expect:
             return exc.code
@@ -190,27 +205,45 @@ def _send(engine: Engine, step: Step) -> InstanceView | str:
 
 
 def _summary(
-    engine: Engine, views: dict[str, InstanceView], refusals: Counter[str], events: int,
-    *, seed: int, requests: int, existing: int, simulated: bool,
+    engine: Engine,
+    views: dict[str, InstanceView],
+    refusals: Counter[str],
+    events: int,
+    *,
+    seed: int,
+    requests: int,
+    existing: int,
+    simulated: bool,
 ) -> DemoSummary:
     compiled = engine.registry.get(NAME)
     end = PERIOD_END if simulated else datetime.now(UTC)
     ongoing = [v for v in views.values() if v.state not in compiled.final_states]
-    overdue = [v for v in ongoing if v.state in compiled.sla_days
-               and v.state_entered_at + timedelta(days=compiled.sla_days[v.state]) < end]
+    overdue = [
+        v
+        for v in ongoing
+        if v.state in compiled.sla_days
+        and v.state_entered_at + timedelta(days=compiled.sla_days[v.state]) < end
+    ]
     experts = {(e["id"]) for v in views.values() for e in v.data.get("experts", [])}
     done = [v for v in views.values() if v.state == "disseminated"]
     sample = next(iter(done or list(views.values())), None)
     return DemoSummary(
-        database=engine.url, seed=seed, requests=requests, existing_before=existing,
-        instances=len(views), events=events,
-        states=dict(Counter(v.state for v in views.values())), refusals=dict(refusals),
+        database=engine.url,
+        seed=seed,
+        requests=requests,
+        existing_before=existing,
+        instances=len(views),
+        events=events,
+        states=dict(Counter(v.state for v in views.values())),
+        refusals=dict(refusals),
         countries=len({v.data.get("country") for v in views.values()}),
         activities=sum(len(v.data.get("activities", [])) for v in views.values()),
         experts=len(experts),
         expert_days=sum(e["days"] for v in views.values() for e in v.data.get("experts", [])),
-        in_progress=len(ongoing), overdue=len(overdue),
-        period_start=PERIOD_START.date(), period_end=PERIOD_END.date(),
+        in_progress=len(ongoing),
+        overdue=len(overdue),
+        period_start=PERIOD_START.date(),
+        period_end=PERIOD_END.date(),
         simulated_clock=simulated,
         sample_id=str(sample.id) if sample is not None else None,
     )

@@ -81,10 +81,13 @@ def request_eligible(ctx: GuardContext) -> GuardResult:
     elif not any(ref.is_thematic(a) for a in req.areas):
         problems.append("cross-cutting markers alone are not in scope: add a thematic area")
     return verdict(
-        problems, f"{req.country} and a {req.institution.type} ({req.institution.level}) "
+        problems,
+        f"{req.country} and a {req.institution.type} ({req.institution.level}) "
         "may ask; areas in scope",
-        country=req.country, institution_type=req.institution.type,
-        institution_level=req.institution.level, areas=list(req.areas),
+        country=req.country,
+        institution_type=req.institution.type,
+        institution_level=req.institution.level,
+        areas=list(req.areas),
         reference_data=ref.version,
     )
 
@@ -92,8 +95,11 @@ def request_eligible(ctx: GuardContext) -> GuardResult:
 def request_complete(ctx: GuardContext) -> GuardResult:
     """Title, description, at least one objective and a contact person are present."""
     req = payload_as(ctx, RequestPayload)
-    missing = [name for name, text in (("title", req.title), ("description", req.description))
-               if blank(text)]
+    missing = [
+        name
+        for name, text in (("title", req.title), ("description", req.description))
+        if blank(text)
+    ]
     if not req.objectives:
         missing.append("objectives")
     elif any(blank(o) for o in req.objectives):
@@ -102,9 +108,12 @@ def request_complete(ctx: GuardContext) -> GuardResult:
         missing.append("contact person")
     problems = [f"missing: {', '.join(missing)}"] if missing else []
     return verdict(
-        problems, "title, description, objectives and contact person present",
-        title_present=not blank(req.title), description_present=not blank(req.description),
-        objectives=len(req.objectives), contact_present=req.contact is not None,
+        problems,
+        "title, description, objectives and contact person present",
+        title_present=not blank(req.title),
+        description_present=not blank(req.description),
+        objectives=len(req.objectives),
+        contact_present=req.contact is not None,
     )
 
 
@@ -136,14 +145,19 @@ def action_plan_within_caps(ctx: GuardContext) -> GuardResult:
         problems.append(f"{len(plan.activities)} activities exceed the cap of {max_n}")
     problems += [
         f"activity {a.id}: {a.expert_days} expert-days exceed the cap of {per_cap}"
-        for a in plan.activities if a.expert_days > per_cap
+        for a in plan.activities
+        if a.expert_days > per_cap
     ]
     if total > total_cap:
         problems.append(f"{total} expert-days in total exceed the cap of {total_cap}")
     return verdict(
-        problems, f"{len(plan.activities)} activities, {total} expert-days: within caps",
-        activities=len(plan.activities), expert_days_total=total, max_activities=max_n,
-        max_expert_days_per_activity=per_cap, max_expert_days_total=total_cap,
+        problems,
+        f"{len(plan.activities)} activities, {total} expert-days: within caps",
+        activities=len(plan.activities),
+        expert_days_total=total,
+        max_activities=max_n,
+        max_expert_days_per_activity=per_cap,
+        max_expert_days_total=total_cap,
     )
 
 
@@ -164,10 +178,13 @@ def action_plan_valid(ctx: GuardContext) -> GuardResult:
         elif (a.end - a.start).days + 1 > max_window:
             problems.append(f"activity {a.id}: window longer than {max_window} days")
     return verdict(
-        problems, "activity ids, types and windows valid",
-        activity_ids=ids, types=[a.type for a in plan.activities],
+        problems,
+        "activity ids, types and windows valid",
+        activity_ids=ids,
+        types=[a.type for a in plan.activities],
         windows=[[a.start.isoformat(), a.end.isoformat()] for a in plan.activities],
-        max_activity_window_days=max_window, reference_data=ref.version,
+        max_activity_window_days=max_window,
+        reference_data=ref.version,
     )
 
 
@@ -186,8 +203,10 @@ def approval_complete(ctx: GuardContext) -> GuardResult:
     if blank(approval.approval_reference):
         problems.append("the approval reference is missing")
     return verdict(
-        problems, "action plan, opinion and approval reference present",
-        activities=len(activities), opinion=opinion_verdict,
+        problems,
+        "action plan, opinion and approval reference present",
+        activities=len(activities),
+        opinion=opinion_verdict,
         approval_reference=approval.approval_reference,
     )
 
@@ -195,13 +214,21 @@ def approval_complete(ctx: GuardContext) -> GuardResult:
 def guards() -> tuple[Guard, ...]:
     """Every guard of the workflow, named and versioned, for the definition."""
     funcs = (
-        request_eligible, request_complete, eu_delegation_opinion_recorded,
-        action_plan_within_caps, action_plan_valid, approval_complete,
-        experts_cover_plan, no_conflict_of_interest, expert_days_within_plan,
-        experts_eligible, activity_record_valid, activities_delivered,
-        partner_feedback_present, knowledge_product_present,
+        request_eligible,
+        request_complete,
+        eu_delegation_opinion_recorded,
+        action_plan_within_caps,
+        action_plan_valid,
+        approval_complete,
+        experts_cover_plan,
+        no_conflict_of_interest,
+        expert_days_within_plan,
+        experts_eligible,
+        activity_record_valid,
+        activities_delivered,
+        partner_feedback_present,
+        knowledge_product_present,
     )
     return tuple(
-        Guard(f.__name__, f, description=(f.__doc__ or "").strip().splitlines()[0])
-        for f in funcs
+        Guard(f.__name__, f, description=(f.__doc__ or "").strip().splitlines()[0]) for f in funcs
     )

@@ -151,7 +151,11 @@ class Expert(BaseModel):
     nationality: CountryCode
     employer: str = Field(min_length=1, max_length=200)
     employer_type: Literal[
-        "public_administration", "mandated_body", "social_partner", "agency", "university",
+        "public_administration",
+        "mandated_body",
+        "social_partner",
+        "agency",
+        "university",
         "partner_country_institution",
     ]
     expertise: Code

@@ -31,14 +31,23 @@ __all__ = ["DEFAULT_SLA_DAYS", "NAME", "ROLES", "VERSION", "Settings", "definiti
 NAME = "technical-assistance"
 VERSION = 1
 ROLES = (
-    "partner_institution", "eu_delegation", "socieux_team", "commission", "expert",
-    "evaluator", "auditor",
+    "partner_institution",
+    "eu_delegation",
+    "socieux_team",
+    "commission",
+    "expert",
+    "evaluator",
+    "auditor",
 )
 """Declared roles; ``auditor`` is read-only (it fires nothing)."""
 
 DEFAULT_SLA_DAYS: Mapping[str, int] = {
-    "submitted": 30, "revision_requested": 30, "fine_tuned": 15, "approved": 45,
-    "implemented": 30, "evaluated": 60,
+    "submitted": 30,
+    "revision_requested": 30,
+    "fine_tuned": 15,
+    "approved": 45,
+    "implemented": 30,
+    "evaluated": 60,
 }
 _STATES: tuple[tuple[str, bool, str], ...] = (
     ("submitted", False, "The request is with the SOCIEUX+ team."),
@@ -93,8 +102,10 @@ def definition(settings: Mapping[str, Any] | None = None) -> WorkflowDefinition:
     cfg = Settings.model_validate(dict(settings or {}))
     ref = reference_data()
     if cfg.reference_data_version not in (None, ref.version):
-        msg = (f"reference data {cfg.reference_data_version} is not installed "
-               f"(installed: {ref.version})")
+        msg = (
+            f"reference data {cfg.reference_data_version} is not installed "
+            f"(installed: {ref.version})"
+        )
         raise ValueError(msg)
     sla = {**DEFAULT_SLA_DAYS, **cfg.sla_days}
     return WorkflowDefinition(
@@ -128,62 +139,140 @@ _REQUEST_GUARDS = ("request_eligible", "request_complete")
 
 def _request_transitions() -> tuple[TransitionDef, ...]:
     return (
-        TransitionDef(trigger="submit", dest="submitted", roles=_REQUESTERS,
-                      payload=RequestPayload, guards=_REQUEST_GUARDS,
-                      description="Ask for technical assistance."),
-        TransitionDef(trigger="return_for_revision", source=("submitted",),
-                      dest="revision_requested", roles=("socieux_team",), reason_required=True,
-                      description="Send the request back to its author for revision."),
-        TransitionDef(trigger="resubmit", source=("revision_requested",), dest="submitted",
-                      roles=_REQUESTERS, payload=RequestPayload, guards=_REQUEST_GUARDS,
-                      description="Submit the revised request."),
-        TransitionDef(trigger="fine_tune", source=("submitted",), dest="fine_tuned",
-                      roles=("socieux_team",), payload=ActionPlanPayload,
-                      guards=("eu_delegation_opinion_recorded", "action_plan_within_caps",
-                              "action_plan_valid"),
-                      description="Record the action plan and the EU Delegation's opinion."),
-        TransitionDef(trigger="approve", source=("fine_tuned",), dest="approved",
-                      roles=("commission",), payload=ApprovalPayload,
-                      guards=("approval_complete",),
-                      separation=("submit", "resubmit", "fine_tune"),
-                      description="The Commission approves the action."),
-        TransitionDef(trigger="reject", source=("submitted",), dest="rejected",
-                      roles=("socieux_team",), reason_required=True,
-                      description="The team turns the request down."),
-        TransitionDef(trigger="reject", source=("fine_tuned",), dest="rejected",
-                      roles=("commission",), reason_required=True,
-                      description="The Commission turns the action down."),
-        TransitionDef(trigger="withdraw",
-                      source=("submitted", "revision_requested", "fine_tuned"),
-                      dest="withdrawn", roles=("partner_institution",), reason_required=True,
-                      description="The requester withdraws the request."),
+        TransitionDef(
+            trigger="submit",
+            dest="submitted",
+            roles=_REQUESTERS,
+            payload=RequestPayload,
+            guards=_REQUEST_GUARDS,
+            description="Ask for technical assistance.",
+        ),
+        TransitionDef(
+            trigger="return_for_revision",
+            source=("submitted",),
+            dest="revision_requested",
+            roles=("socieux_team",),
+            reason_required=True,
+            description="Send the request back to its author for revision.",
+        ),
+        TransitionDef(
+            trigger="resubmit",
+            source=("revision_requested",),
+            dest="submitted",
+            roles=_REQUESTERS,
+            payload=RequestPayload,
+            guards=_REQUEST_GUARDS,
+            description="Submit the revised request.",
+        ),
+        TransitionDef(
+            trigger="fine_tune",
+            source=("submitted",),
+            dest="fine_tuned",
+            roles=("socieux_team",),
+            payload=ActionPlanPayload,
+            guards=(
+                "eu_delegation_opinion_recorded",
+                "action_plan_within_caps",
+                "action_plan_valid",
+            ),
+            description="Record the action plan and the EU Delegation's opinion.",
+        ),
+        TransitionDef(
+            trigger="approve",
+            source=("fine_tuned",),
+            dest="approved",
+            roles=("commission",),
+            payload=ApprovalPayload,
+            guards=("approval_complete",),
+            separation=("submit", "resubmit", "fine_tune"),
+            description="The Commission approves the action.",
+        ),
+        TransitionDef(
+            trigger="reject",
+            source=("submitted",),
+            dest="rejected",
+            roles=("socieux_team",),
+            reason_required=True,
+            description="The team turns the request down.",
+        ),
+        TransitionDef(
+            trigger="reject",
+            source=("fine_tuned",),
+            dest="rejected",
+            roles=("commission",),
+            reason_required=True,
+            description="The Commission turns the action down.",
+        ),
+        TransitionDef(
+            trigger="withdraw",
+            source=("submitted", "revision_requested", "fine_tuned"),
+            dest="withdrawn",
+            roles=("partner_institution",),
+            reason_required=True,
+            description="The requester withdraws the request.",
+        ),
     )
 
 
 def _delivery_transitions() -> tuple[TransitionDef, ...]:
     return (
-        TransitionDef(trigger="mobilise", source=("approved",), dest="mobilised",
-                      roles=("socieux_team",), payload=MobilisationPayload,
-                      guards=("experts_cover_plan", "no_conflict_of_interest",
-                              "expert_days_within_plan", "experts_eligible"),
-                      description="Select and contract the experts."),
-        TransitionDef(trigger="record_activity", source=("mobilised",), internal=True,
-                      roles=("socieux_team", "expert"), payload=ActivityRecordPayload,
-                      guards=("activity_record_valid",), collect_as="activity_records",
-                      description="Record an activity's delivery (or its cancellation)."),
-        TransitionDef(trigger="implement", source=("mobilised",), dest="implemented",
-                      roles=("socieux_team",), guards=("activities_delivered",),
-                      payload=EmptyPayload,
-                      description="Close implementation once every activity is settled."),
-        TransitionDef(trigger="evaluate", source=("implemented",), dest="evaluated",
-                      roles=("socieux_team", "evaluator"), payload=EvaluationPayload,
-                      guards=("partner_feedback_present",),
-                      description="Record the feedback and the achievements."),
-        TransitionDef(trigger="disseminate", source=("evaluated",), dest="disseminated",
-                      roles=("socieux_team",), payload=DisseminationPayload,
-                      guards=("knowledge_product_present",),
-                      description="Share the results."),
-        TransitionDef(trigger="cancel", source=("approved", "mobilised"), dest="cancelled",
-                      roles=("commission", "socieux_team"), reason_required=True,
-                      description="Cancel the approved action."),
+        TransitionDef(
+            trigger="mobilise",
+            source=("approved",),
+            dest="mobilised",
+            roles=("socieux_team",),
+            payload=MobilisationPayload,
+            guards=(
+                "experts_cover_plan",
+                "no_conflict_of_interest",
+                "expert_days_within_plan",
+                "experts_eligible",
+            ),
+            description="Select and contract the experts.",
+        ),
+        TransitionDef(
+            trigger="record_activity",
+            source=("mobilised",),
+            internal=True,
+            roles=("socieux_team", "expert"),
+            payload=ActivityRecordPayload,
+            guards=("activity_record_valid",),
+            collect_as="activity_records",
+            description="Record an activity's delivery (or its cancellation).",
+        ),
+        TransitionDef(
+            trigger="implement",
+            source=("mobilised",),
+            dest="implemented",
+            roles=("socieux_team",),
+            guards=("activities_delivered",),
+            payload=EmptyPayload,
+            description="Close implementation once every activity is settled.",
+        ),
+        TransitionDef(
+            trigger="evaluate",
+            source=("implemented",),
+            dest="evaluated",
+            roles=("socieux_team", "evaluator"),
+            payload=EvaluationPayload,
+            guards=("partner_feedback_present",),
+            description="Record the feedback and the achievements.",
+        ),
+        TransitionDef(
+            trigger="disseminate",
+            source=("evaluated",),
+            dest="disseminated",
+            roles=("socieux_team",),
+            payload=DisseminationPayload,
+            guards=("knowledge_product_present",),
+            description="Share the results.",
+        ),
+        TransitionDef(
+            trigger="cancel",
+            source=("approved", "mobilised"),
+            dest="cancelled",
+            roles=("commission", "socieux_team"),
+            reason_required=True,
+            description="Cancel the approved action.",
+        ),
     )

@@ -152,8 +152,11 @@ def _entries(records: list[Record], problems: list[Problem]) -> list[_Entry]:
         elif claimed is None:
             problems.append(rec.problem("altered", "its content no longer matches its hash"))
         elif claimed != rec.version:
-            problems.append(rec.problem(
-                "reordered", f"stored as version {rec.version}, but its hash says {claimed}"))
+            problems.append(
+                rec.problem(
+                    "reordered", f"stored as version {rec.version}, but its hash says {claimed}"
+                )
+            )
         entries.append(_Entry(rec, claimed))
     return entries
 
@@ -179,13 +182,19 @@ def _choose(
         if not cands:
             missing.append(w)
             continue
-        keep = cands[0] if len(cands) == 1 else _pick(cands, occupants.get(w + 1, []),
-                                                      chosen.get(w - 1))
+        keep = (
+            cands[0]
+            if len(cands) == 1
+            else _pick(cands, occupants.get(w + 1, []), chosen.get(w - 1))
+        )
         chosen[w] = keep
         for other in cands:
             if other is not keep:
-                problems.append(other.record.problem(
-                    "inserted", f"a second event for version {w}, outside the chain"))
+                problems.append(
+                    other.record.problem(
+                        "inserted", f"a second event for version {w}, outside the chain"
+                    )
+                )
     return chosen, missing
 
 
@@ -202,8 +211,10 @@ def _missing_ranges(
     for run in runs:
         span = f"version {run[0]}" if len(run) == 1 else f"versions {run[0]}-{run[-1]}"
         if sealed is not None and run[0] > last_stored:
-            why = f"{span} deleted from the end of its history (seal #{sealed[2]} " \
-                  f"recorded version {sealed[0]})"
+            why = (
+                f"{span} deleted from the end of its history (seal #{sealed[2]} "
+                f"recorded version {sealed[0]})"
+            )
         else:
             why = f"{span} missing from the chain (deleted)"
         problems.append(Problem("missing", iid, run[0], why))
@@ -222,20 +233,34 @@ def _links(chosen: dict[int, _Entry], lowest: int, anchored: bool) -> list[Probl
         if e.prev == expected:
             continue
         succ = chosen.get(w + 1)
-        if pred is not None and pred.claimed is not None and succ is not None \
-                and succ.prev == e.hash:
-            problems.append(pred.record.problem(
-                "altered", f"rewritten with a recomputed hash: version {w} names another "
-                           f"version {w - 1}"))
+        if (
+            pred is not None
+            and pred.claimed is not None
+            and succ is not None
+            and succ.prev == e.hash
+        ):
+            problems.append(
+                pred.record.problem(
+                    "altered",
+                    f"rewritten with a recomputed hash: version {w} names another version {w - 1}",
+                )
+            )
         else:
-            problems.append(e.record.problem(
-                "inserted", f"does not follow version {w - 1}: its prev_hash names another "
-                            "event (forged, or its predecessor was rewritten)"))
+            problems.append(
+                e.record.problem(
+                    "inserted",
+                    f"does not follow version {w - 1}: its prev_hash names another "
+                    "event (forged, or its predecessor was rewritten)",
+                )
+            )
     return problems
 
 
 def analyse_instance(
-    instance_id: str, records: list[Record], *, anchored: bool = False,
+    instance_id: str,
+    records: list[Record],
+    *,
+    anchored: bool = False,
     sealed: tuple[int, str, int] | None = None,
 ) -> list[Problem]:
     """Every problem in the stored events (any order) of instance ``instance_id``.
@@ -251,8 +276,12 @@ def analyse_instance(
     for e in entries:
         occupants[e.claimed if e.claimed is not None else e.record.version].append(e)
     lowest = min(occupants, default=1) if anchored else 1
-    problems += [e.record.problem("inserted", "versions start at 1")
-                 for w, es in occupants.items() if w < lowest for e in es]
+    problems += [
+        e.record.problem("inserted", "versions start at 1")
+        for w, es in occupants.items()
+        if w < lowest
+        for e in es
+    ]
     top = max([*occupants, sealed[0] if sealed else 0])
     chosen, missing = _choose(occupants, lowest, top, problems)
     last_stored = max(occupants, default=0)
@@ -262,6 +291,9 @@ def analyse_instance(
         head = chosen[sealed[0]]
         flagged = {p.version for p in problems}
         if head.hash != sealed[1] and head.record.version not in flagged:
-            problems.append(head.record.problem(
-                "altered", f"differs from the head recorded by seal #{sealed[2]}"))
+            problems.append(
+                head.record.problem(
+                    "altered", f"differs from the head recorded by seal #{sealed[2]}"
+                )
+            )
     return problems

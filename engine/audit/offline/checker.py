@@ -48,15 +48,30 @@ def heads_digest(heads: list[Head]) -> str:
 
 
 def seal_digest(
-    *, seq: int, position: int, events: int, running_hash: str, sealed_at: str,
-    heads_hash: str, previous: str, public_key: str | None,
+    *,
+    seq: int,
+    position: int,
+    events: int,
+    running_hash: str,
+    sealed_at: str,
+    heads_hash: str,
+    previous: str,
+    public_key: str | None,
 ) -> str:
     """The seal's own hash: what a signature signs (as ASCII hex)."""
-    return hash_fields({
-        "schema": SEAL_SCHEMA, "seq": seq, "position": position, "events": events,
-        "running_hash": running_hash, "sealed_at": sealed_at, "heads_hash": heads_hash,
-        "previous": previous, "public_key": public_key,
-    })
+    return hash_fields(
+        {
+            "schema": SEAL_SCHEMA,
+            "seq": seq,
+            "position": position,
+            "events": events,
+            "running_hash": running_hash,
+            "sealed_at": sealed_at,
+            "heads_hash": heads_hash,
+            "previous": previous,
+            "public_key": public_key,
+        }
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +94,14 @@ class SealRecord:
     def expected_hash(self) -> str:
         """The seal hash recomputed from its fields."""
         return seal_digest(
-            seq=self.seq, position=self.position, events=self.events,
-            running_hash=self.running_hash, sealed_at=self.sealed_at,
-            heads_hash=self.heads_hash, previous=self.previous, public_key=self.public_key,
+            seq=self.seq,
+            position=self.position,
+            events=self.events,
+            running_hash=self.running_hash,
+            sealed_at=self.sealed_at,
+            heads_hash=self.heads_hash,
+            previous=self.previous,
+            public_key=self.public_key,
         )
 
 
@@ -115,8 +135,7 @@ class CheckResult:
         An instance whose chain is whole but whose events sit out of order in the log
         (a moved row) is reported as reordered where the stream saw it.
         """
-        found = analyse_instance(iid, records, anchored=anchored,
-                                 sealed=self.sealed_heads.get(iid))
+        found = analyse_instance(iid, records, anchored=anchored, sealed=self.sealed_heads.get(iid))
         if not found and iid in self.out_of_order:
             return [self.out_of_order[iid]]
         return found
@@ -157,8 +176,12 @@ class ChainChecker:
         """Check one event, in log order."""
         iid = rec.instance_id
         if self.scope.instance is not None and iid != self.scope.instance:
-            self.problems.append(rec.problem(
-                "inserted", f"an event of another instance in an export of {self.scope.instance}"))
+            self.problems.append(
+                rec.problem(
+                    "inserted",
+                    f"an event of another instance in an export of {self.scope.instance}",
+                )
+            )
             return
         if self.scope.anchored and self.running is None:
             self.problems.append(rec.problem("inserted", "an event before the export's anchor"))
@@ -166,8 +189,12 @@ class ChainChecker:
         self._events += 1
         if rec.position is not None:
             if rec.position <= self._last_position:
-                self.problems.append(rec.problem(
-                    "reordered", f"log position {rec.position} comes after {self._last_position}"))
+                self.problems.append(
+                    rec.problem(
+                        "reordered",
+                        f"log position {rec.position} comes after {self._last_position}",
+                    )
+                )
             self._last_position = max(self._last_position, rec.position)
         if self.running is not None:
             self.running = step_running(self.running, rec.digest)
@@ -190,7 +217,8 @@ class ChainChecker:
         top = self._suspects[rec.instance_id]
         if rec.intact and rec.version <= top and rec.instance_id not in self._out_of_order:
             self._out_of_order[rec.instance_id] = rec.problem(
-                "reordered", f"comes after version {top} in the log")
+                "reordered", f"comes after version {top} in the log"
+            )
         self._suspects[rec.instance_id] = max(top, rec.version)
 
     def _follows(self, rec: Record, head: tuple[int, str] | None) -> bool:
@@ -213,8 +241,9 @@ class ChainChecker:
         self._prev_seal = seal
 
     def _seal_problem(self, seal: SealRecord, detail: str) -> None:
-        self.problems.append(Problem("seal", None, None, f"seal #{seal.seq}: {detail}",
-                                     seal.position, seal.line))
+        self.problems.append(
+            Problem("seal", None, None, f"seal #{seal.seq}: {detail}", seal.position, seal.line)
+        )
 
     def _check_seal_chain(self, seal: SealRecord, heads: list[Head]) -> None:
         prev = self._prev_seal
@@ -244,11 +273,14 @@ class ChainChecker:
             return
         if self.running != seal.running_hash:
             total = self._before + self._events
-            counts = f" ({total} events now, {seal.events} when sealed)" \
-                if total != seal.events else ""
+            counts = (
+                f" ({total} events now, {seal.events} when sealed)" if total != seal.events else ""
+            )
             self._seal_problem(
-                seal, f"the log up to notification {seal.position} no longer matches its "
-                      f"running hash{counts}")
+                seal,
+                f"the log up to notification {seal.position} no longer matches its "
+                f"running hash{counts}",
+            )
 
     def _check_heads(self, seal: SealRecord, heads: list[Head]) -> None:
         if self.scope.anchored and (self.running is None or seal.position < self._start):
@@ -265,9 +297,14 @@ class ChainChecker:
         covered = {h[0] for h in heads}
         for iid, first in self._touched.items():
             if iid not in covered and iid not in self._suspects:
-                self.problems.append(Problem(
-                    "inserted", iid, first,
-                    f"recorded before seal #{seal.seq}'s position but not covered by it"))
+                self.problems.append(
+                    Problem(
+                        "inserted",
+                        iid,
+                        first,
+                        f"recorded before seal #{seal.seq}'s position but not covered by it",
+                    )
+                )
 
     def _check_head(
         self, seal: SealRecord, iid: str, version: int, digest: str, *, complete: bool
@@ -277,27 +314,48 @@ class ChainChecker:
         if head is None:
             if complete:
                 first = version if self.scope.anchored else 1
-                self.problems.append(Problem(
-                    "missing", iid, first, f"every event up to version {version} is gone "
-                                           f"({sealed})"))
+                self.problems.append(
+                    Problem(
+                        "missing",
+                        iid,
+                        first,
+                        f"every event up to version {version} is gone ({sealed})",
+                    )
+                )
         elif head[0] < version:
-            span = f"version {version}" if head[0] + 1 == version else \
-                f"versions {head[0] + 1}-{version}"
-            self.problems.append(Problem(
-                "missing", iid, head[0] + 1,
-                f"{span} deleted from the end of its history ({sealed})"))
+            span = (
+                f"version {version}"
+                if head[0] + 1 == version
+                else f"versions {head[0] + 1}-{version}"
+            )
+            self.problems.append(
+                Problem(
+                    "missing",
+                    iid,
+                    head[0] + 1,
+                    f"{span} deleted from the end of its history ({sealed})",
+                )
+            )
         elif head[0] > version:
-            self.problems.append(Problem(
-                "inserted", iid, version + 1, f"not covered by seal #{seal.seq} ({sealed})"))
+            self.problems.append(
+                Problem("inserted", iid, version + 1, f"not covered by seal #{seal.seq} ({sealed})")
+            )
         elif head[1] != digest:
-            self.problems.append(Problem(
-                "altered", iid, version, f"differs from the head recorded by seal #{seal.seq}"))
+            self.problems.append(
+                Problem(
+                    "altered", iid, version, f"differs from the head recorded by seal #{seal.seq}"
+                )
+            )
 
     def finish(self) -> CheckResult:
         """The findings so far and the suspects to analyse in full."""
         return CheckResult(
-            problems=list(self.problems), suspects=sorted(self._suspects),
-            sealed_heads=dict(self._deferred), out_of_order=dict(self._out_of_order),
+            problems=list(self.problems),
+            suspects=sorted(self._suspects),
+            sealed_heads=dict(self._deferred),
+            out_of_order=dict(self._out_of_order),
             events=self._events,
-            instances=self._instances, seals=self._seals, signatures=self._signatures,
+            instances=self._instances,
+            seals=self._seals,
+            signatures=self._signatures,
         )

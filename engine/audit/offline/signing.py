@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .checker import SealRecord, SignatureCheck
 
-__all__ = ["SigningKey", "generate_key", "load_public_key", "load_signing_key",
-           "signature_check"]
+__all__ = ["SigningKey", "generate_key", "load_public_key", "load_signing_key", "signature_check"]
 
 
 def _read(path: str | os.PathLike[str]) -> bytes:
@@ -120,11 +119,12 @@ def generate_key(path: str | os.PathLike[str]) -> str:
             msg = f"{p} already exists"
             raise ValueError(msg)
     key = Ed25519PrivateKey.generate()
-    private_pem = key.private_bytes(serialization.Encoding.PEM,
-                                    serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:

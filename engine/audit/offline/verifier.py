@@ -79,8 +79,9 @@ def _record(obj: dict[str, Any], n: int, text: str) -> Record | None:
     if not isinstance(iid, str) or not isinstance(version, int) or isinstance(version, bool):
         return None
     stored_hash = obj.get("hash")
-    well_formed = all(isinstance(event.get(k), str) for k in ("topic", "timestamp")) \
-        and isinstance(stored_hash, str)
+    well_formed = all(isinstance(event.get(k), str) for k in ("topic", "timestamp")) and isinstance(
+        stored_hash, str
+    )
     if not well_formed:
         why = str(obj.get("unreadable") or "the event line lacks its topic, time or hash")
         digest = obj.get("digest")
@@ -91,9 +92,11 @@ def _record(obj: dict[str, Any], n: int, text: str) -> Record | None:
 
 
 def _seal(obj: dict[str, Any], n: int) -> tuple[SealRecord, list[Head]] | None:
-    typed = all(_is_int(obj.get(k)) for k in _SEAL_INTS) \
-        and all(isinstance(obj.get(k), str) for k in _SEAL_STRS) \
+    typed = (
+        all(_is_int(obj.get(k)) for k in _SEAL_INTS)
+        and all(isinstance(obj.get(k), str) for k in _SEAL_STRS)
         and all(obj.get(k) is None or isinstance(obj.get(k), str) for k in _SEAL_OPTIONAL)
+    )
     heads = obj.get("heads")
     if not typed or not isinstance(heads, list):
         return None
@@ -102,8 +105,9 @@ def _seal(obj: dict[str, Any], n: int) -> tuple[SealRecord, list[Head]] | None:
     except (TypeError, ValueError):
         return None
     fields = {k: obj[k] for k in (*_SEAL_INTS, *_SEAL_STRS)}
-    return SealRecord(**fields, public_key=obj.get("public_key"),
-                      signature=obj.get("signature"), line=n), parsed
+    return SealRecord(
+        **fields, public_key=obj.get("public_key"), signature=obj.get("signature"), line=n
+    ), parsed
 
 
 def _scope(header: Any) -> tuple[Scope, str]:
@@ -111,8 +115,10 @@ def _scope(header: Any) -> tuple[Scope, str]:
         msg = "line 1 is not a socieux audit export header"
         raise ExportFormatError(msg)
     if header.get("schema") != EXPORT_SCHEMA:
-        msg = f"unsupported export schema {header.get('schema')!r} (this verifier reads " \
-              f"{EXPORT_SCHEMA})"
+        msg = (
+            f"unsupported export schema {header.get('schema')!r} (this verifier reads "
+            f"{EXPORT_SCHEMA})"
+        )
         raise ExportFormatError(msg)
     scope = header.get("scope") or {}
     if not isinstance(scope, dict) or set(scope) - {"instance", "since"}:
@@ -164,11 +170,17 @@ class _Pass:
                 self.bad(n, "altered", "not a well-formed seal line")
             else:
                 self.checker.close_seal(*parsed)
-        elif kind == "anchor" and self.checker.scope.anchored and self.checker.running is None \
-                and _is_int(obj.get("position")) and _is_int(obj.get("events")) \
-                and _is_hex64(obj.get("running_hash")):
-            self.checker.anchor(position=obj["position"], running_hash=obj["running_hash"],
-                                events=obj["events"])
+        elif (
+            kind == "anchor"
+            and self.checker.scope.anchored
+            and self.checker.running is None
+            and _is_int(obj.get("position"))
+            and _is_int(obj.get("events"))
+            and _is_hex64(obj.get("running_hash"))
+        ):
+            self.checker.anchor(
+                position=obj["position"], running_hash=obj["running_hash"], events=obj["events"]
+            )
         elif kind == "end":
             self.end, self.end_line = obj, n
         else:
@@ -178,11 +190,18 @@ class _Pass:
 def _check_end(p: _Pass, events: int, seals: int) -> None:
     if p.end is None:
         p.bad(p.last_line + 1, "missing", "the file has no end line: it was cut short")
-    elif (p.end.get("events"), p.end.get("seals"), p.end.get("lines")) != \
-            (events, seals, p.end_line):
-        p.bad(p.end_line, "missing", f"the end line counts {p.end.get('events')} events, "
-                                     f"{p.end.get('seals')} seals and {p.end.get('lines')} "
-                                     f"lines; the file has {events}, {seals} and {p.end_line}")
+    elif (p.end.get("events"), p.end.get("seals"), p.end.get("lines")) != (
+        events,
+        seals,
+        p.end_line,
+    ):
+        p.bad(
+            p.end_line,
+            "missing",
+            f"the end line counts {p.end.get('events')} events, "
+            f"{p.end.get('seals')} seals and {p.end.get('lines')} "
+            f"lines; the file has {events}, {seals} and {p.end_line}",
+        )
 
 
 def _second_pass(path: Path, suspects: set[str]) -> dict[str, list[Record]]:
@@ -227,8 +246,9 @@ def verify_file(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m engine.audit.offline FILE [--public-key K]``."""
-    parser = argparse.ArgumentParser(prog="python -m engine.audit.offline",
-                                     description="Verify a socieux audit export offline.")
+    parser = argparse.ArgumentParser(
+        prog="python -m engine.audit.offline", description="Verify a socieux audit export offline."
+    )
     parser.add_argument("file")
     parser.add_argument("--public-key", help="Ed25519 public key (PEM or hex) of the seals")
     args = parser.parse_args(argv)
@@ -246,9 +266,11 @@ def main(argv: list[str] | None = None) -> int:
         where = f"line {prob.line}: " if prob.line else ""
         ident = f"{prob.instance_id} v{prob.version}: " if prob.instance_id else ""
         sys.stdout.write(f"{prob.kind}: {where}{ident}{prob.detail}\n")
-    sys.stdout.write(f"{report.events} events, {report.instances} instances, {report.seals} "
-                     f"seals checked ({report.scope}): "
-                     f"{'OK' if report.ok else f'{len(report.problems)} problem(s)'}\n")
+    sys.stdout.write(
+        f"{report.events} events, {report.instances} instances, {report.seals} "
+        f"seals checked ({report.scope}): "
+        f"{'OK' if report.ok else f'{len(report.problems)} problem(s)'}\n"
+    )
     return 0 if report.ok else 6
 
 

@@ -50,14 +50,15 @@ def _render_report(st: CliState, report: IntegrityReport) -> None:
         table = Table("kind", "instance", "version", "where", "detail")
         for p in report.problems:
             where = f"line {p.line}" if p.line else f"#{p.position}" if p.position else ""
-            table.add_row(p.kind, str(p.instance_id or ""), str(p.version or ""), where,
-                          p.detail)
+            table.add_row(p.kind, str(p.instance_id or ""), str(p.version or ""), where, p.detail)
         st.console.print(table)
     signed = f", {report.signatures_checked} signatures" if report.signatures_checked else ""
-    st.console.print(f"checked {report.events_checked} events in {report.instances_checked} "
-                     f"instances and {report.seals_checked} seals{signed}: "
-                     f"{'OK' if report.ok else f'{len(report.problems)} problem(s)'} "
-                     f"({report.source})")
+    st.console.print(
+        f"checked {report.events_checked} events in {report.instances_checked} "
+        f"instances and {report.seals_checked} seals{signed}: "
+        f"{'OK' if report.ok else f'{len(report.problems)} problem(s)'} "
+        f"({report.source})"
+    )
 
 
 def _offline(path: Path, public_key: Path | None) -> IntegrityReport:
@@ -69,8 +70,14 @@ def _offline(path: Path, public_key: Path | None) -> IntegrityReport:
         r = verify_file(path, signature_check=public_key_check(public_key))
     except ExportFormatError as exc:
         raise InvalidArgument(str(exc)) from None
-    return report_from(r.problems, events=r.events, instances=r.instances, seals=r.seals,
-                       signatures=r.signatures, source=f"{path}: {r.scope}")
+    return report_from(
+        r.problems,
+        events=r.events,
+        instances=r.instances,
+        seals=r.seals,
+        signatures=r.signatures,
+        source=f"{path}: {r.scope}",
+    )
 
 
 @handles_errors
@@ -110,10 +117,14 @@ def seal(
             if not report.ok:
                 raise IntegrityViolation(f"not sealed: {report.summary()}")
         made = engine.seal(key=key)
-    st.out(made.model_dump(mode="json"), lambda: st.console.print(
-        f"seal #{made.seq}: {made.events} events up to notification {made.position}, "
-        f"running hash {made.running_hash[:16]}"
-        + (f", signed by {made.public_key[:16]}" if made.public_key else "")))
+    st.out(
+        made.model_dump(mode="json"),
+        lambda: st.console.print(
+            f"seal #{made.seq}: {made.events} events up to notification {made.position}, "
+            f"running hash {made.running_hash[:16]}"
+            + (f", signed by {made.public_key[:16]}" if made.public_key else "")
+        ),
+    )
 
 
 @handles_errors
@@ -126,12 +137,16 @@ def seals(ctx: typer.Context) -> None:
     def render() -> None:
         from rich.table import Table
 
-        table = Table("seal", "position", "events", "sealed at (UTC)", "running hash",
-                      "signed by")
+        table = Table("seal", "position", "events", "sealed at (UTC)", "running hash", "signed by")
         for s in found:
-            table.add_row(f"#{s.seq}", str(s.position), str(s.events),
-                          s.sealed_at.strftime("%Y-%m-%d %H:%M:%S"), s.running_hash[:16],
-                          s.public_key or "")
+            table.add_row(
+                f"#{s.seq}",
+                str(s.position),
+                str(s.events),
+                s.sealed_at.strftime("%Y-%m-%d %H:%M:%S"),
+                s.running_hash[:16],
+                s.public_key or "",
+            )
         st.console.print(table if found else "no seals yet (socieux audit seal records one)")
 
     st.out([s.model_dump(mode="json") for s in found], render)
@@ -156,8 +171,12 @@ def export(
     with _log_engine(st) as engine, sink as out, progress_bar(st, "export") as progress:
         summary = engine.export(out, instance=instance, since=at, progress=progress)
     if output is not None:
-        st.out(summary.model_dump(mode="json"), lambda: st.console.print(
-            f"wrote {summary.events} events and {summary.seals} seals to {output}"))
+        st.out(
+            summary.model_dump(mode="json"),
+            lambda: st.console.print(
+                f"wrote {summary.events} events and {summary.seals} seals to {output}"
+            ),
+        )
 
 
 @handles_errors
@@ -183,12 +202,12 @@ def explain(
             f"reason: {ex.reason or '-'}\ncorrelation: {ex.correlation_id or '-'}  "
             f"causation: {ex.causation_id or '-'}\n"
             f"definition {ex.definition_hash[:16]} ({defn})\n"
-            f"hash {ex.hash[:16]} ({'verified' if ex.hash_verified else 'DOES NOT VERIFY'})")
+            f"hash {ex.hash[:16]} ({'verified' if ex.hash_verified else 'DOES NOT VERIFY'})"
+        )
         table = Table("guard", "version", "result", "reason", "inputs")
         for g in ex.guards:
             inputs = ", ".join(f"{k}={v!r}" for k, v in g.inputs.items())
-            table.add_row(g.name, str(g.version), "passed" if g.ok else "failed", g.reason,
-                          inputs)
+            table.add_row(g.name, str(g.version), "passed" if g.ok else "failed", g.reason, inputs)
         st.console.print(table if ex.guards else "no guards ran for this step")
 
     st.out(ex.model_dump(mode="json"), render)
@@ -213,16 +232,23 @@ def diff(
     def render() -> None:
         from rich.table import Table
 
-        st.console.print(f"state: {d.from_state or '(did not exist)'} -> {d.to_state}  "
-                         f"(version {d.from_version} -> {d.to_version})")
+        st.console.print(
+            f"state: {d.from_state or '(did not exist)'} -> {d.to_state}  "
+            f"(version {d.from_version} -> {d.to_version})"
+        )
         table = Table("data", "change", "before", "after")
         for c in d.changes:
-            table.add_row(c.path, c.change, "" if c.change == "added" else repr(c.before),
-                          "" if c.change == "removed" else repr(c.after))
+            table.add_row(
+                c.path,
+                c.change,
+                "" if c.change == "added" else repr(c.before),
+                "" if c.change == "removed" else repr(c.after),
+            )
         st.console.print(table if d.changes else "no data changed")
         for h in d.steps:
-            st.console.print(f"  v{h.version} {h.at.isoformat()} {h.trigger} by {h.actor} "
-                             f"({h.role})")
+            st.console.print(
+                f"  v{h.version} {h.at.isoformat()} {h.trigger} by {h.actor} ({h.role})"
+            )
 
     st.out(d.model_dump(mode="json"), render)
 
@@ -240,9 +266,12 @@ def keygen(
         public = generate_key(path)
     except ValueError as exc:
         raise InvalidArgument(str(exc)) from None
-    st.out({"private_key": str(path), "public_key_file": f"{path}.pub", "public_key": public},
-           lambda: st.console.print(f"wrote {path} (keep it secret) and {path}.pub; "
-                                    f"public key {public}"))
+    st.out(
+        {"private_key": str(path), "public_key_file": f"{path}.pub", "public_key": public},
+        lambda: st.console.print(
+            f"wrote {path} (keep it secret) and {path}.pub; public key {public}"
+        ),
+    )
 
 
 @handles_errors
@@ -264,23 +293,36 @@ def replay(
     def render() -> None:
         for f in report.failures:
             st.console.print(f"{f.instance_id} v{f.version}: {f.kind}: {f.detail}")
-        st.console.print(f"replayed {report.instances_checked} instances "
-                         f"({report.events_replayed} events): "
-                         f"{'OK' if report.ok else f'{len(report.failures)} cannot be replayed'}")
+        st.console.print(
+            f"replayed {report.instances_checked} instances "
+            f"({report.events_replayed} events): "
+            f"{'OK' if report.ok else f'{len(report.failures)} cannot be replayed'}"
+        )
 
     st.out(report.model_dump(mode="json"), render)
     if not report.ok:
         first = report.failures[0]
-        raise fail("replay_failed", f"{len(report.failures)} instance(s) can no longer be "
-                                    f"replayed; first: {first.instance_id} v{first.version}: "
-                                    f"{first.kind}", 6)
+        raise fail(
+            "replay_failed",
+            f"{len(report.failures)} instance(s) can no longer be "
+            f"replayed; first: {first.instance_id} v{first.version}: "
+            f"{first.kind}",
+            6,
+        )
 
 
 def build() -> typer.Typer:
     """The ``audit`` command group."""
     group = typer.Typer(no_args_is_help=True)
-    for name, func in (("verify", verify), ("seal", seal), ("seals", seals), ("export", export),
-                       ("explain", explain), ("diff", diff), ("keygen", keygen)):
+    for name, func in (
+        ("verify", verify),
+        ("seal", seal),
+        ("seals", seals),
+        ("export", export),
+        ("explain", explain),
+        ("diff", diff),
+        ("keygen", keygen),
+    ):
         group.command(name)(func)
     return group
 

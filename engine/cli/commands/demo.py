@@ -31,12 +31,13 @@ def demo(
     engine, clock = open_demo_engine(st.db)
     try:
         with progress(st, "Loading the demo portfolio") as advance:
-            summary = run_demo(engine, seed=seed, requests=requests, clock=clock,
-                               progress=advance)
+            summary = run_demo(engine, seed=seed, requests=requests, clock=clock, progress=advance)
     finally:
         engine.close()
-    st.out(summary.model_dump(mode="json"),
-           lambda: st.console.print(summary.text(), markup=False, highlight=False))
+    st.out(
+        summary.model_dump(mode="json"),
+        lambda: st.console.print(summary.text(), markup=False, highlight=False),
+    )
 
 
 def register(app: typer.Typer) -> None:

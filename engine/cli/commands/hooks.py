@@ -27,13 +27,19 @@ def status(ctx: typer.Context) -> None:
         if not rows:
             st.console.print("no subscribers recorded in this store")
             return
-        table = Table("subscriber", "position", "head", "state", "parked", "held by",
-                      "last error")
+        table = Table("subscriber", "position", "head", "state", "parked", "held by", "last error")
         for r in rows:
             state = "[yellow]behind[/yellow]" if r.behind else "[green]current[/green]"
             parked = f"[red]{r.parked}[/red]" if r.parked else "0"
-            table.add_row(r.name, str(r.position), str(r.head), state, parked,
-                          r.owner or "-", r.last_error or "")
+            table.add_row(
+                r.name,
+                str(r.position),
+                str(r.head),
+                state,
+                parked,
+                r.owner or "-",
+                r.last_error or "",
+            )
         st.console.print(table)
 
     st.out([r.model_dump(exclude={"active_here"}) for r in rows], render)
@@ -54,12 +60,27 @@ def parked(
         if not rows:
             st.console.print("no parked events")
             return
-        table = Table("subscriber", "notification", "instance", "version", "trigger",
-                      "attempts", "parked at", "error")
+        table = Table(
+            "subscriber",
+            "notification",
+            "instance",
+            "version",
+            "trigger",
+            "attempts",
+            "parked at",
+            "error",
+        )
         for r in rows:
-            table.add_row(r.name, str(r.notification_id), r.instance_id[:8], str(r.version),
-                          r.trigger, str(r.attempts), r.parked_at.isoformat(timespec="seconds"),
-                          r.error)
+            table.add_row(
+                r.name,
+                str(r.notification_id),
+                r.instance_id[:8],
+                str(r.version),
+                r.trigger,
+                str(r.attempts),
+                r.parked_at.isoformat(timespec="seconds"),
+                r.error,
+            )
         st.console.print(table)
 
     st.out([r.model_dump(mode="json") for r in rows], render)

@@ -28,8 +28,12 @@ def submit(
     st = state_of(ctx)
     payload = read_data(data)
     view = st.engine().start(workflow, payload, actor=parse_actor(actor), reason=reason)
-    st.out(view.model_dump(mode="json"), lambda: st.console.print(
-        f"{view.id}  {view.workflow}  -> {view.state} (version {view.version})"))
+    st.out(
+        view.model_dump(mode="json"),
+        lambda: st.console.print(
+            f"{view.id}  {view.workflow}  -> {view.state} (version {view.version})"
+        ),
+    )
 
 
 @handles_errors
@@ -47,10 +51,18 @@ def fire(
     """Fire TRIGGER on an instance."""
     st = state_of(ctx)
     payload = read_data(data)
-    view = st.engine().fire(instance, trigger, payload, actor=parse_actor(actor), reason=reason,
-                            expected_version=expected_version)
-    st.out(view.model_dump(mode="json"), lambda: st.console.print(
-        f"{view.id}  {trigger}  -> {view.state} (version {view.version})"))
+    view = st.engine().fire(
+        instance,
+        trigger,
+        payload,
+        actor=parse_actor(actor),
+        reason=reason,
+        expected_version=expected_version,
+    )
+    st.out(
+        view.model_dump(mode="json"),
+        lambda: st.console.print(f"{view.id}  {trigger}  -> {view.state} (version {view.version})"),
+    )
 
 
 @handles_errors
@@ -81,8 +93,9 @@ def history(ctx: typer.Context, instance: IdArg) -> None:
 
     st = state_of(ctx)
     entries = st.engine().history(instance)
-    st.out([e.model_dump(mode="json") for e in entries],
-           lambda: render_history(st.console, entries))
+    st.out(
+        [e.model_dump(mode="json") for e in entries], lambda: render_history(st.console, entries)
+    )
 
 
 @handles_errors
@@ -104,11 +117,14 @@ def next_(
     else:
         compiled = engine.registry.by_hash(view.definition_hash)
         roles = compiled.definition.roles or sorted(
-            {r for t in compiled.definition.transitions for r in t.roles})
+            {r for t in compiled.definition.transitions for r in t.roles}
+        )
         actors = [parse_actor(f"{role}:anyone") for role in roles]
     reports = [engine.allowed(view.id, a) for a in actors]
-    st.out([r.model_dump(mode="json") for r in reports],
-           lambda: render_allowed(st.console, reports, every_role=actor is None))
+    st.out(
+        [r.model_dump(mode="json") for r in reports],
+        lambda: render_allowed(st.console, reports, every_role=actor is None),
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -23,8 +23,13 @@ def status(ctx: typer.Context) -> None:
 
         table = Table("projection", "version", "position", "head", "state")
         for r in rows:
-            table.add_row(r.name, str(r.version), str(r.position), str(r.head),
-                          "[yellow]behind[/yellow]" if r.behind else "[green]current[/green]")
+            table.add_row(
+                r.name,
+                str(r.version),
+                str(r.position),
+                str(r.head),
+                "[yellow]behind[/yellow]" if r.behind else "[green]current[/green]",
+            )
         st.console.print(table)
         st.console.print(f"mode: {st.engine().projection_mode}")
 
@@ -49,8 +54,10 @@ def rebuild(
 
         count = engine.rebuild_projections(name or None, progress=advance)
     names = name or [p.name for p in engine.projections]
-    st.out({"rebuilt": names, "events": count},
-           lambda: st.console.print(f"rebuilt {', '.join(names)} from {count} events"))
+    st.out(
+        {"rebuilt": names, "events": count},
+        lambda: st.console.print(f"rebuilt {', '.join(names)} from {count} events"),
+    )
 
 
 @handles_errors

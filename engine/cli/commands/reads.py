@@ -30,8 +30,13 @@ def list_requests(
 ) -> None:
     """List requests, most recent activity first, with filters (combined with AND)."""
     st = state_of(ctx)
-    filters: dict[str, Any] = {"state": state, "country": country, "area": area,
-                               "region": region, "overdue": True if overdue else None}
+    filters: dict[str, Any] = {
+        "state": state,
+        "country": country,
+        "area": area,
+        "region": region,
+        "overdue": True if overdue else None,
+    }
     chosen = {k: v for k, v in filters.items() if v is not None}
     engine = st.engine()
     rows = engine.requests(limit=limit, offset=offset, **chosen)
@@ -41,9 +46,15 @@ def list_requests(
         from rich.table import Table
 
         wide = st.console.width >= WIDE
-        widths = {"id": 8, "state": max((len(r.state) for r in rows), default=5), "cc": 2,
-                  "institution": 32 if wide else 0, "areas": 24 if wide else 0,
-                  "updated": 10, "due": 10}
+        widths = {
+            "id": 8,
+            "state": max((len(r.state) for r in rows), default=5),
+            "cc": 2,
+            "institution": 32 if wide else 0,
+            "areas": 24 if wide else 0,
+            "updated": 10,
+            "due": 10,
+        }
         shown = {k: w for k, w in widths.items() if w}
         # columns are 3 characters apart (padding and divider); the title takes the rest
         title_w = max(12, st.console.width - sum(shown.values()) - 3 * len(shown) - 2)
@@ -57,11 +68,21 @@ def list_requests(
         table.add_column("updated", no_wrap=True)
         table.add_column("due", no_wrap=True)
         for r in rows:
-            due = "[red]OVERDUE[/red]" if r.overdue else (
-                r.due_at.date().isoformat() if r.due_at else "")
+            due = (
+                "[red]OVERDUE[/red]"
+                if r.overdue
+                else (r.due_at.date().isoformat() if r.due_at else "")
+            )
             extra = [r.institution or "", ", ".join(r.areas)] if wide else []
-            table.add_row(r.id[:8], r.state, r.country or "", r.title or "", *extra,
-                          r.updated_at.date().isoformat(), due)
+            table.add_row(
+                r.id[:8],
+                r.state,
+                r.country or "",
+                r.title or "",
+                *extra,
+                r.updated_at.date().isoformat(),
+                due,
+            )
         total = engine.projection("requests").count(**chosen)
         if rows:
             st.console.print(table)
@@ -110,12 +131,17 @@ def stats(ctx: typer.Context) -> None:
         from rich.table import Table
 
         f, con = figures, st.console
-        con.print(f"[bold]{f.total}[/bold] requests in {len(f.by_country)} countries, "
-                  f"[red]{f.overdue}[/red] overdue")
-        for title, counts, top in (("by state", f.by_state, 0), ("by area", f.by_area, 12),
-                                   ("by region", f.by_region, 0),
-                                   ("by country (top 10)", f.by_country, 10),
-                                   ("by year submitted", f.by_year, 0)):
+        con.print(
+            f"[bold]{f.total}[/bold] requests in {len(f.by_country)} countries, "
+            f"[red]{f.overdue}[/red] overdue"
+        )
+        for title, counts, top in (
+            ("by state", f.by_state, 0),
+            ("by area", f.by_area, 12),
+            ("by region", f.by_region, 0),
+            ("by country (top 10)", f.by_country, 10),
+            ("by year submitted", f.by_year, 0),
+        ):
             if counts:
                 con.print()
                 bars(con, title, counts, top=top, by_key=title.endswith("submitted"))
@@ -126,9 +152,12 @@ def stats(ctx: typer.Context) -> None:
         con.print("[bold]time in stage[/bold]")
         con.print(times)
         fn = f.funnel
-        con.print(f"funnel: submitted {fn.submitted} -> approved {fn.approved} "
-                  f"({fn.approval_rate:.0%}) -> disseminated {fn.disseminated} "
-                  f"({fn.dissemination_rate:.0%} of approved)", highlight=False)
+        con.print(
+            f"funnel: submitted {fn.submitted} -> approved {fn.approved} "
+            f"({fn.approval_rate:.0%}) -> disseminated {fn.disseminated} "
+            f"({fn.dissemination_rate:.0%} of approved)",
+            highlight=False,
+        )
 
     st.out(figures.model_dump(mode="json"), render)
 

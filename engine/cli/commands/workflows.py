@@ -26,9 +26,14 @@ def list_workflows(ctx: typer.Context) -> None:
     """List the installed workflow definitions."""
     st = state_of(ctx)
     rows: list[dict[str, Any]] = [
-        {"name": c.name, "version": c.definition.version, "title": c.definition.title,
-         "hash": c.hash, "states": len(c.definition.states),
-         "transitions": len(c.definition.transitions)}
+        {
+            "name": c.name,
+            "version": c.definition.version,
+            "title": c.definition.title,
+            "hash": c.hash,
+            "states": len(c.definition.states),
+            "transitions": len(c.definition.transitions),
+        }
         for c in st.engine().registry.all()
     ]
 
@@ -37,8 +42,14 @@ def list_workflows(ctx: typer.Context) -> None:
 
         table = Table("name", "version", "title", "states", "transitions", "hash")
         for r in rows:
-            table.add_row(r["name"], str(r["version"]), r["title"], str(r["states"]),
-                          str(r["transitions"]), r["hash"][:12])
+            table.add_row(
+                r["name"],
+                str(r["version"]),
+                r["title"],
+                str(r["states"]),
+                str(r["transitions"]),
+                r["hash"][:12],
+            )
         st.console.print(table)
 
     st.out(rows, render)
@@ -72,8 +83,13 @@ def show_workflow(
     table = Table("trigger", "from", "to", "roles", "guards", title=f"{name} v{defn.version}")
     for t in data["transitions"]:
         dest = t["dest"] or "(same state)"
-        table.add_row(t["trigger"], ", ".join(t["source"]) or "(start)", dest,
-                      ", ".join(t["roles"]), ", ".join(t["guards"]))
+        table.add_row(
+            t["trigger"],
+            ", ".join(t["source"]) or "(start)",
+            dest,
+            ", ".join(t["roles"]),
+            ", ".join(t["guards"]),
+        )
     st.console.print(table)
     st.console.print(f"content hash {compiled.hash}")
 

@@ -63,12 +63,22 @@ ROOT = Path(__file__).resolve().parents[3]
 # ---------------------------------------------------------------- the app
 def test_importing_the_app_opens_nothing(tmp_path: Path) -> None:
     code = "import examples.host_app.app as m; print(sorted(m.app.openapi()['paths']))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         check=True, env={"PYTHONPATH": str(ROOT), "SOCIEUX_DB": "sqlite:///x.db"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(ROOT), "SOCIEUX_DB": "sqlite:///x.db"},
+    )
     assert list(tmp_path.iterdir()) == []  # the engine opens when the server starts
     assert out.stdout.split("'")[1::2] == [
-        "/outbox", "/portfolio", "/requests", "/requests/{instance_id}",
-        "/requests/{instance_id}/allowed", "/requests/{instance_id}/history",
+        "/outbox",
+        "/portfolio",
+        "/requests",
+        "/requests/{instance_id}",
+        "/requests/{instance_id}/allowed",
+        "/requests/{instance_id}/history",
         "/requests/{instance_id}/{trigger}",
     ]
 
@@ -88,7 +98,9 @@ def test_a_request_goes_from_submission_to_dissemination_over_http(client: TestC
         else:
             bodies = [{"data": payload(trigger)}]
         for body in bodies:
-            response = client.post(f"{url}/{trigger}", json=body, headers=as_(role, **{"If-Match": tag}))
+            response = client.post(
+                f"{url}/{trigger}", json=body, headers=as_(role, **{"If-Match": tag})
+            )
             assert response.status_code == 200, response.json()
             assert response.headers["ETag"] == f'"{response.json()["version"]}"'
             tag = response.headers["ETag"]
@@ -98,16 +110,25 @@ def test_a_request_goes_from_submission_to_dissemination_over_http(client: TestC
     assert final.headers["ETag"] == tag == '"9"'
     history = client.get(f"{url}/history").json()
     assert [(h["trigger"], h["role"]) for h in history] == [
-        ("submit", "partner_institution"), ("fine_tune", "socieux_team"), ("approve", "commission"),
-        ("mobilise", "socieux_team"), ("record_activity", "expert"), ("record_activity", "expert"),
-        ("implement", "socieux_team"), ("evaluate", "evaluator"), ("disseminate", "socieux_team"),
+        ("submit", "partner_institution"),
+        ("fine_tune", "socieux_team"),
+        ("approve", "commission"),
+        ("mobilise", "socieux_team"),
+        ("record_activity", "expert"),
+        ("record_activity", "expert"),
+        ("implement", "socieux_team"),
+        ("evaluate", "evaluator"),
+        ("disseminate", "socieux_team"),
     ]
 
 
 def test_a_command_body_is_optional_and_carries_the_reason(client: TestClient) -> None:
     url = submit(client).headers["Location"]
-    response = client.post(f"{url}/return_for_revision", json={"reason": "Narrow it down."},
-                           headers=as_("socieux_team"))
+    response = client.post(
+        f"{url}/return_for_revision",
+        json={"reason": "Narrow it down."},
+        headers=as_("socieux_team"),
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["state"] == "revision_requested"
     assert client.get(f"{url}/history").json()[-1]["reason"] == "Narrow it down."
@@ -116,24 +137,37 @@ def test_a_command_body_is_optional_and_carries_the_reason(client: TestClient) -
 def test_a_stale_if_match_is_409_and_records_nothing(client: TestClient) -> None:
     created = submit(client)
     url, read_by_both = created.headers["Location"], created.headers["ETag"]
-    first = client.post(f"{url}/fine_tune", json={"data": payload("fine_tune")},
-                        headers=as_("socieux_team", **{"If-Match": read_by_both}))
+    first = client.post(
+        f"{url}/fine_tune",
+        json={"data": payload("fine_tune")},
+        headers=as_("socieux_team", **{"If-Match": read_by_both}),
+    )
     assert first.status_code == 200
-    second = client.post(f"{url}/return_for_revision", json={"reason": "Too broad."},
-                         headers=as_("socieux_team", **{"If-Match": read_by_both}))
+    second = client.post(
+        f"{url}/return_for_revision",
+        json={"reason": "Too broad."},
+        headers=as_("socieux_team", **{"If-Match": read_by_both}),
+    )
     assert second.status_code == 409
     assert second.json()["error"] | {"message": ""} == {
-        "code": "concurrency_conflict", "message": "", "instance_id": created.json()["id"],
-        "expected": 1, "actual": 2, "attempts": 1,
+        "code": "concurrency_conflict",
+        "message": "",
+        "instance_id": created.json()["id"],
+        "expected": 1,
+        "actual": 2,
+        "attempts": 1,
     }
     assert client.get(url).json()["state"] == "fine_tuned"
 
 
-@pytest.mark.parametrize("if_match", ["2", "W/\"1\"", '"1", "2"', '"one"'])
+@pytest.mark.parametrize("if_match", ["2", 'W/"1"', '"1", "2"', '"one"'])
 def test_a_malformed_if_match_is_400(client: TestClient, if_match: str) -> None:
     url = submit(client).headers["Location"]
-    response = client.post(f"{url}/fine_tune", json={"data": payload("fine_tune")},
-                           headers=as_("socieux_team", **{"If-Match": if_match}))
+    response = client.post(
+        f"{url}/fine_tune",
+        json={"data": payload("fine_tune")},
+        headers=as_("socieux_team", **{"If-Match": if_match}),
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_request"
     assert client.get(url).json()["version"] == 1
@@ -141,19 +175,28 @@ def test_a_malformed_if_match_is_400(client: TestClient, if_match: str) -> None:
 
 def test_if_match_star_fires_whatever_the_version(client: TestClient) -> None:
     url = submit(client).headers["Location"]
-    response = client.post(f"{url}/fine_tune", json={"data": payload("fine_tune")},
-                           headers=as_("socieux_team", **{"If-Match": "*"}))
+    response = client.post(
+        f"{url}/fine_tune",
+        json={"data": payload("fine_tune")},
+        headers=as_("socieux_team", **{"If-Match": "*"}),
+    )
     assert response.status_code == 200
 
 
 def test_the_wrong_role_is_403(socieux_engine: Engine, client: TestClient) -> None:
     view = walk_to(socieux_engine, "fine_tuned")
-    response = client.post(f"/requests/{view.id}/approve", json={"data": payload("approve")},
-                           headers=as_("socieux_team"))
+    response = client.post(
+        f"/requests/{view.id}/approve",
+        json={"data": payload("approve")},
+        headers=as_("socieux_team"),
+    )
     assert response.status_code == 403
     error = response.json()["error"]
     assert (error["code"], error["rule"], error["role"]) == (
-        "permission_denied", "role", "socieux_team")
+        "permission_denied",
+        "role",
+        "socieux_team",
+    )
     assert socieux_engine.get(view.id).state == "fine_tuned"
 
 
@@ -174,17 +217,22 @@ def test_an_invalid_payload_is_422_with_the_field_errors(client: TestClient) -> 
     assert client.get("/requests").json() == []
 
 
-def test_a_guard_refusal_is_422_with_each_reason(socieux_engine: Engine, client: TestClient) -> None:
+def test_a_guard_refusal_is_422_with_each_reason(
+    socieux_engine: Engine, client: TestClient
+) -> None:
     view = walk_to(socieux_engine, "approved")
-    response = client.post(f"/requests/{view.id}/mobilise", json={"data": {"experts": []}},
-                           headers=as_("socieux_team"))
+    response = client.post(
+        f"/requests/{view.id}/mobilise", json={"data": {"experts": []}}, headers=as_("socieux_team")
+    )
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "guard_rejected"
     assert error["failures"]
 
 
-def test_a_trigger_not_allowed_from_the_state_is_409(socieux_engine: Engine, client: TestClient) -> None:
+def test_a_trigger_not_allowed_from_the_state_is_409(
+    socieux_engine: Engine, client: TestClient
+) -> None:
     view = walk_to(socieux_engine, "submitted")
     response = client.post(f"/requests/{view.id}/disseminate", headers=as_("socieux_team"))
     assert response.status_code == 409
@@ -193,15 +241,22 @@ def test_a_trigger_not_allowed_from_the_state_is_409(socieux_engine: Engine, cli
     assert "fine_tune" in error["allowed"]
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", ""), ("GET", "/history"), ("GET", "/allowed"), ("POST", "/fine_tune"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", ""),
+        ("GET", "/history"),
+        ("GET", "/allowed"),
+        ("POST", "/fine_tune"),
+    ],
+)
 def test_an_unknown_id_is_404(client: TestClient, method: str, path: str) -> None:
     missing = uuid.uuid4()
     response = client.request(method, f"/requests/{missing}{path}", headers=as_("socieux_team"))
     assert response.status_code == 404
     assert response.json()["error"] == {
-        "code": "instance_not_found", "instance_id": str(missing),
+        "code": "instance_not_found",
+        "instance_id": str(missing),
         "message": f"workflow instance {missing} not found",
     }
 
@@ -214,18 +269,21 @@ def test_an_id_that_is_not_a_uuid_is_422_in_the_same_envelope(client: TestClient
     assert error["errors"][0]["loc"] == ["path", "instance_id"]
 
 
-@pytest.mark.parametrize(("error", "status"), [
-    (InvalidPayload("submit", [{"loc": ("country",), "msg": "required"}]), 422),
-    (GuardRejected("mobilise", [{"name": "experts_cover_plan", "reason": "no expert"}]), 422),
-    (PermissionDenied("approve", "expert", "e-1", "role", "not allowed"), 403),
-    (ConcurrencyConflict("i-1", expected=1, actual=2, attempts=1), 409),
-    (TransitionNotAllowed("submitted", "disseminate", ["fine_tune"]), 409),
-    (InstanceNotFound("i-1"), 404),
-    (UnknownWorkflow("grants"), 404),
-    (InvalidArgument("ambiguous id prefix"), 400),
-    (StorageUnavailable("database is locked"), 503),
-    (IntegrityViolation("event 3 was altered"), 500),
-])
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (InvalidPayload("submit", [{"loc": ("country",), "msg": "required"}]), 422),
+        (GuardRejected("mobilise", [{"name": "experts_cover_plan", "reason": "no expert"}]), 422),
+        (PermissionDenied("approve", "expert", "e-1", "role", "not allowed"), 403),
+        (ConcurrencyConflict("i-1", expected=1, actual=2, attempts=1), 409),
+        (TransitionNotAllowed("submitted", "disseminate", ["fine_tune"]), 409),
+        (InstanceNotFound("i-1"), 404),
+        (UnknownWorkflow("grants"), 404),
+        (InvalidArgument("ambiguous id prefix"), 400),
+        (StorageUnavailable("database is locked"), 503),
+        (IntegrityViolation("event 3 was altered"), 500),
+    ],
+)
 def test_each_engine_error_has_its_status_and_body(error: EngineError, status: int) -> None:
     response = engine_error_response(error)
     assert response.status_code == status
@@ -241,7 +299,9 @@ def test_get_answers_304_to_its_own_etag(client: TestClient) -> None:
     url = submit(client).headers["Location"]
     fresh = client.get(url)
     assert client.get(url, headers={"If-None-Match": fresh.headers["ETag"]}).status_code == 304
-    client.post(f"{url}/fine_tune", json={"data": payload("fine_tune")}, headers=as_("socieux_team"))
+    client.post(
+        f"{url}/fine_tune", json={"data": payload("fine_tune")}, headers=as_("socieux_team")
+    )
     changed = client.get(url, headers={"If-None-Match": fresh.headers["ETag"]})
     assert changed.status_code == 200
     assert changed.headers["ETag"] == '"2"'
@@ -257,13 +317,19 @@ def test_allowed_tells_the_caller_what_they_may_fire(client: TestClient) -> None
     assert client.get(f"{url}/allowed").status_code == 401
 
 
-def test_lists_and_figures_read_through_the_projections(socieux_engine: Engine, client: TestClient) -> None:
+def test_lists_and_figures_read_through_the_projections(
+    socieux_engine: Engine, client: TestClient
+) -> None:
     approved = walk_to(socieux_engine, "approved")
     walk_to(socieux_engine, "submitted", data_overrides={"submit": {"country": "PE"}})
 
     rows = client.get("/requests", params={"state": "approved"}).json()
-    assert [(r["id"], r["state"], r["country"]) for r in rows] == [(str(approved.id), "approved", "KH")]
-    assert [r["state"] for r in client.get("/requests", params={"country": "PE"}).json()] == ["submitted"]
+    assert [(r["id"], r["state"], r["country"]) for r in rows] == [
+        (str(approved.id), "approved", "KH")
+    ]
+    assert [r["state"] for r in client.get("/requests", params={"country": "PE"}).json()] == [
+        "submitted"
+    ]
     assert len(client.get("/requests").json()) == 2
     assert client.get("/requests", params={"limit": 0}).status_code == 422
     figures = client.get("/portfolio").json()
@@ -273,11 +339,15 @@ def test_lists_and_figures_read_through_the_projections(socieux_engine: Engine, 
 
 # ---------------------------------------------------------------- correlation and the outbox
 def test_the_request_id_is_echoed_and_recorded_as_the_correlation_id(
-    socieux_engine: Engine, client: TestClient,
+    socieux_engine: Engine,
+    client: TestClient,
 ) -> None:
     view = walk_to(socieux_engine, "fine_tuned")
-    response = client.post(f"/requests/{view.id}/approve", json={"data": payload("approve")},
-                           headers=as_("commission", **{"X-Request-Id": "req-approve-42"}))
+    response = client.post(
+        f"/requests/{view.id}/approve",
+        json={"data": payload("approve")},
+        headers=as_("commission", **{"X-Request-Id": "req-approve-42"}),
+    )
     assert response.headers["X-Request-Id"] == "req-approve-42"
     assert socieux_engine.history(view.id)[-1].correlation_id == "req-approve-42"
     socieux_engine.drain_hooks()
@@ -300,12 +370,16 @@ def test_error_responses_echo_the_request_id_too(client: TestClient) -> None:
 
 
 def test_each_approval_queues_one_message_even_when_delivered_again(
-    socieux_engine: Engine, client: TestClient,
+    socieux_engine: Engine,
+    client: TestClient,
 ) -> None:
     first, second = (walk_to(socieux_engine, "fine_tuned") for _ in range(2))
     for view in (first, second):
-        client.post(f"/requests/{view.id}/approve", json={"data": payload("approve")},
-                    headers=as_("commission"))
+        client.post(
+            f"/requests/{view.id}/approve",
+            json={"data": payload("approve")},
+            headers=as_("commission"),
+        )
     walk_to(socieux_engine, "mobilised")  # approved too, by the engine directly
     socieux_engine.drain_hooks()
     messages = client.get("/outbox").json()
@@ -316,8 +390,13 @@ def test_each_approval_queues_one_message_even_when_delivered_again(
 
     # Redelivery: a second subscriber replays every approval into the same outbox.
     outbox: Outbox = client.app.state.outbox  # type: ignore[attr-defined]
-    socieux_engine.subscribe(outbox.queue_approval_notice, name="replay", triggers=["approve"],
-                             start="beginning", max_attempts=1)
+    socieux_engine.subscribe(
+        outbox.queue_approval_notice,
+        name="replay",
+        triggers=["approve"],
+        start="beginning",
+        max_attempts=1,
+    )
     socieux_engine.drain_hooks()
     assert socieux_engine.parked() == []
     assert client.get("/outbox").json() == messages
@@ -328,8 +407,11 @@ def test_an_app_without_an_engine_opens_and_closes_its_own(tmp_path: Path) -> No
     with TestClient(create_app(url=url, outbox_path=outbox_path)) as client:
         engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
         view = walk_to(engine, "fine_tuned")
-        approved = client.post(f"/requests/{view.id}/approve", json={"data": payload("approve")},
-                               headers=as_("commission"))
+        approved = client.post(
+            f"/requests/{view.id}/approve",
+            json={"data": payload("approve")},
+            headers=as_("commission"),
+        )
         assert approved.status_code == 200
         engine.drain_hooks()
 
