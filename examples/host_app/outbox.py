@@ -14,7 +14,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from engine.hooks.dispatcher import HookEvent
+from engine import HookEvent
 
 __all__ = ["Outbox", "OutboxMessage"]
 

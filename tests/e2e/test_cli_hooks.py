@@ -6,7 +6,7 @@ from pathlib import Path
 
 from engine import Engine
 from engine.cli.console import EXIT_CODES
-from engine.hooks.dispatcher import HookEvent
+from engine.hooks.types import HookEvent
 from tests.e2e.cli_support import as_json, ok, run
 from tests.helpers import submit
 from tests.toy import toy_definition

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from engine import Engine
-from engine.hooks.dispatcher import HookEvent
+from engine.hooks.types import HookEvent
 from tests.helpers import REQUESTER, submit
 from tests.toy import toy_definition
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine import Engine, InvalidArgument
-from engine.hooks.dispatcher import HookEvent
+from engine.hooks.types import HookEvent
 from tests.helpers import REQUESTER, REVIEWER, event_count, submit
 from tests.toy import toy_definition
 
