@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.definition.model import (
+        DisplayFact,
+        DisplaySpec,
         EmptyPayload,
         Guard,
         GuardContext,
@@ -43,11 +45,13 @@ if TYPE_CHECKING:
         WorkflowDefinitionError,
     )
     from engine.facade import Engine
-    from engine.hooks.dispatcher import HookEvent, HookLag
+    from engine.hooks.types import HookEvent, HookLag
     from engine.instance.views import Actor, AllowedReport, HistoryEntry, InstanceView, Refusal
 
 _MODULES = {
     "engine.definition.model": (
+        "DisplayFact",
+        "DisplaySpec",
         "EmptyPayload",
         "Guard",
         "GuardContext",
@@ -73,7 +77,7 @@ _MODULES = {
         "WorkflowDefinitionError",
     ),
     "engine.facade": ("Engine",),
-    "engine.hooks.dispatcher": ("HookEvent", "HookLag"),
+    "engine.hooks.types": ("HookEvent", "HookLag"),
     "engine.instance.views": ("Actor", "AllowedReport", "HistoryEntry", "InstanceView", "Refusal"),
 }
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}
@@ -82,6 +86,8 @@ __all__ = [
     "Actor",
     "AllowedReport",
     "ConcurrencyConflict",
+    "DisplayFact",
+    "DisplaySpec",
     "EmptyPayload",
     "Engine",
     "EngineError",

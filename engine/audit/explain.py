@@ -1,23 +1,21 @@
 """Explain one recorded step, and what changed in an instance between two times.
 
-Both read only through the façade's public queries (``history``, ``get``) plus the
-stored row of the event being explained, whose hash is recomputed on the spot.
+Both read through the engine's own queries (history, as-of reads) plus the stored row of
+the event being explained, whose hash is recomputed on the spot.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
 from engine.audit.records import record_of
+from engine.audit.source import AuditSource
 from engine.errors import EngineError, InstanceNotFound, InvalidArgument
 from engine.instance.views import HistoryEntry
-
-if TYPE_CHECKING:
-    from engine.facade import Engine
 
 __all__ = ["DataChange", "Explanation", "StateDiff", "diff", "explain"]
 
@@ -35,22 +33,17 @@ class Explanation(HistoryEntry):
     hash_verified: bool
 
 
-def _resolve(engine: Engine, instance: UUID | str) -> UUID:
-    return instance if isinstance(instance, UUID) else engine.resolve(str(instance))
-
-
-def explain(engine: Engine, instance: UUID | str, version: int) -> Explanation:
+def explain(source: AuditSource, iid: UUID, version: int) -> Explanation:
     """The explanation of version ``version`` of an instance."""
-    iid = _resolve(engine, instance)
-    entry = next((h for h in engine.history(iid) if h.version == version), None)
+    entry = next((h for h in source.reader.history(iid) if h.version == version), None)
     if entry is None:
         raise InstanceNotFound(str(iid), f"it has no version {version}")
     try:
-        compiled = engine.registry.by_hash(entry.definition_hash)
+        compiled = source.registry.by_hash(entry.definition_hash)
         workflow, def_version = compiled.name, compiled.definition.version
     except EngineError:
         workflow, def_version = None, None
-    app = engine.application
+    app = source.app
     stored = app.recorder.select_events(iid, gt=version - 1, lte=version)
     verified = bool(stored) and record_of(app.mapper, stored[0]).intact
     return Explanation(
@@ -111,18 +104,17 @@ def _changes(before: Any, after: Any, path: str) -> list[DataChange]:
     return [DataChange(path=path, change="changed", before=before, after=after)]
 
 
-def diff(engine: Engine, instance: UUID | str, since: datetime, until: datetime) -> StateDiff:
+def diff(source: AuditSource, iid: UUID, since: datetime, until: datetime) -> StateDiff:
     """What changed in an instance between ``since`` and ``until`` (timezone-aware)."""
     if since > until:
         raise InvalidArgument("--from must not be later than --to")
-    iid = _resolve(engine, instance)
-    after = engine.get(iid, as_of=until)
+    after = source.reader.get(iid, version=None, as_of=until)
     try:
-        before = engine.get(iid, as_of=since)
+        before = source.reader.get(iid, version=None, as_of=since)
     except InstanceNotFound:
         before = None
     from_version = before.version if before else 0
-    steps = [h for h in engine.history(iid) if from_version < h.version <= after.version]
+    steps = [h for h in source.reader.history(iid) if from_version < h.version <= after.version]
     return StateDiff(
         instance_id=iid,
         from_time=since,

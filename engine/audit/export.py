@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from engine.audit.offline.chain import GENESIS_RUNNING, Record, step_running
-from engine.audit.offline.checker import SealRecord
+from engine.audit.offline.seal_record import SealRecord
 from engine.audit.offline.verifier import EXPORT_SCHEMA
 from engine.audit.records import iter_notifications, record_of
 from engine.audit.report import ExportSummary
@@ -24,7 +24,8 @@ from engine.audit.seals import SealStore, seal_store
 from engine.audit.verify import Progress
 from engine.errors import InvalidArgument
 from engine.instance.hashing import canonical_json, utc_iso
-from engine.persistence.store import translate_errors
+from engine.persistence.sql import SqlStore
+from engine.persistence.store import EngineApplication, translate_errors
 
 __all__ = ["EXPORT_SCHEMA", "event_line", "seal_line", "write_export"]
 
@@ -106,7 +107,8 @@ class _Writer:
 
 
 def write_export(
-    app: Any,
+    app: EngineApplication,
+    sql: SqlStore,
     out: TextIO,
     *,
     label: str,
@@ -123,7 +125,7 @@ def write_export(
         "since": utc_iso(since) if since else None,
     }
     with translate_errors("exporting the log", label):
-        store = seal_store(app)
+        store = seal_store(sql)
         w = _Writer(out, store, scope["instance"], since, deque(store.records()))
         w.write(
             {

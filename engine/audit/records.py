@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.persistence import Mapper, Notification, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification, StoredEvent
 
 from engine.audit.offline.chain import Record, raw_digest
 from engine.instance.hashing import utc_iso
@@ -82,7 +82,7 @@ def record_of(mapper: Mapper[Any], stored: StoredEvent, position: int | None = N
 
 
 def iter_notifications(
-    recorder: Any, *, start: int = 0, page: int = 1000
+    recorder: ApplicationRecorder, *, start: int = 0, page: int = 1000
 ) -> Iterator[list[Notification]]:
     """Pages of the log after notification ``start``, in order (gaps allowed)."""
     cursor: int | None = start or None

@@ -12,19 +12,17 @@ reads disagree with the history).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from eventsourcing.persistence import MapperDeserialisationError
 from eventsourcing.utils import TopicError
 from pydantic import BaseModel, ConfigDict
 
+from engine.audit.source import AuditSource
 from engine.errors import EngineError
 from engine.instance.aggregate import WorkflowInstance
-from engine.persistence.store import translate_errors
-
-if TYPE_CHECKING:
-    from engine.facade import Engine
+from engine.persistence.store import EngineApplication, translate_errors
 
 __all__ = ["ReplayFailure", "ReplayReport", "replay_check"]
 
@@ -84,18 +82,21 @@ def _state(agg: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(agg).items() if k != "_pending_events"}
 
 
-def _snapshots(app: Any, iid: UUID) -> tuple[dict[int, Any], str]:
+def _snapshots(app: EngineApplication, iid: UUID) -> tuple[dict[int, Any], str]:
     """Stored snapshots of ``iid`` rebuilt into aggregates, by version (or why not)."""
     if app.snapshots is None:
         return {}, ""
     try:
-        return {s.originator_version: s.mutate(None) for s in app.snapshots.get(iid)}, ""
+        snaps = app.snapshots.get(iid)
+        return {s.originator_version: s.mutate(None) for s in snaps}, ""  # type: ignore[attr-defined]
     except Exception as exc:  # a snapshot is stored data like any other: reported, not raised
         return {}, _first_line(exc)
 
 
-def _replay_one(engine: Engine, iid: UUID, known: set[str]) -> tuple[int, ReplayFailure | None]:
-    app = engine.application
+def _replay_one(
+    source: AuditSource, iid: UUID, known: set[str]
+) -> tuple[int, ReplayFailure | None]:
+    app = source.app
     agg: Any = None
     count = 0
     snapshots, snap_error = _snapshots(app, iid)
@@ -111,7 +112,7 @@ def _replay_one(engine: Engine, iid: UUID, known: set[str]) -> tuple[int, Replay
         event, kind, detail = _decode(app.mapper, stored)
         if kind is None and event.definition_hash not in known:
             try:
-                engine.registry.by_hash(event.definition_hash)
+                source.registry.by_hash(event.definition_hash)
                 known.add(event.definition_hash)
             except EngineError as exc:
                 kind, detail = "unknown_definition", exc.message
@@ -128,14 +129,16 @@ def _replay_one(engine: Engine, iid: UUID, known: set[str]) -> tuple[int, Replay
     return count, None
 
 
-def replay_check(engine: Engine, *, progress: Callable[[int], None] | None = None) -> ReplayReport:
-    """Rebuild every instance of ``engine`` from zero and report those that fail."""
+def replay_check(
+    source: AuditSource, *, progress: Callable[[int], None] | None = None
+) -> ReplayReport:
+    """Rebuild every instance from zero and report those that fail."""
     failures: list[ReplayFailure] = []
     known: set[str] = set()
     instances = events = 0
-    with translate_errors("replaying the log", engine.url):
-        for iid in engine.instance_ids():
-            count, failure = _replay_one(engine, iid, known)
+    with translate_errors("replaying the log", source.label):
+        for iid in source.reader.instance_ids():
+            count, failure = _replay_one(source, iid, known)
             instances += 1
             events += count
             if failure is not None:

@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from engine.audit.offline.chain import Problem
-from engine.audit.offline.checker import SealRecord
+from engine.audit.offline.seal_record import SealRecord
 
 __all__ = [
     "ExportSummary",

@@ -1,9 +1,10 @@
 """Seals: the running hash of the whole log up to a notification, kept with the events.
 
 Seals live in the events' own database, in a table of their own (``socieux_seals``,
-created on the first seal; in the PostgreSQL schema of the events). The in-memory
-backend keeps them beside its events, on its recorder. A new seal continues from the
-previous one, so sealing costs time in proportion to the events since the last seal.
+created on the first seal; in the PostgreSQL schema of the events), written through the
+engine's one SQL adapter (:mod:`engine.persistence.sql`) like read models and hooks. A new
+seal continues from the previous one, so sealing costs time in proportion to the events
+since the last seal.
 """
 
 from __future__ import annotations
@@ -13,17 +14,15 @@ import os
 from datetime import datetime
 from typing import Any, Protocol
 
-from eventsourcing.persistence import IntegrityError as ESIntegrityError
-from eventsourcing.sqlite import SQLiteDatastore
-
 from engine.audit.offline.chain import GENESIS_RUNNING, step_running
-from engine.audit.offline.checker import Head, SealRecord, heads_digest, seal_digest
+from engine.audit.offline.seal_record import Head, SealRecord, heads_digest, seal_digest
 from engine.audit.offline.signing import SigningKey
 from engine.audit.records import iter_notifications, record_of
 from engine.audit.report import Seal
 from engine.errors import ConcurrencyConflict, InvalidArgument
 from engine.instance.hashing import GENESIS_HASH, utc_iso
-from engine.persistence.store import translate_errors
+from engine.persistence.sql import SqlStore, is_unique_violation
+from engine.persistence.store import EngineApplication, translate_errors
 
 __all__ = [
     "SEALS_TABLE",
@@ -69,49 +68,25 @@ class SealStore(Protocol):
         """Record a seal; ``SealConflict`` if its number is taken."""
 
 
-class _MemorySeals:
-    """Seals of the in-memory backend, kept on its recorder (they live and die together)."""
-
-    def __init__(self, recorder: Any) -> None:
-        self._seals: dict[int, tuple[SealRecord, list[Head]]] = vars(recorder).setdefault(
-            "socieux_seals", {}
-        )
-
-    def records(self) -> list[SealRecord]:
-        return [self._seals[k][0] for k in sorted(self._seals)]
-
-    def heads(self, seq: int) -> list[Head]:
-        return list(self._seals[seq][1]) if seq in self._seals else []
-
-    def add(self, seal: SealRecord, heads: list[Head]) -> None:
-        if seal.seq in self._seals:
-            raise SealConflict
-        self._seals[seal.seq] = (seal, list(heads))
-
-
 class _SqlSeals:
-    """Seals in a SQLite or PostgreSQL table, through the event store's own connections."""
+    """Seals in a table of the events' database (SQLite, PostgreSQL, or in-memory SQLite)."""
 
-    def __init__(
-        self, datastore: Any, *, table: str, exists_sql: str, exists_arg: str, ph: str, bigint: str
-    ) -> None:
-        self._ds, self._table, self._ph = datastore, table, ph
-        self._exists = (exists_sql, exists_arg)
+    def __init__(self, sql: SqlStore) -> None:
+        self._sql = sql
+        self._table = sql.table(SEALS_TABLE)
         self._create = (
-            f"CREATE TABLE IF NOT EXISTS {table} (seq {bigint} PRIMARY KEY, "
-            f"position {bigint} NOT NULL, events {bigint} NOT NULL, running_hash TEXT NOT NULL, "
-            f"sealed_at TEXT NOT NULL, heads_count {bigint} NOT NULL, heads_hash TEXT NOT NULL, "
+            f"CREATE TABLE IF NOT EXISTS {self._table} (seq BIGINT PRIMARY KEY, "
+            "position BIGINT NOT NULL, events BIGINT NOT NULL, running_hash TEXT NOT NULL, "
+            "sealed_at TEXT NOT NULL, heads_count BIGINT NOT NULL, heads_hash TEXT NOT NULL, "
             "heads TEXT NOT NULL, previous TEXT NOT NULL, seal_hash TEXT NOT NULL, "
             "public_key TEXT, signature TEXT)"
         )
 
-    def _select(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        with self._ds.transaction(commit=False) as cur:
-            cur.execute(self._exists[0], (self._exists[1],))
-            row = cur.fetchone()
-            if row is None or row["t"] is None:
+    def _select(self, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._sql.read() as cur:
+            if not self._sql.has_table(cur, SEALS_TABLE):
                 return []
-            cur.execute(sql, params)
+            cur.execute(statement, params)
             return list(cur.fetchall())
 
     def records(self) -> list[SealRecord]:
@@ -119,7 +94,7 @@ class _SqlSeals:
         return [SealRecord(**{c: row[c] for c in _COLUMNS}) for row in rows]
 
     def heads(self, seq: int) -> list[Head]:
-        rows = self._select(f"SELECT heads FROM {self._table} WHERE seq = {self._ph}", (seq,))
+        rows = self._select(f"SELECT heads FROM {self._table} WHERE seq = ?", (seq,))
         return (
             [(str(i), int(v), str(h)) for i, v, h in json.loads(rows[0]["heads"])] if rows else []
         )
@@ -127,45 +102,26 @@ class _SqlSeals:
     def add(self, seal: SealRecord, heads: list[Head]) -> None:
         values = [getattr(seal, c) for c in _COLUMNS]
         cols = ", ".join([*_COLUMNS, "heads"])
-        marks = ", ".join([self._ph] * (len(_COLUMNS) + 1))
+        marks = ", ".join(["?"] * (len(_COLUMNS) + 1))
         try:
-            with self._ds.transaction(commit=True) as cur:
+            with self._sql.write() as cur:
                 cur.execute(self._create)
                 cur.execute(
                     f"INSERT INTO {self._table} ({cols}) VALUES ({marks})",
                     (*values, json.dumps([list(h) for h in heads])),
                 )
-        except ESIntegrityError:
-            raise SealConflict from None
+        except Exception as exc:
+            if is_unique_violation(exc):
+                raise SealConflict from None
+            raise
 
 
-def seal_store(app: Any) -> SealStore:
-    """The seal store of an eventsourcing application (SQLite, PostgreSQL or in-memory)."""
-    recorder = app.recorder
-    ds = getattr(recorder, "datastore", None)
-    if isinstance(ds, SQLiteDatastore):
-        return _SqlSeals(
-            ds,
-            table=SEALS_TABLE,
-            ph="?",
-            bigint="INTEGER",
-            exists_sql="SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name = ?",
-            exists_arg=SEALS_TABLE,
-        )
-    if ds is not None and hasattr(ds, "schema"):
-        qualified = f'"{ds.schema}".{SEALS_TABLE}'
-        return _SqlSeals(
-            ds,
-            table=qualified,
-            ph="%s",
-            bigint="BIGINT",
-            exists_sql="SELECT to_regclass(%s) AS t",
-            exists_arg=qualified,
-        )
-    return _MemorySeals(recorder)
+def seal_store(sql: SqlStore) -> SealStore:
+    """The seal store in the events' database."""
+    return _SqlSeals(sql)
 
 
-def _interval(app: Any, last: SealRecord | None) -> tuple[int, int, str, list[Head]]:
+def _interval(app: EngineApplication, last: SealRecord | None) -> tuple[int, int, str, list[Head]]:
     """Position, event count, running hash and heads at the log's end, from ``last`` on."""
     position, events = (last.position, last.events) if last else (0, 0)
     running = last.running_hash if last else GENESIS_RUNNING
@@ -181,7 +137,7 @@ def _interval(app: Any, last: SealRecord | None) -> tuple[int, int, str, list[He
 
 
 def _build(
-    last: SealRecord | None, app: Any, now: datetime, key: SigningKey | None
+    last: SealRecord | None, app: EngineApplication, now: datetime, key: SigningKey | None
 ) -> tuple[SealRecord, list[Head]]:
     position, events, running, heads = _interval(app, last)
     fields: dict[str, Any] = {
@@ -201,9 +157,11 @@ def _build(
     ), heads
 
 
-def make_seal(app: Any, *, now: datetime, key: SigningKey | None = None) -> SealRecord:
+def make_seal(
+    app: EngineApplication, sql: SqlStore, *, now: datetime, key: SigningKey | None = None
+) -> SealRecord:
     """Seal the log as it is now (signed with ``key`` if given) and record the seal."""
-    store = seal_store(app)
+    store = seal_store(sql)
     for _ in range(_ATTEMPTS):
         existing = store.records()
         seal, heads = _build(existing[-1] if existing else None, app, now, key)
@@ -216,7 +174,12 @@ def make_seal(app: Any, *, now: datetime, key: SigningKey | None = None) -> Seal
 
 
 def seal_log(
-    app: Any, *, label: str, now: datetime, key: str | os.PathLike[str] | None = None
+    app: EngineApplication,
+    sql: SqlStore,
+    *,
+    label: str,
+    now: datetime,
+    key: str | os.PathLike[str] | None = None,
 ) -> Seal:
     """Seal the log, signing with the Ed25519 private key file ``key`` if given."""
     signing = None
@@ -228,10 +191,10 @@ def seal_log(
         except ValueError as exc:
             raise InvalidArgument(f"signing key: {exc}") from None
     with translate_errors("sealing the log", label):
-        return Seal.of(make_seal(app, now=now, key=signing))
+        return Seal.of(make_seal(app, sql, now=now, key=signing))
 
 
-def list_seals(app: Any, *, label: str) -> list[Seal]:
+def list_seals(sql: SqlStore, *, label: str) -> list[Seal]:
     """Every recorded seal, oldest first."""
     with translate_errors("reading seals", label):
-        return [Seal.of(r) for r in seal_store(app).records()]
+        return [Seal.of(r) for r in seal_store(sql).records()]

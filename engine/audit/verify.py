@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 from uuid import UUID
 
 from engine.audit.offline.chain import Problem
@@ -19,7 +18,8 @@ from engine.audit.records import iter_notifications, record_of
 from engine.audit.report import IntegrityReport, report_from
 from engine.audit.seals import SealStore, seal_store
 from engine.errors import InvalidArgument
-from engine.persistence.store import translate_errors
+from engine.persistence.sql import SqlStore
+from engine.persistence.store import EngineApplication, translate_errors
 
 __all__ = ["Progress", "PublicKey", "public_key_check", "verify_store"]
 
@@ -41,7 +41,11 @@ def public_key_check(public_key: PublicKey | None) -> SignatureCheck | None:
 
 
 def _stream(
-    app: Any, store: SealStore, checker: ChainChecker, progress: Progress | None, page: int
+    app: EngineApplication,
+    store: SealStore,
+    checker: ChainChecker,
+    progress: Progress | None,
+    page: int,
 ) -> None:
     pending = deque(store.records())
     head = int(app.recorder.max_notification_id() or 0)
@@ -58,13 +62,14 @@ def _stream(
         checker.close_seal(seal, store.heads(seal.seq))
 
 
-def _analyse(app: Any, iid: str, result: CheckResult) -> list[Problem]:
+def _analyse(app: EngineApplication, iid: str, result: CheckResult) -> list[Problem]:
     stored = app.recorder.select_events(UUID(iid))
     return result.judge(iid, [record_of(app.mapper, s) for s in stored])
 
 
 def verify_store(
-    app: Any,
+    app: EngineApplication,
+    sql: SqlStore,
     *,
     label: str,
     public_key: PublicKey | None = None,
@@ -77,7 +82,7 @@ def verify_store(
     """
     checker = ChainChecker(signature_check=public_key_check(public_key))
     with translate_errors("verifying the log", label):
-        _stream(app, seal_store(app), checker, progress, page)
+        _stream(app, seal_store(sql), checker, progress, page)
         result = checker.finish()
         problems = list(result.problems)
         for iid in result.suspects:

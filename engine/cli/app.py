@@ -73,7 +73,7 @@ def _root(
         LogFormat, typer.Option("--log-format", help="Log format on stderr.")
     ] = LogFormat.text,
 ) -> None:
-    """socieux: drive and inspect technical-assistance workflows."""
+    """socieux: drive and inspect event-sourced workflows."""
     configure_logging(log_format)
     state = CliState(db=db, json=json_output, log_format=log_format.value)
     ctx.obj = state

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from engine.commands.compiled import CompiledWorkflow
     from engine.facade import Engine
     from engine.instance.views import HistoryEntry
 
@@ -37,25 +38,10 @@ def describe_instance(
     sla = compiled.sla_days.get(view.state)
     days_in_state = _days(view.state_entered_at, at)
     overdue = not final and sla is not None and days_in_state > sla
-    stages = _stages(
-        [e for e in entries if e.version <= view.version],
-        at,
-        compiled.sla_days,
-        compiled.final_states,
-    )
-    warnings = (
-        [f"overdue: {days_in_state:.1f} days in {view.state}, SLA {sla} days"] if overdue else []
-    )
-    warnings += [
-        f"{s['state']} took {s['days']:.1f} days, SLA {s['sla_days']} days"
-        for s in stages
-        if s["late"] and s["left_at"] is not None
-    ]
+    past = [e for e in entries if e.version <= view.version]
+    stages = _stages(past, at, compiled.sla_days, compiled.final_states)
+    now_late = f"overdue: {days_in_state:.1f} days in {view.state}, SLA {sla} days"
     descriptions = {s.name: s.description for s in compiled.definition.states}
-    nxt = []
-    for trigger in compiled.triggers_from(view.state):
-        t = compiled.transition(view.state, trigger)
-        nxt.append({"trigger": trigger, "to": t.dest or view.state, "roles": list(t.roles)})
     return {
         **view.model_dump(mode="json", exclude={"fired_by", "acted_as"}),
         "state_description": descriptions.get(view.state) or None,
@@ -64,11 +50,29 @@ def describe_instance(
         "sla_days": sla,
         "days_in_state": round(days_in_state, 1),
         "overdue": overdue,
-        "warnings": warnings,
+        "warnings": ([now_late] if overdue else []) + _late_stays(stages),
         "stages": stages,
-        "next": nxt,
-        "timeline": [_step(e) for e in entries if e.version <= view.version],
+        "next": _next(compiled, view.state),
+        "timeline": [_step(e) for e in past],
     }
+
+
+def _late_stays(stages: list[dict[str, Any]]) -> list[str]:
+    """A warning for each past stay longer than its SLA."""
+    return [
+        f"{s['state']} took {s['days']:.1f} days, SLA {s['sla_days']} days"
+        for s in stages
+        if s["late"] and s["left_at"] is not None
+    ]
+
+
+def _next(compiled: CompiledWorkflow, state: str) -> list[dict[str, Any]]:
+    """What may happen from ``state``: each trigger, where it leads and who may fire it."""
+    nxt = []
+    for trigger in compiled.triggers_from(state):
+        t = compiled.transition(state, trigger)
+        nxt.append({"trigger": trigger, "to": t.dest or state, "roles": list(t.roles)})
+    return nxt
 
 
 def _iso(at: datetime) -> str:

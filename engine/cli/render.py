@@ -1,9 +1,13 @@
-"""Rich rendering of one instance (``show``), its history and ``next`` reports."""
+"""Rich rendering of one instance (``show``), its history and ``next`` reports.
+
+Nothing here knows a workflow: the key facts are labelled by the instance's definition
+(its ``display`` spec), or are the data's first scalar fields.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console, Group
@@ -13,70 +17,75 @@ from rich.text import Text
 
 from engine.instance.views import AllowedReport, HistoryEntry
 
-__all__ = ["key_facts", "render_allowed", "render_history", "render_instance"]
+if TYPE_CHECKING:
+    from engine.definition.model import DisplayFact, DisplaySpec
 
-_LABELS = {
-    "title": "title",
-    "country": "country",
-    "institution": "institution",
-    "areas": "areas",
-    "support_type": "support type",
-    "approval_reference": "approval ref.",
-    "action_code": "action code",
-}
-_COUNTED = {
-    "activities": "planned activities",
-    "activity_records": "activity records",
-    "experts": "experts",
-    "products": "knowledge products",
-}
+__all__ = ["key_facts", "render_allowed", "render_history", "render_instance"]
 
 
 def _scalar(value: Any) -> bool:
     return isinstance(value, str | int | float | bool) and value != ""
 
 
-def _institution(value: Any) -> str:
-    """``{"name", "acronym", "type", "level"}`` as one line; a plain string as it is."""
-    if not isinstance(value, dict):
+def _record(fact: DisplayFact, value: Any) -> str:
+    """A mapping as ``first (aside) · part · part`` (empty parts left out); else as it is."""
+    if not isinstance(value, dict) or not fact.parts:
         return str(value)
-    name = str(value.get("name", ""))
-    if value.get("acronym"):
-        name += f" ({value['acronym']})"
-    extra = [str(value[k]) for k in ("type", "level") if value.get(k)]
-    return " · ".join([name, *extra])
+    first, *rest = fact.parts
+    head = str(value.get(first, ""))
+    if fact.aside and value.get(fact.aside):
+        head += f" ({value[fact.aside]})"
+    return " · ".join([head, *(str(value[k]) for k in rest if value.get(k))])
 
 
-def key_facts(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """The request's key facts as (label, text): the technical-assistance keys when present
-    (title, country, institution, areas, support type, approval, action code, counts),
-    otherwise the first few scalar fields of any workflow's data."""
+def _count(fact: DisplayFact, items: list[Any]) -> str:
+    """How many items; with ``total``, the sum of that integer key too (``N (M unit)``)."""
+    text = str(len(items))
+    if fact.total:
+        amounts = [i.get(fact.total) for i in items if isinstance(i, dict)]
+        if amounts and all(isinstance(a, int) for a in amounts):
+            total = sum(a for a in amounts if isinstance(a, int))
+            text += f" ({total} {fact.unit})" if fact.unit else f" ({total})"
+    return text
+
+
+def _fact(fact: DisplayFact, value: Any) -> str | None:
+    """One fact's text, or ``None`` when the data has nothing to show for it."""
+    if fact.kind == "count":
+        return _count(fact, value) if isinstance(value, list) and value else None
+    if value in (None, "", [], {}):
+        return None
+    if fact.kind == "record":
+        return _record(fact, value)
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def key_facts(data: dict[str, Any], display: DisplaySpec | None = None) -> list[tuple[str, str]]:
+    """The instance's key facts as (label, text), as its workflow's ``display`` labels
+    them; when it labels none of them, the first few scalar fields of the data."""
     facts: list[tuple[str, str]] = []
-    for key, label in _LABELS.items():
-        value = data.get(key)
-        if value in (None, "", [], {}):
-            continue
-        if key == "institution":
-            facts.append((label, _institution(value)))
-        elif isinstance(value, list | tuple):
-            facts.append((label, ", ".join(str(v) for v in value)))
-        else:
-            facts.append((label, str(value)))
-    for key, label in _COUNTED.items():
-        items = data.get(key)
-        if isinstance(items, list) and items:
-            text = str(len(items))
-            days = [i.get("days") for i in items if isinstance(i, dict)]
-            if key == "experts" and days and all(isinstance(d, int) for d in days):
-                text += f" ({sum(d for d in days if isinstance(d, int))} expert-days)"
-            facts.append((label, text))
+    for fact in display.facts if display is not None else ():
+        text = _fact(fact, data.get(fact.key))
+        if text is not None:
+            facts.append((fact.title, text))
     if not facts:
         facts = [(k, str(v)) for k, v in data.items() if _scalar(v)][:10]
     return facts
 
 
-def render_instance(console: Console, p: dict[str, Any]) -> None:
-    """Current state and key facts, the stage timeline, what may happen next, warnings."""
+def render_instance(
+    console: Console, p: dict[str, Any], display: DisplaySpec | None = None
+) -> None:
+    """Current state and key facts (labelled by ``display``), the stage timeline, what may
+    happen next, warnings."""
+    console.print(_summary_panel(p, display))
+    _render_stages(console, p)
+    _render_next(console, p)
+
+
+def _summary_panel(p: dict[str, Any], display: DisplaySpec | None) -> Panel:
     head = Text.assemble((p["state"], "bold green" if p["final"] else "bold cyan"))
     if p["state_description"]:
         head.append(f"  {p['state_description']}", style="dim")
@@ -88,7 +97,7 @@ def render_instance(console: Console, p: dict[str, Any]) -> None:
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold", no_wrap=True)
     summary.add_column(overflow="fold")
-    for label, text in key_facts(p["data"]):
+    for label, text in key_facts(p["data"], display):
         summary.add_row(label, text)
     parts: list[Any] = [head, Text(standing, style="dim")]
     parts += [
@@ -96,15 +105,16 @@ def render_instance(console: Console, p: dict[str, Any]) -> None:
         for w in p["warnings"]
     ]
     parts += [Text(""), summary]
-    console.print(
-        Panel(
-            Group(*parts),
-            title=f"[bold]{p['id']}[/bold]",
-            title_align="left",
-            subtitle=f"{p['workflow']} v{p['definition_version']}",
-            subtitle_align="right",
-        )
+    return Panel(
+        Group(*parts),
+        title=f"[bold]{p['id']}[/bold]",
+        title_align="left",
+        subtitle=f"{p['workflow']} v{p['definition_version']}",
+        subtitle_align="right",
     )
+
+
+def _render_stages(console: Console, p: dict[str, Any]) -> None:
     stages = Table(
         "stage",
         "entered",
@@ -129,7 +139,6 @@ def render_instance(console: Console, p: dict[str, Any]) -> None:
             style="red" if s["late"] else None,
         )
     console.print(stages)
-    _render_next(console, p)
 
 
 def _render_next(console: Console, p: dict[str, Any]) -> None:

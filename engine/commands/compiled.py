@@ -20,8 +20,10 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 from transitions import Machine, MachineError
 
-from engine.definition.export import START_STATE, content_hash, machine_spec
+from engine.definition.content import content_hash
+from engine.definition.diagrams import machine_spec
 from engine.definition.model import (
+    START_STATE,
     Guard,
     GuardContext,
     GuardResult,

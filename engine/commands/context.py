@@ -30,7 +30,7 @@ from engine.errors import InvalidArgument
 from engine.instance.hashing import storable_text
 from engine.instance.views import Actor
 
-__all__ = ["CommandContext", "command_context", "current_context"]
+__all__ = ["CommandContext", "bound_call", "check_ids", "command_context", "current_context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +99,21 @@ def command_context(
             yield bound
     finally:
         _CURRENT.reset(token)
+
+
+def bound_call(
+    actor: Actor | None, correlation_id: str | None, causation_id: str | None
+) -> tuple[Actor, str | None, str | None]:
+    """A command's actor and ids: explicit arguments win, else what the context bound."""
+    check_ids(correlation_id=correlation_id, causation_id=causation_id)
+    ctx = current_context()
+    who = actor if actor is not None else ctx.actor
+    if who is None:
+        raise InvalidArgument("no actor: pass actor= or bind one with engine.context(actor=...)")
+    if not isinstance(who, Actor):
+        raise InvalidArgument("actor must be an engine.Actor")
+    return (
+        who,
+        correlation_id if correlation_id is not None else ctx.correlation_id,
+        causation_id if causation_id is not None else ctx.causation_id,
+    )

@@ -71,6 +71,22 @@ class WorkflowRegistry:
         """Every registered definition, by name then version."""
         return [self._by_key[k] for k in sorted(self._by_key)]
 
+    # What projections may ask of a definition version; an unknown hash answers "nothing".
+    def sla_days(self, digest: str, state: str) -> int | None:
+        """The SLA in days of ``state`` in the definition ``digest`` (``None``: no SLA)."""
+        found = self._by_hash.get(digest)
+        return found.sla_days.get(state) if found is not None else None
+
+    def settings(self, digest: str) -> dict[str, Any]:
+        """The settings of the definition ``digest`` (empty when unknown)."""
+        found = self._by_hash.get(digest)
+        return dict(found.definition.settings) if found is not None else {}
+
+    def final_states(self, digest: str) -> frozenset[str]:
+        """The final states of the definition ``digest`` (empty when unknown)."""
+        found = self._by_hash.get(digest)
+        return found.final_states if found is not None else frozenset()
+
 
 def _definitions_from(obj: Any) -> list[WorkflowDefinition]:
     if isinstance(obj, WorkflowDefinition):

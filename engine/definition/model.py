@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from engine.instance.views import Actor, InstanceView
 
 __all__ = [
+    "START_STATE",
+    "DisplayFact",
+    "DisplaySpec",
     "EmptyPayload",
     "Guard",
     "GuardContext",
@@ -29,6 +32,9 @@ __all__ = [
     "TransitionDef",
     "WorkflowDefinition",
 ]
+
+START_STATE = "__start__"
+"""Pseudo-state that start transitions leave from, in the machine and in diagrams."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +148,49 @@ class TransitionDef(BaseModel):
         return source if self.internal or self.dest is None else self.dest
 
 
+class DisplayFact(BaseModel):
+    """How a front end labels and formats one key of an instance's ``data``.
+
+    ``kind`` is ``text`` (a scalar as it is; a list joined with commas), ``count`` (how
+    many items a list holds; with ``total``, plus the sum of that integer key of the items,
+    followed by ``unit``) or ``record`` (a mapping: its ``parts`` keys joined with `` · ``,
+    the ``aside`` key in parentheses after the first part; a plain string as it is).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str = Field(min_length=1)
+    label: str = ""
+    kind: Literal["text", "count", "record"] = "text"
+    parts: tuple[str, ...] = ()
+    aside: str | None = None
+    total: str | None = None
+    unit: str = ""
+
+    @property
+    def title(self) -> str:
+        """The label, or the key when no label is given."""
+        return self.label or self.key
+
+
+class DisplaySpec(BaseModel):
+    """Display hints of a workflow: the key facts a front end shows, in order.
+
+    Presentation only: it stays out of the definition's content hash, so labels can change
+    without re-pinning stored instances.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    facts: tuple[DisplayFact, ...] = ()
+
+
 class WorkflowDefinition(BaseModel):
     """A versioned workflow: states, transitions, roles, guards and settings.
 
     ``settings`` holds configurable figures (caps, thresholds) that guards read through
-    their context; they are part of the content hash.
+    their context; they are part of the content hash. ``display`` (labels for front ends)
+    is not.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -160,6 +204,7 @@ class WorkflowDefinition(BaseModel):
     transitions: tuple[TransitionDef, ...]
     guards: tuple[Guard, ...] = ()
     settings: Mapping[str, Any] = Field(default_factory=dict)
+    display: DisplaySpec = DisplaySpec()
 
     @property
     def key(self) -> str:

@@ -1,4 +1,4 @@
-"""The façade's hooks and correlation: :meth:`subscribe`, :meth:`context` and friends.
+"""The façade's hooks: :meth:`subscribe` and friends, over one :class:`HookDispatcher`.
 
 See :mod:`engine.hooks` for the delivery guarantees and :mod:`engine.context` for what a
 context binds.
@@ -10,25 +10,26 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 
 from engine.commands.context import CommandContext, command_context
-from engine.hooks.dispatcher import (
+from engine.hooks.dispatcher import HookDispatcher
+from engine.hooks.types import (
     Handler,
-    HookDispatcher,
     HookStatus,
     ParkedEvent,
     Subscription,
     make_subscription,
 )
 from engine.instance.views import Actor
-from engine.persistence.store import StoreConfig, translate_errors
+from engine.persistence.store import translate_errors
 
-__all__ = ["HookAccess"]
+__all__ = ["HookService"]
 
 
-class HookAccess:
-    """Mixed into :class:`engine.Engine`."""
+class HookService:
+    """Subscribers of one engine (the façade delegates here)."""
 
-    _hooks: HookDispatcher
-    _config: StoreConfig
+    def __init__(self, dispatcher: HookDispatcher, label: str) -> None:
+        self.dispatcher = dispatcher
+        self._label = label
 
     @staticmethod
     def context(
@@ -79,8 +80,8 @@ class HookAccess:
             backoff=backoff,
             lease=lease,
         )
-        with translate_errors("registering a subscriber", self._config.label):
-            self._hooks.add(sub, start=start, background=background)
+        with translate_errors("registering a subscriber", self._label):
+            self.dispatcher.add(sub, start=start, background=background)
         return sub
 
     def unsubscribe(self, name: str) -> None:
@@ -88,28 +89,28 @@ class HookAccess:
 
         The stored position stays: subscribing the name again resumes after it.
         """
-        with translate_errors("unsubscribing", self._config.label):
-            self._hooks.remove(name)
+        with translate_errors("unsubscribing", self._label):
+            self.dispatcher.remove(name)
 
     def drain_hooks(self, *, timeout: float = 10.0) -> None:
         """Block until this engine's subscribers have handled everything recorded so far.
 
         Raises ``HookLag`` after ``timeout`` seconds.
         """
-        with translate_errors("delivering to subscribers", self._config.label):
-            self._hooks.drain(timeout=timeout)
+        with translate_errors("delivering to subscribers", self._label):
+            self.dispatcher.drain(timeout=timeout)
 
     def subscriptions(self) -> list[HookStatus]:
         """Every subscriber recorded in the store: position, parked events, last error."""
-        with translate_errors("reading subscribers", self._config.label):
-            return self._hooks.status()
+        with translate_errors("reading subscribers", self._label):
+            return self.dispatcher.status()
 
     def parked(self, name: str | None = None) -> list[ParkedEvent]:
         """Events whose handler kept failing (of subscriber ``name``, or all)."""
-        with translate_errors("reading parked events", self._config.label):
-            return self._hooks.parked(name)
+        with translate_errors("reading parked events", self._label):
+            return self.dispatcher.parked(name)
 
     def retry_parked(self, name: str) -> tuple[int, int]:
         """Deliver ``name``'s parked events once more: ``(delivered, still parked)``."""
-        with translate_errors("retrying parked events", self._config.label):
-            return self._hooks.retry_parked(name)
+        with translate_errors("retrying parked events", self._label):
+            return self.dispatcher.retry_parked(name)

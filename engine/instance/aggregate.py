@@ -26,7 +26,7 @@ SNAPSHOT_TOPIC = "socieux.instance:Snapshot"
 
 
 class WorkflowInstance(Aggregate):
-    """One workflow instance (one technical-assistance request, say)."""
+    """One workflow instance (one request for assistance, say)."""
 
     TOPIC: ClassVar[str] = "socieux.instance:WorkflowInstance"
 

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, Protocol
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.errors import InvalidArgument, StorageUnavailable
 
-__all__ = ["Cursor", "PostgresStore", "SQLiteStore", "SqlStore"]
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.rows import DictRow
+
+__all__ = ["Cursor", "PostgresStore", "SQLiteStore", "SqlStore", "is_unique_violation"]
 
 
 class Cursor(Protocol):
@@ -42,11 +46,14 @@ class SqlStore(Protocol):
     def table(self, name: str) -> str:
         """The qualified table name."""
 
-    def write(self) -> Any:
-        """A context manager giving a cursor in a write transaction (commit on success)."""
+    def has_table(self, cur: Cursor, name: str) -> bool:
+        """Whether table ``name`` (unqualified) exists, asked with ``cur``."""
 
-    def read(self) -> Any:
-        """A context manager giving a cursor for reads."""
+    def write(self) -> AbstractContextManager[Cursor]:
+        """A cursor in a write transaction (committed on success, rolled back on error)."""
+
+    def read(self) -> AbstractContextManager[Cursor]:
+        """A cursor for reads."""
 
     def close(self) -> None:
         """Release connections."""
@@ -70,18 +77,32 @@ def _unicode_checked() -> Iterator[None]:
         raise
 
 
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether ``exc`` is a duplicate key (UNIQUE / PRIMARY KEY) from either database."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc)
+    return type(exc).__name__ == "UniqueViolation"  # psycopg.errors, not imported here
+
+
 class SQLiteStore:
     """Read models in a SQLite file (or ``:memory:`` for the in-memory backend)."""
 
     dialect = "sqlite"
 
-    def __init__(self, path: str, *, synchronous: str = "FULL", timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        synchronous: str = "FULL",
+        timeout: float = 10.0,
+        read_only: bool = False,
+    ) -> None:
         uri = path.startswith("file:")
         self._conn = sqlite3.connect(
             path, uri=uri, isolation_level=None, check_same_thread=False, timeout=timeout
         )
         self._conn.row_factory = sqlite3.Row
-        if path != ":memory:" and "mode=ro" not in path:
+        if path != ":memory:" and not read_only:
             self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(f"PRAGMA synchronous={synchronous}")
         self._lock = threading.RLock()
@@ -89,6 +110,11 @@ class SQLiteStore:
     def table(self, name: str) -> str:
         """SQLite tables are unqualified."""
         return name
+
+    def has_table(self, cur: Cursor, name: str) -> bool:
+        """Whether table ``name`` exists."""
+        cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        return cur.fetchone() is not None
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Cursor]:
@@ -139,27 +165,19 @@ class PostgresStore:
 
     dialect = "postgres"
 
-    def __init__(self, env: dict[str, str]) -> None:
-        self._env = env
-        self._schema = env.get("POSTGRES_SCHEMA") or "public"
+    def __init__(self, connect_kwargs: Mapping[str, str | int], schema: str) -> None:
+        self._kwargs = dict(connect_kwargs)
+        self._schema = schema or "public"
         self._lock = threading.RLock()
         self._closed = False
-        self._conn: Any = self._connect()
+        self._tables: dict[str, str] = {}
+        self._conn: psycopg.Connection[DictRow] = self._connect()
 
-    def _connect(self) -> Any:
+    def _connect(self) -> psycopg.Connection[DictRow]:
         import psycopg
         from psycopg.rows import dict_row
 
-        env = self._env
-        return psycopg.connect(
-            dbname=env["POSTGRES_DBNAME"],
-            host=env["POSTGRES_HOST"],
-            port=env["POSTGRES_PORT"],
-            user=env["POSTGRES_USER"],
-            password=env["POSTGRES_PASSWORD"],
-            connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
-            row_factory=dict_row,
-        )
+        return psycopg.connect(**self._kwargs, row_factory=dict_row)  # type: ignore[arg-type]
 
     def _live(self) -> Any:
         """The connection, opened again if the server dropped it (restart, terminated
@@ -185,8 +203,20 @@ class PostgresStore:
                 raise StorageUnavailable(f"read models on PostgreSQL: {detail}") from exc
 
     def table(self, name: str) -> str:
-        """``"schema".name``."""
-        return f'"{self._schema}".{name}'
+        """``"schema"."name"``, quoted by psycopg's ``sql.Identifier``."""
+        quoted = self._tables.get(name)
+        if quoted is None:
+            from psycopg import sql
+
+            quoted = sql.Identifier(self._schema, name).as_string(self._live())
+            self._tables[name] = quoted
+        return quoted
+
+    def has_table(self, cur: Cursor, name: str) -> bool:
+        """Whether table ``name`` exists in the schema."""
+        cur.execute("SELECT to_regclass(?) AS t", (self.table(name),))
+        row = cur.fetchone()
+        return row is not None and row["t"] is not None
 
     @contextmanager
     def write(self) -> Iterator[_PgCursor]:

@@ -1,26 +1,17 @@
-"""Persistence configuration: database URLs, the eventsourcing application, error translation.
-
-| URL                        | backend                          |
-|----------------------------|----------------------------------|
-| ``sqlite:///path/to.db``   | eventsourcing SQLite, WAL        |
-| ``memory://``              | eventsourcing POPO (in process)  |
-| ``postgresql://u:p@h/db``  | eventsourcing PostgreSQL         |
-
-SQLite runs with ``synchronous=FULL`` unless the URL says ``?synchronous=normal``
-(faster; a power cut may lose the last commits, never corrupt the file).
+"""The event store: the eventsourcing application, our SQLite factory and recorder (durability
+level, inline projections), the read-model store for a URL, and driver-error translation.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import datetime
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
+import structlog
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError as ESIntegrityError
 from eventsourcing.persistence import PersistenceError, StoredEvent
@@ -33,143 +24,28 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.utils import Environment
 
-from engine.errors import EngineError, StorageUnavailable
+from engine.errors import EngineError, InstanceNotFound, StorageUnavailable
 from engine.instance.aggregate import WorkflowInstance
-from engine.persistence.sql import PostgresStore, SQLiteStore, SqlStore
+from engine.persistence.sql import Cursor, PostgresStore, SQLiteStore, SqlStore
+from engine.persistence.urls import StoreConfig, postgres_connect_kwargs
 
 __all__ = [
-    "DEFAULT_URL",
     "SNAPSHOT_INTERVAL",
     "EngineApplication",
-    "StoreConfig",
-    "ddl_lock",
-    "parse_url",
+    "InlineHook",
+    "is_write_conflict",
     "sql_store",
     "translate_errors",
 ]
 
-DEFAULT_URL = "sqlite:///socieux.db"
+_log = structlog.get_logger("socieux.store")
 SNAPSHOT_INTERVAL = 50
 """A snapshot every 50 events: a typical request (10-20 events) never pays for one,
 while a 1,000-event instance loads from a snapshot plus at most 49 events."""
 
-_SYNC_LEVELS = {"full": "FULL", "normal": "NORMAL", "extra": "EXTRA", "off": "OFF"}
-
-
-@dataclass(frozen=True)
-class StoreConfig:
-    """A parsed database URL: the backend ``kind``, eventsourcing settings, a safe label."""
-
-    kind: str
-    env: dict[str, str] = field(default_factory=dict)
-    label: str = ""
-
-
-def _bad(url: str, why: str) -> StorageUnavailable:
-    return StorageUnavailable(f"invalid database URL {url!r}: {why}", url=url)
-
-
-def parse_url(url: str) -> StoreConfig:
-    """Parse a database URL into a :class:`StoreConfig`, or raise ``StorageUnavailable``."""
-    parts = urlsplit(url)
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    if parts.scheme == "memory":
-        return StoreConfig("memory", {"PERSISTENCE_MODULE": "eventsourcing.popo"}, "memory://")
-    if parts.scheme == "sqlite":
-        return _sqlite_config(url, parts.path, query)
-    if parts.scheme in ("postgresql", "postgres"):
-        return _postgres_config(url, parts, query)
-    raise _bad(url, "expected sqlite:///PATH, memory:// or postgresql://USER@HOST/DB")
-
-
-def _sqlite_config(url: str, raw_path: str, query: dict[str, str]) -> StoreConfig:
-    path = raw_path[1:] if raw_path.startswith("/") else raw_path
-    if not path:
-        raise _bad(url, "no file path (use sqlite:///relative.db or sqlite:////abs/path.db)")
-    sync = query.get("synchronous", "full").lower()
-    if sync not in _SYNC_LEVELS:
-        raise _bad(url, f"synchronous must be one of {', '.join(_SYNC_LEVELS)}")
-    parent = Path(path).expanduser().resolve().parent
-    if not parent.is_dir():
-        raise _bad(url, f"directory {parent} does not exist")
-    mode = query.get("mode", "rwc")
-    if mode not in ("ro", "rw", "rwc"):
-        raise _bad(url, "mode must be ro, rw or rwc")
-    file_path = Path(path).expanduser()
-    if mode != "rwc" and not file_path.is_file():
-        raise _bad(url, f"file {file_path} does not exist (mode={mode})")
-    lock_timeout = query.get("lock_timeout", "10")
-    if not lock_timeout.isdigit():
-        raise _bad(url, "lock_timeout must be a whole number of seconds")
-    dbname = str(file_path) if mode == "rwc" else f"file:{file_path}?mode={mode}"
-    env = {
-        "PERSISTENCE_MODULE": "engine.persistence.store:DurableSQLiteFactory",
-        "SQLITE_DBNAME": dbname,
-        "CREATE_TABLE": "n" if mode == "ro" else "y",
-        "SQLITE_LOCK_TIMEOUT": lock_timeout,
-        "SOCIEUX_SQLITE_SYNCHRONOUS": _SYNC_LEVELS[sync],
-        "APPLICATION_RECORDER_TOPIC": "engine.persistence.store:InlineSQLiteRecorder",
-    }
-    return StoreConfig("sqlite", env, f"sqlite:///{path}")
-
-
-def _postgres_config(url: str, parts: Any, query: dict[str, str]) -> StoreConfig:
-    dbname = unquote(parts.path.lstrip("/"))
-    if not dbname or not parts.hostname:
-        raise _bad(url, "expected postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME")
-    try:
-        port = parts.port or 5432
-    except ValueError:
-        raise _bad(url, "the port is not a number") from None
-    env = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": dbname,
-        "POSTGRES_HOST": parts.hostname,
-        "POSTGRES_PORT": str(port),
-        "POSTGRES_USER": unquote(parts.username or "postgres"),
-        "POSTGRES_PASSWORD": unquote(parts.password or ""),
-        "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", "5"),
-        "POSTGRES_SCHEMA": query.get("schema", ""),
-        "POSTGRES_POOL_SIZE": query.get("pool_size", "5"),
-    }
-    label = f"postgresql://{env['POSTGRES_USER']}@{parts.hostname}:{port}/{dbname}"
-    return StoreConfig("postgresql", env, label)
-
-
-@contextmanager
-def ddl_lock(config: StoreConfig) -> Iterator[None]:
-    """Serialise table creation between processes opening one PostgreSQL database at once.
-
-    Concurrent ``CREATE ... IF NOT EXISTS`` statements race in PostgreSQL's catalog
-    ("tuple concurrently updated"); a session advisory lock held while the engine creates
-    its schema and tables makes them take turns. Also creates the schema named in the URL.
-    """
-    if config.kind != "postgresql":
-        yield
-        return
-    import psycopg
-    from psycopg import sql
-
-    env = config.env
-    with psycopg.connect(
-        dbname=env["POSTGRES_DBNAME"],
-        host=env["POSTGRES_HOST"],
-        port=env["POSTGRES_PORT"],
-        user=env["POSTGRES_USER"],
-        password=env["POSTGRES_PASSWORD"],
-        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
-        autocommit=True,
-    ) as conn:
-        conn.execute("SELECT pg_advisory_lock(hashtext('socieux: create tables'))")
-        try:
-            schema = env.get("POSTGRES_SCHEMA")
-            if schema:
-                conn.execute(
-                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
-                )
-            yield
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(hashtext('socieux: create tables'))")
+InlineHook = Callable[[Cursor, Sequence[int]], None]
+"""Called by the SQLite recorder inside the insert transaction, with its cursor and the new
+events' notification ids (inline projections)."""
 
 
 class _DurablePool(SQLiteConnectionPool):
@@ -218,15 +94,17 @@ class InlineSQLiteRecorder(SQLiteApplicationRecorder):
 
 
 def sql_store(config: StoreConfig) -> SqlStore:
-    """The store for read models: the same database as the events."""
+    """The store for read models, seals and hooks: the same database as the events."""
+    env = config.env
     if config.kind == "sqlite":
         return SQLiteStore(
-            config.env["SQLITE_DBNAME"],
-            synchronous=config.env["SOCIEUX_SQLITE_SYNCHRONOUS"],
-            timeout=float(config.env["SQLITE_LOCK_TIMEOUT"]),
+            env["SQLITE_DBNAME"],
+            synchronous=env["SOCIEUX_SQLITE_SYNCHRONOUS"],
+            timeout=float(env["SQLITE_LOCK_TIMEOUT"]),
+            read_only=config.read_only,
         )
     if config.kind == "postgresql":
-        return PostgresStore(config.env)
+        return PostgresStore(postgres_connect_kwargs(env), env["POSTGRES_SCHEMA"])
     return SQLiteStore(":memory:", synchronous="OFF")
 
 
@@ -235,6 +113,53 @@ class EngineApplication(Application[UUID]):
 
     name = "socieux"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {WorkflowInstance: SNAPSHOT_INTERVAL}
+
+    def instance(self, iid: UUID, version: int | None = None) -> WorkflowInstance:
+        """The instance ``iid`` (at ``version``), or ``InstanceNotFound``.
+
+        A snapshot is used only once checked against the stored event at its version (the
+        same last hash and time); a stale, misplaced or altered one is skipped and the
+        instance is replayed from its events.
+        """
+        agg = self.trusted_snapshot(iid, lte=version)
+        gt = agg.version if agg is not None else None
+        for event in self.instance_events(iid, gt=gt, lte=version):
+            agg = event.mutate(agg)
+        if agg is None:
+            raise InstanceNotFound(str(iid))
+        if not isinstance(agg, WorkflowInstance):
+            raise InstanceNotFound(str(iid), "not a workflow instance")
+        return agg
+
+    def trusted_snapshot(
+        self, iid: UUID, *, lte: int | None = None, modified_by: datetime | None = None
+    ) -> WorkflowInstance | None:
+        """The latest snapshot of ``iid`` (at or below version ``lte``, taken no later than
+        ``modified_by``) that agrees with the stored event at its version, as an aggregate."""
+        if self.snapshots is None:
+            return None
+        for snap in self.snapshots.get(iid, desc=True, lte=lte):
+            state = snap.state  # type: ignore[attr-defined]
+            if modified_by is not None and state["_modified_on"] > modified_by:
+                continue
+            if self._snapshot_agrees(iid, snap.originator_version, state):
+                return snap.mutate(None)  # type: ignore[attr-defined,no-any-return]
+            _log.warning("snapshot_skipped", instance_id=str(iid), version=snap.originator_version)
+        return None
+
+    def _snapshot_agrees(self, iid: UUID, version: int, state: dict[str, Any]) -> bool:
+        events = list(self.instance_events(iid, gt=version - 1, lte=version))
+        return (
+            len(events) == 1
+            and state.get("last_hash") == events[0].hash
+            and state.get("_modified_on") == events[0].timestamp
+        )
+
+    def instance_events(
+        self, iid: UUID, *, gt: int | None = None, lte: int | None = None
+    ) -> Iterator[WorkflowInstance.Event]:
+        """The instance's events after version ``gt`` (and up to ``lte``), decoded lazily."""
+        return iter(self.events.get(iid, gt=gt, lte=lte))  # type: ignore[arg-type]
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         """Use only the settings derived from the URL, never the process environment."""

@@ -14,9 +14,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import entry_points
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
+from uuid import UUID
 
-from engine.instance.aggregate import STARTED_TOPIC, TRANSITIONED_TOPIC
+from eventsourcing.persistence import Mapper, Notification
+
+from engine.instance.aggregate import STARTED_TOPIC, TRANSITIONED_TOPIC, WorkflowInstance
 from engine.persistence.sql import Cursor, SqlStore
 
 __all__ = [
@@ -55,18 +58,19 @@ class ProjectedEvent:
         return self.position
 
     @classmethod
-    def from_notification(cls, notification: Any, mapper: Any) -> ProjectedEvent:
+    def from_notification(cls, notification: Notification, mapper: Mapper[UUID]) -> ProjectedEvent:
         """Decode a stored notification with the application's ``mapper``."""
-        return cls.from_domain(notification.id, mapper.to_domain_event(notification))
+        event = mapper.to_domain_event(notification)
+        return cls.from_domain(notification.id, cast("WorkflowInstance.Event", event))
 
     @classmethod
-    def from_domain(cls, position: int, event: Any) -> ProjectedEvent:
+    def from_domain(cls, position: int, event: WorkflowInstance.Event) -> ProjectedEvent:
         """Build from a decoded domain event and its notification id."""
         return cls(
             position=position,
             instance_id=str(event.originator_id),
             version=event.originator_version,
-            topic=type(event).TOPIC,
+            topic=type(event).TOPIC,  # type: ignore[attr-defined]
             at=event.timestamp,
             trigger=event.trigger,
             source=event.source,

@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import cast
 
 import structlog
 from eventsourcing.persistence import Notification
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 from pydantic import BaseModel, ConfigDict
 
 from engine.errors import EngineError
+from engine.instance.aggregate import WorkflowInstance
 from engine.persistence.sql import Cursor, SqlStore
+from engine.persistence.store import EngineApplication
 from engine.projection.protocol import ProjectedEvent, Projection
 
 __all__ = ["POSITIONS_TABLE", "ProjectionLag", "ProjectionRunner", "ProjectionStatus"]
@@ -59,7 +62,9 @@ class ProjectionStatus(BaseModel):
 class ProjectionRunner:
     """Applies registered projections to the event log of one engine."""
 
-    def __init__(self, app: Any, sql: SqlStore, projections: Sequence[Projection]) -> None:
+    def __init__(
+        self, app: EngineApplication, sql: SqlStore, projections: Sequence[Projection]
+    ) -> None:
         self._app = app
         self._sql = sql
         self.projections = list(projections)
@@ -161,7 +166,9 @@ class ProjectionRunner:
             if progress is not None:
                 progress(len(page))
 
-    def inline_hook(self, events: Sequence[Any]) -> Callable[[Cursor, Sequence[int]], None]:
+    def inline_hook(
+        self, events: Sequence[WorkflowInstance.Event]
+    ) -> Callable[[Cursor, Sequence[int]], None]:
         """A callback for the SQLite recorder: project ``events`` with the command's cursor."""
 
         def hook(cur: Cursor, ids: Sequence[int]) -> None:
@@ -176,7 +183,7 @@ class ProjectionRunner:
         return hook
 
     def _catch_up_in_transaction(self, cur: Cursor, until: int, pos: dict[str, int]) -> None:
-        recorder = self._app.recorder
+        recorder = cast("SQLiteApplicationRecorder", self._app.recorder)  # inline: SQLite only
         cur.execute(
             "SELECT rowid, originator_id, originator_version, topic, state "
             f"FROM {recorder.events_table_name} WHERE rowid > ? AND rowid <= ? ORDER BY rowid",

@@ -1,87 +1,82 @@
-"""The façade's read side: generic access to registered projections, by name.
+"""The façade's read side: registered projections, by name or by class, and their runner.
 
-The engine imports nothing from ``projections``: ``engine.requests(...)`` simply calls
-``engine.projection("requests").list(...)`` on whatever projection registered that name.
+The engine imports nothing from ``projections``: ``engine.requests(...)`` calls ``list`` on
+whatever projection registered the name ``requests``. For typed access, ask by class:
+``engine.projection(RequestsProjection).list(state="approved")`` returns that type.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Protocol, TypeVar, cast, overload
+
+from pydantic import BaseModel
 
 from engine.errors import InvalidArgument
 from engine.projection.protocol import Projection
 from engine.projection.runner import ProjectionRunner, ProjectionStatus
 
-__all__ = ["ProjectionAccess"]
+__all__ = ["Figures", "Listing", "ProjectionService"]
+
+P = TypeVar("P", bound=Projection)
 
 
-class ProjectionAccess:
-    """Mixed into :class:`engine.Engine`."""
+class Listing(Protocol):
+    """A projection with rows to list (``requests``, ``audit_trail``, ``experts``)."""
 
-    _runner: ProjectionRunner
-    _projection_mode: str
+    def list(self, **filters: object) -> Sequence[BaseModel]:
+        """Rows matching ``filters`` (each projection documents its own)."""
 
-    @property
-    def projection_mode(self) -> str:
-        """``catchup`` (default), ``inline`` (SQLite only) or ``worker``."""
-        return self._projection_mode
 
-    def projection(self, name: str) -> Any:
-        """The registered projection called ``name`` (its typed queries are its own)."""
-        for p in self._runner.projections:
-            if p.name == name:
+class Figures(Protocol):
+    """A projection with figures (``portfolio``)."""
+
+    def figures(self, **options: object) -> BaseModel:
+        """The figures."""
+
+
+class ProjectionService:
+    """Lookup of registered projections plus the runner's operations."""
+
+    def __init__(self, runner: ProjectionRunner, mode: str) -> None:
+        self.runner = runner
+        self.mode = mode
+
+    @overload
+    def get(self, kind: type[P]) -> P: ...
+    @overload
+    def get(self, kind: str) -> Projection: ...
+    def get(self, kind: type[P] | str) -> P | Projection:
+        """The registered projection of class ``kind`` (typed), or called ``kind``."""
+        for p in self.runner.projections:
+            if p.name == kind if isinstance(kind, str) else isinstance(p, kind):
                 return p
-        known = ", ".join(p.name for p in self._runner.projections) or "none"
-        raise InvalidArgument(f"no projection named {name!r} (registered: {known})")
+        known = ", ".join(p.name for p in self.runner.projections) or "none"
+        wanted = kind if isinstance(kind, str) else kind.__name__
+        raise InvalidArgument(f"no projection {wanted!r} is registered (registered: {known})")
 
-    @property
-    def projections(self) -> list[Projection]:
-        """Every registered projection."""
-        return list(self._runner.projections)
+    def listing(self, name: str) -> Listing:
+        """The projection called ``name``, which must have a ``list`` method."""
+        found = self.get(name)
+        if not callable(getattr(found, "list", None)):
+            raise InvalidArgument(f"projection {name!r} has no list()")
+        return cast("Listing", found)
 
-    def requests(self, **filters: Any) -> Any:
-        """``projection("requests").list(**filters)``: requests by state, country, area..."""
-        return self.projection("requests").list(**filters)
+    def figures(self, name: str) -> Figures:
+        """The projection called ``name``, which must have a ``figures`` method."""
+        found = self.get(name)
+        if not callable(getattr(found, "figures", None)):
+            raise InvalidArgument(f"projection {name!r} has no figures()")
+        return cast("Figures", found)
 
-    def audit_trail(self, **filters: Any) -> Any:
-        """``projection("audit_trail").list(**filters)``: one row per recorded event."""
-        return self.projection("audit_trail").list(**filters)
-
-    def portfolio(self, **options: Any) -> Any:
-        """``projection("portfolio").figures(**options)``: counts, stage times, funnel."""
-        return self.projection("portfolio").figures(**options)
-
-    def experts(self, **filters: Any) -> Any:
-        """``projection("experts").list(**filters)``: assignments, days, overlaps."""
-        return self.projection("experts").list(**filters)
-
-    def projection_status(self) -> list[ProjectionStatus]:
-        """Each projection's position against the head of the log."""
-        return self._runner.status()
-
-    def catch_up_projections(self, *, progress: Callable[[int], None] | None = None) -> int:
-        """Apply any events the projections have not seen yet; returns how many."""
-        return self._runner.catch_up(progress=progress)
-
-    def rebuild_projections(
-        self,
-        names: Sequence[str] | None = None,
-        *,
-        progress: Callable[[int], None] | None = None,
+    def rebuild(
+        self, names: Sequence[str] | None, *, progress: Callable[[int], None] | None
     ) -> int:
         """Drop and rebuild projections (default: all) from the whole log."""
-        if names:
-            for name in names:
-                self.projection(name)  # unknown names fail before anything is dropped
-        return self._runner.rebuild(names, progress=progress)
+        for name in names or ():
+            self.get(name)  # unknown names fail before anything is dropped
+        return self.runner.rebuild(names, progress=progress)
 
-    def wait_for(self, position: int, *, timeout: float = 10.0) -> None:
-        """Block until projections have applied notification ``position`` (worker mode)."""
-        self._runner.wait_for(position, timeout=timeout)
-
-    def run_projections(
-        self, *, poll: float = 0.2, stop: Callable[[], bool] = lambda: False
-    ) -> None:
-        """The projection worker loop (``socieux projections run``)."""
-        self._runner.run_forever(poll=poll, stop=stop)
+    def status(self) -> list[ProjectionStatus]:
+        """Each projection's position against the head of the log."""
+        return self.runner.status()

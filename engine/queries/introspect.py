@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from engine.commands.compiled import CompiledWorkflow
 from engine.errors import EngineError, InvalidPayload
+from engine.instance.aggregate import WorkflowInstance
 from engine.instance.views import (
     Actor,
     AllowedReport,
@@ -19,7 +19,7 @@ from engine.instance.views import (
 __all__ = ["allowed_report", "history_entry"]
 
 
-def history_entry(event: Any) -> HistoryEntry:
+def history_entry(event: WorkflowInstance.Event) -> HistoryEntry:
     """One stored event as a :class:`HistoryEntry`."""
     audit = event.audit
     return HistoryEntry(

@@ -14,8 +14,8 @@ and the fixtures are there::
   installed workflow and projection (pass ``clock=StepClock()`` for deterministic times).
 * ``socieux_sqlite_engine``: the same on a SQLite file in ``tmp_path``.
 * :func:`walk_to`, :func:`payload`, :func:`actor`: valid payloads and the path to any
-  state, from the workflow's testing kit (the ``socieux.testing`` entry points; the
-  technical-assistance workflow ships one).
+  state, from the workflow's testing kit (the ``socieux.testing`` entry points; each
+  workflow package ships its own).
 * :func:`raises_engine_error`: assert a typed refusal by its stable code.
 
 The builders need no pytest; :mod:`engine.testing.fixtures` is the pytest plugin.

@@ -411,12 +411,60 @@ def test_help_lists_every_command() -> None:
 
 def test_key_facts_fall_back_to_scalar_fields_for_other_workflows() -> None:
     from engine.cli.render import key_facts
+    from workflows.technical_assistance.display import DISPLAY
 
     assert key_facts({"amount": 10, "notes": ["a"], "owner": "kim"}) == [
         ("amount", "10"),
         ("owner", "kim"),
     ]
-    assert key_facts({"institution": "NSPC", "experts": [{"days": 3}, {"days": 4}]}) == [
+    assert key_facts({"amount": 10, "owner": "kim"}, DISPLAY) == [  # none of its labels
+        ("amount", "10"),
+        ("owner", "kim"),
+    ]
+    assert key_facts({"institution": "NSPC", "experts": [{"days": 3}, {"days": 4}]}, DISPLAY) == [
         ("institution", "NSPC"),
         ("experts", "2 (7 expert-days)"),
     ]
+
+
+def test_key_facts_follow_the_workflow_display_spec() -> None:
+    from engine.cli.render import key_facts
+    from engine.definition.model import DisplayFact, DisplaySpec
+
+    spec = DisplaySpec(
+        facts=(
+            DisplayFact(
+                key="owner", label="owned by", kind="record", parts=("name", "team"), aside="id"
+            ),
+            DisplayFact(key="tags"),
+            DisplayFact(key="lines", kind="count", total="qty"),
+            DisplayFact(key="items", kind="count", total="qty", unit="units"),
+            DisplayFact(key="missing"),
+        )
+    )
+    data = {
+        "owner": {"name": "Kim", "id": "k-1", "team": ""},
+        "tags": ["a", "b"],
+        "lines": [{"qty": 2}, {"qty": 3}],
+        "items": [{"qty": 1}, {"other": 1}],
+        "amount": 10,
+    }
+    assert key_facts(data, spec) == [
+        ("owned by", "Kim (k-1)"),
+        ("tags", "a, b"),
+        ("lines", "2 (5)"),
+        ("items", "2"),
+    ]
+    assert key_facts(data) == [("amount", "10")]
+
+
+def test_the_definition_display_labels_stay_out_of_the_content_hash() -> None:
+    from engine.definition.content import content_hash, to_dict
+    from engine.definition.model import DisplaySpec
+    from workflows.technical_assistance import definition
+
+    labelled = definition()
+    bare = labelled.model_copy(update={"display": DisplaySpec()})
+    assert labelled.display.facts
+    assert "display" not in to_dict(labelled)
+    assert content_hash(labelled) == content_hash(bare)

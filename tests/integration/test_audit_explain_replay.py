@@ -10,8 +10,6 @@ from uuid import UUID
 import pytest
 
 from engine import Engine, InstanceNotFound, InvalidArgument
-from engine.audit.explain import diff, explain
-from engine.audit.replay import replay_check
 from tests.conftest import EngineFactory
 from tests.helpers import APPROVER, REQUESTER, REVIEWER, StepClock, submit
 from tests.toy import toy_definition
@@ -40,7 +38,7 @@ def test_explain_names_actor_role_reason_definition_and_guard_inputs(
     reviewed: tuple[Engine, UUID],
 ) -> None:
     engine, iid = reviewed
-    ex = explain(engine, str(iid)[:8], 3)
+    ex = engine.explain(str(iid)[:8], 3)
     assert (ex.trigger, ex.source, ex.dest) == ("review", "submitted", "reviewed")
     assert (ex.actor, ex.role, ex.reason) == ("rev-1", "reviewer", "solid plan")
     assert (ex.correlation_id, ex.causation_id) == ("c-9", "cmd-3")
@@ -48,7 +46,7 @@ def test_explain_names_actor_role_reason_definition_and_guard_inputs(
     assert ex.definition_hash == engine.registry.get("toy").hash
     assert [(g.name, g.ok, g.inputs) for g in ex.guards] == [("good_score", True, {"score": 4})]
     assert ex.hash_verified
-    approve = explain(engine, iid, 4)
+    approve = engine.explain(iid, 4)
     assert [(g.name, g.reason, g.inputs) for g in approve.guards] == [
         ("amount_within_cap", "amount 700 <= cap 1000", {"amount": 700, "cap": 1000})
     ]
@@ -57,7 +55,7 @@ def test_explain_names_actor_role_reason_definition_and_guard_inputs(
 def test_explain_an_unknown_version_is_not_found(reviewed: tuple[Engine, UUID]) -> None:
     engine, iid = reviewed
     with pytest.raises(InstanceNotFound, match="no version 9"):
-        explain(engine, iid, 9)
+        engine.explain(iid, 9)
 
 
 def test_diff_shows_state_data_and_the_steps_between_two_times(
@@ -65,7 +63,7 @@ def test_diff_shows_state_data_and_the_steps_between_two_times(
 ) -> None:
     engine, iid = reviewed
     history = engine.history(iid)
-    d = diff(engine, iid, history[0].at, history[2].at)
+    d = engine.diff(iid, history[0].at, history[2].at)
     assert (d.from_state, d.to_state, d.from_version, d.to_version) == (
         "submitted",
         "reviewed",
@@ -77,10 +75,10 @@ def test_diff_shows_state_data_and_the_steps_between_two_times(
         ("score", "added", 4),
     ]
     assert [s.trigger for s in d.steps] == ["note", "review"]
-    before = diff(engine, iid, history[0].at - timedelta(days=1), history[0].at)
+    before = engine.diff(iid, history[0].at - timedelta(days=1), history[0].at)
     assert (before.from_state, before.from_version, before.to_state) == (None, 0, "submitted")
     with pytest.raises(InvalidArgument):
-        diff(engine, iid, history[2].at, history[0].at)
+        engine.diff(iid, history[2].at, history[0].at)
 
 
 # ---------------------------------------------------------------- replay --check
@@ -98,14 +96,14 @@ class TestReplay:
     def test_every_instance_replays_with_the_installed_definitions(
         self, ids: list[UUID], open_engine: EngineFactory
     ) -> None:
-        report = replay_check(open_engine(projections=[]))
+        report = open_engine(projections=[]).replay_check()
         assert (report.ok, report.instances_checked, report.events_replayed) == (True, 3, 6)
 
     def test_an_unknown_definition_hash_fails_every_instance(
         self, ids: list[UUID], open_engine: EngineFactory
     ) -> None:
         engine = open_engine(workflows=[toy_definition(version=2)], projections=[])
-        report = replay_check(engine)
+        report = engine.replay_check()
         assert not report.ok
         assert [(f.instance_id, f.version, f.kind) for f in report.failures] == [
             (i, 1, "unknown_definition") for i in ids
@@ -133,7 +131,7 @@ class TestReplay:
                 (json.dumps(old).encode(), ids[1].hex),
             )
         conn.close()
-        report = replay_check(open_engine(projections=[]))
+        report = open_engine(projections=[]).replay_check()
         assert [(f.instance_id, f.version, f.kind) for f in report.failures] == [
             (ids[0], 2, "unknown_topic"),
             (ids[1], 2, "upcast_failed"),
@@ -147,7 +145,7 @@ class TestReplay:
         iid = submit(engine)
         for n in range(54):
             engine.fire(iid, "note", {"text": f"n{n}"}, actor=REQUESTER)
-        assert replay_check(engine).ok  # a snapshot was taken at version 50, and agrees
+        assert engine.replay_check().ok  # a snapshot was taken at version 50, and agrees
         engine.close()
         with sqlite3.connect(store_url.removeprefix("sqlite:///")) as conn:
             (count,) = conn.execute("SELECT count(*) FROM stored_snapshots").fetchone()
@@ -157,7 +155,7 @@ class TestReplay:
             )
         conn.close()
         assert count == 1
-        report = replay_check(open_engine(projections=[]))
+        report = open_engine(projections=[]).replay_check()
         assert [(f.instance_id, f.version, f.kind) for f in report.failures] == [
             (iid, 50, "snapshot_mismatch")
         ]
@@ -165,7 +163,7 @@ class TestReplay:
 
 def test_replay_of_an_empty_store_is_ok() -> None:
     with Engine.open("memory://", workflows=[toy_definition()], projections=[]) as engine:
-        assert replay_check(engine).model_dump() == {
+        assert engine.replay_check().model_dump() == {
             "ok": True,
             "instances_checked": 0,
             "events_replayed": 0,

@@ -75,7 +75,7 @@ class SealContract:
     def test_a_seal_number_is_recorded_once(self, open_engine: EngineFactory) -> None:
         engine = open_engine()
         first = engine.seal()
-        store = seal_store(engine.application)
+        store = seal_store(engine._parts.sql)
         (record,) = store.records()
         with pytest.raises(SealConflict):
             store.add(record, [])

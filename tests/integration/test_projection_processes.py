@@ -26,7 +26,8 @@ def _catch_up_slowly(url: str, started: str) -> None:
         url, workflows=[toy_definition()], projections=builtin(), projection_mode="worker"
     ) as engine:
         Path(started).touch()
-        engine._runner.catch_up(batch=20)  # 300 transactions: plenty of moments to be killed
+        # 300 transactions: plenty of moments to be killed
+        engine._projections.runner.catch_up(batch=20)
 
 
 def _fill(url: str) -> None:

@@ -44,7 +44,7 @@ def _random_history(engine: Engine, seed: int, commands: int = 150) -> list[Any]
 def _dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     engine.catch_up_projections()
     out: dict[str, list[tuple[Any, ...]]] = {}
-    sql = engine._sql  # the read-model store, read directly to compare whole tables
+    sql = engine._parts.sql  # the read-model store, read directly to compare whole tables
     with sql.read() as cur:
         for p in engine.projections:
             for table in p.tables:
@@ -84,10 +84,10 @@ def test_processing_the_same_notifications_twice_changes_nothing(
     engine = open_engine(projections=builtin())
     _random_history(engine, seed=3, commands=60)
     before = _dump(engine)
-    runner = engine._runner
+    runner = engine._projections.runner
     page = engine.application.recorder.select_notifications(None, 10_000)
     events = runner._decode(page)
-    with engine._sql.write() as cur:
+    with engine._parts.sql.write() as cur:
         runner._apply(cur, events, runner._positions(cur))  # a second delivery of everything
     assert engine.catch_up_projections() == 0
     assert _dump(engine) == before
@@ -113,7 +113,7 @@ def test_a_writer_without_projections_is_caught_up_inline_by_the_next(
     second = full.start("toy", {"title": "t", "amount": 2}, actor=REQUESTER).id
     third = bare.start("toy", {"title": "t", "amount": 3}, actor=REQUESTER).id
     full.fire(second, "note", {"text": "x"}, actor=REQUESTER)  # catches `third` up inline
-    with full._sql.read() as cur:
+    with full._parts.sql.read() as cur:
         cur.execute("SELECT id FROM req_requests")
         assert {r["id"] for r in cur.fetchall()} == {str(first), str(second), str(third)}
 

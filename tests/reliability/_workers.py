@@ -282,7 +282,8 @@ def crash_projector(url: str, ready: str, batch: int) -> None:
     count_engine_logs()
     with cycle_engine(url, mode="worker") as engine:
         Path(ready).touch()
-        engine._runner.catch_up(batch=batch)  # many small transactions: many moments to die
+        # many small transactions: many moments to die
+        engine._projections.runner.catch_up(batch=batch)
 
 
 # --------------------------------------------------------------------------- store checks

@@ -15,7 +15,8 @@ from engine import (
     WorkflowDefinitionError,
 )
 from engine.commands.registry import WorkflowRegistry
-from engine.definition.export import content_hash, to_dict, to_dot, to_json, to_mermaid
+from engine.definition.content import content_hash, to_dict, to_json
+from engine.definition.diagrams import to_dot, to_mermaid
 from tests.toy import toy_definition
 
 

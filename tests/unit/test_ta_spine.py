@@ -10,7 +10,7 @@ import pytest
 
 from engine import Engine, Personal, WorkflowDefinitionError
 from engine.commands.registry import WorkflowRegistry
-from engine.definition.export import to_mermaid
+from engine.definition.diagrams import to_mermaid
 from workflows.technical_assistance import DEFAULT_SLA_DAYS, NAME, ROLES, definition
 from workflows.technical_assistance.builders import (
     ACTORS,

@@ -5,6 +5,8 @@ named in the facility's publications). Experts are fictitious people; their empl
 are real EU public administrations and mandated bodies.
 """
 
+# long module: data, not logic (one literal row per partner and expert, as ruff formats them).
+
 from __future__ import annotations
 
 from dataclasses import dataclass

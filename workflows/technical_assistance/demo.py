@@ -10,7 +10,8 @@ be opened with::
         summary = run_demo(engine, clock=clock)
     print(summary.text())
 
-or simply ``engine, clock = open_demo_engine("sqlite:///demo.db")``. The default size
+or simply ``engine, clock = open_demo_engine("sqlite:///demo.db")``. ``socieux demo``
+finds :data:`DEMO` through the ``socieux.demos`` entry point. The default size
 mirrors the facility's published figures for 2014-2018: 64 requests, about 131 planned
 activities, 34 countries. The same seed gives the same portfolio; running it again on a
 database that already holds instances appends a new batch with new ids.
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
@@ -33,7 +36,18 @@ from workflows.technical_assistance._demo_script import (
 )
 from workflows.technical_assistance.workflow import NAME, definition
 
-__all__ = ["DemoClock", "DemoError", "DemoSummary", "open_demo_engine", "run_demo"]
+if TYPE_CHECKING:
+    from engine.cli.demos import Demo
+
+__all__ = [
+    "DEMO",
+    "DemoClock",
+    "DemoError",
+    "DemoSession",
+    "DemoSummary",
+    "open_demo_engine",
+    "run_demo",
+]
 
 Progress = Callable[[int, int], None]
 """Called after each command with (commands done, commands in total)."""
@@ -134,6 +148,38 @@ def open_demo_engine(
     clock = DemoClock()
     engine = Engine.open(url, workflows=list(workflows or [definition()]), clock=clock)
     return engine, clock
+
+
+@dataclass(frozen=True)
+class DemoSession:
+    """An engine opened for the demo, with its clock: what ``socieux demo`` runs."""
+
+    engine: Engine
+    clock: DemoClock
+
+    def run(
+        self, *, seed: int = 1, requests: int = 64, progress: Progress | None = None
+    ) -> DemoSummary:
+        """:func:`run_demo` on this engine and clock."""
+        return run_demo(
+            self.engine, seed=seed, requests=requests, progress=progress, clock=self.clock
+        )
+
+    def close(self) -> None:
+        """Close the engine."""
+        self.engine.close()
+
+
+class TechnicalAssistanceDemo:
+    """The ``socieux.demos`` entry: the portfolio of this workflow."""
+
+    def open(self, url: str | None) -> DemoSession:
+        """:func:`open_demo_engine` on ``url``, as a session."""
+        return DemoSession(*open_demo_engine(url))
+
+
+DEMO: Demo = TechnicalAssistanceDemo()
+"""What the ``socieux.demos`` entry point names."""
 
 
 def run_demo(

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine import EmptyPayload, StateDef, TransitionDef, WorkflowDefinition
+from workflows.technical_assistance.display import DISPLAY
 from workflows.technical_assistance.guards import guards
 from workflows.technical_assistance.payloads import (
     ActionPlanPayload,
@@ -130,6 +131,7 @@ def definition(settings: Mapping[str, Any] | None = None) -> WorkflowDefinition:
             "reference_data_version": ref.version,
             "country_regions": {c.code: c.region for c in ref.countries.values()},
         },
+        display=DISPLAY,
     )
 
 
@@ -137,6 +139,7 @@ _REQUESTERS = ("partner_institution", "eu_delegation")
 _REQUEST_GUARDS = ("request_eligible", "request_complete")
 
 
+# long function: a table of transition definitions (data), one literal per transition.
 def _request_transitions() -> tuple[TransitionDef, ...]:
     return (
         TransitionDef(
@@ -214,6 +217,7 @@ def _request_transitions() -> tuple[TransitionDef, ...]:
     )
 
 
+# long function: a table of transition definitions (data), one literal per transition.
 def _delivery_transitions() -> tuple[TransitionDef, ...]:
     return (
         TransitionDef(

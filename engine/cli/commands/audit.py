@@ -2,6 +2,7 @@
 
 Commands that read the whole log (verify, seal, export, replay) open the store without
 projections, so a damaged log can still be inspected: nothing is decoded but by them.
+``explain`` and ``diff`` (one instance's steps) live in :mod:`engine.cli.commands.steps`.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from engine.cli.commands.steps import diff, explain
 from engine.cli.console import CliState, fail, handles_errors, state_of
 from engine.cli.console import progress as progress_bar
 from engine.cli.inputs import parse_time
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["build", "register"]
 
-IdArg = Annotated[str, typer.Argument(help="Instance id or a unique prefix of it.")]
 KeyOpt = Annotated[
     Path | None, typer.Option("--public-key", help="Ed25519 public key of the seals (PEM or hex).")
 ]
@@ -61,25 +61,6 @@ def _render_report(st: CliState, report: IntegrityReport) -> None:
     )
 
 
-def _offline(path: Path, public_key: Path | None) -> IntegrityReport:
-    from engine.audit.offline.verifier import ExportFormatError, verify_file
-    from engine.audit.report import report_from
-    from engine.audit.verify import public_key_check
-
-    try:
-        r = verify_file(path, signature_check=public_key_check(public_key))
-    except ExportFormatError as exc:
-        raise InvalidArgument(str(exc)) from None
-    return report_from(
-        r.problems,
-        events=r.events,
-        instances=r.instances,
-        seals=r.seals,
-        signatures=r.signatures,
-        source=f"{path}: {r.scope}",
-    )
-
-
 @handles_errors
 def verify(
     ctx: typer.Context,
@@ -89,7 +70,9 @@ def verify(
     """Recompute every hash; check every chain and seal (of the store, or of an export)."""
     st = state_of(ctx)
     if file is not None:
-        report = _offline(file, public_key)
+        from engine.facade import Engine
+
+        report = Engine.verify_file(file, public_key=public_key)
     else:
         with _log_engine(st) as engine, progress_bar(st, "verify") as progress:
             report = engine.verify(public_key=public_key, progress=progress)
@@ -180,80 +163,6 @@ def export(
 
 
 @handles_errors
-def explain(
-    ctx: typer.Context,
-    instance: IdArg,
-    version: Annotated[int, typer.Argument(help="The event's version.")],
-) -> None:
-    """Who fired this step, as what role, why, and what each guard read and decided."""
-    from engine.audit.explain import explain as explain_step
-
-    st = state_of(ctx)
-    ex = explain_step(st.engine(), instance, version)
-
-    def render() -> None:
-        from rich.table import Table
-
-        defn = f"{ex.workflow} v{ex.definition_version}" if ex.workflow else "not installed"
-        st.console.print(
-            f"[bold]{ex.instance_id} v{ex.version}[/bold]  {ex.trigger}: "
-            f"{ex.source or '(start)'} -> {ex.dest}\n"
-            f"at {ex.at.isoformat()} by {ex.actor} as {ex.role}\n"
-            f"reason: {ex.reason or '-'}\ncorrelation: {ex.correlation_id or '-'}  "
-            f"causation: {ex.causation_id or '-'}\n"
-            f"definition {ex.definition_hash[:16]} ({defn})\n"
-            f"hash {ex.hash[:16]} ({'verified' if ex.hash_verified else 'DOES NOT VERIFY'})"
-        )
-        table = Table("guard", "version", "result", "reason", "inputs")
-        for g in ex.guards:
-            inputs = ", ".join(f"{k}={v!r}" for k, v in g.inputs.items())
-            table.add_row(g.name, str(g.version), "passed" if g.ok else "failed", g.reason, inputs)
-        st.console.print(table if ex.guards else "no guards ran for this step")
-
-    st.out(ex.model_dump(mode="json"), render)
-
-
-@handles_errors
-def diff(
-    ctx: typer.Context,
-    instance: IdArg,
-    since: Annotated[str, typer.Option("--from", help="ISO time (before).")],
-    until: Annotated[
-        str | None, typer.Option("--to", help="ISO time (after; default now).")
-    ] = None,
-) -> None:
-    """What changed in an instance's state and data between two times."""
-    from engine.audit.explain import diff as diff_times
-
-    st = state_of(ctx)
-    to = parse_time(until) if until else datetime.now(UTC)
-    d = diff_times(st.engine(), instance, parse_time(since), to)
-
-    def render() -> None:
-        from rich.table import Table
-
-        st.console.print(
-            f"state: {d.from_state or '(did not exist)'} -> {d.to_state}  "
-            f"(version {d.from_version} -> {d.to_version})"
-        )
-        table = Table("data", "change", "before", "after")
-        for c in d.changes:
-            table.add_row(
-                c.path,
-                c.change,
-                "" if c.change == "added" else repr(c.before),
-                "" if c.change == "removed" else repr(c.after),
-            )
-        st.console.print(table if d.changes else "no data changed")
-        for h in d.steps:
-            st.console.print(
-                f"  v{h.version} {h.at.isoformat()} {h.trigger} by {h.actor} ({h.role})"
-            )
-
-    st.out(d.model_dump(mode="json"), render)
-
-
-@handles_errors
 def keygen(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="Private key file to create (and PATH.pub).")],
@@ -282,13 +191,11 @@ def replay(
     ] = False,
 ) -> None:
     """Rebuild every instance with the definitions installed now (--check)."""
-    from engine.audit.replay import replay_check
-
     st = state_of(ctx)
     if not check:
         raise InvalidArgument("replay needs --check (the only mode for now)")
     with _log_engine(st) as engine, progress_bar(st, "replay") as progress:
-        report = replay_check(engine, progress=lambda n: progress(n, 0))
+        report = engine.replay_check(progress=lambda n: progress(n, 0))
 
     def render() -> None:
         for f in report.failures:

@@ -1,8 +1,9 @@
 """``socieux demo``: load a realistic portfolio by sending real commands.
 
-The portfolio itself (scripts, simulated clock, summary) lives in
-``workflows.technical_assistance.demo``; this module only drives it from the command line:
-a progress bar on a terminal, plain text when piped, JSON with ``--json``.
+The portfolio itself (scripts, simulated clock, summary) belongs to a workflow, published
+under the ``socieux.demos`` entry-point group (:mod:`engine.cli.demos`); this module only
+drives it from the command line: a progress bar on a terminal, plain text when piped,
+JSON with ``--json``.
 """
 
 from __future__ import annotations
@@ -23,17 +24,21 @@ def demo(
     requests: Annotated[
         int, typer.Option(min=1, max=10_000, help="Number of requests to submit.")
     ] = 64,
+    workflow: Annotated[
+        str | None,
+        typer.Option("--workflow", help="Whose demo, when several are installed."),
+    ] = None,
 ) -> None:
-    """Load a realistic SOCIEUX+ portfolio through the engine's own commands."""
-    from workflows.technical_assistance.demo import open_demo_engine, run_demo
+    """Load a realistic portfolio through the engine's own commands."""
+    from engine.cli.demos import load_demo
 
     st = state_of(ctx)
-    engine, clock = open_demo_engine(st.db)
+    session = load_demo(workflow).open(st.db)
     try:
         with progress(st, "Loading the demo portfolio") as advance:
-            summary = run_demo(engine, seed=seed, requests=requests, clock=clock, progress=advance)
+            summary = session.run(seed=seed, requests=requests, progress=advance)
     finally:
-        engine.close()
+        session.close()
     st.out(
         summary.model_dump(mode="json"),
         lambda: st.console.print(summary.text(), markup=False, highlight=False),

@@ -82,8 +82,10 @@ def show(
 
     st = state_of(ctx)
     at = parse_time(as_of) if as_of else None
-    payload = describe_instance(st.engine(), instance, version=version, as_of=at)
-    st.out(payload, lambda: render_instance(st.console, payload))
+    engine = st.engine()
+    payload = describe_instance(engine, instance, version=version, as_of=at)
+    display = engine.registry.by_hash(payload["definition_hash"]).definition.display
+    st.out(payload, lambda: render_instance(st.console, payload, display))
 
 
 @handles_errors

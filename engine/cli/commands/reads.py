@@ -9,7 +9,13 @@ import typer
 from engine.cli.console import handles_errors, state_of
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rich.console import Console
+    from rich.table import Table
+
+    from projections.portfolio import Portfolio
+    from projections.requests import RequestRow
 
 __all__ = ["register"]
 
@@ -29,6 +35,8 @@ def list_requests(
     offset: Annotated[int, typer.Option(help="Skip this many rows.")] = 0,
 ) -> None:
     """List requests, most recent activity first, with filters (combined with AND)."""
+    from projections.requests import RequestsProjection
+
     st = state_of(ctx)
     filters: dict[str, Any] = {
         "state": state,
@@ -38,58 +46,63 @@ def list_requests(
         "overdue": True if overdue else None,
     }
     chosen = {k: v for k, v in filters.items() if v is not None}
-    engine = st.engine()
-    rows = engine.requests(limit=limit, offset=offset, **chosen)
+    requests = st.engine().projection(RequestsProjection)
+    rows = requests.list(limit=limit, offset=offset, **chosen)
 
     def render() -> None:
-        from rich import box
-        from rich.table import Table
-
-        wide = st.console.width >= WIDE
-        widths = {
-            "id": 8,
-            "state": max((len(r.state) for r in rows), default=5),
-            "cc": 2,
-            "institution": 32 if wide else 0,
-            "areas": 24 if wide else 0,
-            "updated": 10,
-            "due": 10,
-        }
-        shown = {k: w for k, w in widths.items() if w}
-        # columns are 3 characters apart (padding and divider); the title takes the rest
-        title_w = max(12, st.console.width - sum(shown.values()) - 3 * len(shown) - 2)
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-        for name in ("id", "state", "cc"):
-            table.add_column(name, no_wrap=True)
-        table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=title_w)
-        for name in ("institution", "areas"):
-            if wide:
-                table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=widths[name])
-        table.add_column("updated", no_wrap=True)
-        table.add_column("due", no_wrap=True)
-        for r in rows:
-            due = (
-                "[red]OVERDUE[/red]"
-                if r.overdue
-                else (r.due_at.date().isoformat() if r.due_at else "")
-            )
-            extra = [r.institution or "", ", ".join(r.areas)] if wide else []
-            table.add_row(
-                r.id[:8],
-                r.state,
-                r.country or "",
-                r.title or "",
-                *extra,
-                r.updated_at.date().isoformat(),
-                due,
-            )
-        total = engine.projection("requests").count(**chosen)
+        total = requests.count(**chosen)
         if rows:
-            st.console.print(table)
+            st.console.print(_requests_table(rows, st.console.width))
         span = f"{offset + 1}-{offset + len(rows)} of {total}" if rows else f"0 of {total}"
         st.console.print(f"{span} request(s)", highlight=False)
 
     st.out([r.model_dump(mode="json") for r in rows], render)
+
+
+def _requests_table(rows: Sequence[RequestRow], width: int) -> Table:
+    """The ``list`` table; from :data:`WIDE` columns on, with the institution and areas."""
+    from rich import box
+    from rich.table import Table
+
+    wide = width >= WIDE
+    widths = {
+        "id": 8,
+        "state": max((len(r.state) for r in rows), default=5),
+        "cc": 2,
+        "institution": 32 if wide else 0,
+        "areas": 24 if wide else 0,
+        "updated": 10,
+        "due": 10,
+    }
+    shown = {k: w for k, w in widths.items() if w}
+    # columns are 3 characters apart (padding and divider); the title takes the rest
+    title_w = max(12, width - sum(shown.values()) - 3 * len(shown) - 2)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("id", "state", "cc"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=title_w)
+    for name in ("institution", "areas"):
+        if wide:
+            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=widths[name])
+    table.add_column("updated", no_wrap=True)
+    table.add_column("due", no_wrap=True)
+    for r in rows:
+        table.add_row(*_request_cells(r, wide=wide))
+    return table
+
+
+def _request_cells(r: RequestRow, *, wide: bool) -> list[str]:
+    due = "[red]OVERDUE[/red]" if r.overdue else (r.due_at.date().isoformat() if r.due_at else "")
+    extra = [r.institution or "", ", ".join(r.areas)] if wide else []
+    return [
+        r.id[:8],
+        r.state,
+        r.country or "",
+        r.title or "",
+        *extra,
+        r.updated_at.date().isoformat(),
+        due,
+    ]
 
 
 def bars(
@@ -123,43 +136,44 @@ def bars(
 def stats(ctx: typer.Context) -> None:
     """Portfolio figures: counts by state, area, region, country and year; stage times;
     the funnel."""
+    from projections.portfolio import PortfolioProjection
+
     st = state_of(ctx)
-    figures = st.engine().portfolio()
+    figures = st.engine().projection(PortfolioProjection).figures()
+    st.out(figures.model_dump(mode="json"), lambda: _render_portfolio(st.console, figures))
 
-    def render() -> None:
-        from rich import box
-        from rich.table import Table
 
-        f, con = figures, st.console
-        con.print(
-            f"[bold]{f.total}[/bold] requests in {len(f.by_country)} countries, "
-            f"[red]{f.overdue}[/red] overdue"
-        )
-        for title, counts, top in (
-            ("by state", f.by_state, 0),
-            ("by area", f.by_area, 12),
-            ("by region", f.by_region, 0),
-            ("by country (top 10)", f.by_country, 10),
-            ("by year submitted", f.by_year, 0),
-        ):
-            if counts:
-                con.print()
-                bars(con, title, counts, top=top, by_key=title.endswith("submitted"))
-        times = Table("stage", "stays", "median days", "p90 days", box=box.SIMPLE_HEAD)
-        for s in f.stage_times:
-            times.add_row(s.state, str(s.stays), f"{s.median_days:.1f}", f"{s.p90_days:.1f}")
-        con.print()
-        con.print("[bold]time in stage[/bold]")
-        con.print(times)
-        fn = f.funnel
-        con.print(
-            f"funnel: submitted {fn.submitted} -> approved {fn.approved} "
-            f"({fn.approval_rate:.0%}) -> disseminated {fn.disseminated} "
-            f"({fn.dissemination_rate:.0%} of approved)",
-            highlight=False,
-        )
+def _render_portfolio(con: Console, f: Portfolio) -> None:
+    from rich import box
+    from rich.table import Table
 
-    st.out(figures.model_dump(mode="json"), render)
+    con.print(
+        f"[bold]{f.total}[/bold] requests in {len(f.by_country)} countries, "
+        f"[red]{f.overdue}[/red] overdue"
+    )
+    for title, counts, top in (
+        ("by state", f.by_state, 0),
+        ("by area", f.by_area, 12),
+        ("by region", f.by_region, 0),
+        ("by country (top 10)", f.by_country, 10),
+        ("by year submitted", f.by_year, 0),
+    ):
+        if counts:
+            con.print()
+            bars(con, title, counts, top=top, by_key=title.endswith("submitted"))
+    times = Table("stage", "stays", "median days", "p90 days", box=box.SIMPLE_HEAD)
+    for s in f.stage_times:
+        times.add_row(s.state, str(s.stays), f"{s.median_days:.1f}", f"{s.p90_days:.1f}")
+    con.print()
+    con.print("[bold]time in stage[/bold]")
+    con.print(times)
+    fn = f.funnel
+    con.print(
+        f"funnel: submitted {fn.submitted} -> approved {fn.approved} "
+        f"({fn.approval_rate:.0%}) -> disseminated {fn.disseminated} "
+        f"({fn.dissemination_rate:.0%} of approved)",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

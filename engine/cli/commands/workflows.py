@@ -63,7 +63,8 @@ def show_workflow(
     version: Annotated[int | None, typer.Option(help="Definition version.")] = None,
 ) -> None:
     """Show a workflow definition as a table, Mermaid, DOT or JSON."""
-    from engine.definition.export import to_dict, to_dot, to_json, to_mermaid
+    from engine.definition.content import to_dict, to_json
+    from engine.definition.diagrams import to_dot, to_mermaid
 
     st = state_of(ctx)
     compiled = st.engine().registry.get(name, version)

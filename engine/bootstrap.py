@@ -1,0 +1,149 @@
+"""The composition root: ``Engine.open`` builds every part here and nowhere else.
+
+It parses the URL, opens the event store and the read-model store, loads the workflows and
+projections (entry points unless given), and wires the command service, the engine's own
+queries, the projection runner, the hook dispatcher and audit access together. Nothing is
+built at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal, cast
+
+from engine.audit.service import AuditService
+from engine.audit.source import AuditSource
+from engine.commands.cache import InstanceCache
+from engine.commands.clock import Clock, command_time, utcnow
+from engine.commands.registry import WorkflowRegistry, load_entry_points
+from engine.commands.service import CommandService
+from engine.definition.model import WorkflowDefinition
+from engine.errors import InvalidArgument
+from engine.hooks.access import HookService
+from engine.hooks.dispatcher import HookDispatcher
+from engine.persistence.schema import ddl_lock
+from engine.persistence.sql import SqlStore
+from engine.persistence.store import EngineApplication, sql_store, translate_errors
+from engine.persistence.urls import DEFAULT_URL, StoreConfig, parse_url
+from engine.projection.protocol import Projection, ProjectionContext, load_projection_entry_points
+from engine.projection.runner import ProjectionRunner
+from engine.projection.service import ProjectionService
+from engine.queries.reads import Reader
+
+__all__ = ["EngineParts", "ProjectionMode", "build"]
+
+ProjectionMode = Literal["catchup", "inline", "worker"]
+_MODES: dict[str, frozenset[str]] = {
+    "sqlite": frozenset({"inline", "catchup", "worker"}),
+    "memory": frozenset({"catchup"}),
+    "postgresql": frozenset({"catchup", "worker"}),
+}
+
+
+@dataclass(frozen=True)
+class EngineParts:
+    """Everything an open engine holds; the façade delegates to these."""
+
+    config: StoreConfig
+    app: EngineApplication
+    sql: SqlStore
+    registry: WorkflowRegistry
+    commands: CommandService
+    reader: Reader
+    projections: ProjectionService
+    hooks: HookService
+    audit: AuditService
+
+
+def build(
+    url: str | None,
+    *,
+    workflows: Iterable[WorkflowDefinition] | None,
+    projections: Iterable[Projection] | None,
+    clock: Clock | None,
+    projection_mode: str | None,
+) -> EngineParts:
+    """Open the stores and wire the parts (see :meth:`engine.Engine.open`)."""
+    config = parse_url(url or os.environ.get("SOCIEUX_DB") or DEFAULT_URL)
+    mode = _projection_mode(config, projection_mode)
+    registry = WorkflowRegistry(load_entry_points() if workflows is None else workflows)
+    chosen = load_projection_entry_points() if projections is None else list(projections)
+    with translate_errors("opening the store", config.label), ddl_lock(config):
+        app = EngineApplication(env=config.env)
+        sql = sql_store(config)
+        parts = _wire(config, app, sql, registry, chosen, clock or utcnow, mode)
+        parts.projections.runner.setup()
+    if mode != "worker":
+        with translate_errors("preparing projections", config.label):
+            parts.projections.runner.catch_up()
+    return parts
+
+
+def _wire(  # noqa: PLR0917 - the composition root's one private helper
+    config: StoreConfig,
+    app: EngineApplication,
+    sql: SqlStore,
+    registry: WorkflowRegistry,
+    chosen: list[Projection],
+    clock: Clock,
+    mode: ProjectionMode,
+) -> EngineParts:
+    runner = ProjectionRunner(app, sql, chosen)
+    dispatcher = HookDispatcher(app, sql)
+    commands = CommandService(app, registry, InstanceCache(), clock, config.label)
+    if mode == "inline" and chosen:
+        commands.inline = runner.inline_hook
+    commands.after_commit.append(_wake(dispatcher))
+    reader = Reader(commands)
+
+    def refresh() -> None:
+        if mode != "worker":
+            with translate_errors("updating projections", config.label):
+                runner.catch_up()
+
+    context = ProjectionContext(
+        sla_days=registry.sla_days,
+        settings=registry.settings,
+        final_states=registry.final_states,
+        now=clock,
+        refresh=refresh,
+    )
+    for p in chosen:
+        p.attach(sql, context)
+    source = AuditSource(app, sql, config.label, registry, reader)
+    return EngineParts(
+        config=config,
+        app=app,
+        sql=sql,
+        registry=registry,
+        commands=commands,
+        reader=reader,
+        projections=ProjectionService(runner, mode),
+        hooks=HookService(dispatcher, config.label),
+        audit=AuditService(source, now=lambda: command_time(clock)),
+    )
+
+
+def _wake(dispatcher: HookDispatcher) -> Callable[[], None]:
+    """After each commit: wake the hook dispatcher, when anyone subscribed."""
+
+    def wake() -> None:
+        if dispatcher.active:
+            dispatcher.notify()
+
+    return wake
+
+
+def _projection_mode(config: StoreConfig, requested: str | None) -> ProjectionMode:
+    if config.read_only:
+        return "worker"  # a read-only engine reads the projections as they are; never writes
+    mode = requested or "catchup"
+    allowed = _MODES[config.kind]
+    if mode not in allowed:
+        raise InvalidArgument(
+            f"projection_mode {mode!r} is not available on {config.kind} "
+            f"(choose from {', '.join(sorted(allowed))})"
+        )
+    return cast("ProjectionMode", mode)

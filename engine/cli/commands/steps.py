@@ -1,0 +1,85 @@
+"""``socieux audit explain | diff``: one instance's recorded steps, through the façade."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from engine.cli.console import handles_errors, state_of
+from engine.cli.inputs import parse_time
+
+__all__ = ["diff", "explain"]
+
+IdArg = Annotated[str, typer.Argument(help="Instance id or a unique prefix of it.")]
+
+
+@handles_errors
+def explain(
+    ctx: typer.Context,
+    instance: IdArg,
+    version: Annotated[int, typer.Argument(help="The event's version.")],
+) -> None:
+    """Who fired this step, as what role, why, and what each guard read and decided."""
+    st = state_of(ctx)
+    ex = st.engine().explain(instance, version)
+
+    def render() -> None:
+        from rich.table import Table
+
+        defn = f"{ex.workflow} v{ex.definition_version}" if ex.workflow else "not installed"
+        st.console.print(
+            f"[bold]{ex.instance_id} v{ex.version}[/bold]  {ex.trigger}: "
+            f"{ex.source or '(start)'} -> {ex.dest}\n"
+            f"at {ex.at.isoformat()} by {ex.actor} as {ex.role}\n"
+            f"reason: {ex.reason or '-'}\ncorrelation: {ex.correlation_id or '-'}  "
+            f"causation: {ex.causation_id or '-'}\n"
+            f"definition {ex.definition_hash[:16]} ({defn})\n"
+            f"hash {ex.hash[:16]} ({'verified' if ex.hash_verified else 'DOES NOT VERIFY'})"
+        )
+        table = Table("guard", "version", "result", "reason", "inputs")
+        for g in ex.guards:
+            inputs = ", ".join(f"{k}={v!r}" for k, v in g.inputs.items())
+            table.add_row(g.name, str(g.version), "passed" if g.ok else "failed", g.reason, inputs)
+        st.console.print(table if ex.guards else "no guards ran for this step")
+
+    st.out(ex.model_dump(mode="json"), render)
+
+
+@handles_errors
+def diff(
+    ctx: typer.Context,
+    instance: IdArg,
+    since: Annotated[str, typer.Option("--from", help="ISO time (before).")],
+    until: Annotated[
+        str | None, typer.Option("--to", help="ISO time (after; default now).")
+    ] = None,
+) -> None:
+    """What changed in an instance's state and data between two times."""
+    st = state_of(ctx)
+    to = parse_time(until) if until else datetime.now(UTC)
+    d = st.engine().diff(instance, parse_time(since), to)
+
+    def render() -> None:
+        from rich.table import Table
+
+        st.console.print(
+            f"state: {d.from_state or '(did not exist)'} -> {d.to_state}  "
+            f"(version {d.from_version} -> {d.to_version})"
+        )
+        table = Table("data", "change", "before", "after")
+        for c in d.changes:
+            table.add_row(
+                c.path,
+                c.change,
+                "" if c.change == "added" else repr(c.before),
+                "" if c.change == "removed" else repr(c.after),
+            )
+        st.console.print(table if d.changes else "no data changed")
+        for h in d.steps:
+            st.console.print(
+                f"  v{h.version} {h.at.isoformat()} {h.trigger} by {h.actor} ({h.role})"
+            )
+
+    st.out(d.model_dump(mode="json"), render)

@@ -1,0 +1,266 @@
+"""Deciding and recording commands: ``start`` and ``fire``.
+
+A command decides against the instance's current state (a fork of the cached copy) and
+records exactly one event in one write transaction; a refused command raises a typed error
+and writes nothing. A lost race (another writer took the version) evicts the cached copy,
+re-loads, re-decides and tries again, a bounded number of times.
+
+What happens around the write is plugged in by the composition root (:mod:`engine.bootstrap`):
+``inline`` gives the recorder a callback run inside the insert transaction (SQLite inline
+projections), ``after_commit`` callbacks run once the event is durable (hooks wake-up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID, uuid4
+
+import structlog
+
+from engine.commands.cache import InstanceCache
+from engine.commands.clock import Clock, command_time
+from engine.commands.compiled import CompiledWorkflow, Decision
+from engine.commands.context import bound_call
+from engine.commands.registry import WorkflowRegistry
+from engine.definition.model import START_STATE
+from engine.errors import ConcurrencyConflict, EngineError, InvalidArgument
+from engine.instance.aggregate import WorkflowInstance
+from engine.instance.convert import fork, view_of
+from engine.instance.hashing import GENESIS_HASH
+from engine.instance.views import Actor, InstanceView
+from engine.persistence.store import (
+    SNAPSHOT_INTERVAL,
+    EngineApplication,
+    InlineHook,
+    is_write_conflict,
+    translate_errors,
+)
+
+__all__ = ["MAX_ATTEMPTS", "CommandService"]
+
+MAX_ATTEMPTS = 5
+_log = structlog.get_logger("socieux.engine")
+JsonObject = Mapping[str, Any]  # a payload: JSON values, validated by the transition's model
+
+
+@dataclass
+class CommandService:
+    """Runs commands for the façade (one per engine, shared by threads)."""
+
+    app: EngineApplication
+    registry: WorkflowRegistry
+    cache: InstanceCache
+    clock: Clock
+    label: str
+    inline: Callable[[Sequence[WorkflowInstance.Event]], InlineHook] | None = None
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    last_position: int = 0
+    """Notification id of the last event this engine recorded."""
+
+    def start(
+        self,
+        workflow: str,
+        data: JsonObject | None,
+        *,
+        actor: Actor | None,
+        reason: str | None,
+        trigger: str | None,
+        version: int | None,
+        correlation_id: str | None,
+        causation_id: str | None,
+        instance_id: UUID | None,
+    ) -> InstanceView:
+        """Create an instance of ``workflow`` by firing its start trigger."""
+        who, corr, cause = bound_call(actor, correlation_id, causation_id)
+        compiled = self.registry.get(workflow, version)
+        starts = compiled.start_triggers()
+        trig = trigger or (starts[0] if len(starts) == 1 else "")
+        iid = instance_id or uuid4()
+        log = _log.bind(instance_id=str(iid), trigger=trig, correlation_id=corr)
+        now = command_time(self.clock)
+        probe = _start_view(iid, compiled, now)
+        try:
+            decision = compiled.decide(probe, trig, who, data, reason=reason, now=now)
+        except EngineError as exc:
+            log.info("command_refused", code=exc.code, role=who.role)
+            raise
+        body = _body(decision, compiled.hash, who, reason, corr, cause)
+        body["prev_hash"] = GENESIS_HASH
+        agg = WorkflowInstance.start(
+            instance_id=iid,
+            at=now,
+            workflow=compiled.name,
+            definition_version=compiled.definition.version,
+            body=body,
+        )
+        if not self._save(agg):
+            raise InvalidArgument(f"instance id {iid} already exists")
+        self.cache.put(agg)
+        log.info("command_recorded", version=agg.version, state=agg.state, role=who.role)
+        return view_of(agg, copy_data=True)
+
+    def fire(
+        self,
+        iid: UUID,
+        trigger: str,
+        data: JsonObject | None,
+        *,
+        actor: Actor | None,
+        reason: str | None,
+        expected_version: int | None,
+        correlation_id: str | None,
+        causation_id: str | None,
+    ) -> InstanceView:
+        """Fire ``trigger`` on instance ``iid``; returns the new view."""
+        who, corr, cause = bound_call(actor, correlation_id, causation_id)
+        log = _log.bind(instance_id=str(iid), trigger=trigger, correlation_id=corr)
+        fresh = False
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            agg = self._current(iid, expected_version, fresh=fresh, attempt=attempt)
+            compiled = self.registry.by_hash(agg.definition_hash)
+            now = command_time(self.clock, agg.modified_on)
+            try:
+                view = view_of(agg, copy_data=False)
+                decision = compiled.decide(view, trigger, who, data, reason=reason, now=now)
+            except EngineError as exc:
+                log.info("command_refused", code=exc.code, role=who.role, attempt=attempt)
+                raise
+            agg.step(at=now, body=_body(decision, compiled.hash, who, reason, corr, cause))
+            if self._save(agg):
+                self.cache.put(agg)
+                log.info("command_recorded", version=agg.version, state=agg.state, role=who.role)
+                return view_of(agg, copy_data=True)
+            log.info("write_conflict", attempt=attempt)
+            self.cache.evict(iid)
+            if expected_version is not None:
+                actual = self.load(iid, fresh=True).version
+                raise ConcurrencyConflict(
+                    str(iid), expected=expected_version, actual=actual, attempts=attempt
+                )
+            fresh = True
+        raise ConcurrencyConflict(str(iid), expected=None, actual=None, attempts=MAX_ATTEMPTS)
+
+    def _current(
+        self, iid: UUID, expected: int | None, *, fresh: bool, attempt: int
+    ) -> WorkflowInstance:
+        """The instance to decide on; a stale ``expected`` version fails at once (after one
+        fresh read, in case the cached copy was the stale one)."""
+        agg = self.load(iid, fresh=fresh)
+        if expected is None or agg.version == expected:
+            return agg
+        if not fresh:
+            agg = self.load(iid, fresh=True)
+        if agg.version != expected:
+            _log.info("command_refused", code=ConcurrencyConflict.code, instance_id=str(iid))
+            raise ConcurrencyConflict(
+                str(iid), expected=expected, actual=agg.version, attempts=attempt
+            )
+        return agg
+
+    def load(self, iid: UUID, *, fresh: bool, fastforward: bool = False) -> WorkflowInstance:
+        """A fork of the instance: the cached copy (brought up to date with ``fastforward``)
+        or, with ``fresh`` or on a miss, the store's."""
+        cached = None if fresh else self.cache.get(iid)
+        if cached is not None:
+            agg = fork(cached)
+            if fastforward:
+                with translate_errors("reading events", self.label):
+                    for event in self.app.instance_events(iid, gt=agg.version):
+                        event.mutate(agg)
+            return agg
+        with translate_errors("reading an instance", self.label):
+            loaded = self.app.instance(iid)
+        self.cache.put(loaded)
+        return fork(loaded)
+
+    def _save(self, agg: WorkflowInstance) -> bool:
+        """Record ``agg``'s pending event; ``False`` when another writer took its version."""
+        kwargs: dict[str, InlineHook] = {}
+        with translate_errors("recording the event", self.label):
+            events = agg.collect_events()
+            if self.inline is not None:
+                kwargs["inline_projection"] = self.inline(
+                    cast("Sequence[WorkflowInstance.Event]", events)
+                )
+            try:
+                # The event store directly: Application.save adds protocol checks (~30 µs)
+                # and re-reads the store to snapshot; we snapshot from memory below.
+                recordings = self.app.events.put(events, **kwargs)
+            except Exception as exc:
+                if is_write_conflict(exc):
+                    return False
+                raise
+            if recordings:
+                self.last_position = recordings[-1].notification.id
+        # The event is durable from here on: nothing below may fail the command, or a client
+        # would retry a command that was recorded and record it twice.
+        for callback in self.after_commit:
+            _after_commit(callback, agg)
+        if self.app.snapshots is not None and agg.version % SNAPSHOT_INTERVAL == 0:
+            self._snapshot(agg)
+        return True
+
+    def _snapshot(self, agg: WorkflowInstance) -> None:
+        """Best effort: a snapshot only speeds up loading; a failure is logged, never raised
+        (another writer may have taken this version's snapshot, or the disk may be full)."""
+        try:
+            self.app.snapshots.put([WorkflowInstance.Snapshot.take(agg)])  # type: ignore[union-attr]
+        except Exception as exc:  # after commit, every failure is only logged
+            _log.warning(
+                "snapshot_failed", instance_id=str(agg.id), version=agg.version,
+                error=type(exc).__name__,
+            )  # fmt: skip
+
+
+def _after_commit(callback: Callable[[], None], agg: WorkflowInstance) -> None:
+    try:
+        callback()
+    except Exception as exc:  # after commit, every failure is only logged
+        _log.warning("after_commit_failed", instance_id=str(agg.id), error=type(exc).__name__)
+
+
+def _body(  # noqa: PLR0917 - one private call site, each argument a field of the event
+    decision: Decision,
+    definition_hash: str,
+    actor: Actor,
+    reason: str | None,
+    correlation_id: str | None,
+    causation_id: str | None,
+) -> dict[str, Any]:
+    return {
+        "trigger": decision.transition.trigger,
+        "source": decision.source,
+        "dest": decision.dest,
+        "payload": decision.payload,
+        "definition_hash": definition_hash,
+        "collect_as": decision.transition.collect_as,
+        "audit": {
+            "actor_id": actor.id,
+            "role": actor.role,
+            "reason": reason,
+            "correlation_id": correlation_id,
+            "causation_id": causation_id,
+            "guards": decision.guards,
+        },
+    }
+
+
+def _start_view(iid: UUID, compiled: CompiledWorkflow, now: datetime) -> InstanceView:
+    return InstanceView.model_construct(
+        id=iid,
+        workflow=compiled.name,
+        definition_version=compiled.definition.version,
+        definition_hash=compiled.hash,
+        state=START_STATE,
+        data={},
+        version=0,
+        created_at=now,
+        updated_at=now,
+        state_entered_at=now,
+        fired_by={},
+        acted_as={},
+        last_hash=GENESIS_HASH,
+    )

@@ -1,0 +1,171 @@
+"""Database URLs: which backend, its eventsourcing settings, and a label safe to print.
+
+| URL                        | backend                          |
+|----------------------------|----------------------------------|
+| ``sqlite:///path/to.db``   | eventsourcing SQLite, WAL        |
+| ``memory://``              | eventsourcing POPO (in process)  |
+| ``postgresql://u:p@h/db``  | eventsourcing PostgreSQL         |
+
+SQLite runs with ``synchronous=FULL`` unless the URL says ``?synchronous=normal``
+(faster; a power cut may lose the last commits, never corrupt the file).
+PostgreSQL connection settings are built here, once (:func:`postgres_connect_kwargs`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
+
+from engine.errors import StorageUnavailable
+
+__all__ = [
+    "DEFAULT_URL",
+    "LIBPQ_PARAMETERS",
+    "BackendKind",
+    "StoreConfig",
+    "libpq_parameters",
+    "parse_url",
+    "postgres_connect_kwargs",
+]
+
+DEFAULT_URL = "sqlite:///socieux.db"
+_SYNC_LEVELS = {"full": "FULL", "normal": "NORMAL", "extra": "EXTRA", "off": "OFF"}
+
+
+BackendKind = Literal["memory", "sqlite", "postgresql"]
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """A parsed database URL: the backend ``kind``, eventsourcing settings, a safe label,
+    and whether the store is opened read-only (``sqlite:///x.db?mode=ro``)."""
+
+    kind: BackendKind
+    env: dict[str, str] = field(default_factory=dict)
+    label: str = ""
+    read_only: bool = False
+
+
+def _bad(url: str, why: str) -> StorageUnavailable:
+    return StorageUnavailable(f"invalid database URL {url!r}: {why}", url=url)
+
+
+def parse_url(url: str) -> StoreConfig:
+    """Parse a database URL into a :class:`StoreConfig`, or raise ``StorageUnavailable``."""
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if parts.scheme == "memory":
+        return StoreConfig("memory", {"PERSISTENCE_MODULE": "eventsourcing.popo"}, "memory://")
+    if parts.scheme == "sqlite":
+        return _sqlite_config(url, parts.path, query)
+    if parts.scheme in ("postgresql", "postgres"):
+        return _postgres_config(url, parts, query)
+    raise _bad(url, "expected sqlite:///PATH, memory:// or postgresql://USER@HOST/DB")
+
+
+def _sqlite_config(url: str, raw_path: str, query: dict[str, str]) -> StoreConfig:
+    path = raw_path[1:] if raw_path.startswith("/") else raw_path
+    if not path:
+        raise _bad(url, "no file path (use sqlite:///relative.db or sqlite:////abs/path.db)")
+    unknown = sorted(set(query) - {"synchronous", "mode", "lock_timeout"})
+    if unknown:
+        raise _bad(
+            url, f"unknown parameter(s) {', '.join(unknown)} (synchronous, mode, lock_timeout)"
+        )
+    sync = query.get("synchronous", "full").lower()
+    if sync not in _SYNC_LEVELS:
+        raise _bad(url, f"synchronous must be one of {', '.join(_SYNC_LEVELS)}")
+    parent = Path(path).expanduser().resolve().parent
+    if not parent.is_dir():
+        raise _bad(url, f"directory {parent} does not exist")
+    mode = query.get("mode", "rwc")
+    if mode not in ("ro", "rw", "rwc"):
+        raise _bad(url, "mode must be ro, rw or rwc")
+    file_path = Path(path).expanduser()
+    if mode != "rwc" and not file_path.is_file():
+        raise _bad(url, f"file {file_path} does not exist (mode={mode})")
+    lock_timeout = query.get("lock_timeout", "10")
+    if not lock_timeout.isdigit():
+        raise _bad(url, "lock_timeout must be a whole number of seconds")
+    dbname = str(file_path) if mode == "rwc" else f"file:{file_path}?mode={mode}"
+    env = {
+        "PERSISTENCE_MODULE": "engine.persistence.store:DurableSQLiteFactory",
+        "SQLITE_DBNAME": dbname,
+        "CREATE_TABLE": "n" if mode == "ro" else "y",
+        "SQLITE_LOCK_TIMEOUT": lock_timeout,
+        "SOCIEUX_SQLITE_SYNCHRONOUS": _SYNC_LEVELS[sync],
+        "APPLICATION_RECORDER_TOPIC": "engine.persistence.store:InlineSQLiteRecorder",
+    }
+    return StoreConfig("sqlite", env, f"sqlite:///{path}", read_only=mode == "ro")
+
+
+LIBPQ_PARAMETERS = frozenset(
+    {
+        "application_name", "channel_binding", "client_encoding", "connect_timeout",
+        "fallback_application_name", "gssencmode", "gssdelegation", "gsslib", "hostaddr",
+        "keepalives", "keepalives_count", "keepalives_idle", "keepalives_interval",
+        "krbsrvname", "load_balance_hosts", "options", "passfile", "requirepeer",
+        "service", "ssl_max_protocol_version", "ssl_min_protocol_version", "sslcert",
+        "sslcertmode", "sslcompression", "sslcrl", "sslcrldir", "sslkey", "sslmode",
+        "sslpassword", "sslrootcert", "sslsni", "target_session_attrs", "tcp_user_timeout",
+    }
+)  # fmt: skip
+"""libpq connection parameters a PostgreSQL URL may carry: passed through to every
+connection (events, read models, schema creation)."""
+_PG_OWN = frozenset({"schema", "pool_size"})
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+def _postgres_config(url: str, parts: SplitResult, query: dict[str, str]) -> StoreConfig:
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname or not parts.hostname:
+        raise _bad(url, "expected postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME")
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise _bad(url, "the port is not a number") from None
+    unknown = sorted(set(query) - LIBPQ_PARAMETERS - _PG_OWN)
+    if unknown:
+        raise _bad(url, f"unknown parameter(s) {', '.join(unknown)} (libpq's, schema, pool_size)")
+    schema = query.get("schema", "")
+    if schema and not _IDENTIFIER.fullmatch(schema):
+        raise _bad(url, "schema must be an identifier: letters, digits and _, not first a digit")
+    if not query.get("pool_size", "5").isdigit() or not query.get("connect_timeout", "5").isdigit():
+        raise _bad(url, "pool_size and connect_timeout must be whole numbers")
+    libpq = {k: v for k, v in query.items() if k in LIBPQ_PARAMETERS - {"connect_timeout"}}
+    env = {
+        "PERSISTENCE_MODULE": "engine.persistence.postgres:Factory",
+        "POSTGRES_DBNAME": dbname,
+        "POSTGRES_HOST": parts.hostname,
+        "POSTGRES_PORT": str(port),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", "5"),
+        "POSTGRES_SCHEMA": schema,
+        "POSTGRES_POOL_SIZE": query.get("pool_size", "5"),
+        "SOCIEUX_LIBPQ": json.dumps(libpq, sort_keys=True),
+    }
+    label = f"postgresql://{env['POSTGRES_USER']}@{parts.hostname}:{port}/{dbname}"
+    return StoreConfig("postgresql", env, label + (f"?schema={schema}" if schema else ""))
+
+
+def postgres_connect_kwargs(env: dict[str, str]) -> dict[str, str | int]:
+    """``psycopg.connect`` keyword arguments for the database a PostgreSQL URL names."""
+    return {
+        "dbname": env["POSTGRES_DBNAME"],
+        "host": env["POSTGRES_HOST"],
+        "port": env["POSTGRES_PORT"],
+        "user": env["POSTGRES_USER"],
+        "password": env["POSTGRES_PASSWORD"],
+        "connect_timeout": int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        **libpq_parameters(env),
+    }
+
+
+def libpq_parameters(env: dict[str, str]) -> dict[str, str]:
+    """The URL's extra libpq parameters (``sslmode``, ``application_name``, ...)."""
+    return dict(json.loads(env.get("SOCIEUX_LIBPQ") or "{}"))
