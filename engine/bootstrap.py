@@ -72,7 +72,7 @@ def build(
     chosen = load_projection_entry_points() if projections is None else list(projections)
     with translate_errors("opening the store", config.label), ddl_lock(config):
         app = EngineApplication(env=config.env)
-        sql = sql_store(config)
+        sql = sql_store(config, app)
         parts = _wire(config, app, sql, registry, chosen, clock or utcnow, mode)
         parts.projections.runner.setup()
     if mode != "worker":

@@ -1,4 +1,4 @@
-"""A small SQL adapter for read models: one interface over SQLite and PostgreSQL.
+"""The one SQL adapter for read models, seals and hooks, over SQLite and PostgreSQL.
 
 Projection SQL is written once with ``?`` placeholders and ``{t:name}``-free plain table
 names; :meth:`SqlStore.table` qualifies a name (the schema on PostgreSQL). Write
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -17,9 +17,18 @@ from engine.errors import InvalidArgument, StorageUnavailable
 
 if TYPE_CHECKING:
     import psycopg
+    from eventsourcing.postgres import PostgresDatastore
+    from eventsourcing.sqlite import SQLiteDatastore
     from psycopg.rows import DictRow
 
-__all__ = ["Cursor", "PostgresStore", "SQLiteStore", "SqlStore", "is_unique_violation"]
+__all__ = [
+    "Cursor",
+    "PooledSQLiteStore",
+    "PostgresStore",
+    "SQLiteStore",
+    "SqlStore",
+    "is_unique_violation",
+]
 
 
 class Cursor(Protocol):
@@ -79,9 +88,12 @@ def _unicode_checked() -> Iterator[None]:
 
 def is_unique_violation(exc: BaseException) -> bool:
     """Whether ``exc`` is a duplicate key (UNIQUE / PRIMARY KEY) from either database."""
-    if isinstance(exc, sqlite3.IntegrityError):
-        return "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc)
-    return type(exc).__name__ == "UniqueViolation"  # psycopg.errors, not imported here
+    for error in (exc, exc.__cause__):  # eventsourcing wraps the driver's error
+        if isinstance(error, sqlite3.IntegrityError):
+            return "UNIQUE" in str(error) or "PRIMARY KEY" in str(error)
+        if type(error).__name__ == "UniqueViolation":  # psycopg.errors, not imported here
+            return True
+    return False
 
 
 class SQLiteStore:
@@ -141,10 +153,65 @@ class SQLiteStore:
             self._conn.close()
 
 
+class PooledSQLiteStore:
+    """Read models in the events' SQLite file, on the event store's own connection pool.
+
+    One connection discipline for events and read models: every write transaction, an
+    event insert or a projection update, holds the pool's writer lock, so threads of one
+    engine hand over to each other in-process (no busy-waiting on SQLite's file lock, no
+    lock cycle between two connections). Writes begin with ``BEGIN IMMEDIATE``. No caller
+    ever holds a connection while asking for another.
+    """
+
+    dialect = "sqlite"
+
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        self._pool = datastore.pool
+
+    def table(self, name: str) -> str:
+        """SQLite tables are unqualified."""
+        return name
+
+    def has_table(self, cur: Cursor, name: str) -> bool:
+        """Whether table ``name`` exists."""
+        cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        return cur.fetchone() is not None
+
+    @contextmanager
+    def write(self) -> Iterator[Cursor]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` on the pool's writer connection."""
+        conn = self._pool.get_connection(is_writer=True)
+        try:
+            with _unicode_checked():
+                cur = conn.cursor()
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cur
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+        finally:
+            self._pool.put_connection(conn)
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        """A reader connection of the pool (WAL: readers never wait for the writer)."""
+        conn = self._pool.get_connection(is_writer=False)
+        try:
+            with _unicode_checked():
+                yield conn.cursor()
+        finally:
+            self._pool.put_connection(conn)
+
+    def close(self) -> None:
+        """The event store closes the pool."""
+
+
 class _PgCursor:
     """Translates ``?`` placeholders to psycopg's ``%s``."""
 
-    def __init__(self, cursor: Any) -> None:
+    def __init__(self, cursor: psycopg.Cursor[DictRow]) -> None:
         self._cur = cursor
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -161,42 +228,27 @@ class _PgCursor:
 
 
 class PostgresStore:
-    """Read models in the PostgreSQL database (and schema) of the events."""
+    """Read models in the PostgreSQL database (and schema) of the events, on the event
+    store's own connection pool (psycopg_pool): any number of threads, each call taking a
+    connection for one transaction and giving it back; a connection the server dropped is
+    replaced by the pool, so a lost connection fails one call, never every later one."""
 
     dialect = "postgres"
 
-    def __init__(self, connect_kwargs: Mapping[str, str | int], schema: str) -> None:
-        self._kwargs = dict(connect_kwargs)
-        self._schema = schema or "public"
-        self._lock = threading.RLock()
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        self._ds = datastore
         self._closed = False
         self._tables: dict[str, str] = {}
-        self._conn: psycopg.Connection[DictRow] = self._connect()
-
-    def _connect(self) -> psycopg.Connection[DictRow]:
-        import psycopg
-        from psycopg.rows import dict_row
-
-        return psycopg.connect(**self._kwargs, row_factory=dict_row)  # type: ignore[arg-type]
-
-    def _live(self) -> Any:
-        """The connection, opened again if the server dropped it (restart, terminated
-        backend, network cut): a lost connection fails one call, never every later one."""
-        if self._closed:
-            raise StorageUnavailable("the read-model store is closed")
-        if self._conn.closed or self._conn.broken:
-            self._conn.close()
-            self._conn = self._connect()
-        return self._conn
 
     @contextmanager
-    def _transaction(self) -> Iterator[_PgCursor]:
+    def _transaction(self, *, commit: bool) -> Iterator[_PgCursor]:
         import psycopg
 
-        with self._lock, _unicode_checked():
+        if self._closed:
+            raise StorageUnavailable("the read-model store is closed")
+        with _unicode_checked():
             try:
-                conn = self._live()
-                with conn.transaction(), conn.cursor() as cur:
+                with self._ds.transaction(commit=commit) as cur:
                     yield _PgCursor(cur)
             except psycopg.OperationalError as exc:  # connection lost or refused
                 detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "lost"
@@ -208,7 +260,7 @@ class PostgresStore:
         if quoted is None:
             from psycopg import sql
 
-            quoted = sql.Identifier(self._schema, name).as_string(self._live())
+            quoted = sql.Identifier(self._ds.schema, name).as_string(None)
             self._tables[name] = quoted
         return quoted
 
@@ -218,20 +270,14 @@ class PostgresStore:
         row = cur.fetchone()
         return row is not None and row["t"] is not None
 
-    @contextmanager
-    def write(self) -> Iterator[_PgCursor]:
+    def write(self) -> AbstractContextManager[Cursor]:
         """One transaction, committed on success."""
-        with self._transaction() as cur:
-            yield cur
+        return self._transaction(commit=True)
 
-    @contextmanager
-    def read(self) -> Iterator[_PgCursor]:
-        """A short read-only transaction."""
-        with self._transaction() as cur:
-            yield cur
+    def read(self) -> AbstractContextManager[Cursor]:
+        """A short transaction, rolled back at the end."""
+        return self._transaction(commit=False)
 
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._closed = True
-            self._conn.close()
+        """The event store closes the pool; later calls fail as closed."""
+        self._closed = True

@@ -20,14 +20,21 @@ from eventsourcing.sqlite import (
     SQLiteConnection,
     SQLiteConnectionPool,
     SQLiteCursor,
+    SQLiteDatastore,
     SQLiteFactory,
 )
 from eventsourcing.utils import Environment
 
 from engine.errors import EngineError, InstanceNotFound, StorageUnavailable
 from engine.instance.aggregate import WorkflowInstance
-from engine.persistence.sql import Cursor, PostgresStore, SQLiteStore, SqlStore
-from engine.persistence.urls import StoreConfig, postgres_connect_kwargs
+from engine.persistence.sql import (
+    Cursor,
+    PooledSQLiteStore,
+    PostgresStore,
+    SQLiteStore,
+    SqlStore,
+)
+from engine.persistence.urls import StoreConfig
 
 __all__ = [
     "SNAPSHOT_INTERVAL",
@@ -93,21 +100,6 @@ class InlineSQLiteRecorder(SQLiteApplicationRecorder):
         return ids
 
 
-def sql_store(config: StoreConfig) -> SqlStore:
-    """The store for read models, seals and hooks: the same database as the events."""
-    env = config.env
-    if config.kind == "sqlite":
-        return SQLiteStore(
-            env["SQLITE_DBNAME"],
-            synchronous=env["SOCIEUX_SQLITE_SYNCHRONOUS"],
-            timeout=float(env["SQLITE_LOCK_TIMEOUT"]),
-            read_only=config.read_only,
-        )
-    if config.kind == "postgresql":
-        return PostgresStore(postgres_connect_kwargs(env), env["POSTGRES_SCHEMA"])
-    return SQLiteStore(":memory:", synchronous="OFF")
-
-
 class EngineApplication(Application[UUID]):
     """The eventsourcing application behind the façade (configured only by its URL)."""
 
@@ -164,6 +156,20 @@ class EngineApplication(Application[UUID]):
     def construct_env(self, name: str, env: Any = None) -> Environment:
         """Use only the settings derived from the URL, never the process environment."""
         return Environment(name, {"IS_SNAPSHOTTING_ENABLED": "y", **dict(env or {})})
+
+
+def sql_store(config: StoreConfig, app: EngineApplication) -> SqlStore:
+    """The store for read models, seals and hooks: the same database as the events, on the
+    event store's own connections (SQLite file, PostgreSQL); in-memory SQLite for memory."""
+    datastore = getattr(app.recorder, "datastore", None)
+    if config.kind == "sqlite" and isinstance(datastore, SQLiteDatastore):
+        return PooledSQLiteStore(datastore)
+    if config.kind == "postgresql":
+        from eventsourcing.postgres import PostgresDatastore
+
+        if isinstance(datastore, PostgresDatastore):
+            return PostgresStore(datastore)
+    return SQLiteStore(":memory:", synchronous="OFF")
 
 
 def is_write_conflict(exc: BaseException) -> bool:

@@ -143,24 +143,26 @@ class ProjectionRunner:
         ]
 
     def catch_up(self, *, batch: int = 2000, progress: Callable[[int], None] | None = None) -> int:
-        """Apply everything not yet applied, one transaction per batch; returns the count."""
+        """Apply everything not yet applied, one transaction per batch; returns the count.
+
+        Each batch is read from the log first and applied after, in a transaction of its
+        own: no connection is ever held while another is asked for (with a shared pool,
+        that is how threads deadlock). Positions are re-read and locked in the write
+        transaction, so a batch another thread or process applied meanwhile is skipped.
+        """
         if not self.projections:
             return 0
         done = 0
         while True:
             with self._sql.read() as cur:
                 start = min(self._positions(cur).values())
-            if start >= self.head():
+            page = self._app.recorder.select_notifications(start, batch, inclusive_of_start=False)
+            if not page:
                 return done
+            events = self._decode(page)
             with self._sql.write() as cur:
                 pos = self._positions(cur, lock=True)
-                start = min(pos.values())
-                page = self._app.recorder.select_notifications(
-                    start, batch, inclusive_of_start=False
-                )
-                if not page:
-                    return done
-                self._apply(cur, self._decode(page), pos)
+                self._apply(cur, events, pos)
                 self._advance(cur, page[-1].id)
             done += len(page)
             if progress is not None:
