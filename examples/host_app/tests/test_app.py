@@ -424,3 +424,27 @@ def test_an_app_without_an_engine_opens_and_closes_its_own(tmp_path: Path) -> No
         assert [m.instance_id for m in outbox.messages()] == [str(view.id)]
     finally:
         outbox.close()
+
+
+def test_the_app_serves_concurrent_requests_on_a_sqlite_file(tmp_path: Path) -> None:
+    """Sync endpoints run in a thread pool: one engine shared by many requests at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with Engine.open(f"sqlite:///{tmp_path / 'app.db'}") as engine:
+        with TestClient(create_app(engine)) as client:
+            urls = [submit(client).headers["Location"] for _ in range(32)]
+
+            def work(url: str) -> list[int]:
+                codes = [client.get(url).status_code, client.get("/requests").status_code]
+                body = {"data": payload("fine_tune")}
+                response = client.post(f"{url}/fine_tune", json=body, headers=as_("socieux_team"))
+                codes += [response.status_code, client.get(f"{url}/history").status_code]
+                return codes
+
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                results = list(pool.map(work, urls))
+        codes = {c for r in results for c in r}
+        assert codes == {200}, sorted(codes)
+        states = {engine.get(u.rsplit("/", 1)[-1]).state for u in urls}
+        assert states == {"fine_tuned"}
+        assert sum(len(engine.history(u.rsplit("/", 1)[-1])) for u in urls) == 64
