@@ -28,6 +28,7 @@ from engine.commands.registry import WorkflowRegistry
 from engine.definition.model import WorkflowDefinition
 from engine.instance.views import Actor, AllowedReport, HistoryEntry, InstanceView
 from engine.persistence.store import EngineApplication, translate_errors
+from engine.projection.parking import ParkedProjectionEvent
 from engine.projection.protocol import Projection
 from engine.projection.runner import ProjectionStatus
 
@@ -260,6 +261,11 @@ class Engine:
     def projection_status(self) -> list[ProjectionStatus]:
         """Each projection's position against the head of the log."""
         return self._projections.status()
+
+    def parked_projection_events(self, name: str | None = None) -> list[ParkedProjectionEvent]:
+        """Events a projection could not apply: parked and skipped by that projection only
+        (the others, and every later event, go on). ``rebuild_projections`` repairs it."""
+        return self._projections.parked(name)
 
     def catch_up_projections(self, *, progress: Callable[[int], None] | None = None) -> int:
         """Apply any events the projections have not seen yet; returns how many."""

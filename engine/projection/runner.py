@@ -33,6 +33,7 @@ from engine.errors import EngineError
 from engine.instance.aggregate import WorkflowInstance
 from engine.persistence.sql import Cursor, SqlStore
 from engine.persistence.store import EngineApplication
+from engine.projection.parking import Parking
 from engine.projection.protocol import ProjectedEvent, Projection
 
 __all__ = ["POSITIONS_TABLE", "ProjectionLag", "ProjectionRunner", "ProjectionStatus"]
@@ -57,6 +58,8 @@ class ProjectionStatus(BaseModel):
     position: int
     head: int
     behind: bool
+    parked: int = 0
+    """Events this projection could not apply (see :mod:`engine.projection.parking`)."""
 
 
 class ProjectionRunner:
@@ -70,12 +73,14 @@ class ProjectionRunner:
         self.projections = list(projections)
         self._topics = {t for p in self.projections for t in p.topics}
         self._pos = sql.table(POSITIONS_TABLE)
+        self.parking = Parking(sql)
 
     # ------------------------------------------------------------------ setup
     def setup(self) -> list[str]:
         """Create tables; rebuild-from-zero any projection whose version changed."""
         reset: list[str] = []
         with self._sql.write() as cur:
+            self.parking.create(cur)
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._pos} (name TEXT PRIMARY KEY, "
                 "position BIGINT NOT NULL, version INTEGER NOT NULL)"
@@ -116,6 +121,7 @@ class ProjectionRunner:
         head = self.head()
         with self._sql.read() as cur:
             positions = self._positions(cur)
+            parked = self.parking.counts(cur)
         return [
             ProjectionStatus(
                 name=p.name,
@@ -123,6 +129,7 @@ class ProjectionRunner:
                 position=positions[p.name],
                 head=head,
                 behind=positions[p.name] < head,
+                parked=parked.get(p.name, 0),
             )
             for p in self.projections
         ]
@@ -132,7 +139,7 @@ class ProjectionRunner:
         for p in self.projections:
             mine = [e for e in events if e.position > pos[p.name] and e.topic in p.topics]
             if mine:
-                p.apply(cur, mine)
+                self.parking.apply(cur, p, mine)
 
     def _decode(self, notifications: Sequence[Notification]) -> list[ProjectedEvent]:
         mapper = self._app.mapper
@@ -219,6 +226,7 @@ class ProjectionRunner:
                 p.drop(cur)
                 p.create(cur)
                 cur.execute(f"UPDATE {self._pos} SET position = 0 WHERE name = ?", (p.name,))
+            self.parking.clear(cur, [p.name for p in chosen])
         return self.catch_up(batch=batch, progress=progress)
 
     def wait_for(self, position: int, *, timeout: float = 10.0, poll: float = 0.05) -> None:

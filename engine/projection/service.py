@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar, cast, overload
 from pydantic import BaseModel
 
 from engine.errors import InvalidArgument
+from engine.projection.parking import ParkedProjectionEvent
 from engine.projection.protocol import Projection
 from engine.projection.runner import ProjectionRunner, ProjectionStatus
 
@@ -76,6 +77,12 @@ class ProjectionService:
         for name in names or ():
             self.get(name)  # unknown names fail before anything is dropped
         return self.runner.rebuild(names, progress=progress)
+
+    def parked(self, name: str | None) -> list[ParkedProjectionEvent]:
+        """Events a projection could not apply (of ``name``, or of all)."""
+        if name is not None:
+            self.get(name)
+        return self.runner.parking.list(name)
 
     def status(self) -> list[ProjectionStatus]:
         """Each projection's position against the head of the log."""
