@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.console import CliState
+from engine.cli.console import CliState, fail
 
 __all__ = ["build_app"]
 
@@ -74,6 +74,8 @@ def _root(
     ] = LogFormat.text,
 ) -> None:
     """socieux: drive and inspect event-sourced workflows."""
+    if db is not None and "\x00" in db:  # sqlite3 would raise a bare ValueError
+        raise fail("invalid_argument", "--db: the URL contains a NUL character", 2)
     configure_logging(log_format)
     state = CliState(db=db, json=json_output, log_format=log_format.value)
     ctx.obj = state

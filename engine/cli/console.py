@@ -7,9 +7,9 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TextIO, TypeVar, cast
 
 import typer
 
@@ -22,6 +22,7 @@ from engine.errors import (
     PermissionDenied,
     TransitionNotAllowed,
     UnknownWorkflow,
+    WorkflowDefinitionError,
 )
 
 if TYPE_CHECKING:
@@ -32,9 +33,11 @@ if TYPE_CHECKING:
 __all__ = [
     "EXIT_CODES",
     "CliState",
+    "OutputError",
     "exit_code_for",
     "fail",
     "handles_errors",
+    "printable",
     "progress",
     "state_of",
 ]
@@ -114,37 +117,120 @@ def state_of(ctx: typer.Context) -> CliState:
     return obj
 
 
+def printable(text: str) -> str:
+    """``text`` fit for one line of a terminal: control characters escaped (``\\n``,
+    ``\\x00``), bytes that were not UTF-8 in argv (lone surrogates) shown as ``\\xff``."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, as os.fsdecode keeps it
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
+    return "".join(out)
+
+
 def fail(code: str, message: str, exit_code: int) -> typer.Exit:
     """Print the one error line and return the ``typer.Exit`` to raise."""
-    sys.stderr.write(f"error[{code}]: {message}\n")
+    sys.stderr.write(f"error[{code}]: {printable(message)}\n")
     return typer.Exit(exit_code)
 
 
+class OutputError(Exception):
+    """Writing an output failed (a full disk, a closed pipe). Not an ``OSError``, so the
+    engine never mistakes it for a failure of its own store while it writes to a sink."""
+
+    def __init__(self, name: str, exc: OSError) -> None:
+        self.message = f"cannot write {name}: {exc.strerror or exc}"
+        super().__init__(self.message)
+
+
+class _TaggedStdout:
+    """``sys.stdout`` while a command runs: its write errors become :class:`OutputError`."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        try:
+            return self._inner.write(text)
+        except OSError as exc:
+            raise OutputError("stdout", exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._inner.flush()
+        except OSError as exc:
+            raise OutputError("stdout", exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@contextmanager
+def _tagged_stdout() -> Iterator[None]:
+    inner = sys.stdout
+    proxy = cast("TextIO", _TaggedStdout(inner))
+    sys.stdout = proxy
+    try:
+        yield
+        sys.stdout.flush()  # a full disk often shows only here
+    finally:
+        if sys.stdout is proxy:
+            sys.stdout = inner
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device: the interpreter's last flush must not fail again."""
+    with suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+
+
+def _engine_error(exc: EngineError) -> typer.Exit:
+    """The one line (and an ambiguous prefix's candidates) for an engine error."""
+    candidates = exc.details.get("candidates")
+    if candidates:  # an ambiguous id prefix: the line, then one candidate per line
+        head = exc.message.split(":", 1)[0]
+        sys.stderr.write(
+            f"error[{exc.code}]: {printable(head)}; {len(candidates)} candidates "
+            "(give more characters):\n"
+        )
+        sys.stderr.write("".join(f"  {c}\n" for c in candidates))
+        return typer.Exit(exit_code_for(exc))
+    if isinstance(exc, WorkflowDefinitionError):  # a summary line, then one line a problem
+        return fail(exc.code, exc.message.splitlines()[0], exit_code_for(exc))
+    return fail(exc.code, exc.message, exit_code_for(exc))  # fail() escapes any newline
+
+
 def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn engine errors into one line on stderr and the documented exit code."""
+    """Turn engine errors into one line on stderr and the documented exit code; so too a
+    failure to write stdout or an output file (exit 2). Anything else is ``internal``."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        debug = os.environ.get("SOCIEUX_DEBUG") == "1"
         try:
-            return func(*args, **kwargs)
-        except EngineError as exc:
-            if os.environ.get("SOCIEUX_DEBUG") == "1":
+            with _tagged_stdout():
+                return func(*args, **kwargs)
+        except OutputError as exc:
+            _drop_stdout()
+            if debug:
                 raise
-            candidates = exc.details.get("candidates")
-            if candidates:  # an ambiguous id prefix: the line, then one candidate per line
-                head = exc.message.split(":", 1)[0]
-                sys.stderr.write(
-                    f"error[{exc.code}]: {head}; {len(candidates)} candidates "
-                    "(give more characters):\n"
-                )
-                sys.stderr.write("".join(f"  {c}\n" for c in candidates))
-                raise typer.Exit(exit_code_for(exc)) from None
-            first_line = exc.message.splitlines()[0]
-            raise fail(exc.code, first_line, exit_code_for(exc)) from None
+            raise fail("invalid_argument", exc.message, 2) from None
+        except EngineError as exc:
+            if debug:
+                raise
+            raise _engine_error(exc) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:
-            if os.environ.get("SOCIEUX_DEBUG") == "1":
+            if debug:
                 raise
             message = f"{type(exc).__name__}: {exc} (set SOCIEUX_DEBUG=1 for a traceback)"
             raise fail("internal", message, 1) from None

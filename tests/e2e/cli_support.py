@@ -22,7 +22,7 @@ SOCIEUX = str(Path(sys.executable).with_name("socieux"))
 def run(
     db: str | None,
     *args: str,
-    input: str | None = None,  # noqa: A002 - CliRunner's name
+    input: str | bytes | None = None,  # noqa: A002 - CliRunner's name
     env: dict[str, str] | None = None,
 ) -> Result:
     """``socieux [--db DB] ARGS`` in-process; never raises (the exit code is in the result)."""
@@ -70,4 +70,42 @@ def process(
         env=full_env,
         timeout=timeout,
         check=False,
+    )
+
+
+def _limits(memory: int | None, file_size: int | None) -> None:
+    """In the child, before exec: cap its address space and the size of files it writes
+    (a write past the cap fails with EFBIG instead of killing it with SIGXFSZ)."""
+    import resource
+    import signal
+
+    if memory is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    if file_size is not None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
+
+
+def limited(
+    *args: str | bytes,
+    memory: int | None = None,
+    file_size: int | None = None,
+    stdin: Any = None,
+    stdout: Any = subprocess.PIPE,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """``socieux ARGS`` as a process with resource limits (POSIX); ``bytes`` arguments
+    reach it as they are, as a non-UTF-8 argv would."""
+    full_env = {**os.environ, "COLUMNS": "120"}
+    full_env.pop("SOCIEUX_DEBUG", None)
+    return subprocess.run(  # preexec_fn: the only way to set the limits before exec
+        [SOCIEUX, *args],
+        stdin=stdin,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+        preexec_fn=lambda: _limits(memory, file_size),
     )

@@ -180,7 +180,7 @@ def test_refused_fires_exit_3_and_write_nothing(fresh: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("{broken", "invalid JSON in -"),
+        ("{broken", "invalid JSON in stdin"),
         ("[1, 2]", "must hold a JSON object, not list"),
     ],
 )

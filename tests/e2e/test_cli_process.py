@@ -84,7 +84,7 @@ def test_broken_json_exits_2_and_unknown_ids_exit_5(session: tuple[str, dict]) -
         input='{"products": [',
     )
     assert broken.returncode == 2
-    assert broken.stderr.startswith("error[invalid_argument]: invalid JSON in -")
+    assert broken.stderr.startswith("error[invalid_argument]: invalid JSON in stdin")
     unknown = process("--db", url, "show", "0123abcd")
     assert unknown.returncode == 5
     assert unknown.stderr == "error[instance_not_found]: workflow instance 0123abcd not found\n"

@@ -7,18 +7,16 @@ projections, so a damaged log can still be inspected: nothing is decoded but by 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from engine.cli.commands.steps import diff, explain
-from engine.cli.console import CliState, fail, handles_errors, state_of
+from engine.cli.console import CliState, fail, handles_errors, printable, state_of
 from engine.cli.console import progress as progress_bar
-from engine.cli.inputs import parse_time
+from engine.cli.inputs import export_file, key_file, parse_time
 from engine.errors import IntegrityViolation, InvalidArgument
 
 if TYPE_CHECKING:
@@ -28,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["build", "register"]
 
 KeyOpt = Annotated[
-    Path | None, typer.Option("--public-key", help="Ed25519 public key of the seals (PEM or hex).")
+    str | None, typer.Option("--public-key", help="Ed25519 public key of the seals (PEM or hex).")
 ]
 
 
@@ -64,18 +62,19 @@ def _render_report(st: CliState, report: IntegrityReport) -> None:
 @handles_errors
 def verify(
     ctx: typer.Context,
-    file: Annotated[Path | None, typer.Option("--file", help="Verify an export offline.")] = None,
+    file: Annotated[str | None, typer.Option("--file", help="Verify an export offline.")] = None,
     public_key: KeyOpt = None,
 ) -> None:
     """Recompute every hash; check every chain and seal (of the store, or of an export)."""
     st = state_of(ctx)
+    key = key_file(public_key, "--public-key") if public_key is not None else None
     if file is not None:
         from engine.facade import Engine
 
-        report = Engine.verify_file(file, public_key=public_key)
+        report = Engine.verify_file(export_file(file), public_key=key)
     else:
         with _log_engine(st) as engine, progress_bar(st, "verify") as progress:
-            report = engine.verify(public_key=public_key, progress=progress)
+            report = engine.verify(public_key=key, progress=progress)
     st.out(report.model_dump(mode="json"), lambda: _render_report(st, report))
     if not report.ok:
         raise IntegrityViolation(report.summary())
@@ -85,7 +84,7 @@ def verify(
 def seal(
     ctx: typer.Context,
     key: Annotated[
-        Path | None, typer.Option("--key", help="Ed25519 private key (PEM) to sign with.")
+        str | None, typer.Option("--key", help="Ed25519 private key (PEM) to sign with.")
     ] = None,
     check: Annotated[
         bool, typer.Option("--verify/--no-verify", help="Verify the log first.")
@@ -93,13 +92,14 @@ def seal(
 ) -> None:
     """Seal the whole log as it is now (verifying it first, unless --no-verify)."""
     st = state_of(ctx)
+    signing_key = key_file(key, "--key") if key is not None else None
     with _log_engine(st) as engine:
         if check:
             with progress_bar(st, "verify") as progress:
                 report = engine.verify(progress=progress)
             if not report.ok:
                 raise IntegrityViolation(f"not sealed: {report.summary()}")
-        made = engine.seal(key=key)
+        made = engine.seal(key=signing_key)
     st.out(
         made.model_dump(mode="json"),
         lambda: st.console.print(
@@ -139,25 +139,30 @@ def seals(ctx: typer.Context) -> None:
 def export(
     ctx: typer.Context,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="File (default stdout).")
+        str | None, typer.Option("-o", "--output", help="File (default stdout).")
     ] = None,
     instance: Annotated[str | None, typer.Option("--instance", help="Only this instance.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="From this ISO time on.")] = None,
 ) -> None:
-    """Write the log and its seals as JSON Lines (docs/audit.md) for offline verification."""
+    """Write the log and its seals as JSON Lines (docs/audit.md) for offline verification.
+
+    A file appears only once the export is complete (see :mod:`engine.cli.outputs`)."""
+    from engine.cli.outputs import output_file
+
     st = state_of(ctx)
-    at = parse_time(since) if since else None
-    try:
-        sink: Any = output.open("w", encoding="utf-8") if output else nullcontext(sys.stdout)
-    except OSError as exc:
-        raise InvalidArgument(f"cannot write {output}: {exc.strerror}") from None
-    with _log_engine(st) as engine, sink as out, progress_bar(st, "export") as progress:
+    at = parse_time(since) if since is not None else None
+    with (
+        _log_engine(st) as engine,
+        output_file(output) as out,
+        progress_bar(st, "export") as progress,
+    ):
         summary = engine.export(out, instance=instance, since=at, progress=progress)
     if output is not None:
         st.out(
             summary.model_dump(mode="json"),
             lambda: st.console.print(
-                f"wrote {summary.events} events and {summary.seals} seals to {output}"
+                f"wrote {summary.events} events and {summary.seals} seals to {printable(output)}",
+                markup=False,
             ),
         )
 
@@ -165,20 +170,18 @@ def export(
 @handles_errors
 def keygen(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="Private key file to create (and PATH.pub).")],
+    path: Annotated[str, typer.Argument(help="Private key file to create (and PATH.pub).")],
 ) -> None:
-    """Create an Ed25519 key pair for signing seals."""
-    from engine.audit.offline.signing import generate_key
+    """Create an Ed25519 key pair for signing seals (both files appear, or neither)."""
+    from engine.cli.outputs import write_key_pair
 
     st = state_of(ctx)
-    try:
-        public = generate_key(path)
-    except ValueError as exc:
-        raise InvalidArgument(str(exc)) from None
+    public = write_key_pair(path)
+    shown = printable(path)
     st.out(
-        {"private_key": str(path), "public_key_file": f"{path}.pub", "public_key": public},
+        {"private_key": shown, "public_key_file": f"{shown}.pub", "public_key": public},
         lambda: st.console.print(
-            f"wrote {path} (keep it secret) and {path}.pub; public key {public}"
+            f"wrote {shown} (keep it secret) and {shown}.pub; public key {public}", markup=False
         ),
     )
 

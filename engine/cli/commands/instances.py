@@ -81,7 +81,7 @@ def show(
     from engine.cli.render import render_instance
 
     st = state_of(ctx)
-    at = parse_time(as_of) if as_of else None
+    at = parse_time(as_of) if as_of is not None else None
     engine = st.engine()
     payload = describe_instance(engine, instance, version=version, as_of=at)
     display = engine.registry.by_hash(payload["definition_hash"]).definition.display
@@ -112,10 +112,11 @@ def next_(
     from engine.cli.render import render_allowed
 
     st = state_of(ctx)
+    asked = parse_actor(actor) if actor is not None else None  # bad usage before the store
     engine = st.engine()
     view = engine.get(instance)
-    if actor:
-        actors = [parse_actor(actor)]
+    if asked is not None:
+        actors = [asked]
     else:
         compiled = engine.registry.by_hash(view.definition_hash)
         roles = compiled.definition.roles or sorted(

@@ -21,7 +21,7 @@ def status(ctx: typer.Context) -> None:
     def render() -> None:
         from rich.table import Table
 
-        table = Table("projection", "version", "position", "head", "state")
+        table = Table("projection", "version", "position", "head", "state", "parked")
         for r in rows:
             table.add_row(
                 r.name,
@@ -29,6 +29,7 @@ def status(ctx: typer.Context) -> None:
                 str(r.position),
                 str(r.head),
                 "[yellow]behind[/yellow]" if r.behind else "[green]current[/green]",
+                f"[red]{r.parked}[/red]" if r.parked else "0",
             )
         st.console.print(table)
         st.console.print(f"mode: {st.engine().projection_mode}")

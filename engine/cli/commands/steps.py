@@ -58,7 +58,7 @@ def diff(
 ) -> None:
     """What changed in an instance's state and data between two times."""
     st = state_of(ctx)
-    to = parse_time(until) if until else datetime.now(UTC)
+    to = parse_time(until) if until is not None else datetime.now(UTC)
     d = st.engine().diff(instance, parse_time(since), to)
 
     def render() -> None:
