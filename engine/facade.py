@@ -22,10 +22,14 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from engine.bootstrap import EngineParts, ProjectionMode, build
+from engine.commands import arguments as args
 from engine.commands.clock import Clock
+from engine.commands.compiled import MAX_REASON_LENGTH
 from engine.commands.context import CommandContext, command_context
 from engine.commands.registry import WorkflowRegistry
 from engine.definition.model import WorkflowDefinition
+from engine.errors import InvalidArgument
+from engine.hooks.types import TOPICS
 from engine.instance.views import Actor, AllowedReport, HistoryEntry, InstanceView
 from engine.persistence.store import EngineApplication, translate_errors
 from engine.projection.parking import ParkedProjectionEvent
@@ -42,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["Clock", "Engine"]
 
 P = TypeVar("P", bound=Projection)
+T = TypeVar("T")
 
 
 class Engine:
@@ -147,6 +152,15 @@ class Engine:
         ``actor``, ``correlation_id`` and ``causation_id`` default to what
         :meth:`context` bound; an actor is required one way or the other.
         """
+        args.check_str("workflow", workflow)
+        data = args.check_mapping("data", data)
+        _check_reason(reason)
+        if trigger is not None:
+            args.check_str("trigger", trigger)
+        if version is not None:
+            args.check_int("version", version, minimum=1)
+        if instance_id is not None and not isinstance(instance_id, UUID):
+            raise InvalidArgument("instance_id must be a UUID", argument="instance_id")
         return self._commands.start(
             workflow, data, actor=actor, reason=reason, trigger=trigger, version=version,
             correlation_id=correlation_id, causation_id=causation_id, instance_id=instance_id,
@@ -170,6 +184,11 @@ class Engine:
         Otherwise a lost race is re-decided on fresh state up to a bounded number of times.
         ``actor``, ``correlation_id`` and ``causation_id`` default to :meth:`context`'s.
         """
+        args.check_str("trigger", trigger)
+        data = args.check_mapping("data", data)
+        _check_reason(reason)
+        if expected_version is not None:
+            args.check_int("expected_version", expected_version)
         return self._commands.fire(
             self._reader.id(instance_id), trigger, data, actor=actor, reason=reason,
             expected_version=expected_version, correlation_id=correlation_id,
@@ -202,6 +221,10 @@ class Engine:
         as_of: datetime | None = None,
     ) -> InstanceView:
         """The instance now, at ``version``, or as recorded up to time ``as_of``."""
+        if version is not None:
+            args.check_int("version", version, minimum=1)
+        if as_of is not None:
+            args.check_datetime("as_of", as_of)
         return self._reader.get(instance_id, version=version, as_of=as_of)
 
     def history(self, instance_id: UUID | str) -> list[HistoryEntry]:
@@ -215,6 +238,7 @@ class Engine:
 
     def instance_ids(self, *, batch: int = 1000) -> Iterator[UUID]:
         """Every instance id, in creation order (a scan of the log; lists use projections)."""
+        args.check_int("batch", batch, minimum=1, maximum=10_000)
         return self._reader.instance_ids(batch=batch)
 
     def resolve(self, prefix: str) -> UUID:
@@ -244,19 +268,19 @@ class Engine:
 
     def requests(self, **filters: object) -> Sequence[BaseModel]:
         """``projection("requests").list(**filters)``: requests by state, country, area..."""
-        return self._projections.listing("requests").list(**filters)
+        return self._query(self._projections.listing("requests").list, filters)
 
     def audit_trail(self, **filters: object) -> Sequence[BaseModel]:
         """``projection("audit_trail").list(**filters)``: one row per recorded event."""
-        return self._projections.listing("audit_trail").list(**filters)
+        return self._query(self._projections.listing("audit_trail").list, filters)
 
     def portfolio(self, **options: object) -> BaseModel:
         """``projection("portfolio").figures(**options)``: counts, stage times, funnel."""
-        return self._projections.figures("portfolio").figures(**options)
+        return self._query(self._projections.figures("portfolio").figures, options)
 
     def experts(self, **filters: object) -> Sequence[BaseModel]:
         """``projection("experts").list(**filters)``: assignments, days, overlaps."""
-        return self._projections.listing("experts").list(**filters)
+        return self._query(self._projections.listing("experts").list, filters)
 
     def projection_status(self) -> list[ProjectionStatus]:
         """Each projection's position against the head of the log."""
@@ -265,6 +289,8 @@ class Engine:
     def parked_projection_events(self, name: str | None = None) -> list[ParkedProjectionEvent]:
         """Events a projection could not apply: parked and skipped by that projection only
         (the others, and every later event, go on). ``rebuild_projections`` repairs it."""
+        if name is not None:
+            args.check_str("name", name)
         return self._projections.parked(name)
 
     def catch_up_projections(self, *, progress: Callable[[int], None] | None = None) -> int:
@@ -278,10 +304,13 @@ class Engine:
         progress: Callable[[int], None] | None = None,
     ) -> int:
         """Drop and rebuild projections (default: all) from the whole log."""
-        return self._projections.rebuild(names, progress=progress)
+        chosen = None if names is None else args.check_strings("names", names)
+        return self._projections.rebuild(chosen, progress=progress)
 
     def wait_for(self, position: int, *, timeout: float = 10.0) -> None:
         """Block until projections have applied notification ``position`` (worker mode)."""
+        args.check_int("position", position)
+        args.check_number("timeout", timeout)
         self._projections.runner.wait_for(position, timeout=timeout)
 
     def run_projections(
@@ -314,6 +343,19 @@ class Engine:
         doubled each time, then the event is parked (see :meth:`subscriptions`).
         With ``background=False`` nothing is delivered until :meth:`drain_hooks`.
         """
+        args.check_callable("handler", handler)
+        args.check_str("name", name)
+        topics = None if topics is None else args.check_strings("topics", topics, known=TOPICS)
+        if triggers is not None:
+            known = {t.trigger for c in self.registry.all() for t in c.definition.transitions}
+            triggers = args.check_strings("triggers", triggers, known=known)
+        if start not in ("head", "beginning"):
+            raise InvalidArgument("start must be 'head' or 'beginning'", argument="start")
+        args.check_int("max_attempts", max_attempts, minimum=1, maximum=1000)
+        args.check_number("backoff", backoff)
+        args.check_number("lease", lease, positive=True)
+        if not isinstance(background, bool):
+            raise InvalidArgument("background must be True or False", argument="background")
         return self._hooks.subscribe(
             handler, name=name, topics=topics, triggers=triggers, start=start,
             max_attempts=max_attempts, backoff=backoff, lease=lease, background=background,
@@ -322,14 +364,14 @@ class Engine:
     def unsubscribe(self, name: str) -> None:
         """Stop delivering to ``name`` in this engine and release its lease (the stored
         position stays: subscribing the name again resumes after it)."""
-        self._hooks.unsubscribe(name)
+        self._hooks.unsubscribe(args.check_str("name", name))
 
     def drain_hooks(self, *, timeout: float = 10.0) -> None:
         """Block until this engine's subscribers have handled everything recorded so far.
 
         Raises ``HookLag`` after ``timeout`` seconds.
         """
-        self._hooks.drain_hooks(timeout=timeout)
+        self._hooks.drain_hooks(timeout=args.check_number("timeout", timeout))
 
     def subscriptions(self) -> list[HookStatus]:
         """Every subscriber recorded in the store: position, parked events, last error."""
@@ -337,11 +379,11 @@ class Engine:
 
     def parked(self, name: str | None = None) -> list[ParkedEvent]:
         """Events whose handler kept failing (of subscriber ``name``, or all)."""
-        return self._hooks.parked(name)
+        return self._hooks.parked(None if name is None else args.check_str("name", name))
 
     def retry_parked(self, name: str) -> tuple[int, int]:
         """Deliver ``name``'s parked events once more: ``(delivered, still parked)``."""
-        return self._hooks.retry_parked(name)
+        return self._hooks.retry_parked(args.check_str("name", name))
 
     # ---------------------------------------------------------------- audit
     def verify(
@@ -352,6 +394,10 @@ class Engine:
         With ``public_key`` (a key file's path, or raw bytes) every seal must carry a valid
         Ed25519 signature by that key. See ``docs/audit.md``.
         """
+        if public_key is not None:
+            args.check_path("public_key", public_key, raw=True)
+        if progress is not None:
+            args.check_callable("progress", progress)
         return self._audit.verify(public_key=public_key, progress=progress)
 
     @staticmethod
@@ -361,10 +407,15 @@ class Engine:
         """Check an export (``socieux audit export``) offline, with no database."""
         from engine.audit.service import verify_export_file
 
+        args.check_path("path", path)
+        if public_key is not None:
+            args.check_path("public_key", public_key, raw=True)
         return verify_export_file(path, public_key=public_key)
 
     def seal(self, *, key: str | os.PathLike[str] | None = None) -> Seal:
         """Record a seal of the whole log as it is now, signed with the Ed25519 key file ``key``."""
+        if key is not None:
+            args.check_path("key", key)
         return self._audit.seal(key=key)
 
     def seals(self) -> list[Seal]:
@@ -381,19 +432,38 @@ class Engine:
     ) -> ExportSummary:
         """Write the log (or one instance, or the log from ``since`` on) and its seals to
         ``out`` as JSON Lines that ``socieux audit verify --file`` checks offline."""
+        if not callable(getattr(out, "write", None)):
+            raise InvalidArgument("out must be a text stream (with write)", argument="out")
+        if since is not None:
+            args.check_datetime("since", since)
         iid = self._reader.id(instance) if instance is not None else None
         return self._audit.export(out, instance=iid, since=since, progress=progress)
 
     def explain(self, instance_id: UUID | str, version: int) -> Explanation:
         """Who fired version ``version`` of an instance, with which role and reason, which
         guards ran, what each read, and whether the stored event's hash recomputes."""
+        args.check_int("version", version, minimum=1)
         return self._audit.explain(self._reader.id(instance_id), version)
 
     def diff(self, instance_id: UUID | str, since: datetime, until: datetime) -> StateDiff:
         """What changed in an instance's state and data between two times, and by which steps."""
+        args.check_datetime("since", since)
+        args.check_datetime("until", until)
         return self._audit.diff(self._reader.id(instance_id), since, until)
 
     def replay_check(self, *, progress: Callable[[int], None] | None = None) -> ReplayReport:
         """Rebuild every instance from zero against the definitions installed now, and
         report each one that can no longer be replayed."""
         return self._audit.replay_check(progress=progress)
+
+    # ---------------------------------------------------------------- internals
+    @staticmethod
+    def _query(call: Callable[..., T], filters: Mapping[str, object]) -> T:
+        """Call a projection's query with ``filters``, refusing names it does not take."""
+        args.check_keys("filters", filters, call)
+        return call(**filters)
+
+
+def _check_reason(reason: object) -> None:
+    if reason is not None:
+        args.check_str("reason", reason, max_length=MAX_REASON_LENGTH, empty=True)

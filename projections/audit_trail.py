@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from engine.errors import InvalidArgument
+from engine.commands.arguments import check_datetime, check_int, check_str
 from engine.persistence.sql import Cursor
 from engine.projection.protocol import ProjectedEvent, Projection
 from projections._util import iso, parse_iso
@@ -111,8 +111,15 @@ class AuditTrailProjection(Projection):
         offset: int = 0,
     ) -> builtins.list[AuditRow]:
         """Events filtered by instance, actor, role, trigger and time window, in log order."""
-        if not 0 < limit <= 100_000 or offset < 0:
-            raise InvalidArgument("limit must be 1..100000 and offset >= 0")
+        check_int("limit", limit, minimum=1, maximum=100_000)
+        check_int("offset", offset)
+        for name, text in (("instance", instance), ("actor", actor), ("role", role),
+                           ("trigger", trigger)):  # fmt: skip
+            if text is not None:
+                check_str(name, text)
+        for name, at in (("since", since), ("until", until)):
+            if at is not None:
+                check_datetime(name, at)
         clauses: builtins.list[str] = []
         params: builtins.list[Any] = []
         for col, value in (

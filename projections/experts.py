@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from engine.commands.arguments import check_int, check_str
 from engine.persistence.sql import Cursor
 from engine.projection.protocol import ProjectedEvent, Projection
 
@@ -126,6 +127,9 @@ class ExpertsProjection(Projection):
 
     def list(self, *, expert: str | None = None, limit: int = 1000) -> builtins.list[ExpertSummary]:
         """Experts (or one), with assignments, planned days and overlapping missions."""
+        check_int("limit", limit, minimum=1, maximum=1_000_000)
+        if expert is not None:
+            check_str("expert", expert)
         where, params = ("WHERE s.expert_id = ?", [expert]) if expert else ("", [])
         with self.fresh().read() as cur:
             cur.execute(

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from engine.commands.arguments import check_datetime, check_int, check_str
 from engine.errors import InvalidArgument
 from engine.persistence.sql import Cursor
 from engine.projection.protocol import ProjectedEvent, Projection
@@ -187,14 +188,18 @@ class RequestsProjection(Projection):
         for col in ("state", "country", "region", "workflow", "institution_type"):
             value = filters.pop(col, None)
             if value is not None:
+                check_str(col, value)
                 clauses.append(f"{col} = ?")
                 params.append(value)
         area = filters.pop("area", None)
         if area is not None:
+            check_str("area", area)
             clauses.append(f"id IN (SELECT id FROM {self.t('req_request_areas')} WHERE area = ?)")
             params.append(area)
         overdue = filters.pop("overdue", None)
         if overdue is not None:
+            if not isinstance(overdue, bool):
+                raise InvalidArgument("overdue must be True or False")
             now = iso(filters.pop("now", None) or self.ctx.now())
             test = "final = 0 AND due_at IS NOT NULL AND due_at < ?"
             clauses.append(test if overdue else f"NOT ({test})")
@@ -209,11 +214,13 @@ class RequestsProjection(Projection):
     ) -> list[RequestRow]:
         """Requests matching ``state``, ``country``, ``region``, ``area``, ``workflow``,
         ``institution_type`` and ``overdue`` (all optional, combined with AND)."""
-        if order not in _ORDER:
+        if not isinstance(order, str) or order not in _ORDER:
             raise InvalidArgument(f"order must be one of {', '.join(_ORDER)}")
-        if not 0 < limit <= 10_000 or offset < 0:
-            raise InvalidArgument("limit must be 1..10000 and offset >= 0")
+        check_int("limit", limit, minimum=1, maximum=10_000)
+        check_int("offset", offset)
         now = filters.get("now") or self.ctx.now()
+        if "now" in filters:
+            check_datetime("now", now)
         where, params = self._where(dict(filters))
         sql = self.fresh()
         with sql.read() as cur:
