@@ -4,8 +4,12 @@ Each registered definition version is compiled once into a :class:`CompiledWorkf
 holding one shared ``transitions.Machine(model=None, auto_transitions=False)``. A command
 is decided by triggering that machine on a throwaway probe object carrying the guard
 context; the aggregate itself is never bound to a machine. The order of checks is fixed:
-the trigger must exist from the current state, then the actor's role, then separation
+the actor's role must be one the definition declares (``InvalidArgument``), the trigger
+must exist from the current state, the role must be allowed to fire it, then separation
 of duties, then the reason and the payload, then the guards.
+
+Separation of duties compares people, not spellings: the actor's id and every id in the
+instance's history are compared by :func:`engine.instance.identity.actor_key`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import structlog
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 from transitions import Machine, MachineError
@@ -31,14 +34,22 @@ from engine.definition.model import (
     WorkflowDefinition,
 )
 from engine.definition.validation import validate
-from engine.errors import GuardRejected, InvalidPayload, PermissionDenied, TransitionNotAllowed
+from engine.errors import (
+    GuardRejected,
+    InvalidArgument,
+    InvalidPayload,
+    PermissionDenied,
+    TransitionNotAllowed,
+)
 from engine.instance.hashing import storable_text
+from engine.instance.identity import actor_key
 from engine.instance.views import Actor, InstanceView
+from engine.logs import get_logger
 
 __all__ = ["MAX_REASON_LENGTH", "CompiledWorkflow", "Decision"]
 
 MAX_REASON_LENGTH = 4000
-_log = structlog.get_logger("socieux.engine")
+_log = get_logger("socieux.engine")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +110,12 @@ class _RunGuards:
 
 
 def _run_guard(guard: Guard, ctx: GuardContext) -> dict[str, Any]:
+    """Run one guard; a guard that raises refuses, and only its exception's type is kept.
+
+    The exception's message and traceback (whose locals hold the payload) may carry
+    personal data: they reach neither the log nor the recorded result. The failure is
+    logged after the ``except`` block, so no handler can find the exception being handled.
+    """
     try:
         result = guard.func(ctx)
         if not isinstance(result, GuardResult) or not isinstance(result.ok, bool):
@@ -106,21 +123,36 @@ def _run_guard(guard: Guard, ctx: GuardContext) -> dict[str, Any]:
             raise TypeError(msg)
         inputs = to_jsonable_python(dict(result.inputs), fallback=str)
     except Exception as exc:  # a broken guard refuses; it never crashes the command
-        _log.exception("guard_failed", guard=guard.name, trigger=ctx.trigger)
+        error = type(exc).__name__
+    else:
         return {
             "name": guard.name,
             "version": guard.version,
-            "ok": False,
-            "reason": f"guard error: {type(exc).__name__}",
-            "inputs": {},
+            "ok": result.ok,
+            "reason": result.reason,
+            "inputs": inputs,
         }
+    _log.error("guard_failed", guard=guard.name, trigger=ctx.trigger, error=error)
     return {
         "name": guard.name,
         "version": guard.version,
-        "ok": result.ok,
-        "reason": result.reason,
-        "inputs": inputs,
+        "ok": False,
+        "reason": f"guard error: {error}",
+        "inputs": {},
     }
+
+
+def _check_separation(view: InstanceView, t: TransitionDef, actor: Actor) -> None:
+    """``PermissionDenied`` if the actor fired, or acted in, a trigger or role ``t`` keeps
+    apart. Ids are compared by key, also those recorded before ids were canonical."""
+    me = actor_key(actor.id)
+    for name in t.separation:
+        if any(actor_key(who) == me for who in view.fired_by.get(name, ())):
+            reason = f"separation of duties: the same actor fired {name!r} on this instance"
+            raise PermissionDenied(t.trigger, actor.role, actor.id, "separation", reason)
+        if any(actor_key(who) == me for who in view.acted_as.get(name, ())):
+            reason = f"separation of duties: the same actor acted as {name!r} here"
+            raise PermissionDenied(t.trigger, actor.role, actor.id, "separation", reason)
 
 
 class CompiledWorkflow:
@@ -130,6 +162,8 @@ class CompiledWorkflow:
         validate(definition)
         self.definition = definition
         self.hash = content_hash(definition)
+        self.roles = frozenset(definition.roles).union(*(t.roles for t in definition.transitions))
+        """The roles this definition declares (or, declaring none, that its transitions name)."""
         self.final_states = frozenset(s.name for s in definition.states if s.final)
         self.sla_days = {s.name: s.sla_days for s in definition.states if s.sla_days}
         self._table: dict[str, dict[str, TransitionDef]] = {}
@@ -172,19 +206,29 @@ class CompiledWorkflow:
         except KeyError:
             raise TransitionNotAllowed(state, trigger, self.triggers_from(state)) from None
 
+    def check_role(self, actor: Actor) -> None:
+        """``InvalidArgument`` (listing the known roles) if this definition does not declare
+        ``actor.role``: a misspelt role is a bad call, not a refusal."""
+        if actor.role not in self.roles:
+            known = sorted(self.roles)
+            raise InvalidArgument(
+                f"role {actor.role!r} is not a role of workflow {self.name!r}"
+                f" (known roles: {', '.join(known)})",
+                role=actor.role,
+                workflow=self.name,
+                known=known,
+            )
+
     def check_access(self, view: InstanceView, trigger: str, actor: Actor) -> TransitionDef:
-        """Trigger exists from the state, role allowed, separation of duties respected."""
+        """Role declared, trigger exists from the state, role allowed for it, separation of
+        duties respected (the same person, however their id is spelt, in any role)."""
+        self.check_role(actor)
         t = self.transition(view.state, trigger)
         if actor.role not in t.roles:
             reason = f"role {actor.role!r} may not fire it (allowed: {', '.join(t.roles)})"
             raise PermissionDenied(trigger, actor.role, actor.id, "role", reason)
-        for name in t.separation:
-            if actor.id in view.fired_by.get(name, ()):
-                reason = f"separation of duties: the same actor fired {name!r} on this instance"
-                raise PermissionDenied(trigger, actor.role, actor.id, "separation", reason)
-            if actor.id in view.acted_as.get(name, ()):
-                reason = f"separation of duties: the same actor acted as {name!r} here"
-                raise PermissionDenied(trigger, actor.role, actor.id, "separation", reason)
+        if t.separation:
+            _check_separation(view, t, actor)
         return t
 
     def validate_payload(self, t: TransitionDef, data: Any, reason: str | None) -> BaseModel:

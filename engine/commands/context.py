@@ -28,9 +28,17 @@ import structlog
 
 from engine.errors import InvalidArgument
 from engine.instance.hashing import storable_text
+from engine.instance.identity import is_canonical_actor_id
 from engine.instance.views import Actor
 
-__all__ = ["CommandContext", "bound_call", "check_ids", "command_context", "current_context"]
+__all__ = [
+    "CommandContext",
+    "bound_call",
+    "check_ids",
+    "command_context",
+    "current_context",
+    "valid_actor",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +67,20 @@ def check_ids(**ids: str | None) -> None:
             raise InvalidArgument(f"{name} must be valid Unicode text without NUL")
 
 
+def valid_actor(actor: object) -> Actor:
+    """``actor`` as a command may use it, else ``InvalidArgument``.
+
+    ``Actor(...)`` validates its id; one built around validation (``model_construct``,
+    ``model_copy(update=...)``) is validated again here, at the command boundary, and
+    comes back with its id in canonical form.
+    """
+    if not isinstance(actor, Actor):
+        raise InvalidArgument("actor must be an engine.Actor")
+    if is_canonical_actor_id(actor.id):
+        return actor
+    return Actor(actor.id, actor.role)
+
+
 def current_context() -> CommandContext:
     """The binding in force (empty outside any :func:`command_context`)."""
     return _CURRENT.get()
@@ -77,8 +99,8 @@ def command_context(
     so every unit of work is correlated; inside one, unset values are inherited.
     """
     check_ids(correlation_id=correlation_id, causation_id=causation_id)
-    if actor is not None and not isinstance(actor, Actor):
-        raise InvalidArgument("actor must be an engine.Actor")
+    if actor is not None:
+        actor = valid_actor(actor)
     outer = _CURRENT.get()
     changes: dict[str, object] = {}
     if actor is not None:
@@ -110,10 +132,8 @@ def bound_call(
     who = actor if actor is not None else ctx.actor
     if who is None:
         raise InvalidArgument("no actor: pass actor= or bind one with engine.context(actor=...)")
-    if not isinstance(who, Actor):
-        raise InvalidArgument("actor must be an engine.Actor")
     return (
-        who,
+        valid_actor(who),
         correlation_id if correlation_id is not None else ctx.correlation_id,
         causation_id if causation_id is not None else ctx.causation_id,
     )

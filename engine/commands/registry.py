@@ -67,6 +67,11 @@ class WorkflowRegistry:
         """Registered workflow names, sorted."""
         return sorted({n for (n, _) in self._by_key})
 
+    def roles(self) -> list[str]:
+        """Every role a registered definition declares, sorted (an actor's role must be one
+        of these: :meth:`CompiledWorkflow.check_role` refuses others for its workflow)."""
+        return sorted({r for compiled in self._by_key.values() for r in compiled.roles})
+
     def all(self) -> list[CompiledWorkflow]:
         """Every registered definition, by name then version."""
         return [self._by_key[k] for k in sorted(self._by_key)]

@@ -22,7 +22,7 @@ from typing import NoReturn
 
 from engine.instance.hashing import storable_text
 
-__all__ = ["MAX_ACTOR_ID", "actor_key", "canonical_actor_id", "same_actor"]
+__all__ = ["MAX_ACTOR_ID", "actor_key", "canonical_actor_id", "is_canonical_actor_id", "same_actor"]
 
 MAX_ACTOR_ID = 200
 """The longest actor id, in characters of its canonical (NFKC) form."""
@@ -62,6 +62,16 @@ def canonical_actor_id(text: str) -> str:
         msg = f"an actor id must be a string, not {type(text).__name__}"
         raise ValueError(msg)
     return _canonical(text)
+
+
+def is_canonical_actor_id(text: object) -> bool:
+    """Whether ``text`` is an acceptable actor id already in canonical form (never raises)."""
+    if not isinstance(text, str):
+        return False
+    try:
+        return _canonical(text) == text
+    except ValueError:
+        return False
 
 
 @lru_cache(maxsize=4096)
@@ -119,7 +129,9 @@ def actor_key(text: str) -> str:
     Latin letters as those letters.
     """
     nfkc = unicodedata.normalize("NFKC", text)
-    visible = "".join(c for c in nfkc if unicodedata.category(c) not in _REFUSED_CATEGORIES)
+    visible = "".join(
+        c for c in nfkc if c.isspace() or unicodedata.category(c) not in _REFUSED_CATEGORIES
+    )
     folded = unicodedata.normalize("NFKC", " ".join(visible.split()).casefold())
     digits = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in folded)
     return digits.translate(_LOOKALIKES)

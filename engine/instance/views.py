@@ -6,7 +6,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from engine.errors import InvalidArgument
+from engine.instance.hashing import storable_text
+from engine.instance.identity import canonical_actor_id
 
 __all__ = ["Actor", "AllowedReport", "GuardOutcome", "HistoryEntry", "InstanceView", "Refusal"]
 
@@ -14,15 +18,37 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
 class Actor(BaseModel):
-    """Who issues a command: an ``id`` and the ``role`` they act in."""
+    """Who issues a command: an ``id`` and the ``role`` they act in.
+
+    ``id`` is kept in its canonical form (:func:`engine.instance.identity.canonical_actor_id`:
+    NFKC, case kept); an id that is not acceptable (control or invisible characters,
+    surrounding whitespace, mixed scripts, ...) or a role that is not storable text raises
+    :class:`~engine.errors.InvalidArgument` from ``Actor(...)`` and :meth:`parse`.
+    """
 
     model_config = _FROZEN
 
-    id: str = Field(min_length=1, max_length=200)
+    id: str
     role: str = Field(min_length=1, max_length=100)
 
     def __init__(self, id: str, role: str) -> None:  # noqa: A002 - the public name is `id`
-        super().__init__(id=id, role=role)
+        try:
+            super().__init__(id=id, role=role)
+        except ValidationError as exc:
+            raise InvalidArgument(_actor_problems(exc), field="actor") from None
+
+    @field_validator("id")
+    @classmethod
+    def _canonical_id(cls, value: str) -> str:
+        return canonical_actor_id(value)
+
+    @field_validator("role")
+    @classmethod
+    def _storable_role(cls, value: str) -> str:
+        if not storable_text(value):
+            msg = "a role must be valid Unicode text without NUL characters"
+            raise ValueError(msg)
+        return value
 
     @classmethod
     def parse(cls, text: str) -> Actor:
@@ -30,8 +56,20 @@ class Actor(BaseModel):
         role, sep, actor_id = text.partition(":")
         if not sep or not role or not actor_id:
             msg = f"expected ROLE:ACTOR, got {text!r}"
-            raise ValueError(msg)
+            raise InvalidArgument(msg)
         return cls(actor_id, role)
+
+
+def _actor_problems(exc: ValidationError) -> str:
+    """The validation errors of an actor as one line, without echoing the input."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        msg = error["msg"].removeprefix("Value error, ")
+        where = ".".join(str(p) for p in error["loc"])
+        problems.append(
+            msg if msg.startswith(("an actor id", "a role")) else f"actor {where}: {msg}"
+        )
+    return "; ".join(problems)
 
 
 class InstanceView(BaseModel):

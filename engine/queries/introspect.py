@@ -49,6 +49,7 @@ def allowed_report(
     Guards are run where an empty payload is valid; triggers that need a payload are
     reported in ``needs_payload`` (allowed by role and state, guards pending).
     """
+    compiled.check_role(actor)  # an undeclared role is a bad call, not 100 refusals
     allowed: list[str] = []
     needs_payload: list[str] = []
     refused: list[Refusal] = []

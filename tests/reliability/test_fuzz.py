@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-import pydantic
 import pytest
 import structlog
 from hypothesis import HealthCheck, Phase, given, settings
@@ -102,8 +101,9 @@ states = st.lists(st.sampled_from(sorted(PATHS)), min_size=1, max_size=3)
 
 
 def _actor(cmd: dict[str, Any]) -> Actor:
-    """The command's actor; ids and roles the ``Actor`` model itself refuses (empty, too
-    long, lone surrogates) never reach the engine, so they fall back to plain ones."""
+    """The command's actor; ids and roles ``Actor(...)`` itself refuses (``InvalidArgument``:
+    empty, too long, lone surrogates, control characters) never reach the engine, so they
+    fall back to plain ones."""
     for actor_id, role in (
         (cmd["actor_id"], cmd["role"]),
         ("x-9", cmd["role"]),
@@ -111,7 +111,7 @@ def _actor(cmd: dict[str, Any]) -> Actor:
     ):
         try:
             return Actor(actor_id, role)
-        except pydantic.ValidationError:
+        except InvalidArgument:
             continue
     return Actor("x-9", "stranger")
 

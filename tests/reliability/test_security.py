@@ -2,10 +2,12 @@
 injection-proof, and personal data never reaches the logs.
 
 - Every trigger x every role (and look-alike roles) at every state of the main path: a
-  role outside the transition's roles is always ``permission_denied`` (rule ``role``), a
-  trigger the state does not offer always ``transition_not_allowed``, and nothing is
-  written. The approver may not be whoever submitted, resubmitted or fine-tuned, whatever
-  role that actor claims now (DOMAIN.md; ``separation`` in workflow.py).
+  role the definition does not declare (a look-alike) is always ``invalid_argument``
+  listing the known roles, a declared role outside the transition's roles always
+  ``permission_denied`` (rule ``role``), a trigger the state does not offer always
+  ``transition_not_allowed``, and nothing is written. The approver may not be whoever
+  submitted, resubmitted or fine-tuned, whatever role that actor claims now (DOMAIN.md;
+  ``separation`` in workflow.py).
 - SQL metacharacters in every filter of ``socieux list`` and of the façade's read models
   match nothing (or exactly the row they name), and leave every table intact.
 - Distinctive personal values (``PersonalStr`` fields: contact name, e-mail, phone, expert
@@ -67,7 +69,7 @@ LOOK_ALIKES = [
 
 # ------------------------------------------------------------------ roles
 def test_no_role_fires_a_trigger_outside_its_roles_at_any_state(figures: Figures) -> None:
-    tried = refused_role = refused_state = allowed = 0
+    tried = refused_role = refused_state = refused_unknown = allowed = 0
     with Engine.open("memory://", workflows=[DEFN]) as engine:
         for state in MAIN_PATH:
             view = walk_to(engine, state)
@@ -83,7 +85,11 @@ def test_no_role_fires_a_trigger_outside_its_roles_at_any_state(figures: Figures
                     data = valid_payload(trigger, view.data, 0)
                     with pytest.raises(EngineError) as info:
                         engine.fire(view.id, trigger, data, actor=actor, reason="probe")
-                    if key is None:
+                    if role not in ROLES:  # a look-alike: a bad call, whatever the state
+                        assert info.value.code == "invalid_argument", (state, trigger, role)
+                        assert "known roles: " in info.value.message
+                        refused_unknown += 1
+                    elif key is None:
                         assert info.value.code == "transition_not_allowed", (state, trigger)
                         refused_state += 1
                     else:
@@ -101,6 +107,7 @@ def test_no_role_fires_a_trigger_outside_its_roles_at_any_state(figures: Figures
         accepted=0,
         refused_permission_denied=refused_role,
         refused_transition_not_allowed=refused_state,
+        refused_invalid_argument=refused_unknown,
         legitimate_pairs=allowed,
     )
 

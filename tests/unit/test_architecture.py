@@ -18,9 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE = ROOT / "engine"
 
-BASE = {"errors"}
+BASE = {"errors", "logs"}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "logs": set(),
     "instance": BASE,
     "definition": BASE | {"instance"},
     "persistence": BASE | {"instance"},

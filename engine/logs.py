@@ -1,0 +1,114 @@
+"""The engine's loggers: silent unless the host configures logging, and cheap when silent.
+
+The library never calls ``structlog.configure()``. Each log call goes one of two ways,
+decided when it is made (a host may configure logging after importing the engine):
+
+- the host configured structlog (``structlog.is_configured()``): the line goes through
+  ``structlog.get_logger(name)``, exactly as a plain structlog logger would;
+- otherwise it goes to the standard :mod:`logging` logger of the same name (a child of
+  ``socieux``), only if that logger is enabled for the level: a disabled line costs one
+  level check, no formatting. The ``socieux`` logger gets a :class:`logging.NullHandler`
+  on first use, so a host that configured nothing sees nothing, not even warnings.
+
+The stdlib record's message is ``event key=value ...``; the fields are also on the record
+as ``record.socieux`` (a dict) for structured handlers. ``structlog.contextvars`` (the
+``correlation_id`` and ``actor_id`` bound by :func:`engine.commands.context.command_context`)
+are merged into them.
+
+There is deliberately no ``exception()``: the engine logs an exception's type, never its
+message or traceback (both may hold personal data).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import structlog
+
+__all__ = ["ROOT_LOGGER", "EngineLogger", "get_logger"]
+
+ROOT_LOGGER = "socieux"
+"""The standard-library logger every engine logger is a child of."""
+
+_null_handler_added = False
+
+
+def get_logger(name: str) -> EngineLogger:
+    """The engine's logger ``name`` (``socieux.<part>``); creating it configures nothing."""
+    if name != ROOT_LOGGER and not name.startswith(ROOT_LOGGER + "."):
+        msg = f"engine logger names start with {ROOT_LOGGER!r}., got {name!r}"
+        raise ValueError(msg)
+    return EngineLogger(name, {}, logging.getLogger(name), structlog.get_logger(name))
+
+
+def _add_null_handler() -> None:
+    """Once per process: without it, stdlib's last-resort handler prints warnings."""
+    global _null_handler_added  # noqa: PLW0603 - one process-wide, idempotent flag
+    root = logging.getLogger(ROOT_LOGGER)
+    if not any(isinstance(h, logging.NullHandler) for h in root.handlers):
+        root.addHandler(logging.NullHandler())
+    _null_handler_added = True
+
+
+class EngineLogger:
+    """A logger with bound fields: ``bind``, then ``debug``/``info``/``warning``/``error``."""
+
+    __slots__ = ("_context", "_name", "_proxy", "_stdlib")
+
+    def __init__(
+        self, name: str, context: dict[str, Any], stdlib: logging.Logger, proxy: Any
+    ) -> None:
+        self._name = name
+        self._context = context
+        self._stdlib = stdlib
+        self._proxy = proxy  # structlog's lazy proxy: it reads the configuration per call
+
+    @property
+    def name(self) -> str:
+        """The logger's name (``socieux.<part>``)."""
+        return self._name
+
+    def bind(self, **fields: Any) -> EngineLogger:
+        """A logger that adds ``fields`` to every line."""
+        return EngineLogger(self._name, {**self._context, **fields}, self._stdlib, self._proxy)
+
+    def debug(self, event: str, **fields: Any) -> None:
+        """Log ``event`` at DEBUG."""
+        self._log(logging.DEBUG, "debug", event, fields)
+
+    def info(self, event: str, **fields: Any) -> None:
+        """Log ``event`` at INFO."""
+        self._log(logging.INFO, "info", event, fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        """Log ``event`` at WARNING."""
+        self._log(logging.WARNING, "warning", event, fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        """Log ``event`` at ERROR."""
+        self._log(logging.ERROR, "error", event, fields)
+
+    def _log(self, level: int, method: str, event: str, fields: dict[str, Any]) -> None:
+        if structlog.is_configured():
+            getattr(self._proxy, method)(event, **{**self._context, **fields})
+            return
+        if not _null_handler_added:
+            _add_null_handler()
+        if not self._stdlib.isEnabledFor(level):
+            return
+        merged = {**structlog.contextvars.get_contextvars(), **self._context, **fields}
+        extra = {"socieux": {"event": event, **merged}}
+        # stacklevel 3: the record names the engine's line that logged, not this module
+        self._stdlib.log(level, _message(event, merged), extra=extra, stacklevel=3)
+
+
+def _message(event: str, fields: dict[str, Any]) -> str:
+    """``event key=value ...``; values with spaces or quotes are quoted."""
+    parts = [event]
+    for key, value in fields.items():
+        text = str(value)
+        if not text or any(c.isspace() or c in "\"'=" for c in text):
+            text = repr(text)
+        parts.append(f"{key}={text}")
+    return " ".join(parts)
