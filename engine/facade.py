@@ -24,7 +24,6 @@ from pydantic import BaseModel
 from engine.bootstrap import EngineParts, ProjectionMode, build
 from engine.commands import arguments as args
 from engine.commands.clock import Clock
-from engine.commands.compiled import MAX_REASON_LENGTH
 from engine.commands.context import CommandContext, command_context
 from engine.commands.registry import WorkflowRegistry
 from engine.definition.model import WorkflowDefinition
@@ -47,6 +46,8 @@ __all__ = ["Clock", "Engine"]
 
 P = TypeVar("P", bound=Projection)
 T = TypeVar("T")
+MAX_WAIT = 86_400.0
+"""The longest ``timeout`` a wait takes (a day)."""
 
 
 class Engine:
@@ -259,6 +260,10 @@ class Engine:
     def projection(self, kind: type[P] | str) -> P | Projection:
         """The registered projection of class ``kind`` (typed: its own query methods), or
         the one registered under the name ``kind``."""
+        if not isinstance(kind, str) and not (
+            isinstance(kind, type) and issubclass(kind, Projection)
+        ):
+            raise InvalidArgument("kind must be a projection name or class", argument="kind")
         return self._projections.get(kind)
 
     @property
@@ -295,7 +300,7 @@ class Engine:
 
     def catch_up_projections(self, *, progress: Callable[[int], None] | None = None) -> int:
         """Apply any events the projections have not seen yet; returns how many."""
-        return self._projections.runner.catch_up(progress=progress)
+        return self._projections.runner.catch_up(progress=_progress(progress))
 
     def rebuild_projections(
         self,
@@ -305,12 +310,14 @@ class Engine:
     ) -> int:
         """Drop and rebuild projections (default: all) from the whole log."""
         chosen = None if names is None else args.check_strings("names", names)
-        return self._projections.rebuild(chosen, progress=progress)
+        return self._projections.rebuild(chosen, progress=_progress(progress))
 
     def wait_for(self, position: int, *, timeout: float = 10.0) -> None:
         """Block until projections have applied notification ``position`` (worker mode)."""
         args.check_int("position", position)
-        args.check_number("timeout", timeout)
+        args.check_number("timeout", timeout, maximum=MAX_WAIT)
+        if self.projection_mode != "worker":  # nobody else will catch up
+            self._projections.runner.catch_up()
         self._projections.runner.wait_for(position, timeout=timeout)
 
     def run_projections(
@@ -371,7 +378,7 @@ class Engine:
 
         Raises ``HookLag`` after ``timeout`` seconds.
         """
-        self._hooks.drain_hooks(timeout=args.check_number("timeout", timeout))
+        self._hooks.drain_hooks(timeout=args.check_number("timeout", timeout, maximum=MAX_WAIT))
 
     def subscriptions(self) -> list[HookStatus]:
         """Every subscriber recorded in the store: position, parked events, last error."""
@@ -396,9 +403,7 @@ class Engine:
         """
         if public_key is not None:
             args.check_path("public_key", public_key, raw=True)
-        if progress is not None:
-            args.check_callable("progress", progress)
-        return self._audit.verify(public_key=public_key, progress=progress)
+        return self._audit.verify(public_key=public_key, progress=_progress(progress))
 
     @staticmethod
     def verify_file(
@@ -437,7 +442,7 @@ class Engine:
         if since is not None:
             args.check_datetime("since", since)
         iid = self._reader.id(instance) if instance is not None else None
-        return self._audit.export(out, instance=iid, since=since, progress=progress)
+        return self._audit.export(out, instance=iid, since=since, progress=_progress(progress))
 
     def explain(self, instance_id: UUID | str, version: int) -> Explanation:
         """Who fired version ``version`` of an instance, with which role and reason, which
@@ -454,7 +459,7 @@ class Engine:
     def replay_check(self, *, progress: Callable[[int], None] | None = None) -> ReplayReport:
         """Rebuild every instance from zero against the definitions installed now, and
         report each one that can no longer be replayed."""
-        return self._audit.replay_check(progress=progress)
+        return self._audit.replay_check(progress=_progress(progress))
 
     # ---------------------------------------------------------------- internals
     @staticmethod
@@ -464,6 +469,13 @@ class Engine:
         return call(**filters)
 
 
+def _progress(progress: T) -> T:
+    if progress is not None:
+        args.check_callable("progress", progress)
+    return progress
+
+
 def _check_reason(reason: object) -> None:
-    if reason is not None:
-        args.check_str("reason", reason, max_length=MAX_REASON_LENGTH, empty=True)
+    """Only the type: the reason's content rules are the workflow's (``invalid_payload``)."""
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidArgument("reason must be a string", argument="reason")

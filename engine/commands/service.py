@@ -18,8 +18,6 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID, uuid4
 
-import structlog
-
 from engine.commands.cache import InstanceCache
 from engine.commands.clock import Clock, command_time
 from engine.commands.compiled import CompiledWorkflow, Decision
@@ -31,6 +29,7 @@ from engine.instance.aggregate import WorkflowInstance
 from engine.instance.convert import fork, view_of
 from engine.instance.hashing import GENESIS_HASH
 from engine.instance.views import Actor, InstanceView
+from engine.logs import get_logger
 from engine.persistence.store import (
     SNAPSHOT_INTERVAL,
     EngineApplication,
@@ -42,7 +41,7 @@ from engine.persistence.store import (
 __all__ = ["MAX_ATTEMPTS", "CommandService"]
 
 MAX_ATTEMPTS = 5
-_log = structlog.get_logger("socieux.engine")
+_log = get_logger("socieux.engine")
 JsonObject = Mapping[str, Any]  # a payload: JSON values, validated by the transition's model
 
 

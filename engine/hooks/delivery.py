@@ -14,13 +14,13 @@ import threading
 import time
 from collections.abc import Sequence
 
-import structlog
 from eventsourcing.persistence import Notification
 
 from engine.commands.context import command_context
 from engine.hooks.lease import Leases
 from engine.hooks.store import SubscriberStore, describe_error
 from engine.hooks.types import Failure, HookEvent, Subscription
+from engine.logs import get_logger
 from engine.persistence.store import EngineApplication
 from engine.projection.protocol import ProjectedEvent
 
@@ -28,7 +28,7 @@ __all__ = ["MAX_DELAY", "PAGE", "Delivery", "call_handler"]
 
 PAGE = 100
 MAX_DELAY = 60.0
-_log = structlog.get_logger("socieux.hooks")
+_log = get_logger("socieux.hooks")
 
 
 class _LeaseLost(Exception):

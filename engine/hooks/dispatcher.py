@@ -34,20 +34,19 @@ from __future__ import annotations
 import threading
 import time
 
-import structlog
-
 from engine.errors import InvalidArgument
 from engine.hooks.delivery import PAGE, Delivery
 from engine.hooks.lease import Leases
 from engine.hooks.store import SubscriberStore
 from engine.hooks.types import HookEvent, HookLag, HookStatus, ParkedEvent, Subscription
+from engine.logs import get_logger
 from engine.persistence.sql import SqlStore
 from engine.persistence.store import EngineApplication
 
 # HookEvent is re-exported: it was imported from here before the split.
 __all__ = ["HookDispatcher", "HookEvent"]
 
-_log = structlog.get_logger("socieux.hooks")
+_log = get_logger("socieux.hooks")
 
 
 class HookDispatcher:

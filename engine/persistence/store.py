@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-import structlog
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError as ESIntegrityError
 from eventsourcing.persistence import PersistenceError, StoredEvent
@@ -27,6 +26,7 @@ from eventsourcing.utils import Environment
 
 from engine.errors import EngineError, InstanceNotFound, StorageUnavailable
 from engine.instance.aggregate import WorkflowInstance
+from engine.logs import get_logger
 from engine.persistence.sql import (
     Cursor,
     PooledSQLiteStore,
@@ -45,7 +45,7 @@ __all__ = [
     "translate_errors",
 ]
 
-_log = structlog.get_logger("socieux.store")
+_log = get_logger("socieux.store")
 SNAPSHOT_INTERVAL = 50
 """A snapshot every 50 events: a typical request (10-20 events) never pays for one,
 while a 1,000-event instance loads from a snapshot plus at most 49 events."""

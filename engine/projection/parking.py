@@ -16,11 +16,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-import structlog
 from pydantic import BaseModel, ConfigDict
 
 from engine.errors import StorageUnavailable
 from engine.instance.hashing import storable_text
+from engine.logs import get_logger
 from engine.persistence.sql import Cursor, SqlStore
 from engine.projection.protocol import ProjectedEvent, Projection
 
@@ -29,7 +29,7 @@ __all__ = ["PARKED_TABLE", "ParkedProjectionEvent", "Parking"]
 PARKED_TABLE = "socieux_projection_parked"
 _MAX_ERROR = 2000
 _COLUMNS = ("projection", "position", "instance_id", "version", "error", "parked_at")
-_log = structlog.get_logger("socieux.projections")
+_log = get_logger("socieux.projections")
 
 
 class ParkedProjectionEvent(BaseModel):

@@ -24,13 +24,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import cast
 
-import structlog
 from eventsourcing.persistence import Notification
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from pydantic import BaseModel, ConfigDict
 
 from engine.errors import EngineError
 from engine.instance.aggregate import WorkflowInstance
+from engine.logs import get_logger
 from engine.persistence.sql import Cursor, SqlStore
 from engine.persistence.store import EngineApplication
 from engine.projection.parking import Parking
@@ -39,7 +39,7 @@ from engine.projection.protocol import ProjectedEvent, Projection
 __all__ = ["POSITIONS_TABLE", "ProjectionLag", "ProjectionRunner", "ProjectionStatus"]
 
 POSITIONS_TABLE = "socieux_projection_positions"
-_log = structlog.get_logger("socieux.projections")
+_log = get_logger("socieux.projections")
 
 
 class ProjectionLag(EngineError, TimeoutError):
