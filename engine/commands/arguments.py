@@ -51,15 +51,23 @@ def check_int(name: str, value: object, *, minimum: int = 0, maximum: int = INT6
 
 
 def check_number(
-    name: str, value: object, *, minimum: float = 0.0, positive: bool = False
+    name: str,
+    value: object,
+    *,
+    minimum: float = 0.0,
+    maximum: float = math.inf,
+    positive: bool = False,
 ) -> float:
-    """A finite ``int`` or ``float`` at least ``minimum`` (above it with ``positive``)."""
+    """A finite ``int`` or ``float`` at least ``minimum`` (above it with ``positive``) and at
+    most ``maximum``."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _bad(name, "a number", value)
     number = float(value)
     if not math.isfinite(number) or number < minimum or (positive and number <= minimum):
         relation = "greater than" if positive else "at least"
         raise InvalidArgument(f"{name} must be a finite number {relation} {minimum}", argument=name)
+    if number > maximum:
+        raise InvalidArgument(f"{name} must be at most {maximum}", argument=name)
     return number
 
 
