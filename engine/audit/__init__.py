@@ -1,7 +1,9 @@
 """Audit: tamper-evident verification, seals, offline-verifiable exports, explanations.
 
-The modules split along one line: ``chain``, ``checker`` and ``offline`` use nothing but
-the standard library and :mod:`engine.hashing`, so an auditor can verify an export with
-a copy of those files and no database. ``verify``, ``seals``, ``export``, ``explain`` and
-``replay`` read the live store through the engine. This package imports nothing itself.
+The modules split along one line: ``offline/`` (hash chains, the streaming checker, the
+workflow rule checks, seal records and the export reader) uses nothing but the standard
+library, so an auditor can verify an export with a copy of that folder and no database.
+``verify``, ``seals``, ``export``, ``explain`` and ``replay`` read the live store through
+an :class:`~engine.audit.source.AuditSource`; ``verify`` runs the same rule checks as the
+offline verifier, over the installed definitions. This package imports nothing itself.
 """

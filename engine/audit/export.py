@@ -3,13 +3,17 @@
 Line 1 is a ``header``; then ``event`` lines in log order, each ``seal`` line right after
 the last event it covers, an ``anchor`` line before the first event of a ``--since``
 export, and an ``end`` line. Every event line holds the exact object that was hashed,
-so ``sha256(canonical_json(line["event"])) == line["hash"]`` for an intact event.
+so ``sha256(canonical_json(line["event"])) == line["hash"]`` for an intact event. Before
+the first event that pins a definition comes a ``definition`` line holding it (as
+``to_dict`` gives it; its canonical JSON hashes to the pinned hash), so the offline
+verifier checks the workflow rules too.
 """
 
 from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
@@ -17,8 +21,9 @@ from uuid import UUID
 
 from engine.audit.offline.chain import GENESIS_RUNNING, Record, step_running
 from engine.audit.offline.seal_record import SealRecord
+from engine.audit.offline.semantic import DefinitionSource
 from engine.audit.offline.verifier import EXPORT_SCHEMA
-from engine.audit.records import iter_notifications, record_of
+from engine.audit.records import iter_records
 from engine.audit.report import ExportSummary
 from engine.audit.seals import SealStore, seal_store
 from engine.audit.verify import Progress
@@ -27,7 +32,7 @@ from engine.instance.hashing import canonical_json, utc_iso
 from engine.persistence.sql import SqlStore
 from engine.persistence.store import EngineApplication, translate_errors
 
-__all__ = ["EXPORT_SCHEMA", "event_line", "seal_line", "write_export"]
+__all__ = ["EXPORT_SCHEMA", "definition_line", "event_line", "seal_line", "write_export"]
 
 
 def event_line(rec: Record) -> dict[str, Any]:
@@ -42,7 +47,15 @@ def event_line(rec: Record) -> dict[str, Any]:
             "event": {"originator_id": rec.instance_id, "originator_version": rec.version},
         }
     hashed = json.loads(canonical_json({**rec.fields, "originator_version": rec.version}))
-    return {"type": "event", "position": rec.position, "hash": rec.stored_hash, "event": hashed}
+    line = {"type": "event", "position": rec.position, "hash": rec.stored_hash, "event": hashed}
+    if rec.stored_id is not None:
+        line["stored_id"] = rec.stored_id
+    return line
+
+
+def definition_line(digest: str, definition: dict[str, object]) -> dict[str, object]:
+    """The export line of one pinned definition: its content hash and its plain dict."""
+    return {"type": "definition", "hash": digest, "definition": definition}
 
 
 def seal_line(seal: SealRecord, heads: list[tuple[str, int, str]]) -> dict[str, Any]:
@@ -58,6 +71,8 @@ class _Writer:
     instance: str | None
     since: datetime | None
     pending: deque[SealRecord] = field(default_factory=deque)
+    definitions: DefinitionSource | None = None
+    pinned: set[str] = field(default_factory=set)
     running: str = GENESIS_RUNNING
     total: int = 0
     last: int = 0
@@ -65,9 +80,14 @@ class _Writer:
     lines: int = 0
     events: int = 0
     seals: int = 0
+    defs: int = 0
 
-    def write(self, obj: dict[str, Any]) -> None:
-        self.out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+    def write(self, obj: Mapping[str, object]) -> None:
+        try:
+            self.out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+        except OSError as exc:  # the output's failure (a full disk), not the database's
+            reason = exc.strerror or type(exc).__name__
+            raise InvalidArgument(f"cannot write the export: {reason}") from None
         self.lines += 1
 
     def seals_up_to(self, position: int | None) -> None:
@@ -93,17 +113,50 @@ class _Writer:
         at = None if rec.fields is None else rec.fields.get("timestamp")
         return isinstance(at, str) and datetime.fromisoformat(at) >= self.since
 
+    def pin(self, rec: Record) -> None:
+        """Write the definition ``rec`` pins, before its first event that pins it."""
+        digest = None if rec.fields is None else rec.fields.get("definition_hash")
+        if not isinstance(digest, str) or digest in self.pinned or self.definitions is None:
+            return
+        self.pinned.add(digest)
+        found = self.definitions(digest)
+        if found is not None:
+            self.write(definition_line(digest, dict(found)))
+            self.defs += 1
+
     def add(self, rec: Record) -> None:
         position = rec.position or 0
         self.seals_up_to(position)
         if self.starts_here(rec) and (self.instance is None or rec.instance_id == self.instance):
             if self.since is not None and not self.anchored:
                 self.anchor()
+            self.pin(rec)
             self.write(event_line(rec))
             self.events += 1
         self.running = step_running(self.running, rec.digest)
         self.total += 1
         self.last = position
+
+
+def _header(label: str, scope: dict[str, str | None], now: datetime) -> dict[str, object]:
+    return {
+        "type": "header",
+        "schema": EXPORT_SCHEMA,
+        "exported_at": utc_iso(now),
+        "source": label,
+        "scope": scope,
+        "hash": "sha256",
+        "canonical_json": "sorted keys, no whitespace, UTF-8, UTC ISO times",
+    }
+
+
+def _copy_log(app: EngineApplication, w: _Writer, progress: Progress | None) -> None:
+    head = int(app.recorder.max_notification_id() or 0)
+    for batch in iter_records(app.recorder, app.mapper, page=1000):
+        for rec in batch:
+            w.add(rec)
+        if progress is not None:
+            progress(batch.last, max(head, batch.last))
 
 
 def write_export(
@@ -116,8 +169,10 @@ def write_export(
     since: datetime | None = None,
     now: datetime,
     progress: Progress | None = None,
+    definitions: DefinitionSource | None = None,
 ) -> ExportSummary:
-    """Export the log of ``app`` (or one instance, or the log from ``since`` on)."""
+    """Export the log of ``app`` (or one instance, or the log from ``since`` on), with the
+    definitions its exported events pin (those ``definitions`` knows)."""
     if since is not None and since.tzinfo is None:
         raise InvalidArgument("since must be timezone-aware")
     scope = {
@@ -126,32 +181,19 @@ def write_export(
     }
     with translate_errors("exporting the log", label):
         store = seal_store(sql)
-        w = _Writer(out, store, scope["instance"], since, deque(store.records()))
-        w.write(
-            {
-                "type": "header",
-                "schema": EXPORT_SCHEMA,
-                "exported_at": utc_iso(now),
-                "source": label,
-                "scope": scope,
-                "hash": "sha256",
-                "canonical_json": "sorted keys, no whitespace, UTF-8, UTC ISO times",
-            }
-        )
-        head = int(app.recorder.max_notification_id() or 0)
-        for batch in iter_notifications(app.recorder, page=1000):
-            for n in batch:
-                w.add(record_of(app.mapper, n, n.id))
-            if progress is not None:
-                progress(batch[-1].id, max(head, batch[-1].id))
+        w = _Writer(out, store, scope["instance"], since, deque(store.records()), definitions)
+        w.write(_header(label, scope, now))
+        _copy_log(app, w, progress)
         if since is not None and not w.anchored:
             w.anchor()
         w.seals_up_to(None)
-    w.write({"type": "end", "events": w.events, "seals": w.seals, "lines": w.lines + 1})
+    end = {"events": w.events, "seals": w.seals, "definitions": w.defs, "lines": w.lines + 1}
+    w.write({"type": "end", **end})
     return ExportSummary(
         schema_id=EXPORT_SCHEMA,
         events=w.events,
         seals=w.seals,
+        definitions=w.defs,
         lines=w.lines,
         instance=instance,
         since=since,

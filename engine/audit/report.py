@@ -23,16 +23,20 @@ __all__ = [
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-ProblemKind = Literal["altered", "missing", "reordered", "inserted", "seal"]
+ProblemKind = Literal["altered", "missing", "reordered", "inserted", "seal", "rule", "id_form"]
 
 
 class IntegrityProblem(BaseModel):
     """One thing that does not verify.
 
     ``kind`` is ``altered``, ``missing``, ``reordered`` or ``inserted`` for an event (with
-    its instance and version), or ``seal`` for a seal that no longer matches the log, is
-    missing from the chain of seals, or whose signature fails. ``position`` is the log's
-    notification id where known; ``line`` the line of an export file.
+    its instance and version); ``rule`` for an event that breaks its workflow's rules
+    (``rule`` names which: ``first_event``, ``source``, ``trigger``, ``dest``, ``role``,
+    ``separation``, ``collect_as``, ``guards``, ``reason`` or ``definition``); ``id_form``
+    for a row whose instance id is not in the store's canonical form; or ``seal`` for a
+    seal that no longer matches the log, is missing from the chain of seals, or whose
+    signature fails. ``position`` is the log's notification id where known; ``line`` the
+    line of an export file.
     """
 
     model_config = _FROZEN
@@ -43,6 +47,7 @@ class IntegrityProblem(BaseModel):
     detail: str
     position: int | None = None
     line: int | None = None
+    rule: str | None = None
 
 
 class IntegrityReport(BaseModel):
@@ -118,6 +123,7 @@ class ExportSummary(BaseModel):
     events: int
     seals: int
     lines: int
+    definitions: int = 0
     instance: UUID | None = None
     since: datetime | None = None
 
@@ -141,6 +147,7 @@ def problem_model(p: Problem) -> IntegrityProblem:
             "detail": detail,
             "position": p.position,
             "line": p.line,
+            "rule": p.rule,
         }
     )
 

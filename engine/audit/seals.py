@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from engine.audit.offline.chain import GENESIS_RUNNING, step_running
 from engine.audit.offline.seal_record import Head, SealRecord, heads_digest, seal_digest
 from engine.audit.offline.signing import SigningKey
-from engine.audit.records import iter_notifications, record_of
+from engine.audit.records import iter_records
 from engine.audit.report import Seal
 from engine.errors import ConcurrencyConflict, InvalidArgument
 from engine.instance.hashing import GENESIS_HASH, utc_iso
@@ -126,13 +126,12 @@ def _interval(app: EngineApplication, last: SealRecord | None) -> tuple[int, int
     position, events = (last.position, last.events) if last else (0, 0)
     running = last.running_hash if last else GENESIS_RUNNING
     heads: dict[str, tuple[int, str]] = {}
-    for page in iter_notifications(app.recorder, start=position):
-        for n in page:
-            rec = record_of(app.mapper, n, n.id)
+    for page in iter_records(app.recorder, app.mapper, start=position):
+        for rec in page:
             running = step_running(running, rec.digest)
             heads[rec.instance_id] = (rec.version, rec.digest)
         events += len(page)
-        position = page[-1].id
+        position = page.last
     return position, events, running, sorted((i, v, h) for i, (v, h) in heads.items())
 
 

@@ -18,6 +18,7 @@ from engine.audit.source import AuditSource
 from engine.errors import InvalidArgument
 
 if TYPE_CHECKING:
+    from engine.audit.definitions import InstalledDefinitions
     from engine.audit.explain import Explanation, StateDiff
     from engine.audit.replay import ReplayReport
     from engine.audit.report import ExportSummary, IntegrityReport, Seal
@@ -34,11 +35,15 @@ class AuditService:
     now: Callable[[], datetime]
 
     def verify(self, *, public_key: PublicKey | None, progress: Progress | None) -> IntegrityReport:
-        """Every hash, chain and seal of the store."""
+        """Every hash, chain and seal of the store, and every step against the rules of the
+        definition its instance pinned (an unknown definition is itself a problem)."""
         from engine.audit.verify import verify_store
 
         s = self.source
-        return verify_store(s.app, s.sql, label=s.label, public_key=public_key, progress=progress)
+        return verify_store(
+            s.app, s.sql, label=s.label, definitions=_definitions(s),
+            public_key=public_key, progress=progress,
+        )  # fmt: skip
 
     def seal(self, *, key: str | os.PathLike[str] | None) -> Seal:
         """Seal the log as it is now (signed with ``key`` when given)."""
@@ -61,13 +66,14 @@ class AuditService:
         since: datetime | None,
         progress: Progress | None,
     ) -> ExportSummary:
-        """Write the log (or one instance, or the log from ``since``) and its seals."""
+        """Write the log (or one instance, or the log from ``since``), its seals and the
+        definitions its events pin."""
         from engine.audit.export import write_export
 
         s = self.source
         return write_export(
             s.app, s.sql, out, label=s.label, instance=instance, since=since, now=self.now(),
-            progress=progress,
+            progress=progress, definitions=_definitions(s),
         )  # fmt: skip
 
     def explain(self, iid: UUID, version: int) -> Explanation:
@@ -89,10 +95,19 @@ class AuditService:
         return replay_check(self.source, progress=progress)
 
 
+def _definitions(source: AuditSource) -> InstalledDefinitions:
+    """The installed definitions, then those recorded in the store."""
+    from engine.audit.definitions import InstalledDefinitions
+    from engine.persistence.definitions import DefinitionStore
+
+    return InstalledDefinitions(source.registry, DefinitionStore(source.sql).body)
+
+
 def verify_export_file(
     path: str | os.PathLike[str], *, public_key: PublicKey | None = None
 ) -> IntegrityReport:
-    """Check an export offline (no database): hashes, chains, seals and signatures."""
+    """Check an export offline (no database): hashes, chains, seals and signatures, and the
+    workflow rules of every instance against the definitions the export carries."""
     from engine.audit.offline.verifier import ExportFormatError, verify_file
     from engine.audit.report import report_from
     from engine.audit.verify import public_key_check

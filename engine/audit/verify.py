@@ -1,8 +1,11 @@
-"""Verify the live store: every event's hash, every instance's chain, every seal.
+"""Verify the live store: every event's hash, every instance's chain, every seal, and every
+step against the workflow rules of the definition its instance pinned.
 
-The log is read in pages of notifications, in order, so memory stays flat in the number
-of events (it grows with the number of instances: one head each). Instances whose chain
-breaks are then read back whole and judged by :meth:`engine.audit.checker.CheckResult.judge`.
+The log is read in pages, in order, so memory stays flat in the number of events (it grows
+with the number of instances: one head and one rule track each). Instances whose chain (or
+order) breaks are then read back whole, in a second pass over the log that keeps each
+event's position, and judged by :meth:`engine.audit.offline.result.CheckResult.judge`.
+Snapshots are never read: the rules are replayed from the events alone.
 """
 
 from __future__ import annotations
@@ -10,11 +13,11 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable
-from uuid import UUID
 
-from engine.audit.offline.chain import Problem
-from engine.audit.offline.checker import ChainChecker, CheckResult, SignatureCheck
-from engine.audit.records import iter_notifications, record_of
+from engine.audit.offline.chain import Problem, Record
+from engine.audit.offline.checker import ChainChecker, SignatureCheck
+from engine.audit.offline.semantic import DefinitionSource, RuleChecker
+from engine.audit.records import iter_records
 from engine.audit.report import IntegrityReport, report_from
 from engine.audit.seals import SealStore, seal_store
 from engine.errors import InvalidArgument
@@ -49,22 +52,29 @@ def _stream(
 ) -> None:
     pending = deque(store.records())
     head = int(app.recorder.max_notification_id() or 0)
-    for batch in iter_notifications(app.recorder, page=page):
-        for n in batch:
-            while pending and n.id > pending[0].position:
+    for batch in iter_records(app.recorder, app.mapper, page=page):
+        for rec in batch:
+            while pending and (rec.position or 0) > pending[0].position:
                 seal = pending.popleft()
                 checker.close_seal(seal, store.heads(seal.seq))
-            checker.add(record_of(app.mapper, n, n.id))
+            checker.add(rec)
         if progress is not None:
-            progress(batch[-1].id, max(head, batch[-1].id))
+            progress(batch.last, max(head, batch.last))
     while pending:
         seal = pending.popleft()
         checker.close_seal(seal, store.heads(seal.seq))
 
 
-def _analyse(app: EngineApplication, iid: str, result: CheckResult) -> list[Problem]:
-    stored = app.recorder.select_events(UUID(iid))
-    return result.judge(iid, [record_of(app.mapper, s) for s in stored])
+def suspect_records(
+    app: EngineApplication, suspects: set[str], *, page: int = 1000
+) -> dict[str, list[Record]]:
+    """Every stored record of the ``suspects``, with its log position (a second pass)."""
+    found: dict[str, list[Record]] = {s: [] for s in suspects}
+    for batch in iter_records(app.recorder, app.mapper, page=page):
+        for rec in batch:
+            if rec.instance_id in found:
+                found[rec.instance_id].append(rec)
+    return found
 
 
 def verify_store(
@@ -72,26 +82,31 @@ def verify_store(
     sql: SqlStore,
     *,
     label: str,
+    definitions: DefinitionSource | None = None,
     public_key: PublicKey | None = None,
     progress: Progress | None = None,
     page: int = 1000,
 ) -> IntegrityReport:
     """Check the whole log of ``app`` (an eventsourcing application) and its seals.
 
-    With ``public_key``, every seal must carry a valid Ed25519 signature by that key.
+    With ``definitions`` (content hash -> definition dict), every instance's history is
+    replayed against the rules of the definition it pinned. With ``public_key``, the log
+    must have seals, each with a valid Ed25519 signature by that key.
     """
-    checker = ChainChecker(signature_check=public_key_check(public_key))
+    rules = RuleChecker(definitions) if definitions is not None else None
+    checker = ChainChecker(signature_check=public_key_check(public_key), rules=rules)
     with translate_errors("verifying the log", label):
         _stream(app, seal_store(sql), checker, progress, page)
         result = checker.finish()
-        problems = list(result.problems)
-        for iid in result.suspects:
-            problems += _analyse(app, iid, result)
+        problems: list[Problem] = list(result.problems)
+        if result.suspects:
+            for iid, records in suspect_records(app, set(result.suspects), page=page).items():
+                problems += result.judge(iid, records)
     return report_from(
         problems,
         events=result.events,
         instances=result.instances,
         seals=result.seals,
         signatures=result.signatures,
-        source=label,
+        source=label if rules is not None else f"{label} (hash checks only: no definitions)",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -14,9 +15,10 @@ from engine.audit.offline.verifier import OfflineReport, verify_file
 from engine.instance.hashing import canonical_json
 from tests.conftest import EngineFactory
 from tests.helpers import REQUESTER, REVIEWER, StepClock, submit
+from tests.toy import toy_definition
 
 
-def export(engine: Engine, path: Path, **kw: object) -> list[dict]:
+def export(engine: Engine, path: Path, **kw: object) -> list[dict[str, Any]]:
     with path.open("w", encoding="utf-8") as out:
         engine.export(out, **kw)  # type: ignore[arg-type]
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
@@ -42,6 +44,7 @@ class ExportContract:
         lines = export(engine, tmp_path / "x.jsonl")
         assert [line["type"] for line in lines] == [
             "header",
+            "definition",
             "event",
             "event",
             "event",
@@ -90,6 +93,7 @@ class ExportContract:
         assert [line["type"] for line in lines] == [
             "header",
             "anchor",
+            "definition",
             "event",
             "seal",
             "event",
@@ -106,18 +110,18 @@ class ExportContract:
         path = tmp_path / "x.jsonl"
         export(engine, path)
         text = path.read_text(encoding="utf-8").splitlines()
-        assert '"text":"a"' in text[3]
-        text[3] = text[3].replace('"text":"a"', '"text":"z"')
+        assert '"text":"a"' in text[4]
+        text[4] = text[4].replace('"text":"a"', '"text":"z"')
         path.write_text("\n".join(text) + "\n", encoding="utf-8")
         report = verify_file(path)
-        assert ("altered", 4) in kinds_and_lines(report)
+        assert ("altered", 5) in kinds_and_lines(report)
         assert {p.kind for p in report.problems} == {"altered", "seal"}
 
     def test_a_removed_event_line_is_found(self, engine: Engine, tmp_path: Path) -> None:
         path = tmp_path / "x.jsonl"
         export(engine, path)
         text = path.read_text(encoding="utf-8").splitlines()
-        del text[6]  # the first instance's last note
+        del text[7]  # the first instance's last note
         path.write_text("\n".join(text) + "\n", encoding="utf-8")
         report = verify_file(path)
         first = str(next(iter(engine.instance_ids())))
@@ -166,7 +170,7 @@ class TestSQLite(ExportContract):
                 (first.hex,),
             )
         conn.close()
-        with Engine.open(store_url, projections=[]) as again:
+        with Engine.open(store_url, workflows=[toy_definition()], projections=[]) as again:
             online = {(p.kind, p.instance_id, p.version) for p in again.verify().problems}
             export(again, tmp_path / "x.jsonl")
         offline = verify_file(tmp_path / "x.jsonl")

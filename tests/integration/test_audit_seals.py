@@ -72,6 +72,24 @@ class SealContract:
             "seal #1: is not signed, but a public key was given"
         ]
 
+    def test_a_public_key_with_no_seal_to_check_fails(
+        self, open_engine: EngineFactory, keys: tuple[Path, Path, Path], tmp_path: Path
+    ) -> None:
+        _, public, _ = keys
+        engine = open_engine()
+        submit(engine)
+        report = engine.verify(public_key=public)
+        assert [(p.kind, p.detail) for p in report.problems] == [
+            ("seal", "a public key was given, but there is no seal to check")
+        ]
+        assert (report.ok, report.signatures_checked) == (False, 0)
+        path = tmp_path / "x.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            engine.export(out)
+        offline = engine.verify_file(path, public_key=public)
+        assert (offline.ok, [p.kind for p in offline.problems]) == (False, ["seal"])
+        assert engine.verify_file(path).ok  # without a key, no seal is needed
+
     def test_a_seal_number_is_recorded_once(self, open_engine: EngineFactory) -> None:
         engine = open_engine()
         first = engine.seal()

@@ -26,60 +26,68 @@ from tests.helpers import REQUESTER, submit
 class Tamper:
     """Direct SQL on the event table of one store."""
 
-    def state(self, iid: UUID, version: int) -> bytes:
+    table = ""
+    mark = ""
+    position_column = ""
+
+    def query(self, sql: str, *params: Any) -> list[Any]:
         raise NotImplementedError
 
     def execute(self, sql: str, *params: Any) -> None:
-        raise NotImplementedError
-
-    table = ""
-    mark = ""
+        self.query(sql, *params)
 
     def key(self, iid: UUID) -> Any:
         return iid
 
-    def set_state(self, iid: UUID, version: int, state: bytes) -> None:
+    def _at(self, action: str, iid: UUID, version: int, *params: Any) -> list[Any]:
+        """``action`` (with its own ``params``) on the row of ``iid`` at ``version``."""
+        where = f"WHERE originator_id = {self.mark} AND originator_version = {self.mark}"
+        return self.query(f"{action} {where}", *params, self.key(iid), version)
+
+    def _get(self, column: str, iid: UUID, version: int) -> Any:
+        rows = self._at(f"SELECT {column} FROM {self.table}", iid, version)
+        assert rows, (iid, version)
+        return rows[0][0]
+
+    def state(self, iid: UUID, version: int) -> bytes:
+        return bytes(self._get("state", iid, version))
+
+    def topic(self, iid: UUID, version: int) -> str:
+        return str(self._get("topic", iid, version))
+
+    def position(self, iid: UUID, version: int) -> int:
+        """The row's notification id (its log position)."""
+        return int(self._get(self.position_column, iid, version))
+
+    def set_row(self, iid: UUID, version: int, topic: str, state: bytes) -> None:
         m = self.mark
-        self.execute(
-            f"UPDATE {self.table} SET state = {m} WHERE originator_id = {m} AND "
-            f"originator_version = {m}",
-            state,
-            self.key(iid),
-            version,
-        )
+        self._at(f"UPDATE {self.table} SET topic = {m}, state = {m}", iid, version, topic, state)
+
+    def set_state(self, iid: UUID, version: int, state: bytes) -> None:
+        self._at(f"UPDATE {self.table} SET state = {self.mark}", iid, version, state)
 
     def delete(self, iid: UUID, version: int) -> None:
-        m = self.mark
-        self.execute(
-            f"DELETE FROM {self.table} WHERE originator_id = {m} AND originator_version = {m}",
-            self.key(iid),
-            version,
-        )
+        self._at(f"DELETE FROM {self.table}", iid, version)
 
     def set_version(self, iid: UUID, old: int, new: int) -> None:
-        m = self.mark
-        self.execute(
-            f"UPDATE {self.table} SET originator_version = {m} WHERE "
-            f"originator_id = {m} AND originator_version = {m}",
-            new,
-            self.key(iid),
-            old,
-        )
+        self._at(f"UPDATE {self.table} SET originator_version = {self.mark}", iid, old, new)
 
-    def insert(self, iid: UUID, version: int, state: bytes) -> None:
+    def insert(
+        self, iid: UUID, version: int, state: bytes, topic: str = TRANSITIONED_TOPIC
+    ) -> None:
         m = self.mark
         self.execute(
             f"INSERT INTO {self.table} (originator_id, originator_version, topic, "
             f"state) VALUES ({m}, {m}, {m}, {m})",
             self.key(iid),
             version,
-            TRANSITIONED_TOPIC,
+            topic,
             state,
         )
 
 
 class SQLiteTamper(Tamper):
-    table, mark = "stored_events", "?"
+    table, mark, position_column = "stored_events", "?", "rowid"
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -87,45 +95,25 @@ class SQLiteTamper(Tamper):
     def key(self, iid: UUID) -> Any:
         return iid.hex
 
-    def state(self, iid: UUID, version: int) -> bytes:
+    def query(self, sql: str, *params: Any) -> list[Any]:
         with sqlite3.connect(self.path) as conn:
-            row = conn.execute(
-                "SELECT state FROM stored_events WHERE originator_id = ? AND "
-                "originator_version = ?",
-                (iid.hex, version),
-            ).fetchone()
+            rows = conn.execute(sql, params).fetchall()
         conn.close()
-        return bytes(row[0])
-
-    def execute(self, sql: str, *params: Any) -> None:
-        with sqlite3.connect(self.path) as conn:
-            conn.execute(sql, params)
-        conn.close()
+        return rows
 
 
 class PostgresTamper(Tamper):
-    mark = "%s"
+    mark, position_column = "%s", "notification_id"
 
     def __init__(self, schema: str) -> None:
         self.table = f'"{schema}".socieux_events'
 
-    def state(self, iid: UUID, version: int) -> bytes:
-        import psycopg
-
-        with psycopg.connect(POSTGRES_URL) as conn:
-            row = conn.execute(
-                f"SELECT state FROM {self.table} WHERE originator_id = %s AND "
-                "originator_version = %s",
-                (iid, version),
-            ).fetchone()
-        assert row is not None
-        return bytes(row[0])
-
-    def execute(self, sql: str, *params: Any) -> None:
+    def query(self, sql: str, *params: Any) -> list[Any]:
         import psycopg
 
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(sql, params)  # type: ignore[arg-type]
+            cur = conn.execute(sql, params)
+            return list(cur.fetchall()) if cur.description else []
 
 
 def forge(template: bytes, iid: UUID, version: int, prev_hash: str, text: str) -> bytes:
@@ -254,6 +242,18 @@ class TamperContract:
             ("reordered", ids[1], 6),
         }
 
+    def test_each_problem_at_a_stored_row_names_its_log_position(
+        self, ids: list[UUID], tamper: Tamper, reopen: Any
+    ) -> None:
+        state = tamper.state(ids[1], 3)
+        tamper.set_state(ids[1], 3, state.replace(b'"text":"n1"', b'"text":"m1"'))
+        tamper.set_version(ids[0], 4, 6)  # a suspect: judged from a second pass over the log
+        problems = reopen().verify().problems
+        assert {(p.kind, p.instance_id, p.version, p.position) for p in problems} == {
+            ("altered", ids[1], 3, tamper.position(ids[1], 3)),
+            ("reordered", ids[0], 6, tamper.position(ids[0], 6)),
+        }
+
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 class TestSQLite(TamperContract):
@@ -261,9 +261,53 @@ class TestSQLite(TamperContract):
     def tamper(self, store_url: str) -> Tamper:
         return SQLiteTamper(store_url.removeprefix("sqlite:///"))
 
+    @pytest.mark.parametrize(
+        "spell",
+        [str.upper, lambda h: str(UUID(h)), lambda h: f"{{{h}}}"],
+        ids=["upper", "hyphens", "braces"],
+    )
+    def test_an_id_spelt_another_way_is_reported_with_its_position(
+        self, ids: list[UUID], tamper: Tamper, reopen: Any, spell: Callable[[str], str]
+    ) -> None:
+        at = tamper.position(ids[1], 3)
+        tamper.execute(
+            "UPDATE stored_events SET originator_id = ? WHERE rowid = ?", spell(ids[1].hex), at
+        )
+        engine = reopen()
+        assert 3 not in [h.version for h in engine.history(ids[1])]  # what the id hides
+        report = engine.verify()
+        assert [(p.kind, p.instance_id, p.version, p.position) for p in report.problems] == [
+            ("id_form", ids[1], 3, at)
+        ]
+        assert repr(spell(ids[1].hex)) in report.problems[0].detail
+
+    def test_an_id_that_is_no_uuid_is_reported_not_a_crash(
+        self, ids: list[UUID], tamper: Tamper, reopen: Any
+    ) -> None:
+        at = tamper.position(ids[2], 5)
+        tamper.execute("UPDATE stored_events SET originator_id = 'nope' WHERE rowid = ?", at)
+        found = {(p.kind, p.version, p.position) for p in reopen().verify().problems}
+        assert {("id_form", 5, at), ("altered", 5, at)} <= found
+
 
 @pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
 class TestPostgres(TamperContract):
     @pytest.fixture
     def tamper(self, store_url: str) -> Tamper:
         return PostgresTamper(store_url.rsplit("schema=", 1)[1])
+
+    def test_postgres_holds_ids_only_in_canonical_form(
+        self, ids: list[UUID], tamper: Tamper, reopen: Any
+    ) -> None:
+        import psycopg
+
+        where = "WHERE originator_id = %s AND originator_version = 3"
+        tamper.execute(
+            f"UPDATE {tamper.table} SET originator_id = %s {where}", ids[1].hex.upper(), ids[1]
+        )
+        assert tamper.query(f"SELECT originator_id::text FROM {tamper.table} {where}", ids[1]) == [
+            (str(ids[1]),)
+        ]
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+            tamper.execute(f"UPDATE {tamper.table} SET originator_id = 'nope' {where}", ids[1])
+        assert reopen().verify().ok

@@ -1,5 +1,6 @@
-"""The offline verifier an auditor copies: hash chains, the streaming checker, seal
-signatures and the export reader.
+"""The offline verifier an auditor copies: hash chains, the streaming checker, the
+workflow rules (replayed against the definitions an export carries), seal signatures and
+the export reader.
 
 Visibly separate from the rest of the engine: these modules import only the standard
 library and each other (``cryptography`` only when a public key is given). Run it with

@@ -53,7 +53,8 @@ def raw_digest(*parts: str | bytes) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One finding: its kind, where it is (instance, version, log position, export line)."""
+    """One finding: its kind, where (instance, version, log position, export line), and
+    for kind ``rule`` which rule."""
 
     kind: str
     instance_id: str | None
@@ -61,6 +62,7 @@ class Problem:
     detail: str
     position: int | None = None
     line: int | None = None
+    rule: str | None = None
 
 
 @dataclass(slots=True)
@@ -69,7 +71,8 @@ class Record:
 
     ``fields`` is the hashed object without ``originator_version`` (``None`` when the
     row could not be read, with ``error`` saying why, and ``raw`` a digest of the row
-    as found); :attr:`digest` feeds the running hash.
+    as found); :attr:`digest` feeds the running hash. ``stored_id``: the id as the row
+    spells it, when that is not the store's canonical form (reads miss the row).
     """
 
     instance_id: str
@@ -80,6 +83,7 @@ class Record:
     line: int | None = None
     error: str = ""
     raw: str | None = None
+    stored_id: str | None = None
     recomputed: str | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:

@@ -14,18 +14,13 @@ before it was removed or rewritten (each seal names the hash of the previous one
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .canonical import GENESIS_HASH
-from .chain import (
-    GENESIS_RUNNING,
-    Problem,
-    Record,
-    analyse_instance,
-    step_running,
-)
+from .chain import GENESIS_RUNNING, Problem, Record, step_running
+from .result import CheckResult, Scope, SignatureCheck
 from .seal_record import SEAL_SCHEMA, Head, SealRecord, heads_digest, seal_digest
+from .semantic import RuleChecker
 
 __all__ = [
     "SEAL_SCHEMA",
@@ -34,45 +29,10 @@ __all__ = [
     "Head",
     "Scope",
     "SealRecord",
+    "SignatureCheck",
     "heads_digest",
     "seal_digest",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """What a stream holds: the whole log, one instance, or the log from an anchor on."""
-
-    instance: str | None = None
-    anchored: bool = False
-
-
-SignatureCheck = Callable[[SealRecord], "str | None"]
-
-
-@dataclass(slots=True)
-class CheckResult:
-    """What the stream found, and the suspects left for a full per-instance analysis."""
-
-    problems: list[Problem]
-    suspects: list[str]
-    sealed_heads: dict[str, tuple[int, str, int]]
-    out_of_order: dict[str, Problem]
-    events: int
-    instances: int
-    seals: int
-    signatures: int
-
-    def judge(self, iid: str, records: list[Record], *, anchored: bool = False) -> list[Problem]:
-        """The full analysis of suspect ``iid`` from all its ``records``.
-
-        An instance whose chain is whole but whose events sit out of order in the log
-        (a moved row) is reported as reordered where the stream saw it.
-        """
-        found = analyse_instance(iid, records, anchored=anchored, sealed=self.sealed_heads.get(iid))
-        if not found and iid in self.out_of_order:
-            return [self.out_of_order[iid]]
-        return found
 
 
 @dataclass
@@ -81,6 +41,7 @@ class ChainChecker:
 
     scope: Scope = field(default_factory=Scope)
     signature_check: SignatureCheck | None = None
+    rules: RuleChecker | None = None
     running: str | None = None
     problems: list[Problem] = field(default_factory=list)
     _heads: dict[str, tuple[int, str]] = field(default_factory=dict)
@@ -106,33 +67,36 @@ class ChainChecker:
         self._start, self.running, self._before = position, running_hash, events
         self._last_position = position
 
-    def add(self, rec: Record) -> None:
-        """Check one event, in log order."""
-        iid = rec.instance_id
-        if self.scope.instance is not None and iid != self.scope.instance:
-            self.problems.append(
-                rec.problem(
-                    "inserted",
-                    f"an event of another instance in an export of {self.scope.instance}",
-                )
-            )
-            return
+    def _admits(self, rec: Record) -> bool:
+        """Whether ``rec`` belongs in this stream (reporting what does not, and bad ids)."""
+        if rec.stored_id is not None:
+            why = f"stored as {rec.stored_id!r}, not in the store's canonical form: "
+            self.problems.append(rec.problem("id_form", why + "reads of it miss this event"))
+        if self.scope.instance is not None and rec.instance_id != self.scope.instance:
+            why = f"an event of another instance in an export of {self.scope.instance}"
+            self.problems.append(rec.problem("inserted", why))
+            return False
         if self.scope.anchored and self.running is None:
             self.problems.append(rec.problem("inserted", "an event before the export's anchor"))
+            return False
+        return True
+
+    def add(self, rec: Record) -> None:
+        """Check one event, in log order (and its workflow rules, given ``rules``)."""
+        if not self._admits(rec):
             return
+        iid = rec.instance_id
         self._events += 1
         if rec.position is not None:
             if rec.position <= self._last_position:
-                self.problems.append(
-                    rec.problem(
-                        "reordered",
-                        f"log position {rec.position} comes after {self._last_position}",
-                    )
-                )
+                why = f"log position {rec.position} comes after {self._last_position}"
+                self.problems.append(rec.problem("reordered", why))
             self._last_position = max(self._last_position, rec.position)
         if self.running is not None:
             self.running = step_running(self.running, rec.digest)
         self._touched.setdefault(iid, rec.version)
+        if self.rules is not None:
+            self.rules.add(rec)
         if iid in self._suspects:
             self._note_order(rec)
             return
@@ -144,6 +108,8 @@ class ChainChecker:
             return
         self._suspects[iid] = head[0] if head else 0
         self._heads.pop(iid, None)
+        if self.rules is not None:
+            self.rules.suspect(iid)
         self._note_order(rec)
 
     def _note_order(self, rec: Record) -> None:
@@ -282,14 +248,27 @@ class ChainChecker:
             )
 
     def finish(self) -> CheckResult:
-        """The findings so far and the suspects to analyse in full."""
+        """The findings so far and the suspects to analyse in full.
+
+        Given a public key, a log without any seal fails: nothing was signed to check.
+        """
+        problems, suspects = list(self.problems), set(self._suspects)
+        if self.signature_check is not None and self._seals == 0:
+            problems.append(
+                Problem("seal", None, None, "a public key was given, but there is no seal to check")
+            )
+        if self.rules is not None:
+            found, later = self.rules.finish()
+            problems += found
+            suspects.update(later)
         return CheckResult(
-            problems=list(self.problems),
-            suspects=sorted(self._suspects),
+            problems=problems,
+            suspects=sorted(suspects),
             sealed_heads=dict(self._deferred),
             out_of_order=dict(self._out_of_order),
             events=self._events,
             instances=self._instances,
             seals=self._seals,
             signatures=self._signatures,
+            rules=self.rules,
         )

@@ -9,6 +9,7 @@ raise ``ValueError`` with a message fit for a user.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,12 +20,24 @@ if TYPE_CHECKING:
 __all__ = ["SigningKey", "generate_key", "load_public_key", "load_signing_key", "signature_check"]
 
 
+MAX_KEY_FILE = 64 * 1024
+
+
 def _read(path: str | os.PathLike[str]) -> bytes:
+    """A key file's bytes: a regular file of at most 64 KiB (never /dev/zero)."""
     try:
-        return Path(path).read_bytes()
+        with Path(path).open("rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                msg = f"key file {path} is not a regular file"
+                raise ValueError(msg)
+            data = fh.read(MAX_KEY_FILE + 1)
     except OSError as exc:
         msg = f"cannot read key file {path}: {exc.strerror}"
         raise ValueError(msg) from None
+    if len(data) > MAX_KEY_FILE:
+        msg = f"key file {path} is larger than {MAX_KEY_FILE} bytes"
+        raise ValueError(msg)
+    return data
 
 
 def _raw_public(key: Any) -> str:

@@ -1,12 +1,15 @@
 """Verify an audit export offline: no database, no engine configuration.
 
-This module and the ones it imports (``canonical``, ``chain`` and ``checker``, all in this
-folder, by relative import) use only the standard library; ``cryptography`` is imported
-(through ``signing``) only when a public key is given. An auditor can run::
+This module and the ones it imports (all in this folder, by relative import) use only the
+standard library; ``cryptography`` is imported (through ``signing``) only when a public
+key is given. An auditor can run::
 
     python -m engine.audit.offline export.jsonl [--public-key seal-key.pub]
 
 or copy this folder anywhere (say as ``offline/``) and run ``python -m offline export.jsonl``.
+Besides hashes, chains and seals, an export of schema 2 carries the definitions its events
+pin, so the workflow rules are checked too (:mod:`.semantic`); schema 1 exports are still
+read, with hash checks only.
 
 It exits 0 when everything verifies, 6 when something does not, 2 on bad usage.
 """
@@ -14,22 +17,31 @@ It exits 0 when everything verifies, 6 when something does not, 2 on bad usage.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .chain import Problem, Record, raw_digest
-from .checker import ChainChecker, Head, Scope, SealRecord, SignatureCheck
+from .chain import Problem, Record
+from .checker import ChainChecker, Scope, SignatureCheck
+from .lines import definition_of, event_record, is_hex64, is_int, parse, seal_of
+from .semantic import RuleChecker
 
-__all__ = ["EXPORT_SCHEMA", "ExportFormatError", "OfflineReport", "main", "verify_file"]
+__all__ = [
+    "EXPORT_SCHEMA",
+    "READABLE_SCHEMAS",
+    "ExportFormatError",
+    "OfflineReport",
+    "main",
+    "verify_file",
+]
 
-EXPORT_SCHEMA = "socieux.audit-export/1"
-_SEAL_INTS = ("seq", "position", "events", "heads_count")
-_SEAL_STRS = ("running_hash", "sealed_at", "heads_hash", "previous", "seal_hash")
-_SEAL_OPTIONAL = ("public_key", "signature")
+EXPORT_SCHEMA = "socieux.audit-export/2"
+"""The schema exports are written in: version 1 plus ``definition`` lines."""
+SCHEMA_V1 = "socieux.audit-export/1"
+READABLE_SCHEMAS = (SCHEMA_V1, EXPORT_SCHEMA)
+_HASH_ONLY = "hash checks only: a schema 1 export holds no definitions, so rules were not checked"
 
 
 class ExportFormatError(ValueError):
@@ -46,6 +58,7 @@ class OfflineReport:
     instances: int = 0
     seals: int = 0
     signatures: int = 0
+    definitions: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -54,70 +67,33 @@ class OfflineReport:
         return not self.problems
 
 
+MAX_LINE = 16 * 1024 * 1024
+"""The longest export line read (16 Mi characters): a longer one is not an export's."""
+
+
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     try:
         with path.open(encoding="utf-8") as fh:
-            yield from enumerate(fh, start=1)
+            number = 0
+            while line := fh.readline(MAX_LINE + 1):
+                number += 1
+                if len(line) > MAX_LINE:
+                    msg = f"line {number} is longer than {MAX_LINE} characters"
+                    raise ExportFormatError(msg)
+                yield number, line
     except (OSError, UnicodeDecodeError) as exc:
         msg = f"cannot read {path}: {exc}"
         raise ExportFormatError(msg) from None
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_hex64(v: Any) -> bool:
-    return isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v)
-
-
-def _record(obj: dict[str, Any], n: int, text: str) -> Record | None:
-    event, position = obj.get("event"), obj.get("position")
-    if not isinstance(event, dict) or not _is_int(position):
-        return None
-    iid, version = event.get("originator_id"), event.get("originator_version")
-    if not isinstance(iid, str) or not isinstance(version, int) or isinstance(version, bool):
-        return None
-    stored_hash = obj.get("hash")
-    well_formed = all(isinstance(event.get(k), str) for k in ("topic", "timestamp")) and isinstance(
-        stored_hash, str
-    )
-    if not well_formed:
-        why = str(obj.get("unreadable") or "the event line lacks its topic, time or hash")
-        digest = obj.get("digest")
-        raw = digest if _is_hex64(digest) else raw_digest(text)
-        return Record(iid, version, None, None, position=position, line=n, error=why, raw=raw)
-    fields = {k: v for k, v in event.items() if k != "originator_version"}
-    return Record(iid, version, fields, stored_hash, position=position, line=n)
-
-
-def _seal(obj: dict[str, Any], n: int) -> tuple[SealRecord, list[Head]] | None:
-    typed = (
-        all(_is_int(obj.get(k)) for k in _SEAL_INTS)
-        and all(isinstance(obj.get(k), str) for k in _SEAL_STRS)
-        and all(obj.get(k) is None or isinstance(obj.get(k), str) for k in _SEAL_OPTIONAL)
-    )
-    heads = obj.get("heads")
-    if not typed or not isinstance(heads, list):
-        return None
-    try:
-        parsed = [(str(i), int(v), str(h)) for i, v, h in heads]
-    except (TypeError, ValueError):
-        return None
-    fields = {k: obj[k] for k in (*_SEAL_INTS, *_SEAL_STRS)}
-    return SealRecord(
-        **fields, public_key=obj.get("public_key"), signature=obj.get("signature"), line=n
-    ), parsed
 
 
 def _scope(header: Any) -> tuple[Scope, str]:
     if not isinstance(header, dict) or header.get("type") != "header":
         msg = "line 1 is not a socieux audit export header"
         raise ExportFormatError(msg)
-    if header.get("schema") != EXPORT_SCHEMA:
+    if header.get("schema") not in READABLE_SCHEMAS:
         msg = (
             f"unsupported export schema {header.get('schema')!r} (this verifier reads "
-            f"{EXPORT_SCHEMA})"
+            f"{', '.join(READABLE_SCHEMAS)})"
         )
         raise ExportFormatError(msg)
     scope = header.get("scope") or {}
@@ -135,9 +111,11 @@ def _scope(header: Any) -> tuple[Scope, str]:
 class _Pass:
     checker: ChainChecker
     report: OfflineReport
+    definitions: dict[str, dict[str, Any]] | None = None
     end: dict[str, Any] | None = None
     end_line: int = 0
     last_line: int = 0
+    definition_lines: int = 0
 
     def bad(self, n: int, kind: str, detail: str) -> None:
         self.report.problems.append(Problem(kind, None, None, f"line {n}: {detail}", line=n))
@@ -150,33 +128,54 @@ class _Pass:
             self.bad(n, "inserted", "a line after the end line")
             return
         try:
-            obj = json.loads(text)
-        except (ValueError, RecursionError):
+            obj, duplicates = parse(text)
+        except ValueError:
             self.bad(n, "altered", "not valid JSON")
             return
         kind = obj.get("type") if isinstance(obj, dict) else None
-        self._dispatch(n, kind, obj, text)
-
-    def _dispatch(self, n: int, kind: Any, obj: Any, text: str) -> None:
         if kind == "event":
-            rec = _record(obj, n, text)
-            if rec is None:
-                self.bad(n, "altered", "not a well-formed event line")
-            else:
-                self.checker.add(rec)
-        elif kind == "seal":
-            parsed = _seal(obj, n)
+            self._event(n, obj, text, duplicates)
+        elif duplicates:
+            self.bad(
+                n, "altered", f"the line repeats the key(s) {', '.join(sorted(set(duplicates)))}"
+            )
+        else:
+            self._dispatch(n, kind, obj)
+
+    def _event(self, n: int, obj: dict[str, Any], text: str, duplicates: list[str]) -> None:
+        rec = event_record(obj, n, text, duplicates)
+        if rec is None:
+            self.bad(n, "altered", "not a well-formed event line")
+        else:
+            self.checker.add(rec)
+
+    def _definition(self, n: int, obj: dict[str, Any]) -> None:
+        self.definition_lines += 1
+        if self.definitions is None:
+            self.bad(n, "altered", "unexpected line type 'definition'")
+            return
+        found = definition_of(obj)
+        if isinstance(found, str):
+            self.bad(n, "altered", found)
+        else:
+            self.definitions.setdefault(found[0], found[1])
+
+    def _dispatch(self, n: int, kind: Any, obj: Any) -> None:
+        if kind == "seal":
+            parsed = seal_of(obj, n)
             if parsed is None:
                 self.bad(n, "altered", "not a well-formed seal line")
             else:
                 self.checker.close_seal(*parsed)
+        elif kind == "definition":
+            self._definition(n, obj)
         elif (
             kind == "anchor"
             and self.checker.scope.anchored
             and self.checker.running is None
-            and _is_int(obj.get("position"))
-            and _is_int(obj.get("events"))
-            and _is_hex64(obj.get("running_hash"))
+            and is_int(obj.get("position"))
+            and is_int(obj.get("events"))
+            and is_hex64(obj.get("running_hash"))
         ):
             self.checker.anchor(
                 position=obj["position"], running_hash=obj["running_hash"], events=obj["events"]
@@ -190,17 +189,19 @@ class _Pass:
 def _check_end(p: _Pass, events: int, seals: int) -> None:
     if p.end is None:
         p.bad(p.last_line + 1, "missing", "the file has no end line: it was cut short")
-    elif (p.end.get("events"), p.end.get("seals"), p.end.get("lines")) != (
-        events,
-        seals,
-        p.end_line,
-    ):
+        return
+    counted = {"events": events, "seals": seals, "lines": p.end_line}
+    if p.definitions is not None:
+        counted["definitions"] = p.definition_lines
+    stated = {k: p.end.get(k) for k in counted}
+    if stated != counted:
         p.bad(
             p.end_line,
             "missing",
-            f"the end line counts {p.end.get('events')} events, "
-            f"{p.end.get('seals')} seals and {p.end.get('lines')} "
-            f"lines; the file has {events}, {seals} and {p.end_line}",
+            "the end line counts "
+            + ", ".join(f"{v} {k}" for k, v in stated.items())
+            + "; the file has "
+            + ", ".join(f"{v} {k}" for k, v in counted.items()),
         )
 
 
@@ -208,14 +209,24 @@ def _second_pass(path: Path, suspects: set[str]) -> dict[str, list[Record]]:
     found: dict[str, list[Record]] = {s: [] for s in suspects}
     for n, text in _lines(path):
         try:
-            obj = json.loads(text)
-        except (ValueError, RecursionError):
+            obj, duplicates = parse(text)
+        except ValueError:
             continue
         if isinstance(obj, dict) and obj.get("type") == "event":
-            rec = _record(obj, n, text)
+            rec = event_record(obj, n, text, duplicates)
             if rec is not None and rec.instance_id in found:
                 found[rec.instance_id].append(rec)
     return found
+
+
+def _header(lines: Iterator[tuple[int, str]]) -> tuple[Scope, str, bool, list[str]]:
+    first = next(lines, None)
+    try:
+        header, duplicates = parse(first[1]) if first else (None, [])
+    except ValueError:
+        header, duplicates = None, []
+    scope, described = _scope(header)  # refuses anything but a header object
+    return scope, described, isinstance(header, dict) and header["schema"] != SCHEMA_V1, duplicates
 
 
 def verify_file(
@@ -224,14 +235,19 @@ def verify_file(
     """Verify an export file; ``ExportFormatError`` if it is not one."""
     path = Path(path)
     lines = _lines(path)
-    first = next(lines, None)
-    try:
-        header = json.loads(first[1]) if first else None
-    except ValueError:
-        header = None
-    scope, described = _scope(header)
-    report = OfflineReport(path=str(path), scope=described)
-    p = _Pass(ChainChecker(scope=scope, signature_check=signature_check), report, last_line=1)
+    scope, described, with_rules, duplicates = _header(lines)
+    report = OfflineReport(
+        path=str(path), scope=described if with_rules else f"{described}; {_HASH_ONLY}"
+    )
+    definitions: dict[str, dict[str, Any]] | None = {} if with_rules else None
+    rules = None
+    if definitions is not None:
+        unknown = "the export holds no intact definition with this hash"
+        rules = RuleChecker(definitions.get, anchored=scope.anchored, unknown=unknown)
+    checker = ChainChecker(scope=scope, signature_check=signature_check, rules=rules)
+    p = _Pass(checker, report, definitions, last_line=1)
+    if duplicates:
+        p.bad(1, "altered", f"the line repeats the key(s) {', '.join(sorted(set(duplicates)))}")
     for n, text in lines:
         p.line(n, text)
     result = p.checker.finish()
@@ -241,6 +257,7 @@ def verify_file(
         report.problems += result.judge(iid, records, anchored=scope.anchored)
     report.events, report.instances = result.events, result.instances
     report.seals, report.signatures = result.seals, result.signatures
+    report.definitions = len(definitions or {})
     return report
 
 

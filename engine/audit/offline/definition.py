@@ -1,0 +1,133 @@
+"""A workflow definition as the rule checks read it: plain data (standard library only).
+
+The input is the dict :func:`engine.definition.content.to_dict` gives, the one whose
+canonical JSON hashes to the definition's content hash (the hash every event pins). An
+export carries it on a ``definition`` line; the online verifier takes it from the installed
+definitions. Only what the rules need is read: each transition's trigger, sources, dest,
+roles, separation, guards (with the definition's guard versions), ``internal``,
+``collect_as`` and ``reason_required``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["START_STATE", "DefinitionError", "Rules", "Step"]
+
+START_STATE = "__start__"
+"""The pseudo-state start transitions leave from (as in ``engine.definition.model``)."""
+
+
+class DefinitionError(ValueError):
+    """A definition dict that is not the shape ``to_dict`` gives."""
+
+
+def _strs(value: object, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        msg = f"{what} is not a list of strings"
+        raise DefinitionError(msg)
+    return tuple(value)
+
+
+def _opt_str(value: object, what: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        msg = f"{what} is not a string or null"
+        raise DefinitionError(msg)
+    return value
+
+
+def _flag(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        msg = f"{what} is not true or false"
+        raise DefinitionError(msg)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One transition of a definition."""
+
+    trigger: str
+    dest: str | None
+    internal: bool
+    roles: tuple[str, ...]
+    separation: tuple[str, ...]
+    guards: tuple[tuple[str, int | None], ...]
+    collect_as: str | None
+    reason_required: bool
+
+    def dest_from(self, state: str) -> str | None:
+        """Where it leads from ``state`` (internal steps keep the state)."""
+        if state == START_STATE:
+            return self.dest
+        return state if self.internal or self.dest is None else self.dest
+
+    @classmethod
+    def of(cls, t: object, versions: Mapping[str, int]) -> tuple[Step, tuple[str, ...]]:
+        """The step of transition dict ``t`` and the states it leaves from."""
+        if not isinstance(t, dict) or not isinstance(t.get("trigger"), str):
+            raise DefinitionError("a transition is not an object with a trigger")
+        name = f"transition {t['trigger']!r}"
+        step = cls(
+            trigger=t["trigger"],
+            dest=_opt_str(t.get("dest"), f"the dest of {name}"),
+            internal=_flag(t.get("internal"), f"internal of {name}"),
+            roles=_strs(t.get("roles"), f"the roles of {name}"),
+            separation=_strs(t.get("separation"), f"the separation of {name}"),
+            guards=tuple((g, versions.get(g)) for g in _strs(t.get("guards"), f"guards of {name}")),
+            collect_as=_opt_str(t.get("collect_as"), f"the collect_as of {name}"),
+            reason_required=_flag(t.get("reason_required"), f"reason_required of {name}"),
+        )
+        return step, _strs(t.get("source"), f"the source of {name}") or (START_STATE,)
+
+
+def _guard_versions(value: object) -> dict[str, int]:
+    if not isinstance(value, list):
+        raise DefinitionError("guards is not a list")
+    versions: dict[str, int] = {}
+    for g in value:
+        if not isinstance(g, dict) or not isinstance(g.get("name"), str):
+            raise DefinitionError("a guard is not an object with a name")
+        v = g.get("version")
+        if not isinstance(v, int) or isinstance(v, bool):
+            msg = f"guard {g['name']!r} has no integer version"
+            raise DefinitionError(msg)
+        versions[g["name"]] = v
+    return versions
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """A definition's transitions by state and trigger, with its name, version and hash."""
+
+    digest: str
+    name: str
+    version: int
+    table: Mapping[str, Mapping[str, Step]]
+
+    @classmethod
+    def from_dict(cls, digest: str, d: Mapping[str, object]) -> Rules:
+        """The rules of definition dict ``d`` (``DefinitionError`` if malformed)."""
+        name, version, transitions = d.get("name"), d.get("version"), d.get("transitions")
+        if not isinstance(name, str) or not isinstance(version, int):
+            raise DefinitionError("the definition has no name or version")
+        if not isinstance(transitions, list):
+            raise DefinitionError("the definition's transitions are not a list")
+        versions = _guard_versions(d.get("guards"))
+        table: dict[str, dict[str, Step]] = {}
+        for t in transitions:
+            step, sources = Step.of(t, versions)
+            for src in sources:
+                table.setdefault(src, {})[step.trigger] = step
+        return cls(digest, name, version, table)
+
+    def step(self, state: str | None, trigger: str | None) -> Step | None:
+        """The transition for ``trigger`` from ``state``, if the definition has one."""
+        if state is None or trigger is None:
+            return None
+        return self.table.get(state, {}).get(trigger)
+
+    def allowed(self, state: str | None) -> str:
+        """The triggers defined from ``state``, for messages."""
+        return ", ".join(self.table.get(state or "", {})) or "none"

@@ -1,0 +1,242 @@
+"""A workflow's rules, checked against a recorded history alone (standard library only).
+
+The engine decides each command against the instance's state, then records it as an event;
+someone with write access to the database can record anything, with correct hashes (the
+hash is not keyed). So verification also checks *meaning*: every event, in version order,
+must be a step the instance's definition (:class:`~.definition.Rules`) allows from the
+state its history reached, fired in an allowed role, by an actor that separation of duties
+does not exclude (computed from the history, never from stored snapshots).
+
+Guards are not re-run (they may read data that changes later, and they are host code); the
+results they recorded must be one pass per guard of the step, at the definition's guard
+versions. A failed guard is never recorded by the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from .definition import START_STATE, Rules, Step
+
+__all__ = [
+    "RULES",
+    "STARTED_TOPIC",
+    "TRANSITIONED_TOPIC",
+    "Event",
+    "Finding",
+    "Track",
+    "check_step",
+]
+
+STARTED_TOPIC = "socieux.instance:Started"
+TRANSITIONED_TOPIC = "socieux.instance:Transitioned"
+RULES = (
+    "first_event",
+    "source",
+    "trigger",
+    "dest",
+    "role",
+    "separation",
+    "collect_as",
+    "guards",
+    "reason",
+    "definition",
+)
+"""The rules a breach is reported under."""
+
+Finding = tuple[str, str]
+"""``(rule, detail)``: one breach by one event."""
+
+
+def _text(value: object) -> str | None:
+    return value if type(value) is str else None
+
+
+class Event(NamedTuple):
+    """The fields of one recorded event that the rules read (a wrong type reads as absent)."""
+
+    topic: str | None
+    trigger: str | None
+    source: str | None
+    dest: str | None
+    definition_hash: str | None
+    collect_as: object
+    actor: str | None
+    role: str | None
+    reason: object
+    guards: object
+    pinned: tuple[object, object]
+
+    @classmethod
+    def of(cls, fields: Mapping[str, object]) -> Event:
+        """Read the fields of a hashed event object."""
+        get = fields.get
+        audit = get("audit")
+        a: Mapping[str, object] = audit if isinstance(audit, dict) else {}
+        return cls(
+            _text(get("topic")),
+            _text(get("trigger")),
+            _text(get("source")),
+            _text(get("dest")),
+            _text(get("definition_hash")),
+            get("collect_as"),
+            _text(a.get("actor_id")),
+            _text(a.get("role")),
+            a.get("reason"),
+            a.get("guards"),
+            (get("workflow"), get("definition_version")),
+        )
+
+
+@dataclass(slots=True)
+class Track:
+    """What the rules remember of one instance's history: the definition it pinned, where it
+    is (``known`` is false after a gap or an unreadable event), who fired what, as what."""
+
+    version: int = 0
+    known: bool = True
+    state: str | None = None
+    definition: str | None = None
+    rules: Rules | None = None
+    fired_by: dict[str, set[str]] = field(default_factory=dict)
+    acted_as: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def fresh(self) -> bool:
+        """No event yet: the next one must start the instance."""
+        return self.version == 0 and self.known
+
+    def advance(self, ev: Event, version: int) -> None:
+        """Apply ``ev`` as replay does: the state becomes its recorded ``dest``."""
+        self.state, self.known, self.version = ev.dest, ev.dest is not None, version
+        if ev.actor is not None:
+            if ev.trigger is not None:
+                self.fired_by.setdefault(ev.trigger, set()).add(ev.actor)
+            if ev.role is not None:
+                self.acted_as.setdefault(ev.role, set()).add(ev.actor)
+
+
+def _short(digest: str | None) -> str:
+    return f"{digest[:12]}…" if digest else "none"
+
+
+def _order(before: Track, ev: Event, version: int) -> list[Finding]:
+    """A start first and only first; each source where the previous step led."""
+    if before.fresh:
+        out: list[Finding] = []
+        if ev.topic != STARTED_TOPIC:
+            out.append(("first_event", f"the first event is a {ev.topic!r}, not a start"))
+        if ev.source is not None:
+            out.append(("first_event", f"a start has no source; this one names {ev.source!r}"))
+        return out
+    if ev.topic == STARTED_TOPIC:
+        return [("first_event", f"a start at version {version}: only version 1 starts")]
+    if ev.topic != TRANSITIONED_TOPIC:
+        return [("first_event", f"an event of topic {ev.topic!r}")]
+    if before.known and ev.source != before.state:
+        return [("source", f"its source is {ev.source!r}, but the instance was {before.state!r}")]
+    return []
+
+
+def _pinned(before: Track, ev: Event) -> list[Finding]:
+    """One definition for the whole instance, the one its start names."""
+    out: list[Finding] = []
+    if before.definition is not None and ev.definition_hash != before.definition:
+        started = _short(before.definition)
+        out.append(("definition", f"pins {_short(ev.definition_hash)}; it started on {started}"))
+    r = before.rules
+    if r is not None and ev.topic == STARTED_TOPIC and ev.pinned != (r.name, r.version):
+        name, version = ev.pinned
+        out.append(
+            ("definition", f"names {name}@{version}; its definition is {r.name}@{r.version}")
+        )
+    return out
+
+
+def _separation(before: Track, ev: Event, step: Step) -> list[Finding]:
+    """Nobody fires a step separated from a trigger they fired, or a role they acted in."""
+    for name in step.separation if ev.actor is not None else ():
+        if ev.actor in before.fired_by.get(name, ()):
+            did = f"fired {name!r}"
+        elif ev.actor in before.acted_as.get(name, ()):
+            did = f"acted as {name!r}"
+        else:
+            continue
+        return [
+            ("separation", f"{ev.actor!r} {did} on this instance, so may not fire {step.trigger!r}")
+        ]
+    return []
+
+
+def _recorded(ev: Event, step: Step) -> bool:
+    """The happy path: one passing result per guard of the step, in order, at its version."""
+    recorded = ev.guards
+    if type(recorded) is not list or len(recorded) != len(step.guards):
+        return False
+    for g, (name, version) in zip(recorded, step.guards, strict=True):
+        if type(g) is not dict or g.get("ok") is not True:
+            return False
+        if g.get("name") != name or g.get("version") != version:
+            return False
+    return True
+
+
+def _guards(ev: Event, step: Step) -> list[Finding]:
+    if _recorded(ev, step):
+        return []
+    recorded = ev.guards if isinstance(ev.guards, list) else []
+    results = [g if isinstance(g, dict) else {} for g in recorded]
+    out: list[Finding] = []
+    if [(g.get("name"), g.get("version")) for g in results] != list(step.guards):
+        want = ", ".join(f"{n} v{v}" for n, v in step.guards) or "none"
+        got = ", ".join(f"{g.get('name')} v{g.get('version')}" for g in results) or "none"
+        out.append(("guards", f"{step.trigger!r} runs [{want}]; the event records [{got}]"))
+    out += [
+        ("guards", f"guard {g.get('name')!r} is recorded as failed ({g.get('reason')!r})")
+        for g in results
+        if g.get("ok") is not True
+    ]
+    return out
+
+
+def _step(before: Track, ev: Event, step: Step, origin: str) -> list[Finding]:
+    """The rules of the transition the event fired."""
+    out: list[Finding] = []
+    expected = step.dest_from(origin)
+    if ev.dest != expected:
+        out.append(
+            ("dest", f"{step.trigger!r} from {origin!r} leads to {expected!r}, not {ev.dest!r}")
+        )
+    if ev.role not in step.roles:
+        why = f"role {ev.role!r} may not fire {step.trigger!r} (allowed: {', '.join(step.roles)})"
+        out.append(("role", why))
+    out += _separation(before, ev, step)
+    if ev.collect_as != step.collect_as:
+        why = f"{step.trigger!r} collects as {step.collect_as!r}; the event says {ev.collect_as!r}"
+        out.append(("collect_as", why))
+    out += _guards(ev, step)
+    if step.reason_required and not (isinstance(ev.reason, str) and ev.reason.strip()):
+        out.append(("reason", f"{step.trigger!r} requires a reason; none is recorded"))
+    return out
+
+
+def check_step(before: Track, ev: Event, version: int) -> list[Finding]:
+    """Every rule that event ``ev`` (at ``version``) breaks, given the history ``before`` it.
+
+    ``before.rules`` is the instance's definition; when it is unknown, only the rules that
+    need no definition (order, source, one definition hash) are checked.
+    """
+    out = _order(before, ev, version) + _pinned(before, ev)
+    rules = before.rules
+    if rules is None:
+        return out
+    fresh_or_start = before.fresh or ev.topic == STARTED_TOPIC
+    origin = START_STATE if fresh_or_start else before.state if before.known else ev.source
+    step = rules.step(origin, ev.trigger)
+    if step is None or origin is None:
+        where = "as a start" if origin == START_STATE else f"from {origin!r}"
+        out.append(("trigger", f"no {ev.trigger!r} {where} (allowed: {rules.allowed(origin)})"))
+        return out
+    return out + _step(before, ev, step, origin)

@@ -1,0 +1,118 @@
+"""Replaying histories against their definitions' rules, in a stream (standard library only).
+
+:class:`RuleChecker` is fed the same records as the chain checker, in log order. Each
+instance's events normally come in version order, so its :class:`~.rules.Track` moves on
+event by event with memory proportional to the number of instances. An instance whose
+events do not come in order (a gap, a duplicate, an unreadable row), or whose chain is
+broken, is left for :meth:`RuleChecker.judge`, which replays all its events sorted by
+version. The online ``verify`` and the offline verifier both use this class, so the two
+cannot disagree about a history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .chain import Problem, Record
+from .definition import DefinitionError, Rules
+from .rules import Event, Track, check_step
+
+__all__ = ["DefinitionSource", "RuleChecker"]
+
+DefinitionSource = Callable[[str], "Mapping[str, object] | None"]
+"""A definition's plain dict by content hash, or ``None`` when it is not known here."""
+
+
+@dataclass
+class RuleChecker:
+    """Check workflow rules; ``definitions`` resolves content hashes to definition dicts.
+
+    ``anchored``: the first event present of an instance is taken as given (``--since``
+    exports), so what came before it is unknown. ``unknown`` says, in a problem, why a
+    definition could not be found (the database's engine has not installed it, or the
+    export does not hold it).
+    """
+
+    definitions: DefinitionSource
+    anchored: bool = False
+    unknown: str = "no definition with this hash is installed"
+    _rules: dict[str, Rules | None] = field(default_factory=dict)
+    _tracks: dict[str, Track] = field(default_factory=dict)
+    _found: dict[str, list[Problem]] = field(default_factory=dict)
+    _suspects: set[str] = field(default_factory=set)
+
+    def rules_for(self, digest: str | None) -> Rules | None:
+        """The compiled rules of definition ``digest`` (cached; ``None`` when unknown)."""
+        if digest is None:
+            return None
+        if digest not in self._rules:
+            found = self.definitions(digest)
+            try:
+                self._rules[digest] = None if found is None else Rules.from_dict(digest, found)
+            except DefinitionError:
+                self._rules[digest] = None
+        return self._rules[digest]
+
+    def add(self, rec: Record) -> None:
+        """Check one record, in log order."""
+        iid = rec.instance_id
+        if iid in self._suspects:
+            return
+        track = self._tracks.get(iid)
+        expected = track.version + 1 if track else 1
+        if rec.fields is None or (
+            rec.version != expected and not (track is None and self.anchored)
+        ):
+            self.suspect(iid)
+            return
+        if track is None:
+            track = self._tracks[iid] = Track(version=rec.version - 1, known=rec.version == 1)
+        found = self._step(track, rec)
+        if found:
+            self._found.setdefault(iid, []).extend(found)
+
+    def suspect(self, iid: str) -> None:
+        """Judge ``iid`` later from all its records (its chain broke, or its order did)."""
+        self._suspects.add(iid)
+        self._tracks.pop(iid, None)
+        self._found.pop(iid, None)
+
+    def _step(self, track: Track, rec: Record) -> list[Problem]:
+        ev = Event.of(rec.fields or {})
+        problems: list[Problem] = []
+        if track.definition is None:
+            track.definition = ev.definition_hash
+            track.rules = self.rules_for(ev.definition_hash)
+            if track.rules is None:
+                detail = f"definition: it pins {str(ev.definition_hash)[:12]}…, but {self.unknown}"
+                problems.append(_rule(rec, "definition", detail))
+        problems += [_rule(rec, r, f"{r}: {d}") for r, d in check_step(track, ev, rec.version)]
+        track.advance(ev, rec.version)
+        return problems
+
+    def judge(self, records: Iterable[Record]) -> list[Problem]:
+        """Replay every stored event of one instance in version order; each breach."""
+        track: Track | None = None
+        problems: list[Problem] = []
+        ordered = sorted(records, key=lambda r: (r.version, r.position or 0, r.line or 0))
+        for rec in ordered:
+            if rec.fields is None:
+                if track is not None:
+                    track.known = False
+                continue
+            if track is None:
+                track = Track(version=rec.version - 1, known=rec.version == 1)
+            elif rec.version != track.version + 1:
+                track.known, track.version = False, rec.version - 1
+            problems += self._step(track, rec)
+        return problems
+
+    def finish(self) -> tuple[list[Problem], list[str]]:
+        """The breaches found in the stream, and the instances left to :meth:`judge`."""
+        problems = [p for found in self._found.values() for p in found]
+        return problems, sorted(self._suspects)
+
+
+def _rule(rec: Record, rule: str, detail: str) -> Problem:
+    return Problem("rule", rec.instance_id, rec.version, detail, rec.position, rec.line, rule)
