@@ -75,6 +75,8 @@ def build(
         sql = sql_store(config, app)
         parts = _wire(config, app, sql, registry, chosen, clock or utcnow, mode)
         parts.projections.runner.setup()
+        if not config.read_only:
+            _record_definitions(sql, registry)
     if mode != "worker":
         with translate_errors("preparing projections", config.label):
             parts.projections.runner.catch_up()
@@ -147,3 +149,15 @@ def _projection_mode(config: StoreConfig, requested: str | None) -> ProjectionMo
             f"(choose from {', '.join(sorted(allowed))})"
         )
     return cast("ProjectionMode", mode)
+
+
+def _record_definitions(sql: SqlStore, registry: WorkflowRegistry) -> None:
+    """Keep every registered definition in the store, content-addressed (for audit)."""
+    from engine.definition.content import to_dict
+    from engine.instance.hashing import canonical_json
+    from engine.persistence.definitions import DefinitionStore
+
+    DefinitionStore(sql).record(
+        (c.hash, c.name, c.definition.version, canonical_json(to_dict(c.definition)))
+        for c in registry.all()
+    )

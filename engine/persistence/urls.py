@@ -56,6 +56,8 @@ def _bad(url: str, why: str) -> StorageUnavailable:
 
 def parse_url(url: str) -> StoreConfig:
     """Parse a database URL into a :class:`StoreConfig`, or raise ``StorageUnavailable``."""
+    if not isinstance(url, str) or "\x00" in url or not url.isprintable():
+        raise StorageUnavailable("invalid database URL: it must be printable text", url=repr(url))
     parts = urlsplit(url)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     if parts.scheme == "memory":

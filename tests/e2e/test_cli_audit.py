@@ -31,7 +31,8 @@ def _default_logging() -> Iterator[None]:
 
 @pytest.fixture
 def db(tmp_path: Path) -> tuple[str, UUID]:
-    """A SQLite file with one toy instance of three events (toy is not installed)."""
+    """A SQLite file with one toy instance of three events. Toy is not installed for the
+    CLI: audit reads its definition from the store (recorded when the engine opened)."""
     url = f"sqlite:///{tmp_path / 'audit.db'}"
     with Engine.open(url, workflows=[toy_definition()], projections=[]) as engine:
         iid = submit(engine)
@@ -102,12 +103,12 @@ def test_export_verifies_offline_and_a_tampered_line_fails_with_its_number(
     ok = runner.invoke(build_app(), ["audit", "verify", "--file", str(out)])
     assert ok.exit_code == 0, ok.output
     lines = out.read_text(encoding="utf-8").splitlines()
-    lines[2] = lines[2].replace('"text":"a"', '"text":"b"')
+    lines[3] = lines[3].replace('"text":"a"', '"text":"b"')  # header, definition, event...
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     bad = runner.invoke(build_app(), ["--json", "audit", "verify", "--file", str(out)])
     assert bad.exit_code == 6
     problems = json.loads(bad.stdout)["problems"]
-    assert ("altered", 3) in {(p["kind"], p["line"]) for p in problems}
+    assert ("altered", 4) in {(p["kind"], p["line"]) for p in problems}
 
 
 def test_export_to_stdout_writes_json_lines(db: tuple[str, UUID]) -> None:
@@ -115,7 +116,8 @@ def test_export_to_stdout_writes_json_lines(db: tuple[str, UUID]) -> None:
     result = cli(url, "audit", "export", "--instance", str(iid)[:8])
     assert result.exit_code == 0
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["type"] for line in lines] == ["header", "event", "event", "event", "end"]
+    kinds = [line["type"] for line in lines]
+    assert kinds == ["header", "definition", "event", "event", "event", "end"]
     assert lines[0]["scope"] == {"instance": str(iid), "since": None}
 
 
