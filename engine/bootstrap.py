@@ -74,8 +74,8 @@ def build(
         app = EngineApplication(env=config.env)
         sql = sql_store(config, app)
         parts = _wire(config, app, sql, registry, chosen, clock or utcnow, mode)
-        parts.projections.runner.setup()
-        if not config.read_only:
+        if not config.read_only:  # a read-only engine creates nothing, reads what is there
+            parts.projections.runner.setup()
             _record_definitions(sql, registry)
     if mode != "worker":
         with translate_errors("preparing projections", config.label):

@@ -289,7 +289,8 @@ class Engine:
 
     def projection_status(self) -> list[ProjectionStatus]:
         """Each projection's position against the head of the log."""
-        return self._projections.status()
+        with translate_errors("reading projection positions", self.url):
+            return self._projections.status()
 
     def parked_projection_events(self, name: str | None = None) -> list[ParkedProjectionEvent]:
         """Events a projection could not apply: parked and skipped by that projection only
@@ -462,11 +463,11 @@ class Engine:
         return self._audit.replay_check(progress=_progress(progress))
 
     # ---------------------------------------------------------------- internals
-    @staticmethod
-    def _query(call: Callable[..., T], filters: Mapping[str, object]) -> T:
+    def _query(self, call: Callable[..., T], filters: Mapping[str, object]) -> T:
         """Call a projection's query with ``filters``, refusing names it does not take."""
         args.check_keys("filters", filters, call)
-        return call(**filters)
+        with translate_errors("querying projections", self.url):
+            return call(**filters)
 
 
 def _progress(progress: T) -> T:

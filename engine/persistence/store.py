@@ -61,6 +61,10 @@ class _DurablePool(SQLiteConnectionPool):
     synchronous: ClassVar[str] = "FULL"
 
     def _create_connection(self) -> SQLiteConnection:
+        if "mode=ro" in self.db_name:
+            # Never switch a read-only file to WAL: that is a write ("attempt to write a
+            # readonly database"), and a WAL file is read as it is.
+            self.is_journal_mode_wal = True
         conn = super()._create_connection()
         try:
             cursor = conn.cursor()

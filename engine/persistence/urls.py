@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, quote, unquote, urlsplit
 
 from engine.errors import StorageUnavailable
 
@@ -93,7 +94,7 @@ def _sqlite_config(url: str, raw_path: str, query: dict[str, str]) -> StoreConfi
     lock_timeout = query.get("lock_timeout", "10")
     if not lock_timeout.isdigit():
         raise _bad(url, "lock_timeout must be a whole number of seconds")
-    dbname = str(file_path) if mode == "rwc" else f"file:{file_path}?mode={mode}"
+    dbname = str(file_path) if mode == "rwc" else _uri(url, file_path, mode)
     env = {
         "PERSISTENCE_MODULE": "engine.persistence.store:DurableSQLiteFactory",
         "SQLITE_DBNAME": dbname,
@@ -120,6 +121,38 @@ LIBPQ_PARAMETERS = frozenset(
 connection (events, read models, schema creation)."""
 _PG_OWN = frozenset({"schema", "pool_size"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+def _uri(url: str, file_path: Path, mode: str) -> str:
+    """A SQLite URI for ``mode`` ``ro`` or ``rw``.
+
+    Read-only on read-only media (a DVD, a ``chattr +i`` folder, a read-only mount): a
+    database in WAL mode needs its ``-shm`` file, which SQLite cannot create there. With no
+    ``-shm`` and no (or an empty) ``-wal``, nobody has the file open and the log holds
+    nothing, so it is opened ``immutable``; with a ``-wal`` but no ``-shm``, the committed
+    tail cannot be read safely and the URL is refused with what to do.
+    """
+    uri = f"file:{quote(str(file_path))}?mode={mode}"
+    if mode != "ro" or file_path.with_name(file_path.name + "-shm").exists():
+        return uri
+    if _writable(file_path.parent):
+        return uri
+    wal = file_path.with_name(file_path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise _bad(
+            url,
+            f"{wal} holds commits but there is no -shm file and the folder is read-only: "
+            "copy the three files to a writable folder, or checkpoint the database first",
+        )
+    return uri + "&immutable=1"
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def _postgres_config(url: str, parts: SplitResult, query: dict[str, str]) -> StoreConfig:

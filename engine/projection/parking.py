@@ -116,6 +116,8 @@ class Parking:
 
     def counts(self, cur: Cursor) -> dict[str, int]:
         """Parked events per projection."""
+        if not self._sql.has_table(cur, PARKED_TABLE):  # a read-only store made before it
+            return {}
         cur.execute(f"SELECT projection, COUNT(*) AS n FROM {self._table} GROUP BY projection")
         return {str(row["projection"]): int(row["n"]) for row in cur.fetchall()}
 
@@ -123,6 +125,8 @@ class Parking:
         """Parked events (of projection ``name``, or all), in log order."""
         where, params = ("WHERE projection = ?", (name,)) if name else ("", ())
         with self._sql.read() as cur:
+            if not self._sql.has_table(cur, PARKED_TABLE):
+                return []
             cur.execute(
                 f"SELECT {', '.join(_COLUMNS)} FROM {self._table} {where} "
                 "ORDER BY position, projection",

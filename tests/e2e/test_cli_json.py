@@ -239,7 +239,9 @@ def test_stats_and_projections(db: str, store: tuple[Path, dict[str, Any]]) -> N
     )
     status = as_json(db, "projections", "status")
     assert [s["name"] for s in status] == ["requests", "audit_trail", "portfolio", "experts"]
-    assert all(set(s) == {"name", "version", "position", "head", "behind", "parked"} for s in status)
+    assert all(
+        set(s) == {"name", "version", "position", "head", "behind", "parked"} for s in status
+    )
     assert all(s["position"] == s["head"] == store[1]["events"] for s in status)
     rebuilt = as_json(db, "projections", "rebuild", "requests")
     assert rebuilt == {"rebuilt": ["requests"], "events": store[1]["events"]}
