@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 
@@ -18,6 +19,10 @@ def validate(defn: WorkflowDefinition) -> None:
     found = problems(defn)
     if found:
         raise WorkflowDefinitionError(defn.key, found)
+
+
+_ROLE = re.compile(r"[a-z][a-z0-9_]{0,99}")
+"""Roles are stored in every event and compared as they are: plain, storable names."""
 
 
 def problems(defn: WorkflowDefinition) -> list[str]:
@@ -42,6 +47,12 @@ def _names(defn: WorkflowDefinition) -> list[str]:
     out += [
         f"trigger {trig!r} is defined more than once from state {src!r} (ambiguous)"
         for src, trig in _dupes_pairs(pairs)
+    ]
+    roles = {*defn.roles, *(r for t in defn.transitions for r in t.roles)}
+    out += [
+        f"role {r!r} is not a name (lower-case letters, digits and _, starting with a letter)"
+        for r in sorted(roles)
+        if not _ROLE.fullmatch(r)
     ]
     return out
 

@@ -179,3 +179,18 @@ def test_exports_cover_every_state_and_trigger() -> None:
         assert f": {trigger}" in mermaid
         assert f'label="{trigger}' in dot
     assert data["transitions"][0]["payload"]["schema"]["required"] == ["title", "amount"]
+
+
+@pytest.mark.parametrize("role", ["Req", "has space", "nul\x00", "ünï", "", "-x"])
+def test_roles_must_be_plain_storable_names(role: str) -> None:
+    from engine.definition.validation import problems
+
+    base = toy_definition()
+    t0 = base.transitions[0]
+    broken = base.model_copy(
+        update={
+            "roles": (*base.roles, role),
+            "transitions": (t0.model_copy(update={"roles": (role,)}), *base.transitions[1:]),
+        }
+    )
+    assert any("is not a name" in p for p in problems(broken))
