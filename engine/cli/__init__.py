@@ -1,4 +1,8 @@
-"""The ``socieux`` command line. Heavy modules are imported lazily to keep start-up fast."""
+"""The ``socieux`` command line. Heavy modules are imported lazily to keep start-up fast.
+
+The outermost part: it may import everything (``workflows`` and ``projections`` included),
+nothing imports it, and it calls only public :class:`~engine.Engine` methods.
+"""
 
 from __future__ import annotations
 
