@@ -98,7 +98,9 @@ def test_one_engine_shared_by_threads_loses_nothing_and_never_stalls(
         stalls=sum(stalls.values()), seconds=round(elapsed, 2),
         events=event_count(engine), delivered=len(delivered),
     )  # fmt: skip
-    assert refused == {}  # nothing here may be refused: every note is allowed
+    # Every note is allowed; the only refusal possible is a command that lost its race
+    # more times than the bounded retries allow (typed, nothing written).
+    assert set(refused) <= {"refused:concurrency_conflict"}, refused
     assert sum(stalls.values()) == 0, stalls
     assert notes == accepted  # nothing lost, nothing applied twice
     assert event_count(engine) == len(ids) + accepted  # nothing written twice
