@@ -15,6 +15,7 @@ Suites (full size / ``--quick`` size):
 * ``hooks``    a subscriber's cost to commands, and backlog delivery vs a raw scan
                (300 requests x 8 events, 3 rounds / 150 requests, 1 round)
 * ``profile``  cProfile of the command path, WAL pages per step, cost per projection
+* ``cache``    our instance cache vs eventsourcing's own repository cache (loads)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cli, command, hooks, peers, postgres, profile, reads, rebuild, scale
+from bench import cache, cli, command, hooks, peers, postgres, profile, reads, rebuild, scale
 from bench.common import machine, quiet_logs
 from bench.report import summary_rows
 
@@ -47,6 +48,7 @@ SUITES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "cli": lambda _quick: cli.run(10),
     "hooks": lambda quick: hooks.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
     "profile": lambda quick: profile.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
+    "cache": lambda quick: cache.run(100 if quick else 500, 3 if quick else 7),
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bench import cli, command, hooks, peers, postgres, profile, reads, rebuild, scale
+from bench import cache, cli, command, hooks, peers, postgres, profile, reads, rebuild, scale
 from bench.common import quiet_logs
 from bench.report import summary_rows
 
@@ -35,6 +35,7 @@ def test_every_sqlite_suite_runs_at_tiny_sizes_and_reports_finite_figures() -> N
         "profile": profile.run(3, 1),
         "cli": cli.run(1),
         "hooks": hooks.run(3, 1),
+        "cache": cache.run(3, 1),
     }
     assert set(results["command"]["ratios"]) >= {"engine_catchup_vs_eventsourcing"}
     assert results["rebuild"]["events"] == 200
