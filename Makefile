@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_URL := postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test lint typecheck unit bench reliability clean
+.PHONY: demo example test lint typecheck unit bench reliability clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 ## demo: load a realistic portfolio into ./socieux.db (SQLite) by sending real commands
 demo: $(STAMP)
 	$(BIN)/socieux demo
+
+## example: serve the example host app (examples/host_app) on http://127.0.0.1:8000/docs
+example: $(STAMP)
+	SOCIEUX_DB=$${SOCIEUX_DB:-sqlite:///socieux.db} OUTBOX_PATH=$${OUTBOX_PATH:-outbox.db} \
+		$(BIN)/uvicorn examples.host_app.app:create_app --factory --host 127.0.0.1 --port 8000
 
 ## test: ruff, mypy --strict and pytest (PostgreSQL tests run when the server answers)
 test: $(STAMP) lint typecheck

@@ -1,6 +1,6 @@
 """A small FastAPI app embedding the socieux engine: an example, not part of the engine.
 
-    uvicorn examples.host_app.app:app          # $SOCIEUX_DB, else sqlite:///socieux.db
+    uvicorn examples.host_app.app:create_app --factory   # $SOCIEUX_DB, else sqlite:///socieux.db
 
 What it shows:
 
@@ -10,7 +10,8 @@ What it shows:
 * optimistic concurrency: ``ETag: "<version>"`` out, ``If-Match`` in;
 * every engine error mapped to an HTTP status by one handler (see ``errors.py``);
 * an idempotent hook writing the host's own outbox after each approval (``outbox.py``);
-* lists and figures read from the projections.
+* lists and figures read from the projections, paginated with ``Link`` headers;
+* an OpenAPI document generated from the workflow definition (``openapi.py``).
 """
 
 from __future__ import annotations
@@ -24,13 +25,17 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import Response
+from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict
 
 from engine import Actor, AllowedReport, Engine, HistoryEntry, InstanceView
-from examples.host_app.errors import install_error_handlers
+from engine.commands.compiled import CompiledWorkflow
+from engine.commands.registry import WorkflowRegistry, load_entry_points
+from examples.host_app.errors import error_responses, install_error_handlers
+from examples.host_app.openapi import TriggerDoc, install_openapi, start_body, trigger_docs
 from examples.host_app.outbox import Outbox, OutboxMessage
 from projections.portfolio import Portfolio
-from projections.requests import RequestRow
+from projections.requests import RequestRow, RequestsProjection
 
 __all__ = ["Command", "app", "create_app"]
 
@@ -48,7 +53,10 @@ def create_app(
 ) -> FastAPI:
     """The app. Given an ``engine``, the caller owns (and closes) it; otherwise the app opens
     one at start-up (``url``, else ``$SOCIEUX_DB``) and closes it at shutdown. The outbox is
-    a SQLite file at ``outbox_path`` (else ``$OUTBOX_PATH``), or in memory."""
+    a SQLite file at ``outbox_path`` (else ``$OUTBOX_PATH``), or in memory.
+
+    The routes (one per trigger) come from the workflow definitions: the engine's, else the
+    installed ones (the engine opened at start-up loads the same)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,14 +64,24 @@ def create_app(
             outbox = stack.enter_context(closing(Outbox(outbox_path or os.getenv("OUTBOX_PATH"))))
             opened = engine if engine is not None else stack.enter_context(Engine.open(url))
             opened.subscribe(outbox.queue_approval_notice, name=NOTIFIER, triggers=["approve"])
+            if engine is not None:  # the caller's engine: leave it as found (and re-startable)
+                stack.callback(opened.unsubscribe, NOTIFIER)
             app.state.engine = opened
             app.state.outbox = outbox
             yield
 
+    registry = engine.registry if engine is not None else WorkflowRegistry(load_entry_points())
+    workflows = [c for c in registry.all() if c.name == WORKFLOW]
     app = FastAPI(title="SOCIEUX+ requests (socieux example host)", lifespan=lifespan)
     app.middleware("http")(bind_request_context)
     install_error_handlers(app)
-    app.include_router(router)
+    app.include_router(build_router(workflows))
+    docs = trigger_docs(workflows)
+    bodies = {("/requests", "post"): (start_body(workflows), True)}
+    bodies |= {
+        (f"/requests/{{instance_id}}/{d.trigger}", "post"): (d.body, d.required) for d in docs
+    }
+    install_openapi(app, bodies)
     return app
 
 
@@ -120,8 +138,27 @@ def get_outbox(request: Request) -> Outbox:
     return outbox
 
 
-def current_actor(request: Request) -> Actor:
-    """The caller the middleware bound; 401 without one."""
+ACTOR_ID = APIKeyHeader(
+    name="X-Actor-Id",
+    scheme_name="ActorId",
+    description="Who calls (a stand-in for authentication), with `X-Actor-Role`",
+    auto_error=False,
+)
+ACTOR_ROLE = APIKeyHeader(
+    name="X-Actor-Role",
+    scheme_name="ActorRole",
+    description="The caller's role, e.g. `socieux_team`, with `X-Actor-Id`",
+    auto_error=False,
+)
+
+
+def current_actor(
+    request: Request,
+    _actor_id: Annotated[str | None, Depends(ACTOR_ID)],
+    _role: Annotated[str | None, Depends(ACTOR_ROLE)],
+) -> Actor:
+    """The caller the middleware bound; 401 without one. (The two headers are declared
+    here as security schemes, for the OpenAPI document; the middleware reads them.)"""
     actor: Actor | None = request.state.actor
     if actor is None:
         raise HTTPException(
@@ -163,11 +200,20 @@ def matches_any(tag: str, if_none_match: str) -> bool:
 
 
 # ---------------------------------------------------------------- routes
-router = APIRouter()
+COMMAND_ERRORS = error_responses(400, 401, 403, 404, 409, 422, 503)
+ETAG = {"ETag": {"description": 'The version, `"<version>"`', "schema": {"type": "string"}}}
+TOTAL = {
+    "X-Total-Count": {
+        "description": "Requests matching the filters",
+        "schema": {"type": "integer"},
+    },
+    "Link": {"description": 'RFC 8288: `rel="next"`, `rel="prev"`', "schema": {"type": "string"}},
+}
 
 
 class Command(BaseModel):
-    """The body of ``POST /requests/{id}/{trigger}`` (optional: some triggers take nothing)."""
+    """The body of ``POST /requests/{id}/{trigger}`` as parsed (optional: some triggers take
+    nothing). The engine validates ``data``; the OpenAPI document shows each trigger's."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -175,9 +221,83 @@ class Command(BaseModel):
     reason: str | None = None
 
 
-@router.post(
-    "/requests", status_code=201, response_model=InstanceView, dependencies=[Depends(current_actor)]
-)
+def build_router(workflows: list[CompiledWorkflow]) -> APIRouter:
+    """The routes, with one ``POST /requests/{id}/<trigger>`` per trigger of ``workflows``."""
+    router = APIRouter()
+    router.add_api_route(
+        "/requests",
+        submit_request,
+        methods=["POST"],
+        status_code=201,
+        response_model=InstanceView,
+        dependencies=[Depends(current_actor)],
+        responses={
+            201: {
+                "headers": ETAG
+                | {"Location": {"description": "The request", "schema": {"type": "string"}}}
+            },
+            **COMMAND_ERRORS,
+        },
+    )
+    for doc in trigger_docs(workflows):
+        router.add_api_route(
+            f"/requests/{{instance_id}}/{doc.trigger}",
+            fire_route(doc),
+            methods=["POST"],
+            response_model=InstanceView,
+            dependencies=[Depends(current_actor)],
+            name=f"fire_{doc.trigger}",
+            operation_id=f"fire_{doc.trigger}",
+            summary=doc.summary,
+            description=doc.description,
+            responses={200: {"headers": ETAG}, **COMMAND_ERRORS},
+        )
+    # Any other trigger: the engine answers (409 transition_not_allowed lists what is).
+    router.add_api_route(
+        "/requests/{instance_id}/{trigger}",
+        fire,
+        methods=["POST"],
+        response_model=InstanceView,
+        dependencies=[Depends(current_actor)],
+        include_in_schema=False,
+    )
+    router.add_api_route(
+        "/requests/{instance_id}",
+        read_request,
+        methods=["GET"],
+        response_model=InstanceView,
+        name="read_request",
+        responses={
+            200: {"headers": ETAG},
+            304: {"description": "Not modified: `If-None-Match` has its ETag", "headers": ETAG},
+            **error_responses(404, 422, 503),
+        },
+    )
+    router.add_api_route(
+        "/requests/{instance_id}/history",
+        read_history,
+        methods=["GET"],
+        responses=error_responses(404, 422, 503),
+    )
+    router.add_api_route(
+        "/requests/{instance_id}/allowed",
+        read_allowed,
+        methods=["GET"],
+        responses=error_responses(400, 401, 404, 422, 503),
+    )
+    router.add_api_route(
+        "/requests",
+        list_requests,
+        methods=["GET"],
+        responses={200: {"headers": TOTAL}, **error_responses(400, 422, 503)},
+    )
+    router.add_api_route(
+        "/portfolio", read_portfolio, methods=["GET"], responses=error_responses(503)
+    )
+    router.add_api_route("/outbox", read_outbox, methods=["GET"])
+    return router
+
+
 def submit_request(
     data: Annotated[dict[str, Any], Body()],
     engine: EngineDep,
@@ -191,11 +311,6 @@ def submit_request(
     return view
 
 
-@router.post(
-    "/requests/{instance_id}/{trigger}",
-    response_model=InstanceView,
-    dependencies=[Depends(current_actor)],
-)
 def fire(
     instance_id: UUID,
     trigger: str,
@@ -218,7 +333,30 @@ def fire(
     return view
 
 
-@router.get("/requests/{instance_id}", response_model=InstanceView, name="read_request")
+def fire_route(doc: TriggerDoc) -> Callable[..., InstanceView]:
+    """The route of ``doc.trigger``: :func:`fire` with the trigger fixed."""
+
+    def fire_trigger(
+        instance_id: UUID,
+        *,
+        engine: EngineDep,
+        response: Response,
+        if_match: IfMatch = None,
+        command: Command | None = None,
+    ) -> InstanceView:
+        return fire(
+            instance_id,
+            doc.trigger,
+            engine=engine,
+            response=response,
+            if_match=if_match,
+            command=command,
+        )
+
+    fire_trigger.__name__ = f"fire_{doc.trigger}"
+    return fire_trigger
+
+
 def read_request(
     instance_id: UUID,
     engine: EngineDep,
@@ -234,47 +372,62 @@ def read_request(
     return view
 
 
-@router.get("/requests/{instance_id}/history")
 def read_history(instance_id: UUID, engine: EngineDep) -> list[HistoryEntry]:
     """Every step: who fired what, in which role, why, with which correlation id."""
     return engine.history(instance_id)
 
 
-@router.get("/requests/{instance_id}/allowed")
 def read_allowed(instance_id: UUID, engine: EngineDep, actor: Caller) -> AllowedReport:
     """What the caller may fire now, and why everything else is refused (for the UI)."""
     return engine.allowed(instance_id, actor)
 
 
-@router.get("/requests")
 def list_requests(
     engine: EngineDep,
+    request: Request,
+    response: Response,
     *,
     state: str | None = None,
     country: str | None = None,
     area: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[RequestRow]:
-    """Requests from the ``requests`` projection, most recently changed first."""
-    rows: list[RequestRow] = engine.requests(
-        state=state, country=country, area=area, limit=limit, offset=offset
-    )
-    return rows
+    """Requests from the ``requests`` projection, most recently changed first.
+
+    ``X-Total-Count`` is how many match the filters; ``Link`` has the ``next`` and ``prev``
+    pages (RFC 8288), with the same filters and ``limit``."""
+    filters = {"state": state, "country": country, "area": area}
+    rows = list(engine.requests(**filters, limit=limit, offset=offset))
+    total = engine.projection(RequestsProjection).count(**filters)
+    response.headers["X-Total-Count"] = str(total)
+    links = []
+    if offset + limit < total:
+        links.append(page_link(request, offset + limit, limit, "next"))
+    if offset > 0:
+        links.append(page_link(request, max(0, min(offset, total) - limit), limit, "prev"))
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return [RequestRow.model_validate(row, from_attributes=True) for row in rows]
 
 
-@router.get("/portfolio")
+def page_link(request: Request, offset: int, limit: int, rel: str) -> str:
+    """One ``Link`` value: this URL at ``offset`` (RFC 8288)."""
+    url = request.url.remove_query_params(["limit", "offset"])
+    url = url.include_query_params(limit=limit, offset=offset)
+    return f'<{url}>; rel="{rel}"'
+
+
 def read_portfolio(engine: EngineDep) -> Portfolio:
     """Counts, stage times and the funnel from the ``portfolio`` projection."""
-    figures: Portfolio = engine.portfolio()
-    return figures
+    return Portfolio.model_validate(engine.portfolio(), from_attributes=True)
 
 
-@router.get("/outbox")
 def read_outbox(outbox: OutboxDep) -> list[OutboxMessage]:
     """The host's outbox, as the approval hook wrote it."""
     return outbox.messages()
 
 
 app = create_app()
-"""For ``uvicorn examples.host_app.app:app``; the engine opens when the server starts."""
+"""For ``uvicorn examples.host_app.app:app``; the engine opens when the server starts
+(``make example`` uses ``create_app --factory`` instead)."""

@@ -14,11 +14,20 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from engine import EngineError
 
-__all__ = ["ENGINE_STATUS", "engine_error_response", "install_error_handlers"]
+__all__ = [
+    "ENGINE_STATUS",
+    "ErrorBody",
+    "ErrorResponse",
+    "FieldError",
+    "engine_error_response",
+    "error_responses",
+    "install_error_handlers",
+]
 
 ENGINE_STATUS: dict[str, int] = {
     "invalid_payload": 422,  # field errors in "errors"
@@ -32,6 +41,58 @@ ENGINE_STATUS: dict[str, int] = {
     "storage_unavailable": 503,
 }
 """HTTP status per engine error code; any other code (``integrity_violation``...) is 500."""
+
+
+# ---------------------------------------------------------------- the documented shape
+class FieldError(BaseModel):
+    """One field's problem (``invalid_payload``, ``invalid_request``); no input is echoed."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """The error: a stable ``code``, a ``message``, and the code's own details."""
+
+    model_config = ConfigDict(extra="allow")  # details: "allowed", "failures", "rule"...
+
+    code: str
+    message: str
+    errors: list[FieldError] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """Every error response's body."""
+
+    error: ErrorBody
+
+
+_WHEN = {
+    400: "Bad request: the engine refused an argument (`invalid_argument`), or a malformed"
+    " `If-Match` (`bad_request`)",
+    401: "No caller: send `X-Actor-Id` and `X-Actor-Role` (`unauthorized`)",
+    403: "Wrong role, or separation of duties (`permission_denied`)",
+    404: "No such request (`instance_not_found`) or workflow (`unknown_workflow`)",
+    409: "A stale `If-Match` (`concurrency_conflict`), or not from this state"
+    " (`transition_not_allowed`)",
+    422: "Invalid payload (`invalid_payload`), a business rule (`guard_rejected`), or a"
+    " malformed HTTP request (`invalid_request`)",
+    503: "Storage unavailable (`storage_unavailable`): retry",
+}
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
+    503: {"Retry-After": {"schema": {"type": "string"}, "required": True}},
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for ``statuses``, each with the error shape (for a route)."""
+    return {
+        status: {"model": ErrorResponse, "description": _WHEN[status]}
+        | ({"headers": _HEADERS[status]} if status in _HEADERS else {})
+        for status in statuses
+    }
 
 
 def _envelope(

@@ -78,9 +78,20 @@ def test_importing_the_app_opens_nothing(tmp_path: Path) -> None:
         "/requests",
         "/requests/{instance_id}",
         "/requests/{instance_id}/allowed",
+        "/requests/{instance_id}/approve",
+        "/requests/{instance_id}/cancel",
+        "/requests/{instance_id}/disseminate",
+        "/requests/{instance_id}/evaluate",
+        "/requests/{instance_id}/fine_tune",
         "/requests/{instance_id}/history",
-        "/requests/{instance_id}/{trigger}",
-    ]
+        "/requests/{instance_id}/implement",
+        "/requests/{instance_id}/mobilise",
+        "/requests/{instance_id}/record_activity",
+        "/requests/{instance_id}/reject",
+        "/requests/{instance_id}/resubmit",
+        "/requests/{instance_id}/return_for_revision",
+        "/requests/{instance_id}/withdraw",
+    ]  # one route per trigger of the installed definition (start: POST /requests)
 
 
 # ---------------------------------------------------------------- commands
@@ -448,3 +459,37 @@ def test_the_app_serves_concurrent_requests_on_a_sqlite_file(tmp_path: Path) -> 
         states = {engine.get(u.rsplit("/", 1)[-1]).state for u in urls}
         assert states == {"fine_tuned"}
         assert sum(len(engine.history(u.rsplit("/", 1)[-1])) for u in urls) == 64
+
+
+def test_the_list_has_its_total_and_link_headers(
+    socieux_engine: Engine, client: TestClient
+) -> None:
+    for _ in range(5):
+        walk_to(socieux_engine, "submitted")
+    walk_to(socieux_engine, "approved")
+
+    first = client.get("/requests", params={"state": "submitted", "limit": 2})
+    assert first.headers["X-Total-Count"] == "5"
+    assert len(first.json()) == 2
+    assert first.headers["Link"] == (
+        '<http://testserver/requests?state=submitted&limit=2&offset=2>; rel="next"'
+    )
+    middle = client.get("/requests", params={"state": "submitted", "limit": 2, "offset": 2})
+    assert middle.headers["Link"] == (
+        '<http://testserver/requests?state=submitted&limit=2&offset=4>; rel="next", '
+        '<http://testserver/requests?state=submitted&limit=2&offset=0>; rel="prev"'
+    )
+    last = client.get("/requests", params={"state": "submitted", "limit": 2, "offset": 4})
+    assert len(last.json()) == 1
+    assert last.headers["Link"] == (
+        '<http://testserver/requests?state=submitted&limit=2&offset=2>; rel="prev"'
+    )
+    seen = {r["id"] for page in (first, middle, last) for r in page.json()}
+    assert len(seen) == 5
+
+    everything = client.get("/requests")
+    assert everything.headers["X-Total-Count"] == "6"
+    assert "Link" not in everything.headers  # one page
+    beyond = client.get("/requests", params={"limit": 2, "offset": 10})
+    assert beyond.json() == []
+    assert beyond.headers["Link"] == '<http://testserver/requests?limit=2&offset=4>; rel="prev"'
