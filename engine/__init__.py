@@ -17,6 +17,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from engine.audit.explain import Explanation, StateDiff
+    from engine.audit.replay import ReplayReport
+    from engine.audit.report import ExportSummary, IntegrityReport, Seal
     from engine.definition.model import (
         DisplayFact,
         DisplaySpec,
@@ -41,14 +44,21 @@ if TYPE_CHECKING:
         PermissionDenied,
         StorageUnavailable,
         TransitionNotAllowed,
+        UnknownTrigger,
         UnknownWorkflow,
         WorkflowDefinitionError,
     )
     from engine.facade import Engine
-    from engine.hooks.types import HookEvent, HookLag
+    from engine.hooks.types import HookEvent, HookLag, HookStatus, ParkedEvent
     from engine.instance.views import Actor, AllowedReport, HistoryEntry, InstanceView, Refusal
+    from engine.projection.page import Page
+    from engine.projection.parking import ParkedProjectionEvent
+    from engine.projection.runner import ProjectionStatus
 
 _MODULES = {
+    "engine.audit.explain": ("Explanation", "StateDiff"),
+    "engine.audit.replay": ("ReplayReport",),
+    "engine.audit.report": ("ExportSummary", "IntegrityReport", "Seal"),
     "engine.definition.model": (
         "DisplayFact",
         "DisplaySpec",
@@ -73,12 +83,16 @@ _MODULES = {
         "PermissionDenied",
         "StorageUnavailable",
         "TransitionNotAllowed",
+        "UnknownTrigger",
         "UnknownWorkflow",
         "WorkflowDefinitionError",
     ),
     "engine.facade": ("Engine",),
-    "engine.hooks.types": ("HookEvent", "HookLag"),
+    "engine.hooks.types": ("HookEvent", "HookLag", "HookStatus", "ParkedEvent"),
     "engine.instance.views": ("Actor", "AllowedReport", "HistoryEntry", "InstanceView", "Refusal"),
+    "engine.projection.page": ("Page",),
+    "engine.projection.parking": ("ParkedProjectionEvent",),
+    "engine.projection.runner": ("ProjectionStatus",),
 }
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}
 
@@ -91,6 +105,8 @@ __all__ = [
     "EmptyPayload",
     "Engine",
     "EngineError",
+    "Explanation",
+    "ExportSummary",
     "Guard",
     "GuardContext",
     "GuardRejected",
@@ -98,19 +114,29 @@ __all__ = [
     "HistoryEntry",
     "HookEvent",
     "HookLag",
+    "HookStatus",
     "InstanceNotFound",
     "InstanceView",
+    "IntegrityReport",
     "IntegrityViolation",
     "InvalidArgument",
     "InvalidPayload",
+    "Page",
+    "ParkedEvent",
+    "ParkedProjectionEvent",
     "PermissionDenied",
     "Personal",
     "PersonalStr",
+    "ProjectionStatus",
     "Refusal",
+    "ReplayReport",
+    "Seal",
     "StateDef",
+    "StateDiff",
     "StorageUnavailable",
     "TransitionDef",
     "TransitionNotAllowed",
+    "UnknownTrigger",
     "UnknownWorkflow",
     "WorkflowDefinition",
     "WorkflowDefinitionError",

@@ -21,6 +21,7 @@ __all__ = [
     "PermissionDenied",
     "StorageUnavailable",
     "TransitionNotAllowed",
+    "UnknownTrigger",
     "UnknownWorkflow",
     "WorkflowDefinitionError",
 ]
@@ -123,6 +124,25 @@ class TransitionNotAllowed(EngineError):
             trigger=trigger,
             allowed=self.allowed,
         )
+
+
+class UnknownTrigger(TransitionNotAllowed):
+    """No transition of the instance's workflow has this trigger (a misspelt or foreign
+    trigger, not a step fired at the wrong time). A :class:`TransitionNotAllowed`, so code
+    that catches that keeps working; its own ``code`` tells the two apart."""
+
+    code = "unknown_trigger"
+
+    def __init__(self, state: str, trigger: str, allowed: Sequence[str], workflow: str) -> None:
+        super().__init__(state, trigger, allowed)
+        self.workflow = workflow
+        allowed_text = ", ".join(self.allowed) or "none"
+        self.message = (
+            f"workflow {workflow!r} has no trigger {trigger!r} "
+            f"(allowed from state {state!r}: {allowed_text})"
+        )
+        self.args = (self.message,)
+        self.details["workflow"] = workflow
 
 
 class GuardRejected(EngineError):

@@ -31,6 +31,7 @@ from engine.errors import InvalidArgument
 from engine.hooks.types import TOPICS
 from engine.instance.views import Actor, AllowedReport, HistoryEntry, InstanceView
 from engine.persistence.store import EngineApplication, translate_errors
+from engine.projection.page import Page, as_page
 from engine.projection.parking import ParkedProjectionEvent
 from engine.projection.protocol import Projection
 from engine.projection.runner import ProjectionStatus
@@ -271,21 +272,33 @@ class Engine:
         """Every registered projection."""
         return list(self._projections.runner.projections)
 
-    def requests(self, **filters: object) -> Sequence[BaseModel]:
-        """``projection("requests").list(**filters)``: requests by state, country, area..."""
-        return self._query(self._projections.listing("requests").list, filters)
+    def requests(self, **filters: object) -> Page[BaseModel]:
+        """``projection("requests").list(**filters)``: requests by state, country, area...
 
-    def audit_trail(self, **filters: object) -> Sequence[BaseModel]:
-        """``projection("audit_trail").list(**filters)``: one row per recorded event."""
-        return self._query(self._projections.listing("audit_trail").list, filters)
+        A :class:`Page` (a list of ``RequestRow``) of ``limit`` rows (default 50), with
+        ``total`` and ``next_cursor``: pass ``cursor=page.next_cursor`` for the next page.
+        """
+        return as_page(self._query(self._projections.listing("requests").list, filters))
+
+    def audit_trail(self, **filters: object) -> Page[BaseModel]:
+        """``projection("audit_trail").list(**filters)``: one row per recorded event.
+
+        A :class:`Page` of ``AuditRow`` (``limit`` default 1000), with ``total`` and
+        ``next_cursor`` (pass it back as ``cursor``).
+        """
+        return as_page(self._query(self._projections.listing("audit_trail").list, filters))
 
     def portfolio(self, **options: object) -> BaseModel:
         """``projection("portfolio").figures(**options)``: counts, stage times, funnel."""
         return self._query(self._projections.figures("portfolio").figures, options)
 
-    def experts(self, **filters: object) -> Sequence[BaseModel]:
-        """``projection("experts").list(**filters)``: assignments, days, overlaps."""
-        return self._query(self._projections.listing("experts").list, filters)
+    def experts(self, **filters: object) -> Page[BaseModel]:
+        """``projection("experts").list(**filters)``: assignments, days, overlaps.
+
+        A :class:`Page` of ``ExpertSummary`` (``limit`` default 1000), with ``total`` and
+        ``next_cursor`` (pass it back as ``cursor``).
+        """
+        return as_page(self._query(self._projections.listing("experts").list, filters))
 
     def projection_status(self) -> list[ProjectionStatus]:
         """Each projection's position against the head of the log."""

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
 from engine.commands.arguments import check_datetime, check_int, check_str
 from engine.persistence.sql import Cursor
+from engine.projection.page import Page
 from engine.projection.protocol import ProjectedEvent, Projection
+from projections._paging import Keyset, query_name
 from projections._util import iso, parse_iso
 
 __all__ = ["AuditRow", "AuditTrailProjection"]
@@ -38,7 +40,7 @@ class AuditRow(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     position: int
-    instance_id: str
+    instance_id: UUID
     version: int
     at: datetime
     actor: str
@@ -101,7 +103,7 @@ class AuditTrailProjection(Projection):
     def list(
         self,
         *,
-        instance: str | None = None,
+        instance: UUID | str | None = None,
         actor: str | None = None,
         role: str | None = None,
         trigger: str | None = None,
@@ -109,42 +111,51 @@ class AuditTrailProjection(Projection):
         until: datetime | None = None,
         limit: int = 1000,
         offset: int = 0,
-    ) -> builtins.list[AuditRow]:
-        """Events filtered by instance, actor, role, trigger and time window, in log order."""
+        cursor: str | None = None,
+    ) -> Page[AuditRow]:
+        """Events filtered by instance, actor, role, trigger and time window, in log order.
+
+        One page of at most ``limit`` rows, with ``total`` (every match) and
+        ``next_cursor``: pass it back as ``cursor`` (same filters) for the next.
+        """
         check_int("limit", limit, minimum=1, maximum=100_000)
-        check_int("offset", offset)
-        for name, text in (("instance", instance), ("actor", actor), ("role", role),
-                           ("trigger", trigger)):  # fmt: skip
-            if text is not None:
-                check_str(name, text)
-        for name, at in (("since", since), ("until", until)):
-            if at is not None:
-                check_datetime(name, at)
-        clauses: builtins.list[str] = []
-        params: builtins.list[Any] = []
-        for col, value in (
-            ("instance_id", instance),
-            ("actor", actor),
-            ("role", role),
-            ("trigger", trigger),
-        ):
-            if value is not None:
-                clauses.append(f"{col} = ?")
-                params.append(value)
-        if since is not None:
-            clauses.append("at >= ?")
-            params.append(iso(since))
-        if until is not None:
-            clauses.append("at <= ?")
-            params.append(iso(until))
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        if isinstance(instance, UUID):
+            instance = str(instance)
+        texts = {"instance_id": instance, "actor": actor, "role": role, "trigger": trigger}
+        where, params = _where(texts, since, until)
+        keys = Keyset(query_name("audit_trail", {**texts, "since": since, "until": until}),
+                      (("position", False),))  # fmt: skip
+        page_where, after_params = keys.after(where, cursor, offset)
+        t = self.t("aud_events")
         with self.fresh().read() as cur:
+            cur.execute(f"SELECT COUNT(*) AS n FROM {t}{where}", params)
+            total = int(cur.fetchone()["n"])
             cur.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM {self.t('aud_events')}{where} "
+                f"SELECT {', '.join(_COLUMNS)} FROM {t}{page_where} "
                 "ORDER BY position LIMIT ? OFFSET ?",
-                (*params, limit, offset),
+                (*params, *after_params, limit + 1, offset),
             )
-            return [
-                AuditRow(**{**{c: r[c] for c in _COLUMNS}, "at": parse_iso(r["at"])})
-                for r in cur.fetchall()
-            ]
+            return keys.page(cur.fetchall(), limit, total, _audit_row)
+
+
+def _where(
+    texts: dict[str, str | None], since: datetime | None, until: datetime | None
+) -> tuple[str, list[Any]]:
+    """The ``WHERE`` clause of a trail query (checked: text, and aware times)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for col, value in texts.items():
+        if value is not None:
+            check_str("instance" if col == "instance_id" else col, value)
+            clauses.append(f"{col} = ?")
+            params.append(value)
+    for name, at, op in (("since", since, ">="), ("until", until, "<=")):
+        if at is not None:
+            check_datetime(name, at)
+            clauses.append(f"at {op} ?")
+            params.append(iso(at))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _audit_row(r: Any) -> AuditRow:
+    return AuditRow(**{**{c: r[c] for c in _COLUMNS}, "at": parse_iso(r["at"])})

@@ -16,7 +16,10 @@ from pydantic import BaseModel, ConfigDict
 
 from engine.commands.arguments import check_int, check_str
 from engine.persistence.sql import Cursor
+from engine.projection.page import Page
 from engine.projection.protocol import ProjectedEvent, Projection
+from projections._paging import Keyset, query_name
+from projections._util import chunks, placeholders
 
 __all__ = ["Assignment", "ExpertSummary", "ExpertsProjection", "Overlap"]
 
@@ -125,26 +128,49 @@ class ExpertsProjection(Projection):
                     ),
                 )
 
-    def list(self, *, expert: str | None = None, limit: int = 1000) -> builtins.list[ExpertSummary]:
-        """Experts (or one), with assignments, planned days and overlapping missions."""
+    def list(
+        self, *, expert: str | None = None, limit: int = 1000, cursor: str | None = None
+    ) -> Page[ExpertSummary]:
+        """Experts (or one) by id, with assignments, planned days and overlapping missions.
+
+        One page of at most ``limit`` experts, with ``total`` (every match) and
+        ``next_cursor``: pass it back as ``cursor`` (same filter) for the next.
+        """
         check_int("limit", limit, minimum=1, maximum=1_000_000)
         if expert is not None:
             check_str("expert", expert)
-        where, params = ("WHERE s.expert_id = ?", [expert]) if expert else ("", [])
+        where, params = (" WHERE expert_id = ?", [expert]) if expert is not None else ("", [])
+        keys = Keyset(query_name("experts", {"expert": expert}), (("expert_id", False),))
+        page_where, after_params = keys.after(where, cursor, 0)
+        s = self.t("exp_assignments")
         with self.fresh().read() as cur:
+            cur.execute(f"SELECT COUNT(DISTINCT expert_id) AS n FROM {s}{where}", params)
+            total = int(cur.fetchone()["n"])
+            cur.execute(
+                f"SELECT DISTINCT expert_id FROM {s}{page_where} ORDER BY expert_id LIMIT ?",
+                (*params, *after_params, limit + 1),
+            )
+            ids = [{"expert_id": str(r["expert_id"])} for r in cur.fetchall()]
+            by_expert = self._rows(cur, [r["expert_id"] for r in ids[:limit]])
+        return keys.page(
+            ids, limit, total, lambda r: _summary(r["expert_id"], by_expert[r["expert_id"]])
+        )
+
+    def _rows(self, cur: Cursor, experts: Sequence[str]) -> dict[str, builtins.list[Any]]:
+        """Each expert's assignments joined with their activities, by start date."""
+        found: dict[str, builtins.list[Any]] = {e: [] for e in experts}
+        for part in chunks(experts):
             cur.execute(
                 f"SELECT s.*, a.start_date, a.end_date, a.actual_start, a.actual_end, "
                 f"a.days_worked, a.status FROM {self.t('exp_assignments')} s "
                 f"LEFT JOIN {self.t('exp_activities')} a ON a.instance_id = s.instance_id "
-                f"AND a.activity_id = s.activity_id {where} "
-                "ORDER BY s.expert_id, a.start_date",
-                params,
+                f"AND a.activity_id = s.activity_id WHERE s.expert_id IN "
+                f"({placeholders(len(part))}) ORDER BY s.expert_id, a.start_date",
+                tuple(part),
             )
-            rows = cur.fetchall()
-        by_expert: dict[str, builtins.list[Any]] = {}
-        for r in rows:
-            by_expert.setdefault(r["expert_id"], []).append(r)
-        return [_summary(eid, rs) for eid, rs in builtins.list(by_expert.items())[:limit]]
+            for r in cur.fetchall():
+                found[r["expert_id"]].append(r)
+        return found
 
     def overlaps(self) -> builtins.list[Overlap]:
         """Every pair of missions of one expert whose windows intersect."""

@@ -6,13 +6,16 @@ import builtins
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
 from engine.commands.arguments import check_datetime, check_int, check_str
 from engine.errors import InvalidArgument
 from engine.persistence.sql import Cursor
+from engine.projection.page import Page
 from engine.projection.protocol import ProjectedEvent, Projection
+from projections._paging import Keyset, query_name
 from projections._util import chunks, dumps, iso, loads, parse_iso, placeholders
 
 __all__ = ["RequestRow", "RequestsProjection"]
@@ -37,7 +40,12 @@ _COLUMNS = (
     "stage_dates",
     "version",
 )
-_ORDER = {"updated": "updated_at DESC, id", "created": "created_at DESC, id", "id": "id"}
+_ORDER: dict[str, tuple[tuple[str, bool], ...]] = {
+    "updated": (("updated_at", True), ("id", False)),
+    "created": (("created_at", True), ("id", False)),
+    "id": (("id", False),),
+}
+"""Each order's sort columns (``(name, descending)``); the last is unique (keyset paging)."""
 
 
 class RequestRow(BaseModel):
@@ -45,7 +53,7 @@ class RequestRow(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: str
+    id: UUID
     workflow: str
     state: str
     final: bool
@@ -210,26 +218,40 @@ class RequestsProjection(Projection):
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def list(
-        self, *, limit: int = 50, offset: int = 0, order: str = "updated", **filters: Any
-    ) -> list[RequestRow]:
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        order: str = "updated",
+        cursor: str | None = None,
+        **filters: Any,
+    ) -> Page[RequestRow]:
         """Requests matching ``state``, ``country``, ``region``, ``area``, ``workflow``,
-        ``institution_type`` and ``overdue`` (all optional, combined with AND)."""
+        ``institution_type`` and ``overdue`` (all optional, combined with AND).
+
+        One page of at most ``limit`` rows, with ``total`` (every match) and
+        ``next_cursor``: pass it back as ``cursor`` (same filters and order) for the next.
+        """
         if not isinstance(order, str) or order not in _ORDER:
             raise InvalidArgument(f"order must be one of {', '.join(_ORDER)}")
         check_int("limit", limit, minimum=1, maximum=10_000)
-        check_int("offset", offset)
         now = filters.get("now") or self.ctx.now()
         if "now" in filters:
             check_datetime("now", now)
         where, params = self._where(dict(filters))
-        sql = self.fresh()
-        with sql.read() as cur:
+        named = {k: v for k, v in filters.items() if k != "now"}
+        keys = Keyset(query_name(f"requests/{order}", named), _ORDER[order])
+        page_where, after_params = keys.after(where, cursor, offset)
+        r = self.t("req_requests")
+        with self.fresh().read() as cur:
+            cur.execute(f"SELECT COUNT(*) AS n FROM {r}{where}", params)
+            total = int(cur.fetchone()["n"])
             cur.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM {self.t('req_requests')}{where} "
-                f"ORDER BY {_ORDER[order]} LIMIT ? OFFSET ?",
-                (*params, limit, offset),
+                f"SELECT {', '.join(_COLUMNS)} FROM {r}{page_where} "
+                f"ORDER BY {keys.order_by} LIMIT ? OFFSET ?",
+                (*params, *after_params, limit + 1, offset),
             )
-            return [_row(r, now) for r in cur.fetchall()]
+            return keys.page(cur.fetchall(), limit, total, lambda row: _row(row, now))
 
     def count(self, **filters: Any) -> int:
         """How many requests match the filters of :meth:`list`."""

@@ -40,6 +40,7 @@ from engine.errors import (
     InvalidPayload,
     PermissionDenied,
     TransitionNotAllowed,
+    UnknownTrigger,
 )
 from engine.instance.hashing import storable_text
 from engine.instance.identity import actor_key
@@ -125,21 +126,14 @@ def _run_guard(guard: Guard, ctx: GuardContext) -> dict[str, Any]:
     except Exception as exc:  # a broken guard refuses; it never crashes the command
         error = type(exc).__name__
     else:
-        return {
-            "name": guard.name,
-            "version": guard.version,
-            "ok": result.ok,
-            "reason": result.reason,
-            "inputs": inputs,
-        }
+        return _outcome(guard, ok=result.ok, reason=result.reason, inputs=inputs)
     _log.error("guard_failed", guard=guard.name, trigger=ctx.trigger, error=error)
-    return {
-        "name": guard.name,
-        "version": guard.version,
-        "ok": False,
-        "reason": f"guard error: {error}",
-        "inputs": {},
-    }
+    return _outcome(guard, ok=False, reason=f"guard error: {error}", inputs={})
+
+
+def _outcome(guard: Guard, *, ok: bool, reason: str, inputs: Any) -> dict[str, Any]:
+    return {"name": guard.name, "version": guard.version, "ok": ok, "reason": reason,
+            "inputs": inputs}  # fmt: skip
 
 
 def _check_separation(view: InstanceView, t: TransitionDef, actor: Actor) -> None:
@@ -166,6 +160,8 @@ class CompiledWorkflow:
         """The roles this definition declares (or, declaring none, that its transitions name)."""
         self.final_states = frozenset(s.name for s in definition.states if s.final)
         self.sla_days = {s.name: s.sla_days for s in definition.states if s.sla_days}
+        self.triggers = frozenset(t.trigger for t in definition.transitions)
+        """Every trigger the definition has (from any state)."""
         self._table: dict[str, dict[str, TransitionDef]] = {}
         for t in definition.transitions:
             for src in t.source or (START_STATE,):
@@ -200,11 +196,15 @@ class CompiledWorkflow:
         return list(self._table.get(state, {}))
 
     def transition(self, state: str, trigger: str) -> TransitionDef:
-        """The transition for ``trigger`` from ``state``, or ``TransitionNotAllowed``."""
+        """The transition for ``trigger`` from ``state``; ``UnknownTrigger`` if no transition
+        has it, ``TransitionNotAllowed`` if it exists but not from ``state``."""
         try:
             return self._table[state][trigger]
         except KeyError:
-            raise TransitionNotAllowed(state, trigger, self.triggers_from(state)) from None
+            allowed = self.triggers_from(state)
+            if trigger not in self.triggers:
+                raise UnknownTrigger(state, trigger, allowed, self.name) from None
+            raise TransitionNotAllowed(state, trigger, allowed) from None
 
     def check_role(self, actor: Actor) -> None:
         """``InvalidArgument`` (listing the known roles) if this definition does not declare

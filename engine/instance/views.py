@@ -124,6 +124,8 @@ class HistoryEntry(BaseModel):
     definition_hash: str
     hash: str
     prev_hash: str
+    verified: bool
+    """The stored event's hash recomputes from its stored fields (``False``: altered)."""
 
 
 class Refusal(BaseModel):

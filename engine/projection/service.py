@@ -26,7 +26,8 @@ class Listing(Protocol):
     """A projection with rows to list (``requests``, ``audit_trail``, ``experts``)."""
 
     def list(self, **filters: object) -> Sequence[BaseModel]:
-        """Rows matching ``filters`` (each projection documents its own)."""
+        """Rows matching ``filters`` (each projection documents its own): a
+        :class:`~engine.projection.page.Page` (the built-in ones), or a plain sequence."""
 
 
 class Figures(Protocol):

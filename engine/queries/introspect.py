@@ -6,7 +6,7 @@ from datetime import datetime
 
 from engine.commands.compiled import CompiledWorkflow
 from engine.errors import EngineError, InvalidPayload
-from engine.instance.aggregate import WorkflowInstance
+from engine.instance.aggregate import WorkflowInstance, recompute_hash
 from engine.instance.views import (
     Actor,
     AllowedReport,
@@ -20,7 +20,7 @@ __all__ = ["allowed_report", "history_entry"]
 
 
 def history_entry(event: WorkflowInstance.Event) -> HistoryEntry:
-    """One stored event as a :class:`HistoryEntry`."""
+    """One stored event as a :class:`HistoryEntry` (``verified``: its hash recomputes)."""
     audit = event.audit
     return HistoryEntry(
         version=event.originator_version,
@@ -38,6 +38,7 @@ def history_entry(event: WorkflowInstance.Event) -> HistoryEntry:
         definition_hash=event.definition_hash,
         hash=event.hash,
         prev_hash=event.prev_hash,
+        verified=recompute_hash(event) == event.hash,
     )
 
 

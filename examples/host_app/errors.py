@@ -35,6 +35,7 @@ ENGINE_STATUS: dict[str, int] = {
     "permission_denied": 403,  # wrong role, or separation of duties ("rule")
     "concurrency_conflict": 409,  # a stale If-Match, or too many races
     "transition_not_allowed": 409,  # not from this state ("allowed" lists what is)
+    "unknown_trigger": 409,  # no such trigger in the workflow (a kind of not allowed)
     "instance_not_found": 404,
     "unknown_workflow": 404,
     "invalid_argument": 400,

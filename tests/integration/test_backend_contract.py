@@ -16,6 +16,7 @@ from engine import (
     InvalidPayload,
     PermissionDenied,
     TransitionNotAllowed,
+    UnknownTrigger,
     UnknownWorkflow,
 )
 from engine.instance.hashing import GENESIS_HASH
@@ -113,7 +114,7 @@ class BackendContract:
                 TransitionNotAllowed,
                 lambda: engine.fire(iid, "review", {"score": 4}, actor=REVIEWER),
             ),
-            (TransitionNotAllowed, lambda: engine.fire(iid, "no_such", actor=REVIEWER)),
+            (UnknownTrigger, lambda: engine.fire(iid, "no_such", actor=REVIEWER)),
             (PermissionDenied, lambda: engine.fire(iid, "approve", actor=REQUESTER)),
             (
                 PermissionDenied,

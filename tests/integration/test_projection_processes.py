@@ -106,7 +106,7 @@ def test_postgres_worker_applies_commands_from_another_process(
             engine.fire(iid, "note", {"text": "x"}, actor=REQUESTER)
             engine.wait_for(engine.last_position, timeout=30)
             rows = engine.requests(state="submitted")
-            assert [(r.id, r.version) for r in rows] == [(str(iid), 2)]
+            assert [(r.id, r.version) for r in rows] == [(iid, 2)]
         finally:
             Path(stop_file).touch()
             worker.join(timeout=30)

@@ -67,7 +67,7 @@ def test_projections_equal_a_rebuild_and_replayed_aggregates(open_engine: Engine
     by_state: dict[str, int] = {}
     for iid in ids:
         view = engine.get(iid)
-        assert (rows[str(iid)].state, rows[str(iid)].version) == (view.state, view.version)
+        assert (rows[iid].state, rows[iid].version) == (view.state, view.version)
         by_state[view.state] = by_state.get(view.state, 0) + 1
     assert engine.portfolio().by_state == by_state
     assert len(engine.audit_trail(limit=100_000)) == event_count(engine)
@@ -100,7 +100,7 @@ def test_sqlite_projects_inline_in_the_command_transaction(open_engine: EngineFa
     iid = engine.start("toy", {"title": "t", "amount": 1}, actor=REQUESTER).id
     statuses = engine.projection_status()
     assert all(s.position == engine.last_position and not s.behind for s in statuses)
-    assert engine.requests(state="submitted")[0].id == str(iid)
+    assert engine.requests(state="submitted")[0].id == iid
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
@@ -135,5 +135,5 @@ def test_default_catch_up_lets_another_engine_read_every_write(open_engine: Engi
     assert writer.projection_mode == "catchup"
     iid = writer.start("toy", {"title": "t", "amount": 1}, actor=REQUESTER).id
     writer.fire(iid, "note", {"text": "x"}, actor=REQUESTER)
-    assert [(r.id, r.version) for r in reader.requests()] == [(str(iid), 2)]
-    assert [(r.id, r.version) for r in writer.requests()] == [(str(iid), 2)]
+    assert [(r.id, r.version) for r in reader.requests()] == [(iid, 2)]
+    assert [(r.id, r.version) for r in writer.requests()] == [(iid, 2)]

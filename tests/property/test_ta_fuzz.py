@@ -42,6 +42,7 @@ CODES = {
     "invalid_payload",
     "permission_denied",
     "transition_not_allowed",
+    "unknown_trigger",  # "bogus": no transition has it
 }
 
 junk = st.recursive(

@@ -44,6 +44,7 @@ DOCUMENTED_EXIT = {
     "storage_unavailable": 2,
     "definition_invalid": 2,
     "transition_not_allowed": 3,
+    "unknown_trigger": 3,
     "guard_rejected": 3,
     "permission_denied": 3,
     "concurrency_conflict": 4,

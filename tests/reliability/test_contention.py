@@ -105,7 +105,7 @@ def test_contention_loses_and_duplicates_nothing(store_url: str, figures: Any) -
                 assert replayed == view, f"worker {r['worker']}'s view of {iid}"
         # Projections caught up by racing processes (and inline on SQLite) == a rebuild.
         live = _dump(engine)
-        rows = {row.id: row.version for row in engine.requests(limit=10_000)}
+        rows = {str(row.id): row.version for row in engine.requests(limit=10_000)}
         assert rows == log["versions"]
         assert len(engine.audit_trail(limit=10_000)) == log["events"]
         assert engine.rebuild_projections() == log["events"]

@@ -71,7 +71,7 @@ def _resume_and_compare(engine: Engine, log: dict[str, Any]) -> int:
     pending = sum(1 for p in log["positions"] if p > position)
     assert engine.catch_up_projections() == pending  # exactly the rest, from where it stopped
     resumed = _dump(engine)
-    rows = {row.id: row.version for row in engine.requests(limit=10_000)}
+    rows = {str(row.id): row.version for row in engine.requests(limit=10_000)}
     assert rows == log["versions"]
     assert len(engine.audit_trail(limit=10_000)) == log["events"]
     assert engine.rebuild_projections() == log["events"]

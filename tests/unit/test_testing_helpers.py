@@ -25,7 +25,7 @@ def test_walk_to_reaches_every_walkable_state_with_the_right_roles(
     assert view.state == state
     history = socieux_engine.history(view.id)
     assert all(h.role != "auditor" for h in history)
-    assert socieux_engine.requests(state=state)[0].id == str(view.id)  # projections are there
+    assert socieux_engine.requests(state=state)[0].id == view.id  # projections are there
 
 
 def test_payload_and_actor_let_a_test_fire_the_next_step(socieux_engine: Engine) -> None:

@@ -493,3 +493,10 @@ def test_the_list_has_its_total_and_link_headers(
     beyond = client.get("/requests", params={"limit": 2, "offset": 10})
     assert beyond.json() == []
     assert beyond.headers["Link"] == '<http://testserver/requests?limit=2&offset=4>; rel="prev"'
+
+
+def test_a_trigger_the_workflow_does_not_have_is_409_not_500(client: TestClient) -> None:
+    url = submit(client).headers["Location"]
+    response = client.post(f"{url}/no_such_trigger", json={}, headers=as_("socieux_team"))
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "unknown_trigger"
