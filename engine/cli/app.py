@@ -8,10 +8,17 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+from typer._click import Context as ClickContext  # typer vendors click
+from typer._click.exceptions import UsageError
+from typer.core import TyperGroup
 
-from engine.cli.console import CliState, fail
+from engine.cli.console import CliState, fail, json_errors, write_error
+from engine.cli.examples import example
 
 __all__ = ["build_app"]
+
+_GLOBAL_FLAGS = ("--json",)
+"""Global flags that may also come after the command (``socieux list --json``)."""
 
 
 class LogFormat(StrEnum):
@@ -58,6 +65,55 @@ def configure_logging(fmt: LogFormat) -> None:
     )
 
 
+class _RootGroup(TyperGroup):
+    """The root command: ``--json`` anywhere before ``--``; under it, usage errors as JSON."""
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        moved = [a for a in args[:end] if a in _GLOBAL_FLAGS]
+        rest = [a for a in args[:end] if a not in _GLOBAL_FLAGS]
+        as_json = bool(moved)
+        json_errors.set(as_json)
+        try:
+            return super().parse_args(ctx, [*dict.fromkeys(moved), *rest, *args[end:]])
+        except UsageError as exc:
+            if not as_json:
+                raise
+            raise _json_usage(exc) from None
+
+    def invoke(self, ctx: ClickContext) -> object:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            if not json_errors.get():
+                raise
+            raise _json_usage(exc) from None
+
+
+class _JsonUsageError(UsageError):
+    """A usage error shown as ``{"error": {"code": "invalid_argument", ...}}``."""
+
+    def show(self, file: object = None) -> None:
+        del file  # always stderr
+        write_error("invalid_argument", self.format_message(), as_json=True)
+
+
+def _json_usage(exc: UsageError) -> _JsonUsageError:
+    return _JsonUsageError(exc.format_message(), exc.ctx)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("socieux")
+        except PackageNotFoundError:  # pragma: no cover - run from a bare source tree
+            number = "unknown"
+        typer.echo(f"socieux {number}")
+        raise typer.Exit(0)
+
+
 def _root(
     ctx: typer.Context,
     db: Annotated[
@@ -72,14 +128,24 @@ def _root(
     log_format: Annotated[
         LogFormat, typer.Option("--log-format", help="Log format on stderr.")
     ] = LogFormat.text,
+    version_flag: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """socieux: drive and inspect event-sourced workflows."""
+    del version_flag  # handled eagerly by _version
+    state = CliState(db=db, json=json_output, log_format=log_format.value)
+    ctx.obj = state
     if db is not None and "\x00" in db:  # sqlite3 would raise a bare ValueError
         raise fail("invalid_argument", "--db: the URL contains a NUL character", 2)
     configure_logging(log_format)
-    state = CliState(db=db, json=json_output, log_format=log_format.value)
-    ctx.obj = state
     ctx.call_on_close(state.close)
+
+
+_ROOT_EXAMPLE = example("socieux --json list --limit 5", "socieux list --limit 5 --json")
 
 
 def build_app() -> typer.Typer:
@@ -100,8 +166,10 @@ def build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
+        cls=_RootGroup,
+        context_settings={"help_option_names": ["-h", "--help"]},
     )
-    app.callback()(_root)
+    app.callback(epilog=_ROOT_EXAMPLE)(_root)
     instances.register(app)
     demo.register(app)
     reads.register(app)

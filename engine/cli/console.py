@@ -1,18 +1,24 @@
-"""The one console helper: JSON or rich output, the one-line error and the exit codes."""
+"""The one console helper: JSON, CSV or rich output, one table style, one time format, the
+one-line error (JSON under ``--json``) and the exit codes."""
 
 from __future__ import annotations
 
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ParamSpec, TextIO, TypeVar, cast
+from enum import StrEnum
+from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import typer
 
+from engine.cli.stdout import OutputError, drop_stdout, tagged_stdout
+from engine.cli.text import plural, printable, write_csv
 from engine.errors import (
     ConcurrencyConflict,
     EngineError,
@@ -26,20 +32,31 @@ from engine.errors import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from rich.console import Console
+    from rich.table import Table
 
     from engine.facade import Engine
 
 __all__ = [
+    "ARROW",
+    "BOUNDLESS",
     "EXIT_CODES",
     "CliState",
     "OutputError",
+    "OutputFormat",
+    "bounded",
     "exit_code_for",
     "fail",
     "handles_errors",
+    "json_errors",
+    "plural",
     "printable",
     "progress",
     "state_of",
+    "table",
+    "when",
 ]
 
 EXIT_CODES = {
@@ -50,8 +67,22 @@ EXIT_CODES = {
     "not_found": 5,
     "integrity": 6,
 }
+BOUNDLESS = 100_000
+"""The console width when stdout is not a terminal and ``COLUMNS`` is unset: no limit."""
+ARROW = "->"
+"""The one arrow between a source and a destination state."""
+json_errors: ContextVar[bool] = ContextVar("socieux_json_errors", default=False)
+"""Whether this invocation asked for ``--json`` (errors are then JSON too)."""
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+class OutputFormat(StrEnum):
+    """``--format`` of ``list``, ``stats`` and ``audit trail``."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
 
 
 def exit_code_for(exc: EngineError) -> int:
@@ -65,6 +96,19 @@ def exit_code_for(exc: EngineError) -> int:
     if isinstance(exc, IntegrityViolation):
         return EXIT_CODES["integrity"]
     return EXIT_CODES["usage"]  # invalid input, invalid definition, storage unavailable
+
+
+class _Unpadded:
+    """stdout for a console that is not a terminal: no trailing spaces on any line."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(re.sub(r" +\n", "\n", text))
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sys.stdout, name)
 
 
 @dataclass
@@ -93,19 +137,55 @@ class CliState:
 
     @property
     def console(self) -> Console:
-        """A rich console on stdout."""
+        """A rich console on stdout; piped, it never wraps, pads or limits the width."""
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(highlight=False, soft_wrap=False)
+            if sys.stdout.isatty():
+                self._console = Console(highlight=False, soft_wrap=False)
+            else:
+                width = None if os.environ.get("COLUMNS", "").isdigit() else BOUNDLESS
+                self._console = Console(
+                    file=cast("IO[str]", _Unpadded()), highlight=False, soft_wrap=True, width=width
+                )
         return self._console
 
-    def out(self, payload: Any, render: Callable[[], None]) -> None:
-        """Print ``payload`` as JSON with ``--json``, else call ``render``."""
-        if self.json:
+    def out(
+        self,
+        payload: Any,
+        render: Callable[[], None],
+        fmt: OutputFormat | None = None,
+        rows: Callable[[], list[dict[str, Any]]] | None = None,
+    ) -> None:
+        """Print ``payload`` as JSON (``--json`` or ``fmt`` json), as CSV (``fmt`` csv: the
+        ``rows``, else the payload's items), else call ``render``."""
+        chosen = fmt or (OutputFormat.json if self.json else OutputFormat.table)
+        if chosen is OutputFormat.json:
             sys.stdout.write(json.dumps(payload, indent=2, default=str, ensure_ascii=False) + "\n")
+        elif chosen is OutputFormat.csv:
+            write_csv(rows() if rows is not None else payload)
         else:
             render()
+
+
+def bounded(console: Console) -> bool:
+    """Whether the console has a real width (a terminal, or ``COLUMNS``)."""
+    return console.width < BOUNDLESS
+
+
+def table(*columns: str, **options: Any) -> Table:
+    """A table in the CLI's one style (a rule under the header, no borders)."""
+    from rich import box
+    from rich.table import Table
+
+    return Table(*columns, box=box.SIMPLE_HEAD, **options)
+
+
+def when(at: datetime) -> str:
+    """The CLI's one time format: ISO 8601 to the second, with its offset (UTC if none)."""
+    from datetime import UTC
+
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat(timespec="seconds")
 
 
 def state_of(ctx: typer.Context) -> CliState:
@@ -117,79 +197,20 @@ def state_of(ctx: typer.Context) -> CliState:
     return obj
 
 
-def printable(text: str) -> str:
-    """``text`` fit for one line of a terminal: control characters escaped (``\\n``,
-    ``\\x00``), bytes that were not UTF-8 in argv (lone surrogates) shown as ``\\xff``."""
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, as os.fsdecode keeps it
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif ch.isprintable():
-            out.append(ch)
-        else:
-            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
-    return "".join(out)
+def write_error(code: str, message: str, *, as_json: bool, **details: Any) -> None:
+    """The one error line on stderr: ``error[CODE]: message``, or with ``as_json``
+    ``{"error": {"code": ..., "message": ...}}`` (plus ``details``)."""
+    if as_json:
+        body = {"code": code, "message": printable(message), **details}
+        sys.stderr.write(json.dumps({"error": body}, ensure_ascii=False) + "\n")
+    else:
+        sys.stderr.write(f"error[{code}]: {printable(message)}\n")
 
 
 def fail(code: str, message: str, exit_code: int) -> typer.Exit:
     """Print the one error line and return the ``typer.Exit`` to raise."""
-    sys.stderr.write(f"error[{code}]: {printable(message)}\n")
+    write_error(code, message, as_json=json_errors.get())
     return typer.Exit(exit_code)
-
-
-class OutputError(Exception):
-    """Writing an output failed (a full disk, a closed pipe). Not an ``OSError``, so the
-    engine never mistakes it for a failure of its own store while it writes to a sink."""
-
-    def __init__(self, name: str, exc: OSError) -> None:
-        self.message = f"cannot write {name}: {exc.strerror or exc}"
-        super().__init__(self.message)
-
-
-class _TaggedStdout:
-    """``sys.stdout`` while a command runs: its write errors become :class:`OutputError`."""
-
-    def __init__(self, inner: TextIO) -> None:
-        self._inner = inner
-
-    def write(self, text: str) -> int:
-        try:
-            return self._inner.write(text)
-        except OSError as exc:
-            raise OutputError("stdout", exc) from None
-
-    def flush(self) -> None:
-        try:
-            self._inner.flush()
-        except OSError as exc:
-            raise OutputError("stdout", exc) from None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-@contextmanager
-def _tagged_stdout() -> Iterator[None]:
-    inner = sys.stdout
-    proxy = cast("TextIO", _TaggedStdout(inner))
-    sys.stdout = proxy
-    try:
-        yield
-        sys.stdout.flush()  # a full disk often shows only here
-    finally:
-        if sys.stdout is proxy:
-            sys.stdout = inner
-
-
-def _drop_stdout() -> None:
-    """Point stdout at the null device: the interpreter's last flush must not fail again."""
-    with suppress(OSError, ValueError, AttributeError):
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
 
 
 def _engine_error(exc: EngineError) -> typer.Exit:
@@ -197,6 +218,9 @@ def _engine_error(exc: EngineError) -> typer.Exit:
     candidates = exc.details.get("candidates")
     if candidates:  # an ambiguous id prefix: the line, then one candidate per line
         head = exc.message.split(":", 1)[0]
+        if json_errors.get():
+            write_error(exc.code, head, as_json=True, candidates=list(candidates))
+            return typer.Exit(exit_code_for(exc))
         sys.stderr.write(
             f"error[{exc.code}]: {printable(head)}; {len(candidates)} candidates "
             "(give more characters):\n"
@@ -210,16 +234,19 @@ def _engine_error(exc: EngineError) -> typer.Exit:
 
 def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn engine errors into one line on stderr and the documented exit code; so too a
-    failure to write stdout or an output file (exit 2). Anything else is ``internal``."""
+    failure to write stdout or an output file (exit 2), but a closed pipe ends quietly
+    (exit 0). Anything else is ``internal``."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         debug = os.environ.get("SOCIEUX_DEBUG") == "1"
         try:
-            with _tagged_stdout():
+            with tagged_stdout():
                 return func(*args, **kwargs)
         except OutputError as exc:
-            _drop_stdout()
+            drop_stdout()
+            if exc.closed_pipe:
+                raise typer.Exit(0) from None
             if debug:
                 raise
             raise fail("invalid_argument", exc.message, 2) from None

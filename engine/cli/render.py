@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich import box
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from engine.cli.console import ARROW, bounded, plural, table, when
 from engine.instance.views import AllowedReport, HistoryEntry
 
 if TYPE_CHECKING:
@@ -80,12 +80,12 @@ def render_instance(
 ) -> None:
     """Current state and key facts (labelled by ``display``), the stage timeline, what may
     happen next, warnings."""
-    console.print(_summary_panel(p, display))
+    console.print(_summary_panel(p, display, expand=bounded(console)))
     _render_stages(console, p)
     _render_next(console, p)
 
 
-def _summary_panel(p: dict[str, Any], display: DisplaySpec | None) -> Panel:
+def _summary_panel(p: dict[str, Any], display: DisplaySpec | None, *, expand: bool) -> Panel:
     head = Text.assemble((p["state"], "bold green" if p["final"] else "bold cyan"))
     if p["state_description"]:
         head.append(f"  {p['state_description']}", style="dim")
@@ -111,17 +111,17 @@ def _summary_panel(p: dict[str, Any], display: DisplaySpec | None) -> Panel:
         title_align="left",
         subtitle=f"{p['workflow']} v{p['definition_version']}",
         subtitle_align="right",
+        expand=expand,
     )
 
 
 def _render_stages(console: Console, p: dict[str, Any]) -> None:
-    stages = Table(
+    stages = table(
         "stage",
         "entered",
         "left",
         "days",
         "SLA",
-        box=box.SIMPLE_HEAD,
         title="stage timeline",
         title_justify="left",
         title_style="bold",
@@ -145,18 +145,17 @@ def _render_next(console: Console, p: dict[str, Any]) -> None:
     if not p["next"]:
         console.print(Text("final state: nothing more can happen", style="dim"))
         return
-    table = Table(
+    moves = table(
         "trigger",
         "to",
         "who may fire it",
-        box=box.SIMPLE_HEAD,
         title="what may happen next",
         title_justify="left",
         title_style="bold",
     )
     for n in p["next"]:
-        table.add_row(n["trigger"], n["to"], ", ".join(n["roles"]))
-    console.print(table)
+        moves.add_row(n["trigger"], n["to"], ", ".join(n["roles"]))
+    console.print(moves)
 
 
 def render_history(console: Console, entries: Sequence[HistoryEntry]) -> None:
@@ -167,8 +166,14 @@ def render_history(console: Console, entries: Sequence[HistoryEntry]) -> None:
     grid.add_column(overflow="fold")
     for e in entries:
         body = Text.assemble(
-            (e.trigger, "bold"), "  ", (e.source or "(start)", "cyan"), " → ", (e.dest, "cyan")
+            (e.trigger, "bold"),
+            "  ",
+            (e.source or "(start)", "cyan"),
+            f" {ARROW} ",
+            (e.dest, "cyan"),
         )
+        if not getattr(e, "verified", True):
+            body.append("  ⚠ its stored hash does not verify (altered?)", style="bold red")
         body.append(f"\nby {e.actor} as {e.role}")
         if e.reason:
             body.append(f"\nwhy: {e.reason}", style="italic")
@@ -177,9 +182,18 @@ def render_history(console: Console, entries: Sequence[HistoryEntry]) -> None:
             for i, g in enumerate(e.guards):
                 body.append(", " if i else "")
                 body.append(f"{g.name} {'✓' if g.ok else '✗'}", style="green" if g.ok else "red")
-        grid.add_row(e.at.strftime("%Y-%m-%d %H:%M"), f"v{e.version}", body)
+        grid.add_row(when(e.at), f"v{e.version}", body)
     console.print(grid)
-    console.print(Text(f"{len(entries)} event(s)", style="dim"))
+    altered = sum(1 for e in entries if not getattr(e, "verified", True))
+    console.print(Text(plural(len(entries), "event"), style="dim"))
+    if altered:
+        console.print(
+            Text(
+                f"⚠ {plural(altered, 'event')} whose hash does not verify: "
+                "run socieux audit verify",
+                style="bold red",
+            )
+        )
 
 
 def render_allowed(
@@ -197,23 +211,23 @@ def render_allowed(
     )
     idle: list[str] = []
     for r in reports:
-        table = Table("trigger", "verdict", "why", box=box.SIMPLE_HEAD)
+        verdicts = table("trigger", "verdict", "why")
         for t in r.allowed:
-            table.add_row(t, "[green]allowed[/green]", "")
+            verdicts.add_row(t, "[green]allowed[/green]", "")
         for t in r.needs_payload:
-            table.add_row(
+            verdicts.add_row(
                 t,
                 "[yellow]allowed with payload[/yellow]",
                 "role and state allow it; guards check the payload",
             )
         for ref in r.refused:
             if ref.code not in hidden:
-                table.add_row(ref.trigger, f"[red]{ref.code}[/red]", ref.reason)
-        if table.row_count:
+                verdicts.add_row(ref.trigger, f"[red]{ref.code}[/red]", ref.reason)
+        if verdicts.row_count:
             console.print(
                 Text(f"as {r.actor.role} ({r.actor.id}) in state {r.state}", style="bold")
             )
-            console.print(table)
+            console.print(verdicts)
         else:
             idle.append(r.actor.role)
     if idle:

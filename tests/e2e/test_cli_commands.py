@@ -244,7 +244,7 @@ def test_list_filters_limit_and_offset(demo: str, summary: dict[str, Any]) -> No
     everything = rows(demo)
     assert len(everything) == summary["instances"]
     out = ok(demo, "list")
-    assert f"1-{summary['instances']} of {summary['instances']} request(s)" in out
+    assert f"1-{summary['instances']} of {summary['instances']} requests" in out
     assert all(r["id"][:8] in out for r in everything)
     for state, n in summary["states"].items():
         assert [r["state"] for r in rows(demo, "--state", state)] == [state] * n
@@ -261,10 +261,12 @@ def test_list_filters_limit_and_offset(demo: str, summary: dict[str, Any]) -> No
     assert "OVERDUE" in ok(demo, "list", "--overdue")
     page = rows(demo, "--limit", "2", "--offset", "1")
     assert [r["id"] for r in page] == [r["id"] for r in everything[1:3]]
-    assert f"2-3 of {summary['instances']} request(s)" in ok(
+    assert f"2-3 of {summary['instances']} requests" in ok(
         demo, "list", "--limit", "2", "--offset", "1"
     )
-    assert "0 of 0 request(s)" in ok(demo, "list", "--state", "no_such_state")
+    unknown = run(demo, "list", "--state", "no_such_state")  # checked against the definitions
+    assert unknown.exit_code == 2
+    assert "unknown state 'no_such_state' (valid: approved," in unknown.stderr
     assert run(demo, "list", "--limit", "0").exit_code == 2
 
 
@@ -314,10 +316,10 @@ def test_history_is_a_readable_timeline(demo: str) -> None:
     done = first(demo, "disseminated")
     entries = as_json(demo, "history", done)
     out = ok(demo, "history", done[:8])
-    assert f"{len(entries)} event(s)" in out
+    assert f"{len(entries)} events" in out
     for e in entries:
         assert f"by {e['actor']} as {e['role']}" in out
-        assert f"{e['source'] or '(start)'} → {e['dest']}" in out
+        assert f"{e['source'] or '(start)'} -> {e['dest']}" in out
     assert "guards: request_eligible ✓" in out
 
 

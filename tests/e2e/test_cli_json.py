@@ -78,6 +78,7 @@ ENTRY = {
     "definition_hash",
     "hash",
     "prev_hash",
+    "verified",
 }
 GUARD = {"name", "version", "ok", "reason", "inputs"}
 REPORT = {"instance_id", "state", "actor", "allowed", "needs_payload", "refused"}

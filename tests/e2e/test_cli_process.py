@@ -34,7 +34,7 @@ def test_demo_then_list_show_history_next_stats(session: tuple[str, dict], tmp_p
     assert plain.stderr == ""  # piped: no progress bar, no escape codes
     listed = process("--db", url, "list")
     assert listed.returncode == 0
-    assert f"1-8 of {summary['instances']} request(s)" in listed.stdout
+    assert f"1-8 of {summary['instances']} requests" in listed.stdout
     short = summary["sample_id"][:8]
     assert short in listed.stdout
     shown = process("--db", url, "show", short)
@@ -43,8 +43,8 @@ def test_demo_then_list_show_history_next_stats(session: tuple[str, dict], tmp_p
     assert "stage timeline" in shown.stdout
     history = process("--db", url, "history", short)
     assert history.returncode == 0
-    assert "submit  (start) → submitted" in history.stdout
-    assert "disseminate  evaluated → disseminated" in history.stdout
+    assert "submit  (start) -> submitted" in history.stdout
+    assert "disseminate  evaluated -> disseminated" in history.stdout
     nxt = process("--db", url, "next", short, "--as", "socieux_team:t-1")
     assert nxt.returncode == 0
     assert "nothing to do now for: socieux_team" in nxt.stdout
@@ -117,7 +117,7 @@ def test_projection_worker_applies_commands_and_stops_on_sigterm(tmp_path: Path)
             view = engine.start("technical-assistance", request_payload(), actor=ACTORS["partner"])
             engine.wait_for(engine.last_position, timeout=20)  # applied by the worker
             [row] = engine.requests()
-            assert (row.id, row.state) == (str(view.id), "submitted")
+            assert (str(row.id), row.state) == (str(view.id), "submitted")
             worker.send_signal(signal.SIGTERM)
             out, err = worker.communicate(timeout=20)
         finally:

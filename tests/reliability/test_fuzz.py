@@ -475,6 +475,11 @@ def _check_cli_result(result: Any, argv: list[str]) -> str | None:
     if result.exit_code == 0:
         return None
     assert out == "", (argv, out)
+    if err.startswith('{"error"'):  # --json: the error is one line of JSON on stderr
+        code = json.loads(err)["error"]["code"]
+        assert DOCUMENTED_EXIT.get(code) == result.exit_code, (argv, code, result.exit_code)
+        assert len(err.splitlines()) == 1, (argv, err)
+        return str(code)
     if err.startswith("error["):
         code = err[len("error[") : err.index("]")]
         assert DOCUMENTED_EXIT.get(code) == result.exit_code, (argv, code, result.exit_code)

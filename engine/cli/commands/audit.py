@@ -14,8 +14,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from engine.cli.commands.steps import diff, explain
-from engine.cli.console import CliState, fail, handles_errors, printable, state_of
+from engine.cli.commands.trail import trail
+from engine.cli.console import (
+    CliState,
+    fail,
+    handles_errors,
+    plural,
+    printable,
+    state_of,
+    table,
+    when,
+)
 from engine.cli.console import progress as progress_bar
+from engine.cli.examples import example
 from engine.cli.inputs import export_file, key_file, parse_time
 from engine.errors import IntegrityViolation, InvalidArgument
 
@@ -43,19 +54,20 @@ def _log_engine(st: CliState) -> Iterator[Engine]:
 
 def _render_report(st: CliState, report: IntegrityReport) -> None:
     if report.problems:
-        from rich.table import Table
-
-        table = Table("kind", "instance", "version", "where", "detail")
+        problems = table("kind", "instance", "version", "where", "detail")
         for p in report.problems:
             where = f"line {p.line}" if p.line else f"#{p.position}" if p.position else ""
-            table.add_row(p.kind, str(p.instance_id or ""), str(p.version or ""), where, p.detail)
-        st.console.print(table)
-    signed = f", {report.signatures_checked} signatures" if report.signatures_checked else ""
+            problems.add_row(
+                p.kind, str(p.instance_id or ""), str(p.version or ""), where, p.detail
+            )
+        st.console.print(problems)
+    signed = report.signatures_checked
     st.console.print(
-        f"checked {report.events_checked} events in {report.instances_checked} "
-        f"instances and {report.seals_checked} seals{signed}: "
-        f"{'OK' if report.ok else f'{len(report.problems)} problem(s)'} "
-        f"({report.source})"
+        f"checked {plural(report.events_checked, 'event')} in "
+        f"{plural(report.instances_checked, 'instance')} and "
+        f"{plural(report.seals_checked, 'seal')}"
+        + (f", {plural(signed, 'signature')}" if signed else "")
+        + f": {'OK' if report.ok else plural(len(report.problems), 'problem')} ({report.source})"
     )
 
 
@@ -103,7 +115,7 @@ def seal(
     st.out(
         made.model_dump(mode="json"),
         lambda: st.console.print(
-            f"seal #{made.seq}: {made.events} events up to notification {made.position}, "
+            f"seal #{made.seq}: {plural(made.events, 'event')} up to notification {made.position}, "
             f"running hash {made.running_hash[:16]}"
             + (f", signed by {made.public_key[:16]}" if made.public_key else "")
         ),
@@ -118,19 +130,17 @@ def seals(ctx: typer.Context) -> None:
         found = engine.seals()
 
     def render() -> None:
-        from rich.table import Table
-
-        table = Table("seal", "position", "events", "sealed at (UTC)", "running hash", "signed by")
+        rows = table("seal", "position", "events", "sealed at", "running hash", "signed by")
         for s in found:
-            table.add_row(
+            rows.add_row(
                 f"#{s.seq}",
                 str(s.position),
                 str(s.events),
-                s.sealed_at.strftime("%Y-%m-%d %H:%M:%S"),
+                when(s.sealed_at),
                 s.running_hash[:16],
                 s.public_key or "",
             )
-        st.console.print(table if found else "no seals yet (socieux audit seal records one)")
+        st.console.print(rows if found else "no seals yet (socieux audit seal records one)")
 
     st.out([s.model_dump(mode="json") for s in found], render)
 
@@ -161,7 +171,8 @@ def export(
         st.out(
             summary.model_dump(mode="json"),
             lambda: st.console.print(
-                f"wrote {summary.events} events and {summary.seals} seals to {printable(output)}",
+                f"wrote {plural(summary.events, 'event')} and {plural(summary.seals, 'seal')} "
+                f"to {printable(output)}",
                 markup=False,
             ),
         )
@@ -204,8 +215,8 @@ def replay(
         for f in report.failures:
             st.console.print(f"{f.instance_id} v{f.version}: {f.kind}: {f.detail}")
         st.console.print(
-            f"replayed {report.instances_checked} instances "
-            f"({report.events_replayed} events): "
+            f"replayed {plural(report.instances_checked, 'instance')} "
+            f"({plural(report.events_replayed, 'event')}): "
             f"{'OK' if report.ok else f'{len(report.failures)} cannot be replayed'}"
         )
 
@@ -214,16 +225,28 @@ def replay(
         first = report.failures[0]
         raise fail(
             "replay_failed",
-            f"{len(report.failures)} instance(s) can no longer be "
+            f"{plural(len(report.failures), 'instance')} can no longer be "
             f"replayed; first: {first.instance_id} v{first.version}: "
             f"{first.kind}",
             6,
         )
 
 
+_EXAMPLES = {
+    "verify": "socieux audit verify --file export.jsonl --public-key seal.pub",
+    "seal": "socieux audit seal --key seal.pem",
+    "seals": "socieux --json audit seals",
+    "export": "socieux audit export -o export.jsonl --since 2025-01-01",
+    "explain": "socieux audit explain 1051239a 4",
+    "diff": "socieux audit diff 1051239a --from 2025-05-01 --to 2025-07-01",
+    "keygen": "socieux audit keygen seal.pem",
+    "trail": "socieux audit trail --actor team-1 --since 2025-01-01 --format csv",
+}
+
+
 def build() -> typer.Typer:
     """The ``audit`` command group."""
-    group = typer.Typer(no_args_is_help=True)
+    group = typer.Typer(no_args_is_help=True, epilog=example("socieux audit verify"))
     for name, func in (
         ("verify", verify),
         ("seal", seal),
@@ -232,11 +255,12 @@ def build() -> typer.Typer:
         ("explain", explain),
         ("diff", diff),
         ("keygen", keygen),
+        ("trail", trail),
     ):
-        group.command(name)(func)
+        group.command(name, epilog=example(_EXAMPLES[name]))(func)
     return group
 
 
 def register(app: typer.Typer) -> None:
     """Add ``replay`` to the root app."""
-    app.command()(replay)
+    app.command(epilog=example("socieux replay --check"))(replay)

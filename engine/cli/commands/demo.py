@@ -8,11 +8,15 @@ JSON with ``--json``.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from engine.cli.console import handles_errors, progress, state_of
+from engine.cli.console import handles_errors, printable, progress, state_of
+from engine.cli.examples import example
+from engine.errors import InvalidArgument
 
 __all__ = ["register"]
 
@@ -28,11 +32,16 @@ def demo(
         str | None,
         typer.Option("--workflow", help="Whose demo, when several are installed."),
     ] = None,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Delete the SQLite demo database first.")
+    ] = False,
 ) -> None:
     """Load a realistic portfolio through the engine's own commands."""
     from engine.cli.demos import load_demo
 
     st = state_of(ctx)
+    if reset:
+        remove_sqlite(st.db)
     session = load_demo(workflow).open(st.db)
     try:
         with progress(st, "Loading the demo portfolio") as advance:
@@ -45,6 +54,29 @@ def demo(
     )
 
 
+def remove_sqlite(url: str | None) -> None:
+    """Delete a SQLite store's files (the database, its WAL, shared memory and journal);
+    any other URL is refused (exit 2): the demo never drops a server's data."""
+    from urllib.parse import urlsplit
+
+    from engine.cli.outputs import cannot_write
+
+    text = url or os.environ.get("SOCIEUX_DB") or "sqlite:///socieux.db"
+    parts = urlsplit(text)
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    if parts.scheme != "sqlite" or not path:
+        scheme = printable(parts.scheme) or "this"
+        raise InvalidArgument(f"--reset works on sqlite:///PATH only, not on a {scheme} URL")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        target = Path(f"{Path(path).expanduser()}{suffix}")
+        try:
+            target.unlink(missing_ok=True)
+        except OSError as exc:
+            raise cannot_write(target, exc) from None
+
+
 def register(app: typer.Typer) -> None:
     """Add ``demo`` to the root app."""
-    app.command()(demo)
+    app.command(epilog=example("socieux demo --seed 7 --requests 100", "socieux demo --reset"))(
+        demo
+    )

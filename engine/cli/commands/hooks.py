@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.console import handles_errors, state_of
+from engine.cli.console import handles_errors, plural, state_of, table, when
+from engine.cli.examples import example
 
 __all__ = ["build"]
 
@@ -22,16 +23,14 @@ def status(ctx: typer.Context) -> None:
     rows = st.engine().subscriptions()
 
     def render() -> None:
-        from rich.table import Table
-
         if not rows:
             st.console.print("no subscribers recorded in this store")
             return
-        table = Table("subscriber", "position", "head", "state", "parked", "held by", "last error")
+        out = table("subscriber", "position", "head", "state", "parked", "held by", "last error")
         for r in rows:
             state = "[yellow]behind[/yellow]" if r.behind else "[green]current[/green]"
             parked = f"[red]{r.parked}[/red]" if r.parked else "0"
-            table.add_row(
+            out.add_row(
                 r.name,
                 str(r.position),
                 str(r.head),
@@ -40,7 +39,7 @@ def status(ctx: typer.Context) -> None:
                 r.owner or "-",
                 r.last_error or "",
             )
-        st.console.print(table)
+        st.console.print(out)
 
     st.out([r.model_dump(exclude={"active_here"}) for r in rows], render)
 
@@ -55,12 +54,10 @@ def parked(
     rows = st.engine().parked(name)
 
     def render() -> None:
-        from rich.table import Table
-
         if not rows:
             st.console.print("no parked events")
             return
-        table = Table(
+        out = table(
             "subscriber",
             "notification",
             "instance",
@@ -71,24 +68,43 @@ def parked(
             "error",
         )
         for r in rows:
-            table.add_row(
+            out.add_row(
                 r.name,
                 str(r.notification_id),
                 r.instance_id[:8],
                 str(r.version),
                 r.trigger,
                 str(r.attempts),
-                r.parked_at.isoformat(timespec="seconds"),
+                when(r.parked_at),
                 r.error,
             )
-        st.console.print(table)
+        st.console.print(out)
 
     st.out([r.model_dump(mode="json") for r in rows], render)
 
 
+@handles_errors
+def retry(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Subscriber whose parked events to retry.")],
+) -> None:
+    """Deliver a subscriber's parked events once more (its handler must be registered in
+    this process: the host app's entry point, not usually the CLI)."""
+    st = state_of(ctx)
+    delivered, still = st.engine().retry_parked(name)
+    st.out(
+        {"name": name, "delivered": delivered, "parked": still},
+        lambda: st.console.print(
+            f"{name}: {plural(delivered, 'event')} delivered, {still} still parked",
+            markup=False,
+        ),
+    )
+
+
 def build() -> typer.Typer:
     """The ``hooks`` command group."""
-    group = typer.Typer(no_args_is_help=True)
-    group.command()(status)
-    group.command()(parked)
+    group = typer.Typer(no_args_is_help=True, epilog=example("socieux hooks status"))
+    group.command(epilog=example("socieux --json hooks status"))(status)
+    group.command(epilog=example("socieux hooks parked mailer"))(parked)
+    group.command(epilog=example("socieux hooks retry mailer"))(retry)
     return group

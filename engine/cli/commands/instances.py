@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.console import handles_errors, state_of
+from engine.cli.console import ARROW, handles_errors, state_of
+from engine.cli.examples import example
 from engine.cli.inputs import parse_actor, parse_time, read_data
 
 __all__ = ["register"]
@@ -31,7 +32,7 @@ def submit(
     st.out(
         view.model_dump(mode="json"),
         lambda: st.console.print(
-            f"{view.id}  {view.workflow}  -> {view.state} (version {view.version})"
+            f"{view.id}  {view.workflow}  {ARROW} {view.state} (version {view.version})"
         ),
     )
 
@@ -61,7 +62,9 @@ def fire(
     )
     st.out(
         view.model_dump(mode="json"),
-        lambda: st.console.print(f"{view.id}  {trigger}  -> {view.state} (version {view.version})"),
+        lambda: st.console.print(
+            f"{view.id}  {trigger}  {ARROW} {view.state} (version {view.version})"
+        ),
     )
 
 
@@ -132,8 +135,14 @@ def next_(
 
 def register(app: typer.Typer) -> None:
     """Add the instance commands to the root app."""
-    app.command()(submit)
-    app.command()(fire)
-    app.command()(show)
-    app.command()(history)
-    app.command("next")(next_)
+    app.command(epilog=example("socieux submit WORKFLOW --as ROLE:ACTOR --data request.json"))(
+        submit
+    )
+    app.command(
+        epilog=example(
+            'echo \'{"key": "value"}\' | socieux fire 1051 TRIGGER --as ROLE:ACTOR --data -'
+        )
+    )(fire)
+    app.command(epilog=example("socieux show 1051239a --as-of 2025-06-01"))(show)
+    app.command(epilog=example("socieux history 1051239a"))(history)
+    app.command("next", epilog=example("socieux next 1051239a --as ROLE:ACTOR"))(next_)

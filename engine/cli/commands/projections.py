@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.console import handles_errors, progress, state_of
+from engine.cli.console import handles_errors, plural, progress, state_of, table
+from engine.cli.examples import example
 
 __all__ = ["build"]
 
@@ -19,11 +20,9 @@ def status(ctx: typer.Context) -> None:
     rows = st.engine().projection_status()
 
     def render() -> None:
-        from rich.table import Table
-
-        table = Table("projection", "version", "position", "head", "state", "parked")
+        out = table("projection", "version", "position", "head", "state", "parked")
         for r in rows:
-            table.add_row(
+            out.add_row(
                 r.name,
                 str(r.version),
                 str(r.position),
@@ -31,7 +30,7 @@ def status(ctx: typer.Context) -> None:
                 "[yellow]behind[/yellow]" if r.behind else "[green]current[/green]",
                 f"[red]{r.parked}[/red]" if r.parked else "0",
             )
-        st.console.print(table)
+        st.console.print(out)
         st.console.print(f"mode: {st.engine().projection_mode}")
 
     st.out([r.model_dump() for r in rows], render)
@@ -57,7 +56,7 @@ def rebuild(
     names = name or [p.name for p in engine.projections]
     st.out(
         {"rebuilt": names, "events": count},
-        lambda: st.console.print(f"rebuilt {', '.join(names)} from {count} events"),
+        lambda: st.console.print(f"rebuilt {', '.join(names)} from {plural(count, 'event')}"),
     )
 
 
@@ -83,8 +82,8 @@ def run(
 
 def build() -> typer.Typer:
     """The ``projections`` command group."""
-    group = typer.Typer(no_args_is_help=True)
-    group.command()(status)
-    group.command()(rebuild)
-    group.command()(run)
+    group = typer.Typer(no_args_is_help=True, epilog=example("socieux projections status"))
+    group.command(epilog=example("socieux projections status"))(status)
+    group.command(epilog=example("socieux projections rebuild requests"))(rebuild)
+    group.command(epilog=example("socieux projections run --poll 1"))(run)
     return group

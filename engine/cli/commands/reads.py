@@ -6,7 +6,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from engine.cli.console import handles_errors, state_of
+from engine.cli.console import (
+    BOUNDLESS,
+    OutputFormat,
+    bounded,
+    handles_errors,
+    plural,
+    state_of,
+    table,
+)
+from engine.cli.examples import example
+from engine.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -14,6 +24,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from engine.facade import Engine
     from projections.portfolio import Portfolio
     from projections.requests import RequestRow
 
@@ -21,6 +32,20 @@ __all__ = ["register"]
 
 WIDE = 140
 """From this many columns on, ``list`` also shows the institution and the areas."""
+SORTS = ("updated", "created", "id")
+"""``list --sort``: most recent activity, most recently submitted, or by id."""
+FormatOpt = Annotated[
+    OutputFormat | None,
+    typer.Option("--format", help="table, json or csv (default table; json with --json)."),
+]
+
+
+def check_state(engine: Engine, state: str) -> str:
+    """``state`` if an installed definition declares it; else exit 2 naming the valid ones."""
+    known = sorted({s.name for c in engine.registry.all() for s in c.definition.states})
+    if state not in known:
+        raise InvalidArgument(f"--state: unknown state {state!r} (valid: {', '.join(known)})")
+    return state
 
 
 @handles_errors
@@ -33,38 +58,41 @@ def list_requests(
     overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue requests.")] = False,
     limit: Annotated[int, typer.Option(help="At most this many rows (1-10000).")] = 50,
     offset: Annotated[int, typer.Option(help="Skip this many rows.")] = 0,
+    sort: Annotated[
+        str, typer.Option("--sort", help="updated (default), created or id.")
+    ] = "updated",
+    fmt: FormatOpt = None,
 ) -> None:
     """List requests, most recent activity first, with filters (combined with AND)."""
     from projections.requests import RequestsProjection
 
     st = state_of(ctx)
+    if sort not in SORTS:
+        raise InvalidArgument(f"--sort: unknown order {sort!r} (valid: {', '.join(SORTS)})")
     filters: dict[str, Any] = {
-        "state": state,
-        "country": country,
+        "state": check_state(st.engine(), state) if state is not None else None,
+        "country": country.upper() if country is not None else None,
         "area": area,
         "region": region,
         "overdue": True if overdue else None,
     }
     chosen = {k: v for k, v in filters.items() if v is not None}
     requests = st.engine().projection(RequestsProjection)
-    rows = requests.list(limit=limit, offset=offset, **chosen)
+    rows = requests.list(limit=limit, offset=offset, order=sort, **chosen)
 
     def render() -> None:
         total = requests.count(**chosen)
         if rows:
             st.console.print(_requests_table(rows, st.console.width))
-        span = f"{offset + 1}-{offset + len(rows)} of {total}" if rows else f"0 of {total}"
-        st.console.print(f"{span} request(s)", highlight=False)
+        span = f"{offset + 1}-{offset + len(rows)} of " if rows else "0 of "
+        st.console.print(span + plural(total, "request"), highlight=False)
 
-    st.out([r.model_dump(mode="json") for r in rows], render)
+    st.out([r.model_dump(mode="json") for r in rows], render, fmt)
 
 
 def _requests_table(rows: Sequence[RequestRow], width: int) -> Table:
     """The ``list`` table; from :data:`WIDE` columns on, with the institution and areas."""
-    from rich import box
-    from rich.table import Table
-
-    wide = width >= WIDE
+    wide = WIDE <= width < BOUNDLESS
     widths = {
         "id": 8,
         "state": max((len(r.state) for r in rows), default=5),
@@ -77,25 +105,25 @@ def _requests_table(rows: Sequence[RequestRow], width: int) -> Table:
     shown = {k: w for k, w in widths.items() if w}
     # columns are 3 characters apart (padding and divider); the title takes the rest
     title_w = max(12, width - sum(shown.values()) - 3 * len(shown) - 2)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    out = table(pad_edge=False)
     for name in ("id", "state", "cc"):
-        table.add_column(name, no_wrap=True)
-    table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=title_w)
+        out.add_column(name, no_wrap=True)
+    out.add_column("title", no_wrap=True, overflow="ellipsis", max_width=title_w)
     for name in ("institution", "areas"):
         if wide:
-            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=widths[name])
-    table.add_column("updated", no_wrap=True)
-    table.add_column("due", no_wrap=True)
+            out.add_column(name, no_wrap=True, overflow="ellipsis", max_width=widths[name])
+    out.add_column("updated", no_wrap=True)
+    out.add_column("due", no_wrap=True)
     for r in rows:
-        table.add_row(*_request_cells(r, wide=wide))
-    return table
+        out.add_row(*_request_cells(r, wide=wide))
+    return out
 
 
 def _request_cells(r: RequestRow, *, wide: bool) -> list[str]:
     due = "[red]OVERDUE[/red]" if r.overdue else (r.due_at.date().isoformat() if r.due_at else "")
     extra = [r.institution or "", ", ".join(r.areas)] if wide else []
     return [
-        r.id[:8],
+        str(r.id)[:8],
         r.state,
         r.country or "",
         r.title or "",
@@ -118,7 +146,8 @@ def bars(
     items = items[:top] if top else items
     label_w = max((len(k) for k, _ in items), default=0)
     count_w = max((len(str(n)) for _, n in items), default=1)
-    width = max(10, console.width - label_w - count_w - 6)
+    room = console.width if bounded(console) else 80  # piped: bars as on 80 columns
+    width = max(10, room - label_w - count_w - 6)
     peak = max((n for _, n in items), default=0) or 1
     table = Table.grid(padding=(0, 1))
     table.add_column(no_wrap=True)
@@ -133,20 +162,33 @@ def bars(
 
 
 @handles_errors
-def stats(ctx: typer.Context) -> None:
+def stats(ctx: typer.Context, fmt: FormatOpt = None) -> None:
     """Portfolio figures: counts by state, area, region, country and year; stage times;
     the funnel."""
     from projections.portfolio import PortfolioProjection
 
     st = state_of(ctx)
     figures = st.engine().projection(PortfolioProjection).figures()
-    st.out(figures.model_dump(mode="json"), lambda: _render_portfolio(st.console, figures))
+    payload = figures.model_dump(mode="json")
+    st.out(
+        payload, lambda: _render_portfolio(st.console, figures), fmt, lambda: _stat_rows(payload)
+    )
+
+
+def _stat_rows(p: dict[str, Any]) -> list[dict[str, Any]]:
+    """``stats --format csv``: one ``figure, key, value`` row a number."""
+    rows = [{"figure": "total", "key": "", "value": p["total"]}]
+    rows.append({"figure": "overdue", "key": "", "value": p["overdue"]})
+    for figure in ("by_state", "by_area", "by_region", "by_country", "by_year"):
+        rows += [{"figure": figure, "key": k, "value": n} for k, n in p[figure].items()]
+    for s in p["stage_times"]:
+        for name in ("stays", "median_days", "p90_days"):
+            rows.append({"figure": f"stage_{name}", "key": s["state"], "value": s[name]})
+    rows += [{"figure": "funnel", "key": k, "value": v} for k, v in p["funnel"].items()]
+    return rows
 
 
 def _render_portfolio(con: Console, f: Portfolio) -> None:
-    from rich import box
-    from rich.table import Table
-
     con.print(
         f"[bold]{f.total}[/bold] requests in {len(f.by_country)} countries, "
         f"[red]{f.overdue}[/red] overdue"
@@ -161,7 +203,7 @@ def _render_portfolio(con: Console, f: Portfolio) -> None:
         if counts:
             con.print()
             bars(con, title, counts, top=top, by_key=title.endswith("submitted"))
-    times = Table("stage", "stays", "median days", "p90 days", box=box.SIMPLE_HEAD)
+    times = table("stage", "stays", "median days", "p90 days")
     for s in f.stage_times:
         times.add_row(s.state, str(s.stays), f"{s.median_days:.1f}", f"{s.p90_days:.1f}")
     con.print()
@@ -178,5 +220,11 @@ def _render_portfolio(con: Console, f: Portfolio) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``list`` and ``stats``."""
-    app.command("list")(list_requests)
-    app.command()(stats)
+    app.command(
+        "list",
+        epilog=example(
+            "socieux list --state STATE --country zm --overdue --sort created",
+            "socieux list --format csv > requests.csv",
+        ),
+    )(list_requests)
+    app.command(epilog=example("socieux stats --format csv"))(stats)

@@ -7,7 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from engine.cli.console import handles_errors, state_of
+from engine.cli.console import handles_errors, state_of, table
+from engine.cli.examples import example
+from engine.errors import InvalidArgument
 
 __all__ = ["build"]
 
@@ -38,11 +40,9 @@ def list_workflows(ctx: typer.Context) -> None:
     ]
 
     def render() -> None:
-        from rich.table import Table
-
-        table = Table("name", "version", "title", "states", "transitions", "hash")
+        out = table("name", "version", "title", "states", "transitions", "hash")
         for r in rows:
-            table.add_row(
+            out.add_row(
                 r["name"],
                 str(r["version"]),
                 r["title"],
@@ -50,7 +50,7 @@ def list_workflows(ctx: typer.Context) -> None:
                 str(r["transitions"]),
                 r["hash"][:12],
             )
-        st.console.print(table)
+        st.console.print(out)
 
     st.out(rows, render)
 
@@ -78,26 +78,55 @@ def show_workflow(
     if fmt is Format.dot:
         typer.echo(to_dot(defn), nl=False)
         return
-    from rich.table import Table
-
     data = to_dict(defn)
-    table = Table("trigger", "from", "to", "roles", "guards", title=f"{name} v{defn.version}")
+    out = table("trigger", "from", "to", "roles", "guards", title=f"{name} v{defn.version}")
     for t in data["transitions"]:
         dest = t["dest"] or "(same state)"
-        table.add_row(
+        out.add_row(
             t["trigger"],
             ", ".join(t["source"]) or "(start)",
             dest,
             ", ".join(t["roles"]),
             ", ".join(t["guards"]),
         )
-    st.console.print(table)
+    st.console.print(out)
     st.console.print(f"content hash {compiled.hash}")
+
+
+@handles_errors
+def example_payload(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Workflow name.")],
+    trigger: Annotated[str, typer.Argument(help="Trigger whose payload to sketch.")],
+    version: Annotated[int | None, typer.Option(help="Definition version.")] = None,
+) -> None:
+    """Print a JSON payload template for TRIGGER: its required fields with placeholders,
+    to fill in and pass to --data."""
+    import json
+
+    from engine.cli.template import template
+
+    defn = state_of(ctx).engine().registry.get(name, version).definition
+    found = [t for t in defn.transitions if t.trigger == trigger]
+    if not found:
+        known = ", ".join(sorted({t.trigger for t in defn.transitions}))
+        raise InvalidArgument(f"{name} has no trigger {trigger!r} (triggers: {known})")
+    payload = template(found[0].payload.model_json_schema())
+    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
 
 
 def build() -> typer.Typer:
     """The ``workflows`` command group."""
-    group = typer.Typer(no_args_is_help=True)
-    group.command("list")(list_workflows)
-    group.command("show")(show_workflow)
+    group = typer.Typer(no_args_is_help=True, epilog=example("socieux workflows list"))
+    group.command("list", epilog=example("socieux workflows list"))(list_workflows)
+    group.command("show", epilog=example("socieux workflows show WORKFLOW --format mermaid"))(
+        show_workflow
+    )
+    group.command(
+        "example",
+        epilog=example(
+            "socieux workflows example WORKFLOW TRIGGER > request.json",
+            "socieux submit WORKFLOW --as ROLE:ACTOR --data request.json",
+        ),
+    )(example_payload)
     return group
