@@ -46,6 +46,8 @@ _ORDER: dict[str, tuple[tuple[str, bool], ...]] = {
     "id": (("id", False),),
 }
 """Each order's sort columns (``(name, descending)``); the last is unique (keyset paging)."""
+_TEXT = ("title", "institution")
+"""The columns the free-text filter ``q`` searches (case-insensitive substring)."""
 
 
 class RequestRow(BaseModel):
@@ -193,7 +195,7 @@ class RequestsProjection(Projection):
     def _where(self, filters: dict[str, Any]) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
-        for col in ("state", "country", "region", "workflow", "institution_type"):
+        for col in ("state", "country", "region", "workflow", "institution", "institution_type"):
             value = filters.pop(col, None)
             if value is not None:
                 check_str(col, value)
@@ -204,6 +206,18 @@ class RequestsProjection(Projection):
             check_str("area", area)
             clauses.append(f"id IN (SELECT id FROM {self.t('req_request_areas')} WHERE area = ?)")
             params.append(area)
+        for name, op in (("since", ">="), ("until", "<")):
+            at = filters.pop(name, None)
+            if at is not None:
+                clauses.append(f"updated_at {op} ?")
+                params.append(iso(check_datetime(name, at)))
+        q = filters.pop("q", None)
+        if q is not None:
+            pattern = "%" + _escape_like(check_str("q", q)) + "%"
+            clauses.append(
+                "(" + " OR ".join(f"lower({c}) LIKE lower(?) ESCAPE '\\'" for c in _TEXT) + ")"
+            )
+            params.extend([pattern] * len(_TEXT))
         overdue = filters.pop("overdue", None)
         if overdue is not None:
             if not isinstance(overdue, bool):
@@ -227,7 +241,10 @@ class RequestsProjection(Projection):
         **filters: Any,
     ) -> Page[RequestRow]:
         """Requests matching ``state``, ``country``, ``region``, ``area``, ``workflow``,
-        ``institution_type`` and ``overdue`` (all optional, combined with AND).
+        ``institution`` (exact), ``institution_type``, ``overdue``, ``since``/``until``
+        (timezone-aware datetimes: last activity at or after ``since``, before ``until``)
+        and ``q`` (case-insensitive substring of the title or the institution); all
+        optional, combined with AND.
 
         One page of at most ``limit`` rows, with ``total`` (every match) and
         ``next_cursor``: pass it back as ``cursor`` (same filters and order) for the next.
@@ -260,6 +277,12 @@ class RequestsProjection(Projection):
             cur.execute(f"SELECT COUNT(*) AS n FROM {self.t('req_requests')}{where}", params)
             return int(cur.fetchone()["n"])
 
+    def areas(self) -> builtins.list[str]:
+        """The distinct areas of the requests in the read model, sorted."""
+        with self.fresh().read() as cur:
+            cur.execute(f"SELECT DISTINCT area FROM {self.t('req_request_areas')} ORDER BY area")
+            return [str(r["area"]) for r in cur.fetchall()]
+
     def find_ids(self, prefix: str, *, limit: int = 20) -> builtins.list[str]:
         """Ids starting with ``prefix`` (an indexed range scan)."""
         with self.fresh().read() as cur:
@@ -269,6 +292,11 @@ class RequestsProjection(Projection):
                 (prefix, prefix + "~", limit),
             )
             return [str(r["id"]) for r in cur.fetchall()]
+
+
+def _escape_like(text: str) -> str:
+    """``text`` matched literally by ``LIKE ... ESCAPE '\\'`` (``%``, ``_``, ``\\`` escaped)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _row(r: Any, now: datetime) -> RequestRow:

@@ -163,7 +163,7 @@ def build_app() -> typer.Typer:
     app = typer.Typer(
         name="socieux",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
         cls=_RootGroup,

@@ -20,13 +20,15 @@ from engine.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
 
     from rich.console import Console
     from rich.table import Table
 
     from engine.facade import Engine
+    from engine.projection.page import Page
     from projections.portfolio import Portfolio
-    from projections.requests import RequestRow
+    from projections.requests import RequestRow, RequestsProjection
 
 __all__ = ["register"]
 
@@ -48,6 +50,27 @@ def check_state(engine: Engine, state: str) -> str:
     return state
 
 
+def check_area(requests: RequestsProjection, area: str) -> str:
+    """``area`` if some request in the read model has it; else exit 2 naming the known ones."""
+    known = requests.areas()
+    if area not in known:
+        listed = ", ".join(known) or "none yet"
+        raise InvalidArgument(f"--area: unknown area {area!r} (known: {listed})")
+    return area
+
+
+def _time(option: str, text: str | None) -> datetime | None:
+    """``--since``/``--until``: an ISO 8601 time (naive is UTC), or ``None``."""
+    from engine.cli.inputs import parse_time
+
+    if text is None:
+        return None
+    try:
+        return parse_time(text)
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"{option}: {exc.message}") from None
+
+
 @handles_errors
 def list_requests(
     ctx: typer.Context,
@@ -55,9 +78,29 @@ def list_requests(
     country: Annotated[str | None, typer.Option(help="ISO alpha-2 country code.")] = None,
     area: Annotated[str | None, typer.Option(help="Area code, e.g. sp.insurance.pensions.")] = None,
     region: Annotated[str | None, typer.Option(help="Region code.")] = None,
+    institution: Annotated[
+        str | None, typer.Option(help="Only this institution (exact name).")
+    ] = None,
+    q: Annotated[
+        str | None,
+        typer.Option("--q", help="Text in the title or institution (any case)."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Last activity at or after this ISO time (naive: UTC).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Last activity before this ISO time (naive: UTC).")
+    ] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue requests.")] = False,
     limit: Annotated[int, typer.Option(help="At most this many rows (1-10000).")] = 50,
     offset: Annotated[int, typer.Option(help="Skip this many rows.")] = 0,
+    cursor: Annotated[
+        str | None, typer.Option(help="Continue after a previous page (its next cursor).")
+    ] = None,
+    page: Annotated[
+        bool,
+        typer.Option("--page", help='JSON as {"items", "total", "next_cursor"} instead of a list.'),
+    ] = False,
     sort: Annotated[
         str, typer.Option("--sort", help="updated (default), created or id.")
     ] = "updated",
@@ -69,25 +112,41 @@ def list_requests(
     st = state_of(ctx)
     if sort not in SORTS:
         raise InvalidArgument(f"--sort: unknown order {sort!r} (valid: {', '.join(SORTS)})")
+    requests = st.engine().projection(RequestsProjection)
     filters: dict[str, Any] = {
         "state": check_state(st.engine(), state) if state is not None else None,
         "country": country.upper() if country is not None else None,
-        "area": area,
+        "area": check_area(requests, area) if area is not None else None,
         "region": region,
+        "institution": institution,
+        "q": q,
+        "since": _time("--since", since),
+        "until": _time("--until", until),
         "overdue": True if overdue else None,
     }
     chosen = {k: v for k, v in filters.items() if v is not None}
-    requests = st.engine().projection(RequestsProjection)
-    rows = requests.list(limit=limit, offset=offset, order=sort, **chosen)
+    rows = requests.list(limit=limit, offset=offset, order=sort, cursor=cursor, **chosen)
 
-    def render() -> None:
-        total = requests.count(**chosen)
-        if rows:
-            st.console.print(_requests_table(rows, st.console.width))
-        span = f"{offset + 1}-{offset + len(rows)} of " if rows else "0 of "
-        st.console.print(span + plural(total, "request"), highlight=False)
+    items = [r.model_dump(mode="json") for r in rows]
+    paged = {"items": items, "total": rows.total, "next_cursor": rows.next_cursor}
+    at = None if cursor is not None else offset
+    st.out(paged if page else items, lambda: _render_list(st.console, rows, at), fmt, lambda: items)
 
-    st.out([r.model_dump(mode="json") for r in rows], render, fmt)
+
+def _render_list(console: Console, rows: Page[RequestRow], offset: int | None) -> None:
+    """The ``list`` table, ``1-50 of N requests`` (``offset`` ``None``: a cursor's page, whose
+    position is not known) and, when more rows match, ``next page: --cursor C``."""
+    if rows:
+        console.print(_requests_table(rows, console.width))
+    if not rows:
+        span = "0 of "
+    elif offset is None:
+        span = f"{len(rows)} more of "
+    else:
+        span = f"{offset + 1}-{offset + len(rows)} of "
+    console.print(span + plural(rows.total, "request"), highlight=False)
+    if rows.next_cursor is not None:
+        console.print(f"next page: --cursor {rows.next_cursor}", highlight=False)
 
 
 def _requests_table(rows: Sequence[RequestRow], width: int) -> Table:
@@ -224,6 +283,8 @@ def register(app: typer.Typer) -> None:
         "list",
         epilog=example(
             "socieux list --state STATE --country zm --overdue --sort created",
+            "socieux list --q pensions --since 2024-01-01 --limit 20",
+            "socieux list --format json --page --cursor CURSOR",
             "socieux list --format csv > requests.csv",
         ),
     )(list_requests)
