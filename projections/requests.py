@@ -283,16 +283,6 @@ class RequestsProjection(Projection):
             cur.execute(f"SELECT DISTINCT area FROM {self.t('req_request_areas')} ORDER BY area")
             return [str(r["area"]) for r in cur.fetchall()]
 
-    def find_ids(self, prefix: str, *, limit: int = 20) -> builtins.list[str]:
-        """Ids starting with ``prefix`` (an indexed range scan)."""
-        with self.fresh().read() as cur:
-            cur.execute(
-                f"SELECT id FROM {self.t('req_requests')} WHERE id >= ? AND id < ? "
-                "ORDER BY id LIMIT ?",
-                (prefix, prefix + "~", limit),
-            )
-            return [str(r["id"]) for r in cur.fetchall()]
-
 
 def _escape_like(text: str) -> str:
     """``text`` matched literally by ``LIKE ... ESCAPE '\\'`` (``%``, ``_``, ``\\`` escaped)."""
