@@ -1,5 +1,7 @@
 """``requests``: one row per instance, with its facts, stage dates and SLA due time."""
 
+# long module: one read model, its table, its fold of events and its query filters.
+
 from __future__ import annotations
 
 import builtins

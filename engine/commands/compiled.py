@@ -12,6 +12,9 @@ Separation of duties compares people, not spellings: the actor's id and every id
 instance's history are compared by :func:`engine.instance.identity.actor_key`.
 """
 
+# long module: the whole decision of one command, in the order it runs (role, trigger,
+# access, payload, guards); splitting it would scatter one sequence over files.
+
 from __future__ import annotations
 
 from collections.abc import Mapping

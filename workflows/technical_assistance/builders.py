@@ -10,6 +10,8 @@ passing the workflow's guards with the default settings. Keyword arguments chang
 aspect; anything else can be changed on the returned dict.
 """
 
+# long module: one valid payload builder per trigger of the workflow, side by side.
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
