@@ -11,16 +11,16 @@ typed ``EngineError`` and writes nothing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TextIO, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 from uuid import UUID
 
 from pydantic import BaseModel
 
+from engine.audit.api import AuditMethods
 from engine.bootstrap import EngineParts, ProjectionMode, build
 from engine.commands import arguments as args
 from engine.commands.clock import Clock
@@ -37,10 +37,6 @@ from engine.projection.protocol import Projection
 from engine.projection.runner import ProjectionStatus
 
 if TYPE_CHECKING:
-    from engine.audit.explain import Explanation, StateDiff
-    from engine.audit.replay import ReplayReport
-    from engine.audit.report import ExportSummary, IntegrityReport, Seal
-    from engine.audit.verify import Progress, PublicKey
     from engine.hooks.types import Handler, HookStatus, ParkedEvent, Subscription
 
 __all__ = ["Clock", "Engine"]
@@ -51,7 +47,7 @@ MAX_WAIT = 86_400.0
 """The longest ``timeout`` a wait takes (a day)."""
 
 
-class Engine:
+class Engine(AuditMethods):
     """An open engine. Use :meth:`open`; close it (or use it as a context manager)."""
 
     def __init__(self, parts: EngineParts) -> None:
@@ -405,75 +401,6 @@ class Engine:
     def retry_parked(self, name: str) -> tuple[int, int]:
         """Deliver ``name``'s parked events once more: ``(delivered, still parked)``."""
         return self._hooks.retry_parked(args.check_str("name", name))
-
-    # ---------------------------------------------------------------- audit
-    def verify(
-        self, *, public_key: PublicKey | None = None, progress: Progress | None = None
-    ) -> IntegrityReport:
-        """Recompute every event's hash; check every instance's chain and every seal.
-
-        With ``public_key`` (a key file's path, or raw bytes) every seal must carry a valid
-        Ed25519 signature by that key. See ``docs/audit.md``.
-        """
-        if public_key is not None:
-            args.check_path("public_key", public_key, raw=True)
-        return self._audit.verify(public_key=public_key, progress=_progress(progress))
-
-    @staticmethod
-    def verify_file(
-        path: str | os.PathLike[str], *, public_key: PublicKey | None = None
-    ) -> IntegrityReport:
-        """Check an export (``socieux audit export``) offline, with no database."""
-        from engine.audit.service import verify_export_file
-
-        args.check_path("path", path)
-        if public_key is not None:
-            args.check_path("public_key", public_key, raw=True)
-        return verify_export_file(path, public_key=public_key)
-
-    def seal(self, *, key: str | os.PathLike[str] | None = None) -> Seal:
-        """Record a seal of the whole log as it is now, signed with the Ed25519 key file ``key``."""
-        if key is not None:
-            args.check_path("key", key)
-        return self._audit.seal(key=key)
-
-    def seals(self) -> list[Seal]:
-        """Every recorded seal, oldest first."""
-        return self._audit.seals()
-
-    def export(
-        self,
-        out: TextIO,
-        *,
-        instance: UUID | str | None = None,
-        since: datetime | None = None,
-        progress: Progress | None = None,
-    ) -> ExportSummary:
-        """Write the log (or one instance, or the log from ``since`` on) and its seals to
-        ``out`` as JSON Lines that ``socieux audit verify --file`` checks offline."""
-        if not callable(getattr(out, "write", None)):
-            raise InvalidArgument("out must be a text stream (with write)", argument="out")
-        if since is not None:
-            args.check_datetime("since", since)
-        iid = self._reader.id(instance) if instance is not None else None
-        return self._audit.export(out, instance=iid, since=since, progress=_progress(progress))
-
-    def explain(self, instance_id: UUID | str, version: int) -> Explanation:
-        """Who fired version ``version`` of an instance, with which role and reason, which
-        guards ran, what each read, and whether the stored event's hash recomputes."""
-        args.check_int("version", version, minimum=1)
-        return self._audit.explain(self._reader.id(instance_id), version)
-
-    def diff(self, instance_id: UUID | str, since: datetime, until: datetime) -> StateDiff:
-        """What changed in an instance's state and data between two times, and by which steps."""
-        args.check_datetime("since", since)
-        args.check_datetime("until", until)
-        return self._audit.diff(self._reader.id(instance_id), since, until)
-
-    def replay_check(self, *, progress: Callable[[int], None] | None = None) -> ReplayReport:
-        """Rebuild every instance from zero against the definitions installed now, and
-        report each one that can no longer be replayed."""
-        return self._audit.replay_check(progress=_progress(progress))
 
     # ---------------------------------------------------------------- internals
     def _query(self, call: Callable[..., T], filters: Mapping[str, object]) -> T:
