@@ -18,6 +18,7 @@ __all__ = [
     "IntegrityViolation",
     "InvalidArgument",
     "InvalidPayload",
+    "MigrationBlocked",
     "PermissionDenied",
     "StorageUnavailable",
     "TransitionNotAllowed",
@@ -206,6 +207,17 @@ class ConcurrencyConflict(EngineError):
         super().__init__(
             text, instance_id=instance_id, expected=expected, actual=actual, attempts=attempts
         )
+
+
+class MigrationBlocked(EngineError):
+    """A migration cannot be applied as planned: ``problems`` lists every instance that
+    cannot move and why (or the plan itself is not one this engine can apply)."""
+
+    code = "migration_blocked"
+
+    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
+        self.problems = problems or []
+        super().__init__(message, problems=self.problems)
 
 
 class IntegrityViolation(EngineError):

@@ -24,7 +24,8 @@ from engine.audit.api import AuditMethods
 from engine.bootstrap import EngineParts, ProjectionMode, build
 from engine.commands import arguments as args
 from engine.commands.clock import Clock
-from engine.commands.context import CommandContext, command_context
+from engine.commands.compiled import MAX_REASON_LENGTH
+from engine.commands.context import CommandContext, command_context, valid_actor
 from engine.commands.registry import WorkflowRegistry
 from engine.definition.model import WorkflowDefinition
 from engine.errors import InvalidArgument
@@ -37,6 +38,7 @@ from engine.projection.protocol import Projection
 from engine.projection.runner import ProjectionStatus
 
 if TYPE_CHECKING:
+    from engine.commands.migration import MigrationPlan, MigrationResult
     from engine.hooks.types import Handler, HookStatus, ParkedEvent, Subscription
 
 __all__ = ["Clock", "Engine"]
@@ -401,6 +403,56 @@ class Engine(AuditMethods):
     def retry_parked(self, name: str) -> tuple[int, int]:
         """Deliver ``name``'s parked events once more: ``(delivered, still parked)``."""
         return self._hooks.retry_parked(args.check_str("name", name))
+
+    # ---------------------------------------------------------------- versions
+    def plan_migration(
+        self,
+        workflow: str,
+        *,
+        to: int,
+        actor: Actor,
+        instances: Iterable[UUID | str] | None = None,
+        states: Iterable[str] | None = None,
+    ) -> MigrationPlan:
+        """A dry run of moving instances of ``workflow`` to version ``to``: every instance
+        selected (all not on ``to``, or ``instances``, in ``states``) with what it would
+        become or every reason it cannot move. Writes nothing. See ``docs/versions.md``."""
+        from engine.commands.migration import MigrationService
+
+        args.check_str("workflow", workflow)
+        args.check_int("to", to, minimum=1)
+        who = valid_actor(actor)
+        wanted = None if states is None else args.check_strings("states", states)
+        if wanted is not None:
+            known = {s.name for c in self.registry.versions(workflow) for s in c.definition.states}
+            args.check_strings("states", wanted, known=known)
+        if instances is None:
+            ids: Iterable[UUID] = self._reader.instance_ids()
+        else:
+            if isinstance(instances, str | bytes) or not isinstance(instances, Iterable):
+                raise InvalidArgument("instances must be a list of ids", argument="instances")
+            ids = [self._reader.id(args.check_id("instances", i)) for i in instances]
+        with translate_errors("planning a migration", self.url):
+            return MigrationService(self._commands).plan(
+                workflow, to=to, candidates=ids, explicit=instances is not None,
+                states=wanted, actor=who,
+            )  # fmt: skip
+
+    def migrate(self, plan: MigrationPlan, *, actor: Actor, reason: str) -> MigrationResult:
+        """Apply ``plan``: one ``Migrated`` event per ready instance, in one transaction.
+
+        Every check is re-run first; an instance that moved since the plan raises
+        ``ConcurrencyConflict``, a check that fails now ``MigrationBlocked``, a wrong role
+        or (where the workflow separates duties) the planner applying ``PermissionDenied``.
+        In each case nothing is written."""
+        from engine.commands.migration import MigrationService
+
+        who = valid_actor(actor)
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidArgument("a migration needs a reason", argument="reason")
+        args.check_str("reason", reason, max_length=MAX_REASON_LENGTH)
+        with translate_errors("applying a migration", self.url):
+            return MigrationService(self._commands).apply(plan, actor=who, reason=reason)
 
     # ---------------------------------------------------------------- internals
     def _query(self, call: Callable[..., T], filters: Mapping[str, object]) -> T:

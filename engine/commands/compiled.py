@@ -50,7 +50,7 @@ from engine.instance.identity import actor_key
 from engine.instance.views import Actor, InstanceView
 from engine.logs import get_logger
 
-__all__ = ["MAX_REASON_LENGTH", "CompiledWorkflow", "Decision"]
+__all__ = ["MAX_REASON_LENGTH", "CompiledWorkflow", "Decision", "unstorable_texts"]
 
 MAX_REASON_LENGTH = 4000
 _log = get_logger("socieux.engine")
@@ -70,7 +70,7 @@ class Decision:
 _UNSTORABLE = "text must be valid Unicode without NUL characters"
 
 
-def _unstorable_texts(value: Any, loc: tuple[Any, ...] = ()) -> list[list[Any]]:
+def unstorable_texts(value: Any, loc: tuple[Any, ...] = ()) -> list[list[Any]]:
     """Where in the payload a key or a string is not storable text."""
     found: list[list[Any]] = []
     if isinstance(value, str):
@@ -80,10 +80,10 @@ def _unstorable_texts(value: Any, loc: tuple[Any, ...] = ()) -> list[list[Any]]:
         for k, v in value.items():
             if isinstance(k, str) and not storable_text(k):
                 found.append([*loc, "(key)"])
-            found += _unstorable_texts(v, (*loc, k))
+            found += unstorable_texts(v, (*loc, k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            found += _unstorable_texts(v, (*loc, i))
+            found += unstorable_texts(v, (*loc, i))
     return found
 
 
@@ -251,7 +251,7 @@ class CompiledWorkflow:
         try:
             model = t.payload.model_validate(data)
             # Walk the input, not a dump of the model: the decision dumps it once, later.
-            unstorable = _unstorable_texts(data)
+            unstorable = unstorable_texts(data)
         except ValidationError as exc:
             problems += [
                 {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}

@@ -61,11 +61,24 @@ class WorkflowRegistry:
         try:
             return self._by_hash[digest]
         except KeyError:
-            raise UnknownWorkflow(f"definition hash {digest[:12]}…") from None
+            raise UnknownWorkflow(
+                f"definition hash {digest} (not installed here)", known=self.keys()
+            ) from None
+
+    def versions(self, name: str) -> list[CompiledWorkflow]:
+        """Every installed version of ``name``, oldest first (``UnknownWorkflow`` if none)."""
+        found = [self._by_key[k] for k in sorted(self._by_key) if k[0] == name]
+        if not found:
+            raise UnknownWorkflow(name, known=self.names())
+        return found
 
     def names(self) -> list[str]:
         """Registered workflow names, sorted."""
         return sorted({n for (n, _) in self._by_key})
+
+    def keys(self) -> list[str]:
+        """Every installed ``name@version``, sorted."""
+        return [f"{n}@{v}" for (n, v) in sorted(self._by_key)]
 
     def roles(self) -> list[str]:
         """Every role a registered definition declares, sorted (an actor's role must be one

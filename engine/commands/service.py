@@ -177,9 +177,14 @@ class CommandService:
 
     def _save(self, agg: WorkflowInstance) -> bool:
         """Record ``agg``'s pending event; ``False`` when another writer took its version."""
+        return self.save_all([agg])
+
+    def save_all(self, aggs: Sequence[WorkflowInstance]) -> bool:
+        """Record the pending events of ``aggs`` in one write transaction, all or none;
+        ``False`` when another writer took one of their versions."""
         kwargs: dict[str, InlineHook] = {}
         with translate_errors("recording the event", self.label):
-            events = agg.collect_events()
+            events = [e for agg in aggs for e in agg.collect_events()]
             if self.inline is not None:
                 kwargs["inline_projection"] = self.inline(
                     cast("Sequence[WorkflowInstance.Event]", events)
@@ -194,12 +199,13 @@ class CommandService:
                 raise
             if recordings:
                 self.last_position = recordings[-1].notification.id
-        # The event is durable from here on: nothing below may fail the command, or a client
-        # would retry a command that was recorded and record it twice.
-        for callback in self.after_commit:
-            _after_commit(callback, agg)
-        if self.app.snapshots is not None and agg.version % SNAPSHOT_INTERVAL == 0:
-            self._snapshot(agg)
+        # The events are durable from here on: nothing below may fail the command, or a
+        # client would retry a command that was recorded and record it twice.
+        for agg in aggs:
+            for callback in self.after_commit:
+                _after_commit(callback, agg)
+            if self.app.snapshots is not None and agg.version % SNAPSHOT_INTERVAL == 0:
+                self._snapshot(agg)
         return True
 
     def _snapshot(self, agg: WorkflowInstance) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.definition.model import TransitionDef, WorkflowDefinition
+from engine.definition.model import MigrationDef, TransitionDef, WorkflowDefinition
 from engine.instance.hashing import canonical_json, hash_fields
 
 __all__ = ["content_hash", "to_dict", "to_json"]
@@ -33,9 +33,24 @@ def _transition_dict(t: TransitionDef) -> dict[str, Any]:
     }
 
 
-def to_dict(defn: WorkflowDefinition) -> dict[str, Any]:
-    """The definition as plain JSON data: what its content hash covers."""
+def _migration_dict(m: MigrationDef) -> dict[str, Any]:
+    upcaster = m.upcaster
     return {
+        "from_version": m.from_version,
+        "state_map": dict(sorted(m.state_map.items())),
+        "upcaster": None if upcaster is None else {"name": upcaster.name,
+                                                   "version": upcaster.version},
+        "plan_roles": list(m.plan_roles),
+        "apply_roles": list(m.apply_roles),
+        "separate_duties": m.separate_duties,
+        "description": m.description,
+    }  # fmt: skip
+
+
+def to_dict(defn: WorkflowDefinition) -> dict[str, Any]:
+    """The definition as plain JSON data: what its content hash covers (``migrations``
+    only when it declares some, so that older definitions keep their hashes)."""
+    out = {
         "name": defn.name,
         "version": defn.version,
         "title": defn.title,
@@ -49,6 +64,9 @@ def to_dict(defn: WorkflowDefinition) -> dict[str, Any]:
         ],
         "settings": dict(defn.settings),
     }
+    if defn.migrations:
+        out["migrations"] = [_migration_dict(m) for m in defn.migrations]
+    return out
 
 
 def to_json(defn: WorkflowDefinition, *, indent: int | None = 2) -> str:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "START_STATE",
+    "DataUpcaster",
     "DisplayFact",
     "DisplaySpec",
     "EmptyPayload",
@@ -26,6 +27,8 @@ __all__ = [
     "GuardContext",
     "GuardFunction",
     "GuardResult",
+    "MigrationDef",
+    "MigrationRefused",
     "Personal",
     "PersonalStr",
     "StateDef",
@@ -100,6 +103,60 @@ class Guard:
     name: str
     func: GuardFunction
     version: int = 1
+    description: str = ""
+
+
+class MigrationRefused(Exception):
+    """Raised by a :class:`DataUpcaster` that cannot rewrite one instance's data; its
+    message (which must hold no personal data) is shown in the migration plan."""
+
+
+class DataUpcaster:
+    """A named, versioned function rewriting an instance's ``data`` from the shape of an
+    older definition version to this one's. It reads the instance as it is (a view, under
+    its old definition) and returns the new data; it does no I/O and never reads the clock.
+    It may raise :class:`MigrationRefused` to keep one instance where it is. Like a guard,
+    it enters the content hash by name and version only: bump ``version`` when it changes.
+
+    (A plain class, not a dataclass: pydantic would otherwise resolve the view's type when
+    a definition is built, and definitions import nothing of the instance layer at run time.)
+    """
+
+    __slots__ = ("description", "func", "name", "version")
+
+    def __init__(
+        self,
+        name: str,
+        func: Callable[[InstanceView], Mapping[str, Any]],
+        version: int = 1,
+        description: str = "",
+    ) -> None:
+        self.name = name
+        self.func = func
+        self.version = version
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"DataUpcaster({self.name!r}, version={self.version})"
+
+
+class MigrationDef(BaseModel):
+    """How instances of an older version (``from_version``) may move to this definition.
+
+    ``state_map`` maps each state an instance may migrate from to its state here; an
+    instance in any other state stays on its version. ``plan_roles`` may plan a migration,
+    ``apply_roles`` may apply one; with ``separate_duties`` the actor who planned it may
+    not apply it. ``upcaster`` rewrites the data (none: the data is kept as it is).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    from_version: int = Field(ge=1)
+    state_map: Mapping[str, str] = Field(min_length=1)
+    upcaster: DataUpcaster | None = None
+    plan_roles: tuple[str, ...] = Field(min_length=1)
+    apply_roles: tuple[str, ...] = Field(min_length=1)
+    separate_duties: bool = True
     description: str = ""
 
 
@@ -190,7 +247,8 @@ class WorkflowDefinition(BaseModel):
 
     ``settings`` holds configurable figures (caps, thresholds) that guards read through
     their context; they are part of the content hash. ``display`` (labels for front ends)
-    is not.
+    is not. ``migrations`` says how instances of older versions may move to this one
+    (docs/versions.md).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -204,6 +262,7 @@ class WorkflowDefinition(BaseModel):
     transitions: tuple[TransitionDef, ...]
     guards: tuple[Guard, ...] = ()
     settings: Mapping[str, Any] = Field(default_factory=dict)
+    migrations: tuple[MigrationDef, ...] = ()
     display: DisplaySpec = DisplaySpec()
 
     @property
@@ -217,6 +276,10 @@ class WorkflowDefinition(BaseModel):
             if s.name == name:
                 return s
         raise KeyError(name)
+
+    def migration_from(self, version: int) -> MigrationDef | None:
+        """The declared migration from ``version`` to this definition, if any."""
+        return next((m for m in self.migrations if m.from_version == version), None)
 
     def guard_functions(self) -> dict[str, Guard]:
         """The registered guards by name."""

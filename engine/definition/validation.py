@@ -32,6 +32,30 @@ def problems(defn: WorkflowDefinition) -> list[str]:
     out += _references(defn)
     initial = _initial_state(defn, out)
     out += _structure(defn, initial)
+    out += _migrations(defn)
+    return out
+
+
+def _migrations(defn: WorkflowDefinition) -> list[str]:
+    """Each migration comes from an older version, once, into states and roles declared here."""
+    out: list[str] = []
+    states = {s.name for s in defn.states}
+    roles = {*defn.roles, *(r for t in defn.transitions for r in t.roles)}
+    out += [f"a migration from version {v} is declared more than once"
+            for v in _dupes(str(m.from_version) for m in defn.migrations)]  # fmt: skip
+    for m in defn.migrations:
+        where = f"the migration from version {m.from_version}"
+        if m.from_version >= defn.version:
+            out.append(f"{where} does not come from an older version than {defn.version}")
+        out += [
+            f"{where} maps {old!r} to {new!r}, which is not a state of this definition"
+            for old, new in m.state_map.items()
+            if new not in states
+        ]
+        out += [
+            f"{where} names role {r!r}, which this definition does not declare"
+            for r in sorted({*m.plan_roles, *m.apply_roles} - roles)
+        ]
     return out
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from engine.errors import EngineError, InvalidArgument
-from engine.instance.aggregate import STARTED_TOPIC, TRANSITIONED_TOPIC
+from engine.instance.aggregate import MIGRATED_TOPIC, STARTED_TOPIC, TRANSITIONED_TOPIC
 from engine.projection.protocol import ProjectedEvent
 
 __all__ = [
@@ -28,7 +28,11 @@ HookEvent = ProjectedEvent
 """What a handler receives: the event, its audit metadata and its ``notification_id``."""
 Handler = Callable[[HookEvent], object]
 
-TOPICS = {"started": STARTED_TOPIC, "transitioned": TRANSITIONED_TOPIC}
+TOPICS = {
+    "started": STARTED_TOPIC,
+    "transitioned": TRANSITIONED_TOPIC,
+    "migrated": MIGRATED_TOPIC,
+}
 
 
 class HookLag(EngineError, TimeoutError):

@@ -17,12 +17,27 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
 
 from engine.instance.hashing import event_hash
+from engine.instance.upcasting import ADDED_BY_UPCAST, CURRENT_VERSIONS, MIGRATED
 
-__all__ = ["STARTED_TOPIC", "TRANSITIONED_TOPIC", "WorkflowInstance", "recompute_hash"]
+__all__ = [
+    "HASH_FORMAT",
+    "MIGRATED_TOPIC",
+    "MIGRATE_TRIGGER",
+    "STARTED_TOPIC",
+    "TRANSITIONED_TOPIC",
+    "WorkflowInstance",
+    "recompute_hash",
+]
 
 STARTED_TOPIC = "socieux.instance:Started"
 TRANSITIONED_TOPIC = "socieux.instance:Transitioned"
+MIGRATED_TOPIC = MIGRATED
 SNAPSHOT_TOPIC = "socieux.instance:Snapshot"
+MIGRATE_TRIGGER = "__migrate__"
+"""The trigger a ``Migrated`` event records (no definition can name it: triggers start
+with a letter)."""
+HASH_FORMAT = 2
+"""The hash format of every event written now (RFC 8785, :mod:`engine.instance.hashing`)."""
 
 
 class WorkflowInstance(Aggregate):
@@ -42,6 +57,8 @@ class WorkflowInstance(Aggregate):
         collect_as: str | None
         prev_hash: str
         hash: str
+        hash_format: int
+        event_version: int
 
         def apply(self, aggregate: Any) -> None:
             """Assign the state, merge the payload, remember the actor."""
@@ -80,6 +97,24 @@ class WorkflowInstance(Aggregate):
         TOPIC: ClassVar[str] = TRANSITIONED_TOPIC
         class_version: ClassVar[int] = 1
 
+    class Migrated(Event):
+        """The instance moved to another version of its workflow (``migration`` says from
+        and to, the state map, the data upcaster, the plan); ``payload`` holds the data
+        keys the upcaster set, ``migration["removed"]`` those it dropped."""
+
+        TOPIC: ClassVar[str] = MIGRATED_TOPIC
+        class_version: ClassVar[int] = 1
+        migration: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            """Re-pin the definition, rewrite the data, then move like any step."""
+            agg: WorkflowInstance = aggregate
+            removed = set(self.migration.get("removed", ()))
+            agg.data = {k: v for k, v in agg.data.items() if k not in removed}
+            agg.definition_hash = self.definition_hash
+            agg.definition_version = int(self.migration["to"]["version"])
+            super().apply(aggregate)
+
     Created = Started  # the only creation event; keeps explicit topics complete
 
     class Snapshot(Aggregate.Snapshot):  # type: ignore[valid-type,misc]
@@ -110,7 +145,7 @@ class WorkflowInstance(Aggregate):
     ) -> WorkflowInstance:
         """Create a new instance from a decided start step (``body`` has no hash yet)."""
         body = {
-            **body,
+            **_stamped(body, STARTED_TOPIC),
             "workflow": workflow,
             "definition_version": definition_version,
             "originator_topic": cls.TOPIC,
@@ -127,15 +162,30 @@ class WorkflowInstance(Aggregate):
 
     def step(self, *, at: datetime, body: dict[str, Any]) -> None:
         """Record a decided step (``body`` has no hash yet; it is chained here)."""
-        body = {**body, "prev_hash": self.last_hash}
+        self._record(self.Transitioned, at, body)
+
+    def migrate(self, *, at: datetime, body: dict[str, Any]) -> None:
+        """Record a planned migration to another definition (``body`` has no hash yet)."""
+        self._record(self.Migrated, at, body)
+
+    def _record(
+        self, kind: type[WorkflowInstance.Event], at: datetime, body: dict[str, Any]
+    ) -> None:
+        topic: str = kind.TOPIC  # type: ignore[attr-defined]
+        body = {**_stamped(body, topic), "prev_hash": self.last_hash}
         digest = event_hash(
-            topic=TRANSITIONED_TOPIC,
+            topic=topic,
             originator_id=self.id,
             originator_version=self.version + 1,
             timestamp=at,
             body=body,
         )
-        self.trigger_event(self.Transitioned, timestamp=at, hash=digest, **body)
+        self.trigger_event(kind, timestamp=at, hash=digest, **body)
+
+
+def _stamped(body: dict[str, Any], topic: str) -> dict[str, Any]:
+    """The body with the hash format and the shape it is written in (both hashed)."""
+    return {**body, "hash_format": HASH_FORMAT, "event_version": CURRENT_VERSIONS[topic]}
 
 
 # eventsourcing registers an aggregate's explicit event topics when the class is defined,
@@ -150,6 +200,8 @@ _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "hash
 def recompute_hash(event: WorkflowInstance.Event) -> str:
     """Recompute ``event``'s hash from its stored fields (for verification)."""
     body = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
+    if body.get("hash_format", 1) == 1:  # upcast from shape 1: hash the stored fields only
+        body = {k: v for k, v in body.items() if k not in ADDED_BY_UPCAST}
     return event_hash(
         topic=type(event).TOPIC,  # type: ignore[attr-defined]
         originator_id=event.originator_id,

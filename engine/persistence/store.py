@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError as ESIntegrityError
-from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.persistence import Mapper, PersistenceError, StoredEvent, Transcoder
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteConnection,
@@ -24,8 +24,9 @@ from eventsourcing.sqlite import (
 )
 from eventsourcing.utils import Environment
 
-from engine.errors import EngineError, InstanceNotFound, StorageUnavailable
+from engine.errors import EngineError, InstanceNotFound, IntegrityViolation, StorageUnavailable
 from engine.instance.aggregate import WorkflowInstance
+from engine.instance.upcasting import EventUpcasters, UpcastError, default_upcasters
 from engine.logs import get_logger
 from engine.persistence.sql import (
     Cursor,
@@ -104,11 +105,53 @@ class InlineSQLiteRecorder(SQLiteApplicationRecorder):
         return ids
 
 
+class UpcastingMapper(Mapper[UUID]):
+    """eventsourcing's mapper, then the engine's event upcasters on the decoded copy (the
+    stored event is never changed). eventsourcing's own ``class_version`` is not used: it
+    would be written outside the hashed body."""
+
+    def __init__(self, transcoder: Transcoder, **kwargs: Any) -> None:
+        super().__init__(transcoder, **kwargs)
+        self.upcasters: EventUpcasters = default_upcasters()
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        """Decode ``stored_event`` and bring it to its topic's current shape."""
+        event = super().to_domain_event(stored_event)
+        state: dict[str, Any] = event.__dict__
+        current = self.upcasters.current.get(stored_event.topic)
+        if current is not None and state.get("event_version", 1) != current:
+            try:
+                object.__setattr__(
+                    event, "__dict__", self.upcasters.upcast(stored_event.topic, state)
+                )
+            except UpcastError as exc:
+                where = f"{stored_event.originator_id} v{stored_event.originator_version}"
+                raise IntegrityViolation(
+                    f"event {where} cannot be read: {exc}",
+                    instance_id=str(stored_event.originator_id),
+                    version=stored_event.originator_version,
+                ) from None
+        return event
+
+
 class EngineApplication(Application[UUID]):
     """The eventsourcing application behind the façade (configured only by its URL)."""
 
     name = "socieux"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {WorkflowInstance: SNAPSHOT_INTERVAL}
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The upcasting mapper (:mod:`engine.instance.upcasting`)."""
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=UpcastingMapper
+        )
+
+    @property
+    def upcasters(self) -> EventUpcasters:
+        """The event upcasters this store reads with (a test may register more)."""
+        mapper = self.mapper
+        assert isinstance(mapper, UpcastingMapper)
+        return mapper.upcasters
 
     def instance(self, iid: UUID, version: int | None = None) -> WorkflowInstance:
         """The instance ``iid`` (at ``version``), or ``InstanceNotFound``.

@@ -19,7 +19,12 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification
 
-from engine.instance.aggregate import STARTED_TOPIC, TRANSITIONED_TOPIC, WorkflowInstance
+from engine.instance.aggregate import (
+    MIGRATED_TOPIC,
+    STARTED_TOPIC,
+    TRANSITIONED_TOPIC,
+    WorkflowInstance,
+)
 from engine.persistence.sql import Cursor, SqlStore
 
 __all__ = [
@@ -104,7 +109,7 @@ class Projection:
     name: ClassVar[str] = ""
     version: ClassVar[int] = 1
     """Bump when the tables change: a stored older version triggers a rebuild."""
-    topics: ClassVar[tuple[str, ...]] = (STARTED_TOPIC, TRANSITIONED_TOPIC)
+    topics: ClassVar[tuple[str, ...]] = (STARTED_TOPIC, TRANSITIONED_TOPIC, MIGRATED_TOPIC)
     tables: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:

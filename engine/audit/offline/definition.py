@@ -11,9 +11,9 @@ roles, separation, guards (with the definition's guard versions), ``internal``,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-__all__ = ["START_STATE", "DefinitionError", "Rules", "Step"]
+__all__ = ["START_STATE", "DefinitionError", "Migration", "Rules", "Step"]
 
 START_STATE = "__start__"
 """The pseudo-state start transitions leave from (as in ``engine.definition.model``)."""
@@ -98,13 +98,53 @@ def _guard_versions(value: object) -> dict[str, int]:
 
 
 @dataclass(frozen=True, slots=True)
+class Migration:
+    """A migration the definition declares: from which version, which states map where, the
+    data upcaster (name, version), who may apply it, and whether the planner may."""
+
+    from_version: int
+    state_map: Mapping[str, str]
+    upcaster: tuple[str, int] | None
+    apply_roles: tuple[str, ...]
+    separate_duties: bool
+
+    @classmethod
+    def of(cls, m: object) -> Migration:
+        """The migration of dict ``m`` (as ``to_dict`` writes it)."""
+        if not isinstance(m, dict) or type(m.get("from_version")) is not int:
+            raise DefinitionError("a migration is not an object with a from_version")
+        state_map = m.get("state_map")
+        if not isinstance(state_map, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in state_map.items()
+        ):
+            raise DefinitionError("a migration's state_map is not a map of states")
+        up = m.get("upcaster")
+        upcaster = None
+        if up is not None:
+            if not isinstance(up, dict) or not isinstance(up.get("name"), str):
+                raise DefinitionError("a migration's upcaster is not an object with a name")
+            if type(up.get("version")) is not int:
+                raise DefinitionError("a migration's upcaster has no integer version")
+            upcaster = (up["name"], up["version"])
+        return cls(
+            from_version=m["from_version"],
+            state_map=dict(state_map),
+            upcaster=upcaster,
+            apply_roles=_strs(m.get("apply_roles"), "a migration's apply_roles"),
+            separate_duties=_flag(m.get("separate_duties"), "a migration's separate_duties"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
-    """A definition's transitions by state and trigger, with its name, version and hash."""
+    """A definition's transitions by state and trigger, with its name, version and hash,
+    and the migrations it declares (by the version they come from)."""
 
     digest: str
     name: str
     version: int
     table: Mapping[str, Mapping[str, Step]]
+    migrations: Mapping[int, Migration] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, digest: str, d: Mapping[str, object]) -> Rules:
@@ -120,7 +160,19 @@ class Rules:
             step, sources = Step.of(t, versions)
             for src in sources:
                 table.setdefault(src, {})[step.trigger] = step
-        return cls(digest, name, version, table)
+        declared = d.get("migrations", [])
+        if not isinstance(declared, list):
+            raise DefinitionError("the definition's migrations are not a list")
+        migrations = {m.from_version: m for m in map(Migration.of, declared)}
+        return cls(digest, name, version, table, migrations)
+
+    def entering(self, trigger: str | None, dest: str | None) -> Step | None:
+        """The (non-internal) transition ``trigger`` that leads into ``dest``, if any."""
+        for steps in self.table.values():
+            step = steps.get(trigger or "")
+            if step is not None and not step.internal and step.dest == dest:
+                return step
+        return None
 
     def step(self, state: str | None, trigger: str | None) -> Step | None:
         """The transition for ``trigger`` from ``state``, if the definition has one."""

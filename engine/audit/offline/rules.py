@@ -21,6 +21,7 @@ from typing import NamedTuple
 from .definition import START_STATE, Rules, Step
 
 __all__ = [
+    "MIGRATED_TOPIC",
     "RULES",
     "STARTED_TOPIC",
     "TRANSITIONED_TOPIC",
@@ -28,10 +29,13 @@ __all__ = [
     "Finding",
     "Track",
     "check_step",
+    "recorded_guards",
 ]
 
 STARTED_TOPIC = "socieux.instance:Started"
 TRANSITIONED_TOPIC = "socieux.instance:Transitioned"
+MIGRATED_TOPIC = "socieux.instance:Migrated"
+STEP_TOPICS = (TRANSITIONED_TOPIC, MIGRATED_TOPIC)
 RULES = (
     "first_event",
     "source",
@@ -43,6 +47,7 @@ RULES = (
     "guards",
     "reason",
     "definition",
+    "migration",
 )
 """The rules a breach is reported under."""
 
@@ -68,6 +73,7 @@ class Event(NamedTuple):
     reason: object
     guards: object
     pinned: tuple[object, object]
+    migration: Mapping[str, object] | None
 
     @classmethod
     def of(cls, fields: Mapping[str, object]) -> Event:
@@ -87,6 +93,7 @@ class Event(NamedTuple):
             a.get("reason"),
             a.get("guards"),
             (get("workflow"), get("definition_version")),
+            m if isinstance(m := get("migration"), dict) else None,
         )
 
 
@@ -133,7 +140,7 @@ def _order(before: Track, ev: Event, version: int) -> list[Finding]:
         return out
     if ev.topic == STARTED_TOPIC:
         return [("first_event", f"a start at version {version}: only version 1 starts")]
-    if ev.topic != TRANSITIONED_TOPIC:
+    if ev.topic not in STEP_TOPICS:
         return [("first_event", f"an event of topic {ev.topic!r}")]
     if before.known and ev.source != before.state:
         return [("source", f"its source is {ev.source!r}, but the instance was {before.state!r}")]
@@ -143,7 +150,8 @@ def _order(before: Track, ev: Event, version: int) -> list[Finding]:
 def _pinned(before: Track, ev: Event) -> list[Finding]:
     """One definition for the whole instance, the one its start names."""
     out: list[Finding] = []
-    if before.definition is not None and ev.definition_hash != before.definition:
+    moved = ev.topic == MIGRATED_TOPIC  # its own rules (check_migration) judge the new pin
+    if before.definition is not None and ev.definition_hash != before.definition and not moved:
         started = _short(before.definition)
         out.append(("definition", f"pins {_short(ev.definition_hash)}; it started on {started}"))
     r = before.rules
@@ -183,7 +191,8 @@ def _recorded(ev: Event, step: Step) -> bool:
     return True
 
 
-def _guards(ev: Event, step: Step) -> list[Finding]:
+def recorded_guards(ev: Event, step: Step) -> list[Finding]:
+    """The breaches of the guard results ``ev`` records for ``step`` (none on the happy path)."""
     if _recorded(ev, step):
         return []
     recorded = ev.guards if isinstance(ev.guards, list) else []
@@ -216,7 +225,7 @@ def _step(before: Track, ev: Event, step: Step, origin: str) -> list[Finding]:
     if ev.collect_as != step.collect_as:
         why = f"{step.trigger!r} collects as {step.collect_as!r}; the event says {ev.collect_as!r}"
         out.append(("collect_as", why))
-    out += _guards(ev, step)
+    out += recorded_guards(ev, step)
     if step.reason_required and not (isinstance(ev.reason, str) and ev.reason.strip()):
         out.append(("reason", f"{step.trigger!r} requires a reason; none is recorded"))
     return out
@@ -230,7 +239,7 @@ def check_step(before: Track, ev: Event, version: int) -> list[Finding]:
     """
     out = _order(before, ev, version) + _pinned(before, ev)
     rules = before.rules
-    if rules is None:
+    if rules is None or ev.topic == MIGRATED_TOPIC:  # a migration: see migration_rules
         return out
     fresh_or_start = before.fresh or ev.topic == STARTED_TOPIC
     origin = START_STATE if fresh_or_start else before.state if before.known else ev.source

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from .chain import Problem, Record
 from .definition import DefinitionError, Rules
-from .rules import Event, Track, check_step
+from .migration_rules import check_migration
+from .rules import MIGRATED_TOPIC, Event, Track, check_step
 
 __all__ = ["DefinitionSource", "RuleChecker"]
 
@@ -87,9 +88,22 @@ class RuleChecker:
             if track.rules is None:
                 detail = f"definition: it pins {str(ev.definition_hash)[:12]}…, but {self.unknown}"
                 problems.append(_rule(rec, "definition", detail))
-        problems += [_rule(rec, r, f"{r}: {d}") for r, d in check_step(track, ev, rec.version)]
+        found = check_step(track, ev, rec.version)
+        if ev.topic == MIGRATED_TOPIC:
+            found += self._migration(track, ev)
+        problems += [_rule(rec, r, f"{r}: {d}") for r, d in found]
         track.advance(ev, rec.version)
         return problems
+
+    def _migration(self, track: Track, ev: Event) -> list[tuple[str, str]]:
+        """The migration's rules; from here on the instance follows its new definition."""
+        target = self.rules_for(ev.definition_hash)
+        found = check_migration(track, ev, target)
+        if target is None:
+            found.append(("definition", f"it migrates to {str(ev.definition_hash)[:12]}…, "
+                          f"but {self.unknown}"))  # fmt: skip
+        track.definition, track.rules = ev.definition_hash, target
+        return found
 
     def judge(self, records: Iterable[Record]) -> list[Problem]:
         """Replay every stored event of one instance in version order; each breach."""

@@ -1,0 +1,96 @@
+"""Committed histories replay to the state they had when written, and verify.
+
+``tests/golden/technical-assistance-v1.jsonl`` was exported from the demo by the engine
+before definition versions and hash format 2 existed (events of shape 1, hash format 1).
+A change to version 1 of the workflow, to the hashing or to the upcasters that altered its
+replay fails here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from engine import Engine, IntegrityViolation, UnknownWorkflow
+from engine.audit.offline.canonical import canonical_json
+from tests.golden import HERE, expected_states, load_export
+from workflows.technical_assistance import definition
+
+V1 = "technical-assistance-v1"
+V1_HASH = "c9979d7f33ee3594726804834c0944aba984dad29137faf0d36d41a565e40416"
+
+
+@pytest.fixture(scope="module")
+def golden_v1() -> Engine:
+    engine = Engine.open("memory://")
+    assert load_export(engine, HERE / f"{V1}.jsonl") == 532
+    return engine
+
+
+def test_version_1_keeps_the_hash_its_golden_history_pins() -> None:
+    engine = Engine.open("memory://", workflows=[definition()])
+    assert [c.hash for c in engine.registry.all()] == [V1_HASH]
+
+
+def test_a_golden_v1_history_replays_to_its_recorded_states(golden_v1: Engine) -> None:
+    expected = expected_states(V1)
+    assert len(expected) == 64
+    for iid, want in expected.items():
+        view = golden_v1.get(iid)
+        data = hashlib.sha256(canonical_json(view.data).encode()).hexdigest()
+        got = {"state": view.state, "version": view.version,
+               "definition_hash": view.definition_hash, "data_sha256": data}  # fmt: skip
+        assert got == want, iid
+
+
+def test_a_golden_v1_history_verifies_hashes_and_meaning(golden_v1: Engine) -> None:
+    report = golden_v1.verify()
+    assert report.ok, report.problems[:5]
+    assert report.events_checked == 532
+
+
+def test_its_events_are_upcast_on_read_but_hash_as_stored(golden_v1: Engine) -> None:
+    iid = next(iter(expected_states(V1)))
+    history = golden_v1.history(iid)
+    assert history
+    assert all(entry.verified for entry in history)
+    events = list(golden_v1.application.instance_events(golden_v1.resolve(iid)))
+    assert {(e.hash_format, e.event_version) for e in events} == {(1, 2)}
+
+
+def test_new_steps_on_a_golden_instance_use_the_current_format(golden_v1: Engine) -> None:
+    from engine.testing import actor
+
+    iid = next(i for i, s in expected_states(V1).items() if s["state"] == "submitted")
+    view = golden_v1.fire(
+        iid, "return_for_revision", None, actor=actor("socieux_team"), reason="golden check"
+    )
+    last = list(golden_v1.application.instance_events(view.id))[-1]
+    assert (last.hash_format, last.event_version) == (2, 2)
+    assert golden_v1.history(iid)[-1].verified
+    assert golden_v1.verify().ok
+
+
+def test_negative_control_without_its_definition_a_v1_history_is_refused() -> None:
+    from workflows.technical_assistance import definition_v2
+
+    engine = Engine.open("memory://", workflows=[definition_v2()])
+    load_export(engine, HERE / f"{V1}.jsonl")
+    iid = next(iter(expected_states(V1)))
+    with pytest.raises(UnknownWorkflow) as caught:
+        engine.fire(iid, "withdraw", None, reason="x")
+    assert V1_HASH[:12] in str(caught.value)
+    report = engine.verify()
+    assert not report.ok
+    assert any(V1_HASH[:12] in p.detail for p in report.problems)
+
+
+def test_a_stored_event_of_an_unknown_future_shape_is_a_typed_error() -> None:
+    engine = Engine.open("memory://")
+    load_export(engine, HERE / f"{V1}.jsonl")
+    upcasters = engine.application.upcasters
+    iid = engine.resolve(next(iter(expected_states(V1))))
+    upcasters.current = {**upcasters.current, "socieux.instance:Started": 3}
+    with pytest.raises(IntegrityViolation, match="no upcaster"):
+        engine.get(iid)
