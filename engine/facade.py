@@ -39,6 +39,7 @@ from engine.projection.runner import ProjectionStatus
 
 if TYPE_CHECKING:
     from engine.commands.migration import MigrationPlan, MigrationResult
+    from engine.definition.compare import DefinitionDiff
     from engine.hooks.types import Handler, HookStatus, ParkedEvent, Subscription
 
 __all__ = ["Clock", "Engine"]
@@ -437,6 +438,15 @@ class Engine(AuditMethods):
                 workflow, to=to, candidates=ids, explicit=instances is not None,
                 states=wanted, actor=who,
             )  # fmt: skip
+
+    def compare_versions(self, workflow: str, old: int, new: int) -> DefinitionDiff:
+        """What changed from version ``old`` of ``workflow`` to ``new``."""
+        from engine.definition.compare import compare
+
+        args.check_str("workflow", workflow)
+        a = self.registry.get(workflow, args.check_int("old", old, minimum=1))
+        b = self.registry.get(workflow, args.check_int("new", new, minimum=1))
+        return compare(a.definition, b.definition)
 
     def migrate(self, plan: MigrationPlan, *, actor: Actor, reason: str) -> MigrationResult:
         """Apply ``plan``: one ``Migrated`` event per ready instance, in one transaction.

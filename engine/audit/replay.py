@@ -24,7 +24,7 @@ from engine.errors import EngineError
 from engine.instance.aggregate import WorkflowInstance
 from engine.persistence.store import EngineApplication, translate_errors
 
-__all__ = ["ReplayFailure", "ReplayReport", "replay_check"]
+__all__ = ["DefinitionReplay", "ReplayFailure", "ReplayReport", "replay_check"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 FailureKind = Literal[
@@ -48,6 +48,21 @@ class ReplayFailure(BaseModel):
     detail: str
 
 
+class DefinitionReplay(BaseModel):
+    """The replay of the events one definition decided (an instance that migrated counts
+    under each definition it used)."""
+
+    model_config = _FROZEN
+
+    definition_hash: str
+    workflow: str | None
+    """``None``: no installed definition has this hash."""
+    version: int | None
+    instances: int
+    events: int
+    failures: int
+
+
 class ReplayReport(BaseModel):
     """The replay check's result: ``ok`` when every instance replayed."""
 
@@ -57,6 +72,8 @@ class ReplayReport(BaseModel):
     instances_checked: int
     events_replayed: int
     failures: list[ReplayFailure]
+    definitions: list[DefinitionReplay] = []
+    """Per definition hash: instances, events replayed and failures."""
 
 
 def _first_line(exc: BaseException) -> str:
@@ -93,8 +110,18 @@ def _snapshots(app: EngineApplication, iid: UUID) -> tuple[dict[int, Any], str]:
         return {}, _first_line(exc)
 
 
+Tally = dict[str, list[Any]]
+"""definition hash -> [instance ids, events, failures]."""
+
+
+def _count(tally: Tally, digest: str, iid: UUID, *, failed: bool) -> None:
+    entry = tally.setdefault(digest, [set(), 0, 0])
+    entry[0].add(iid)
+    entry[1 + failed] += 1
+
+
 def _replay_one(
-    source: AuditSource, iid: UUID, known: set[str]
+    source: AuditSource, iid: UUID, known: set[str], tally: Tally
 ) -> tuple[int, ReplayFailure | None]:
     app = source.app
     agg: Any = None
@@ -123,6 +150,8 @@ def _replay_one(
                 kind, detail = "apply_failed", _first_line(exc)
         if kind is None and version in snapshots and _state(snapshots[version]) != _state(agg):
             kind, detail = "snapshot_mismatch", "the stored snapshot differs from the replay"
+        if event is not None:
+            _count(tally, event.definition_hash, iid, failed=kind is not None)
         if kind is not None:
             return count, ReplayFailure(instance_id=iid, version=version, kind=kind, detail=detail)
         count += 1
@@ -135,10 +164,11 @@ def replay_check(
     """Rebuild every instance from zero and report those that fail."""
     failures: list[ReplayFailure] = []
     known: set[str] = set()
+    tally: Tally = {}
     instances = events = 0
     with translate_errors("replaying the log", source.label):
         for iid in source.reader.instance_ids():
-            count, failure = _replay_one(source, iid, known)
+            count, failure = _replay_one(source, iid, known, tally)
             instances += 1
             events += count
             if failure is not None:
@@ -146,5 +176,18 @@ def replay_check(
             if progress is not None:
                 progress(instances)
     return ReplayReport(
-        ok=not failures, instances_checked=instances, events_replayed=events, failures=failures
-    )
+        ok=not failures, instances_checked=instances, events_replayed=events, failures=failures,
+        definitions=[_definition(source, digest, entry) for digest, entry in sorted(tally.items())],
+    )  # fmt: skip
+
+
+def _definition(source: AuditSource, digest: str, entry: list[Any]) -> DefinitionReplay:
+    try:
+        compiled = source.registry.by_hash(digest)
+        workflow, version = compiled.name, compiled.definition.version
+    except EngineError:
+        workflow, version = None, None
+    return DefinitionReplay(
+        definition_hash=digest, workflow=workflow, version=version,
+        instances=len(entry[0]), events=entry[1], failures=entry[2],
+    )  # fmt: skip

@@ -25,6 +25,7 @@ from engine.errors import (
     GuardRejected,
     InstanceNotFound,
     IntegrityViolation,
+    MigrationBlocked,
     PermissionDenied,
     TransitionNotAllowed,
     UnknownWorkflow,
@@ -87,7 +88,7 @@ class OutputFormat(StrEnum):
 
 def exit_code_for(exc: EngineError) -> int:
     """The documented exit code for an engine error."""
-    if isinstance(exc, TransitionNotAllowed | GuardRejected | PermissionDenied):
+    if isinstance(exc, TransitionNotAllowed | GuardRejected | PermissionDenied | MigrationBlocked):
         return EXIT_CODES["refused"]
     if isinstance(exc, ConcurrencyConflict):
         return EXIT_CODES["conflict"]

@@ -31,9 +31,11 @@ APPROVER = Actor("ann", "approver")
 def _portfolio(engine: Engine) -> dict[str, object]:
     """Four v1 requests: submitted, reviewed (800: over v2's cap), reviewed (300), approved;
     one frozen; one v2 request."""
-    start = lambda title, amount: engine.start(  # noqa: E731
-        "toy", {"title": title, "amount": amount}, actor=REQUESTER, version=1
-    ).id
+    start = lambda title, amount: (
+        engine.start(  # noqa: E731
+            "toy", {"title": title, "amount": amount}, actor=REQUESTER, version=1
+        ).id
+    )
     ids = {
         "submitted": start("a", 100),
         "big": start("b", 800),
@@ -69,7 +71,9 @@ def test_a_plan_reports_every_blocking_instance_at_once(open_engine) -> None:
     assert by_id[ids["approved"]].problems == [
         "state 'approved' is not mapped (only reviewed, submitted may migrate)"
     ]
-    assert by_id[ids["frozen"]].problems == ["upcaster toy_v1_to_v2 v1 refused: the request is frozen"]
+    assert by_id[ids["frozen"]].problems == [
+        "upcaster toy_v1_to_v2 v1 refused: the request is frozen"
+    ]
     big = by_id[ids["big"]].problems
     assert len(big) == 1
     assert big[0].startswith("guard cents_within_cap of 'review' refuses: 80000 cents exceeds")

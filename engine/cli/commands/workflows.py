@@ -1,4 +1,4 @@
-"""``socieux workflows list | show NAME``."""
+"""``socieux workflows list | show NAME | versions NAME | diff NAME V1 V2 | example``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from engine.cli.console import handles_errors, state_of, table
+from engine.cli.console import ARROW, handles_errors, state_of, table
 from engine.cli.examples import example
 from engine.errors import InvalidArgument
 
@@ -115,6 +115,63 @@ def example_payload(
     typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
 
 
+@handles_errors
+def versions(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="Workflow name.")]
+) -> None:
+    """Every installed version of a workflow: its hash, where its instances may migrate from,
+    and which version new instances start on."""
+    st = state_of(ctx)
+    found = st.engine().registry.versions(name)
+    latest = found[-1].definition.version
+    rows: list[dict[str, Any]] = [
+        {
+            "version": c.definition.version,
+            "hash": c.hash,
+            "title": c.definition.title,
+            "latest": c.definition.version == latest,
+            "migrates_from": [m.from_version for m in c.definition.migrations],
+            "states": len(c.definition.states),
+            "transitions": len(c.definition.transitions),
+        }
+        for c in found
+    ]
+
+    def render() -> None:
+        out = table("version", "hash", "states", "transitions", "migrates from", "new instances")
+        for r in rows:
+            froms = ", ".join(f"v{v}" for v in r["migrates_from"]) or "-"
+            out.add_row(str(r["version"]), r["hash"][:12], str(r["states"]),
+                        str(r["transitions"]), froms, "yes" if r["latest"] else "")  # fmt: skip
+        st.console.print(out)
+
+    st.out(rows, render)
+
+
+@handles_errors
+def diff_versions(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Workflow name.")],
+    old: Annotated[int, typer.Argument(help="The older version.")],
+    new: Annotated[int, typer.Argument(help="The newer version.")],
+) -> None:
+    """What changed from version OLD to NEW: states, transitions, roles, guards, payload
+    fields, settings and migrations."""
+    from rich.text import Text
+
+    st = state_of(ctx)
+    d = st.engine().compare_versions(name, old, new)
+
+    def render() -> None:
+        st.console.print(f"{name} v{old} ({d.old_hash[:12]}) {ARROW} v{new} ({d.new_hash[:12]})")
+        out = table("part", "name", "change", "detail")
+        for c in d.changes:
+            out.add_row(*(Text(x) for x in (c.part, c.name, c.kind, c.detail)))
+        st.console.print(out if d.changes else "no differences")
+
+    st.out(d.model_dump(mode="json"), render)
+
+
 def build() -> typer.Typer:
     """The ``workflows`` command group."""
     group = typer.Typer(no_args_is_help=True, epilog=example("socieux workflows list"))
@@ -122,6 +179,8 @@ def build() -> typer.Typer:
     group.command("show", epilog=example("socieux workflows show WORKFLOW --format mermaid"))(
         show_workflow
     )
+    group.command("versions", epilog=example("socieux workflows versions WORKFLOW"))(versions)
+    group.command("diff", epilog=example("socieux workflows diff WORKFLOW 1 2"))(diff_versions)
     group.command(
         "example",
         epilog=example(
