@@ -31,11 +31,12 @@ APPROVER = Actor("ann", "approver")
 def _portfolio(engine: Engine) -> dict[str, object]:
     """Four v1 requests: submitted, reviewed (800: over v2's cap), reviewed (300), approved;
     one frozen; one v2 request."""
-    start = lambda title, amount: (
-        engine.start(  # noqa: E731
+
+    def start(title, amount):
+        return engine.start(
             "toy", {"title": title, "amount": amount}, actor=REQUESTER, version=1
         ).id
-    )
+
     ids = {
         "submitted": start("a", 100),
         "big": start("b", 800),
@@ -91,9 +92,11 @@ def test_migrate_records_one_event_per_instance_and_the_chain_verifies(open_engi
     assert set(result.skipped) == {ids["big"], ids["frozen"]}
     view = engine.get(ids["small"])
     assert (view.state, view.definition_version) == ("reviewed", 2)
-    assert view.data["amount_cents"] == 30000 and "amount" not in view.data
+    assert view.data["amount_cents"] == 30000
+    assert "amount" not in view.data
     last = engine.history(ids["small"])[-1]
-    assert last.trigger == "__migrate__" and last.verified
+    assert last.trigger == "__migrate__"
+    assert last.verified
     # it now decides with version 2's rules (cents, cap 500) and version 2's payloads
     assert engine.fire(ids["small"], "approve", None, actor=APPROVER).state == "approved"
     assert engine.fire(ids["submitted"], "review", {"score": 5}, actor=REVIEWER).state == "reviewed"

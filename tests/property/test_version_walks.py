@@ -23,7 +23,7 @@ TRIGGERS = ["submit", "note", "review", "approve", "reject"]
 
 def steps(payloads: list[Any], least: int = 0) -> st.SearchStrategy[list[tuple[Any, ...]]]:
     return st.lists(
-        st.tuples(st.integers(0, 5), st.sampled_from(TRIGGERS + ["submit", "review"]), st.sampled_from(ACTORS),
+        st.tuples(st.integers(0, 5), st.sampled_from([*TRIGGERS, "submit", "review"]), st.sampled_from(ACTORS),
                   st.sampled_from(payloads)),
         min_size=least,
         max_size=25,
