@@ -1,15 +1,23 @@
 """Canonical JSON and the hashes of the tamper-evident chain.
 
-An event's hash is sha256 over the canonical JSON (sorted keys, no whitespace, UTF-8,
-UTC ISO times) of all its fields except ``hash`` itself, including ``prev_hash``, the
-instance id, the version, the time and the topic. Auditors can recompute it from an
-export with nothing but the standard library.
+An event's hash is sha256 over the canonical JSON of all its fields except ``hash`` itself,
+including ``prev_hash``, the instance id, the version, the time and the topic. Two
+canonical forms exist, chosen by the event's own ``hash_format`` field (itself hashed):
+
+* **format 1** (no ``hash_format``): ``json.dumps`` with sorted keys, no whitespace, UTF-8,
+  UTC ISO times (:func:`canonical_json`). Every event written before format 2 uses it.
+* **format 2**: RFC 8785, the JSON Canonicalization Scheme (:func:`jcs`): keys sorted by
+  UTF-16 code units, numbers as ECMAScript prints them, so any language can recompute it.
+
+Auditors can recompute either from an export with nothing but the standard library
+(:mod:`engine.audit.offline.canonical` is the reader's copy).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,15 +25,25 @@ from uuid import UUID
 
 __all__ = [
     "GENESIS_HASH",
+    "HASH_FORMATS",
+    "MAX_SAFE_INTEGER",
     "canonical_json",
+    "es_number",
+    "event_fields_hash",
     "event_hash",
     "hash_fields",
+    "jcs",
+    "jcs_hash",
     "storable_text",
     "utc_iso",
 ]
 
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of every instance's first event."""
+HASH_FORMATS = (1, 2)
+"""The hash formats an event may name (``hash_format``; absent means 1)."""
+MAX_SAFE_INTEGER = 2**53
+"""The largest magnitude of an integer format 2 accepts (exact as an IEEE double)."""
 
 
 def storable_text(text: str) -> bool:
@@ -58,15 +76,91 @@ def _default(obj: object) -> Any:
 
 
 def canonical_json(obj: Any) -> str:
-    """Sorted keys, no whitespace, non-ASCII kept as UTF-8."""
+    """Hash format 1: sorted keys, no whitespace, non-ASCII kept as UTF-8."""
     return json.dumps(
         obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
     )
 
 
 def hash_fields(fields: Mapping[str, Any]) -> str:
-    """sha256 hex of the canonical JSON of ``fields``."""
+    """sha256 hex of the canonical JSON (format 1) of ``fields``."""
     return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
+
+
+def es_number(x: float) -> str:
+    """A finite double as ECMAScript's ``Number.prototype.toString`` prints it (RFC 8785
+    section 3.2.2.3); ``ValueError`` for NaN and the infinities."""
+    if not math.isfinite(x):
+        msg = f"{x} is not a JSON number (RFC 8785 forbids NaN and Infinity)"
+        raise ValueError(msg)
+    if x == 0:
+        return "0"
+    mantissa, _, exp = repr(abs(x)).partition("e")  # repr: the shortest round-trip digits
+    whole, _, frac = mantissa.partition(".")
+    digits = (whole + frac).lstrip("0")
+    point = (int(exp) if exp else 0) - len(frac)  # value = int(digits) * 10**point
+    stripped = digits.rstrip("0")
+    point += len(digits) - len(stripped)
+    k, n = len(stripped), len(stripped) + point  # value = 0.<stripped> * 10**n
+    sign = "-" if x < 0 else ""
+    if k <= n <= 21:
+        return sign + stripped + "0" * (n - k)
+    if 0 < n <= 21:
+        return f"{sign}{stripped[:n]}.{stripped[n:]}"
+    if -6 < n <= 0:
+        return f"{sign}0.{'0' * -n}{stripped}"
+    e = f"{'+' if n - 1 >= 0 else '-'}{abs(n - 1)}"
+    head = stripped if k == 1 else f"{stripped[0]}.{stripped[1:]}"
+    return f"{sign}{head}e{e}"
+
+
+def _jcs_key(item: tuple[str, Any]) -> bytes:
+    return item[0].encode("utf-16-be", "surrogatepass")  # UTF-16 code-unit order
+
+
+def jcs(obj: Any) -> str:
+    """Hash format 2: the RFC 8785 canonical JSON of ``obj`` (times and UUIDs as strings).
+
+    ``ValueError`` for NaN, Infinity and integers beyond 2**53 in magnitude; ``TypeError``
+    for a value JSON cannot hold (or an object key that is not a string).
+    """
+    if isinstance(obj, datetime | UUID):
+        obj = _default(obj)
+    if obj is None or isinstance(obj, bool | str):
+        return json.dumps(obj, ensure_ascii=False)  # the escapes RFC 8785 prescribes
+    if isinstance(obj, int):
+        if abs(obj) > MAX_SAFE_INTEGER:
+            msg = f"integer {obj} is beyond 2**53: not exact in RFC 8785 JSON"
+            raise ValueError(msg)
+        return str(obj)
+    if isinstance(obj, float):
+        return es_number(obj)
+    if isinstance(obj, Mapping):
+        for key in obj:
+            if not isinstance(key, str):
+                msg = f"object key {key!r} is not a string"
+                raise TypeError(msg)
+        members = sorted(obj.items(), key=_jcs_key)
+        return "{" + ",".join(f"{jcs(k)}:{jcs(v)}" for k, v in members) + "}"
+    if isinstance(obj, list | tuple):
+        return "[" + ",".join(jcs(v) for v in obj) + "]"
+    msg = f"not JSON-serialisable in canonical form: {type(obj).__name__}"
+    raise TypeError(msg)
+
+
+def jcs_hash(fields: Mapping[str, Any]) -> str:
+    """sha256 hex of the RFC 8785 canonical JSON of ``fields`` (UTF-8; ``ValueError`` for
+    text with a lone surrogate)."""
+    return hashlib.sha256(jcs(fields).encode("utf-8")).hexdigest()
+
+
+def event_fields_hash(fields: Mapping[str, Any]) -> str:
+    """The hash of an event's hashed fields, in the format they name (``hash_format``)."""
+    fmt = fields.get("hash_format", 1)
+    if isinstance(fmt, bool) or fmt not in HASH_FORMATS:
+        msg = f"unknown hash_format {fmt!r} (known: {', '.join(map(str, HASH_FORMATS))})"
+        raise ValueError(msg)
+    return jcs_hash(fields) if fmt == 2 else hash_fields(fields)
 
 
 def event_hash(
@@ -77,7 +171,8 @@ def event_hash(
     timestamp: datetime,
     body: Mapping[str, Any],
 ) -> str:
-    """The hash of one event: its envelope plus its body (which holds ``prev_hash``)."""
+    """The hash of one event: its envelope plus its body (which holds ``prev_hash``), in
+    the format ``body["hash_format"]`` names (1 when absent)."""
     fields = dict(body)
     fields.pop("hash", None)
     fields.update(
@@ -86,4 +181,4 @@ def event_hash(
         originator_version=originator_version,
         timestamp=utc_iso(timestamp),
     )
-    return hash_fields(fields)
+    return event_fields_hash(fields)

@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .canonical import GENESIS_HASH, hash_fields
+from .canonical import GENESIS_HASH, event_digest
 
 __all__ = [
     "GENESIS_RUNNING",
@@ -91,14 +91,17 @@ class Record:
 
     def __post_init__(self) -> None:
         if self.fields is not None:
-            self.recomputed = self.hash_at(self.version)
+            try:
+                self.recomputed = self.hash_at(self.version)
+            except ValueError as exc:  # format 2 text with no canonical form
+                self.error = f"its fields have no canonical form: {exc}"
 
     def hash_at(self, version: int) -> str:
         """The hash this event would have at ``version``."""
         if self.fields is None:  # pragma: no cover - callers check first
             msg = "an unreadable record has no hash"
             raise ValueError(msg)
-        return hash_fields({**self.fields, "originator_version": version})
+        return event_digest({**self.fields, "originator_version": version})
 
     @property
     def intact(self) -> bool:
@@ -157,7 +160,8 @@ def _entries(records: list[Record], problems: list[Problem]) -> list[_Entry]:
         if rec.fields is None:
             problems.append(rec.problem("altered", f"the stored event cannot be read: {rec.error}"))
         elif claimed is None:
-            problems.append(rec.problem("altered", "its content no longer matches its hash"))
+            why = rec.error or "its content no longer matches its hash"
+            problems.append(rec.problem("altered", why))
         elif claimed != rec.version:
             problems.append(
                 rec.problem(
