@@ -12,7 +12,7 @@ import hashlib
 
 import pytest
 
-from engine import Engine, IntegrityViolation, UnknownWorkflow
+from engine import Actor, Engine, IntegrityViolation, UnknownWorkflow
 from engine.audit.offline.canonical import canonical_json
 from tests.golden import HERE, expected_states, load_export
 from workflows.technical_assistance import definition
@@ -59,9 +59,11 @@ def test_its_events_are_upcast_on_read_but_hash_as_stored(golden_v1: Engine) -> 
     assert {(e.hash_format, e.event_version) for e in events} == {(1, 2)}
 
 
-def test_new_steps_on_a_golden_instance_use_the_current_format(golden_v1: Engine) -> None:
+def test_new_steps_on_a_golden_instance_use_the_current_format() -> None:
     from engine.testing import actor
 
+    golden_v1 = Engine.open("memory://")
+    load_export(golden_v1, HERE / f"{V1}.jsonl")
     iid = next(i for i, s in expected_states(V1).items() if s["state"] == "submitted")
     view = golden_v1.fire(
         iid, "return_for_revision", None, actor=actor("socieux_team"), reason="golden check"
@@ -79,7 +81,7 @@ def test_negative_control_without_its_definition_a_v1_history_is_refused() -> No
     load_export(engine, HERE / f"{V1}.jsonl")
     iid = next(iter(expected_states(V1)))
     with pytest.raises(UnknownWorkflow) as caught:
-        engine.fire(iid, "withdraw", None, reason="x")
+        engine.fire(iid, "withdraw", None, actor=Actor("x", "partner_institution"), reason="x")
     assert V1_HASH[:12] in str(caught.value)
     report = engine.verify()
     assert not report.ok

@@ -85,6 +85,8 @@ def migrate(
         raise fail("invalid_argument", "give exactly one of --plan and --apply", 2)
     if as_ is None:
         raise fail("invalid_argument", "--as ROLE:ACTOR is required", 2)
+    if apply and reason is None:
+        raise fail("invalid_argument", "--reason is required to apply a migration", 2)
     actor = parse_actor(as_)
     engine = st.engine()
     if plan_file is not None:
@@ -103,9 +105,7 @@ def migrate(
                 fh.write(plan.model_dump_json(indent=2) + "\n")
         st.out(plan.model_dump(mode="json"), lambda: _show_plan(st, plan))
         return
-    if reason is None:
-        raise fail("invalid_argument", "--reason is required to apply a migration", 2)
-    result = engine.migrate(plan, actor=actor, reason=reason)
+    result = engine.migrate(plan, actor=actor, reason=reason or "")
 
     def render() -> None:
         st.console.print(
