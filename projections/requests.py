@@ -197,7 +197,15 @@ class RequestsProjection(Projection):
     def _where(self, filters: dict[str, Any]) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
-        for col in ("state", "country", "region", "workflow", "institution", "institution_type"):
+        for col in (
+            "state",
+            "country",
+            "region",
+            "workflow",
+            "definition_hash",
+            "institution",
+            "institution_type",
+        ):
             value = filters.pop(col, None)
             if value is not None:
                 check_str(col, value)
@@ -243,7 +251,8 @@ class RequestsProjection(Projection):
         **filters: Any,
     ) -> Page[RequestRow]:
         """Requests matching ``state``, ``country``, ``region``, ``area``, ``workflow``,
-        ``institution`` (exact), ``institution_type``, ``overdue``, ``since``/``until``
+        ``definition_hash`` (one version of a workflow), ``institution`` (exact),
+        ``institution_type``, ``overdue``, ``since``/``until``
         (timezone-aware datetimes: last activity at or after ``since``, before ``until``)
         and ``q`` (case-insensitive substring of the title or the institution); all
         optional, combined with AND.
