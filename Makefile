@@ -18,6 +18,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 ## demo: load a realistic portfolio into ./socieux.db (SQLite) by sending real commands
 demo: $(STAMP)
 	$(BIN)/socieux demo
+	@echo "Open the console (read-only, on 127.0.0.1): $(BIN)/socieux serve  -> http://127.0.0.1:8000/"
 
 ## example: serve the example host app (examples/host_app) on http://127.0.0.1:8000/docs
 example: $(STAMP)
