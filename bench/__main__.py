@@ -27,7 +27,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cache, cli, command, hooks, peers, postgres, profile, reads, rebuild, scale
+from bench import (
+    cache,
+    cli,
+    command,
+    console,
+    hooks,
+    peers,
+    postgres,
+    profile,
+    reads,
+    rebuild,
+    scale,
+)
 from bench.common import machine, quiet_logs
 from bench.report import summary_rows
 
@@ -49,6 +61,7 @@ SUITES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "hooks": lambda quick: hooks.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
     "profile": lambda quick: profile.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
     "cache": lambda quick: cache.run(100 if quick else 500, 3 if quick else 7),
+    "console": lambda quick: console.run(10_000 if quick else 100_000, 10 if quick else 30),
 }
 
 

@@ -155,8 +155,10 @@ def build_app() -> typer.Typer:
         demo,
         hooks,
         instances,
+        migrate,
         projections,
         reads,
+        serve,
         workflows,
     )
 
@@ -173,6 +175,7 @@ def build_app() -> typer.Typer:
     instances.register(app)
     demo.register(app)
     reads.register(app)
+    serve.register(app)
     app.add_typer(
         projections.build(), name="projections", help="Projection status, rebuild and the worker."
     )
@@ -186,4 +189,5 @@ def build_app() -> typer.Typer:
         help="Verify, seal, export and explain the tamper-evident history.",
     )
     audit.register(app)
+    migrate.register(app)
     return app
