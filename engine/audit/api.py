@@ -17,8 +17,11 @@ from engine.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from engine.audit.explain import Explanation, StateDiff
+    from engine.audit.heads import TreeHead
+    from engine.audit.proofs import BundleSummary, ConsistencyProof, HeadRef
     from engine.audit.replay import ReplayReport
     from engine.audit.report import ExportSummary, IntegrityReport, Seal
+    from engine.audit.runs import VerifyRun
     from engine.audit.service import AuditService
     from engine.audit.verify import Progress, PublicKey
     from engine.queries.reads import Reader
@@ -35,16 +38,78 @@ class AuditMethods:
     _reader: Reader
 
     def verify(
-        self, *, public_key: PublicKey | None = None, progress: Progress | None = None
+        self,
+        *,
+        public_key: PublicKey | None = None,
+        progress: Progress | None = None,
+        against: str | os.PathLike[str] | None = None,
+        command: str | None = None,
     ) -> IntegrityReport:
-        """Recompute every event's hash; check every instance's chain and every seal.
+        """Recompute every event's hash; check every instance's chain, every seal and every
+        tree head (each root recomputed from the log, each head consistent with the next).
 
-        With ``public_key`` (a key file's path, or raw bytes) every seal must carry a valid
-        Ed25519 signature by that key. See ``docs/audit.md``.
+        With ``public_key`` (a key file's path, or raw bytes) every seal and tree head must
+        carry a valid Ed25519 signature by that key. ``against``: a witness file of heads
+        kept outside the store (``socieux audit heads --witness``), each checked against the
+        log. On a writable store the run is recorded (see :meth:`verify_runs`) under
+        ``command`` (default ``"Engine.verify"``). See ``docs/audit.md``.
         """
         if public_key is not None:
             args.check_path("public_key", public_key, raw=True)
-        return self._audit.verify(public_key=public_key, progress=_progress(progress))
+        if against is not None:
+            args.check_path("against", against)
+        if command is not None:
+            args.check_str("command", command)
+        return self._audit.verify(
+            public_key=public_key, progress=_progress(progress), against=against,
+            command=command or "Engine.verify",
+        )  # fmt: skip
+
+    def verify_runs(self, limit: int = 20) -> list[VerifyRun]:
+        """The latest ``limit`` verifications recorded on this store, newest first."""
+        args.check_int("limit", limit, minimum=1)
+        return self._audit.verify_runs(limit)
+
+    @staticmethod
+    def verify_bundle(
+        path: str | os.PathLike[str], *, public_key: PublicKey | None = None
+    ) -> IntegrityReport:
+        """Check a proof bundle (``socieux audit prove``) offline, with no database."""
+        from engine.audit.service import verify_bundle_file
+
+        args.check_path("path", path)
+        if public_key is not None:
+            args.check_path("public_key", public_key, raw=True)
+        return verify_bundle_file(path, public_key=public_key)
+
+    def head(self, *, key: str | os.PathLike[str] | None = None, rebuild: bool = False) -> TreeHead:
+        """Catch the log's Merkle tree up and record a tree head: its size, root and time,
+        signed with the Ed25519 key file ``key`` when given. ``rebuild`` rebuilds the
+        stored tree from the log first."""
+        if key is not None:
+            args.check_path("key", key)
+        return self._audit.head(key=key, rebuild=bool(rebuild))
+
+    def heads(self) -> list[TreeHead]:
+        """Every recorded tree head, oldest first."""
+        return self._audit.heads()
+
+    def prove(
+        self, instance_id: UUID | str, out: TextIO, *, head: int | None = None
+    ) -> BundleSummary:
+        """Write to ``out`` the proof bundle of one request: its events, the definitions they
+        pin and each event's inclusion proof against tree head ``head`` (default: the
+        latest), which ``socieux audit verify --bundle`` checks offline."""
+        if not callable(getattr(out, "write", None)):
+            raise InvalidArgument("out must be a text stream (with write)", argument="out")
+        if head is not None:
+            args.check_int("head", head, minimum=1)
+        return self._audit.prove(out, instance=self._reader.id(instance_id), head=head)
+
+    def consistency(self, old: int | str, new: int | str) -> ConsistencyProof:
+        """The RFC 9162 consistency proof from tree head ``old`` to ``new``, and whether it
+        verifies. Each is a recorded head's number or a witness line kept elsewhere."""
+        return self._audit.consistency(_head_ref("old", old), _head_ref("new", new))
 
     @staticmethod
     def verify_file(
@@ -101,6 +166,24 @@ class AuditMethods:
         """Rebuild every instance from zero against the definitions installed now, and
         report each one that can no longer be replayed."""
         return self._audit.replay_check(progress=_progress(progress))
+
+
+def _head_ref(name: str, ref: int | str) -> HeadRef:
+    """A head number, or a witness line parsed (``InvalidArgument`` if it is neither)."""
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        args.check_int(name, ref, minimum=1)
+        return ref
+    if not isinstance(ref, str):
+        raise InvalidArgument(f"{name} must be a head number or a witness line", argument=name)
+    from engine.audit.offline.tree_head import parse_witness
+
+    try:
+        heads = parse_witness(ref)
+    except ValueError as exc:
+        raise InvalidArgument(f"{name}: {exc}", argument=name) from None
+    if len(heads) != 1:
+        raise InvalidArgument(f"{name} must be exactly one witness line", argument=name)
+    return heads[0]
 
 
 def _progress(progress: T) -> T:

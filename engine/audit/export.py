@@ -3,7 +3,8 @@
 Line 1 is a ``header``; then ``event`` lines in log order, each ``seal`` line right after
 the last event it covers, an ``anchor`` line before the first event of a ``--since``
 export, and an ``end`` line. Every event line holds the exact object that was hashed,
-so ``sha256(canonical_json(line["event"])) == line["hash"]`` for an intact event. Before
+so ``event_digest(line["event"]) == line["hash"]`` for an intact event (hash format 1:
+sorted-key JSON; 2: RFC 8785; see :mod:`engine.audit.offline.canonical`). Before
 the first event that pins a definition comes a ``definition`` line holding it (as
 ``to_dict`` gives it; its canonical JSON hashes to the pinned hash), so the offline
 verifier checks the workflow rules too.
@@ -146,7 +147,8 @@ def _header(label: str, scope: dict[str, str | None], now: datetime) -> dict[str
         "source": label,
         "scope": scope,
         "hash": "sha256",
-        "canonical_json": "sorted keys, no whitespace, UTF-8, UTC ISO times",
+        "canonical_json": "hash_format 1: sorted keys, no whitespace, UTF-8, UTC ISO times; "
+        "hash_format 2: RFC 8785",
     }
 
 

@@ -25,10 +25,19 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from engine.audit.offline.chain import Record, raw_digest
 from engine.instance.hashing import utc_iso
 
-__all__ = ["ENVELOPE", "Page", "iter_notifications", "iter_records", "record_of", "stored_fields"]
+__all__ = [
+    "ENVELOPE",
+    "UNREADABLE",
+    "Page",
+    "iter_notifications",
+    "iter_records",
+    "record_of",
+    "stored_fields",
+    "stored_hash",
+]
 
 ENVELOPE = frozenset({"originator_id", "originator_version", "hash", "timestamp", "class_version"})
-_UNREADABLE = (
+UNREADABLE = (
     ValueError,
     TypeError,
     KeyError,
@@ -70,6 +79,13 @@ def stored_fields(mapper: Mapper[Any], stored: StoredEvent) -> tuple[dict[str, A
     return fields, stored_hash
 
 
+def stored_hash(mapper: Mapper[Any], stored: StoredEvent) -> str | None:
+    """The ``hash`` a stored row holds (decoded, not recomputed), when it is 64 lowercase
+    hex digits; ``None`` otherwise. Raises like :func:`stored_fields` on an unreadable row."""
+    value = _decode(mapper, _state_bytes(stored)).get("hash")
+    return value if isinstance(value, str) and len(value) == 64 and _HEX.issuperset(value) else None
+
+
 def _state_bytes(stored: StoredEvent) -> bytes:
     """The state as bytes (an SQL edit can leave TEXT where a BLOB was)."""
     state: Any = stored.state
@@ -92,7 +108,7 @@ def record_of(
         return Record(iid, 0, None, None, position=position, error="its version is not a number")
     try:
         fields, stored_hash = stored_fields(mapper, stored)
-    except _UNREADABLE as exc:
+    except UNREADABLE as exc:
         error = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
         raw = raw_digest(str(stored.topic), iid, str(version), _state_bytes(stored))
         return Record(

@@ -23,7 +23,9 @@ __all__ = [
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-ProblemKind = Literal["altered", "missing", "reordered", "inserted", "seal", "rule", "id_form"]
+ProblemKind = Literal[
+    "altered", "missing", "reordered", "inserted", "seal", "head", "rule", "id_form"
+]
 
 
 class IntegrityProblem(BaseModel):
@@ -35,8 +37,9 @@ class IntegrityProblem(BaseModel):
     ``separation``, ``collect_as``, ``guards``, ``reason`` or ``definition``); ``id_form``
     for a row whose instance id is not in the store's canonical form; or ``seal`` for a
     seal that no longer matches the log, is missing from the chain of seals, or whose
-    signature fails. ``position`` is the log's notification id where known; ``line`` the
-    line of an export file.
+    signature fails; ``head`` for a tree head the log no longer matches (its root, its
+    size, its signature, or its consistency with the next head). ``position`` is the
+    log's notification id where known; ``line`` the line of an export file.
     """
 
     model_config = _FROZEN
@@ -60,6 +63,7 @@ class IntegrityReport(BaseModel):
     instances_checked: int
     seals_checked: int
     signatures_checked: int = 0
+    heads_checked: int = 0
     problems: list[IntegrityProblem]
     source: str = ""
 
@@ -68,6 +72,7 @@ class IntegrityReport(BaseModel):
         checked = (
             f"{self.events_checked} events in {self.instances_checked} instances, "
             f"{self.seals_checked} seals"
+            + (f", {self.heads_checked} tree heads" if self.heads_checked else "")
         )
         if self.ok:
             return f"verified {checked}: no problems"
@@ -160,12 +165,13 @@ def report_from(
     seals: int,
     signatures: int,
     source: str,
+    heads: int = 0,
 ) -> IntegrityReport:
     """Build a report; problems are sorted by seal first, then instance, version and line."""
     models = [problem_model(p) for p in problems]
     models.sort(
         key=lambda m: (
-            m.kind != "seal",
+            m.kind not in ("seal", "head"),
             str(m.instance_id or ""),
             m.version or 0,
             m.line or 0,
@@ -178,6 +184,7 @@ def report_from(
         instances_checked=instances,
         seals_checked=seals,
         signatures_checked=signatures,
+        heads_checked=heads,
         problems=models,
         source=source,
     )

@@ -16,15 +16,20 @@ from uuid import UUID
 
 from engine.audit.source import AuditSource
 from engine.errors import InvalidArgument
+from engine.persistence.store import translate_errors
 
 if TYPE_CHECKING:
     from engine.audit.definitions import InstalledDefinitions
     from engine.audit.explain import Explanation, StateDiff
+    from engine.audit.heads import TreeHead
+    from engine.audit.offline.tree_head import TreeHeadRecord
+    from engine.audit.proofs import BundleSummary, ConsistencyProof, HeadRef
     from engine.audit.replay import ReplayReport
     from engine.audit.report import ExportSummary, IntegrityReport, Seal
+    from engine.audit.runs import VerifyRun
     from engine.audit.verify import Progress, PublicKey
 
-__all__ = ["AuditService", "verify_export_file"]
+__all__ = ["AuditService", "read_witness", "verify_bundle_file", "verify_export_file"]
 
 
 @dataclass(frozen=True)
@@ -34,16 +39,66 @@ class AuditService:
     source: AuditSource
     now: Callable[[], datetime]
 
-    def verify(self, *, public_key: PublicKey | None, progress: Progress | None) -> IntegrityReport:
-        """Every hash, chain and seal of the store, and every step against the rules of the
-        definition its instance pinned (an unknown definition is itself a problem)."""
+    def verify(
+        self,
+        *,
+        public_key: PublicKey | None,
+        progress: Progress | None,
+        against: str | os.PathLike[str] | None = None,
+        command: str = "Engine.verify",
+    ) -> IntegrityReport:
+        """Every hash, chain, seal and tree head of the store (and the heads in the witness
+        file ``against``), and every step against the rules of the definition its instance
+        pinned (an unknown definition is itself a problem); recorded as a verify run."""
+        from engine.audit.runs import record_run, run_of
         from engine.audit.verify import verify_store
 
         s = self.source
-        return verify_store(
+        witnessed = read_witness(against) if against is not None else None
+        report = verify_store(
             s.app, s.sql, label=s.label, definitions=_definitions(s),
-            public_key=public_key, progress=progress,
+            public_key=public_key, progress=progress, against=witnessed,
         )  # fmt: skip
+        if not s.read_only:
+            with translate_errors("recording the verification", s.label):
+                record_run(s.sql, run_of(report, at=self.now(), command=command))
+        return report
+
+    def verify_runs(self, limit: int) -> list[VerifyRun]:
+        """The latest ``limit`` verifications, newest first."""
+        from engine.audit.runs import list_runs
+
+        with translate_errors("reading verify runs", self.source.label):
+            return list_runs(self.source.sql, limit=limit)
+
+    def head(self, *, key: str | os.PathLike[str] | None, rebuild: bool = False) -> TreeHead:
+        """Catch the Merkle tree up and record a tree head (signed with ``key``)."""
+        from engine.audit.heads import make_head
+
+        s = self.source
+        return make_head(s.app, s.sql, label=s.label, now=self.now(), key=key, rebuild=rebuild)
+
+    def heads(self) -> list[TreeHead]:
+        """Every recorded tree head, oldest first."""
+        from engine.audit.heads import list_heads
+
+        return list_heads(self.source.sql, label=self.source.label)
+
+    def prove(self, out: TextIO, *, instance: UUID, head: int | None) -> BundleSummary:
+        """Write the proof bundle of one request against a tree head."""
+        from engine.audit.proofs import write_bundle
+
+        s = self.source
+        return write_bundle(
+            s.app, s.sql, out, label=s.label, instance=instance, head=head,
+            definitions=_definitions(s),
+        )  # fmt: skip
+
+    def consistency(self, old: HeadRef, new: HeadRef) -> ConsistencyProof:
+        """The consistency proof between two tree heads, checked."""
+        from engine.audit.proofs import consistency
+
+        return consistency(self.source.sql, old, new, label=self.source.label)
 
     def seal(self, *, key: str | os.PathLike[str] | None) -> Seal:
         """Seal the log as it is now (signed with ``key`` when given)."""
@@ -123,4 +178,47 @@ def verify_export_file(
         seals=r.seals,
         signatures=r.signatures,
         source=f"{path}: {r.scope}",
+    )
+
+
+def read_witness(path: str | os.PathLike[str]) -> list[TreeHeadRecord]:
+    """The tree heads of a witness file (``InvalidArgument`` if it is not one)."""
+    from engine.audit.offline.tree_head import MAX_WITNESS_FILE, parse_witness
+
+    try:
+        with Path(path).open("rb") as fh:
+            data = fh.read(MAX_WITNESS_FILE + 1)
+        if len(data) > MAX_WITNESS_FILE:
+            raise InvalidArgument(f"{path} is larger than {MAX_WITNESS_FILE} bytes")
+        heads = parse_witness(data.decode("utf-8"))
+    except OSError as exc:
+        raise InvalidArgument(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a malformed line, or not UTF-8
+        raise InvalidArgument(f"{path}: {exc}") from None
+    if not heads:
+        raise InvalidArgument(f"{path} holds no tree head")
+    return heads
+
+
+def verify_bundle_file(
+    path: str | os.PathLike[str], *, public_key: PublicKey | None = None
+) -> IntegrityReport:
+    """Check a proof bundle offline (no database): head, inclusion proofs, chain, rules."""
+    from engine.audit.offline.bundle import BundleFormatError, verify_bundle
+    from engine.audit.report import report_from
+    from engine.audit.verify import head_key_check
+
+    try:
+        r = verify_bundle(Path(path), signature=head_key_check(public_key))
+    except BundleFormatError as exc:
+        raise InvalidArgument(str(exc)) from None
+    head = r.head.label if r.head else "no head"
+    return report_from(
+        r.problems,
+        events=r.events,
+        instances=1,
+        seals=0,
+        signatures=r.signatures,
+        heads=1,
+        source=f"{path}: proof bundle of {r.instance} against {head}",
     )

@@ -15,10 +15,12 @@ __all__ = ["AuditSource"]
 @dataclass(frozen=True)
 class AuditSource:
     """The event store (``app``), the SQL adapter of its database (``sql``), its label,
-    the installed definitions and the engine's own queries (history, as-of, instance ids)."""
+    the installed definitions and the engine's own queries (history, as-of, instance ids);
+    ``read_only`` when the store was opened read-only (nothing is recorded then)."""
 
     app: EngineApplication
     sql: SqlStore
     label: str
     registry: WorkflowRegistry
     reader: Reader
+    read_only: bool = False

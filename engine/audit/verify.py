@@ -14,9 +14,12 @@ import os
 from collections import deque
 from collections.abc import Callable
 
+from engine.audit.head_check import HeadChecker, MessageCheck
+from engine.audit.heads import head_rows
 from engine.audit.offline.chain import Problem, Record
 from engine.audit.offline.checker import ChainChecker, SignatureCheck
 from engine.audit.offline.semantic import DefinitionSource, RuleChecker
+from engine.audit.offline.tree_head import TreeHeadRecord
 from engine.audit.records import iter_records
 from engine.audit.report import IntegrityReport, report_from
 from engine.audit.seals import SealStore, seal_store
@@ -24,7 +27,7 @@ from engine.errors import InvalidArgument
 from engine.persistence.sql import SqlStore
 from engine.persistence.store import EngineApplication, translate_errors
 
-__all__ = ["Progress", "PublicKey", "public_key_check", "verify_store"]
+__all__ = ["Progress", "PublicKey", "head_key_check", "public_key_check", "verify_store"]
 
 Progress = Callable[[int, int], None]
 """Called with (notification id reached, last notification id) after each page."""
@@ -32,7 +35,7 @@ PublicKey = str | os.PathLike[str] | bytes
 
 
 def public_key_check(public_key: PublicKey | None) -> SignatureCheck | None:
-    """The signature check for ``public_key`` (a path or raw bytes), or ``None``."""
+    """The seal signature check for ``public_key`` (a path or raw bytes), or ``None``."""
     if public_key is None:
         return None
     from engine.audit.offline.signing import load_public_key, signature_check
@@ -43,10 +46,23 @@ def public_key_check(public_key: PublicKey | None) -> SignatureCheck | None:
         raise InvalidArgument(f"public key: {exc}") from None
 
 
-def _stream(
+def head_key_check(public_key: PublicKey | None) -> MessageCheck | None:
+    """The tree-head signature check for ``public_key``, or ``None``."""
+    if public_key is None:
+        return None
+    from engine.audit.offline.signing import load_public_key, message_check
+
+    try:
+        return message_check(load_public_key(public_key))
+    except ValueError as exc:
+        raise InvalidArgument(f"public key: {exc}") from None
+
+
+def _stream(  # noqa: PLR0917 - one private helper of verify_store
     app: EngineApplication,
     store: SealStore,
     checker: ChainChecker,
+    heads: HeadChecker,
     progress: Progress | None,
     page: int,
 ) -> None:
@@ -58,6 +74,7 @@ def _stream(
                 seal = pending.popleft()
                 checker.close_seal(seal, store.heads(seal.seq))
             checker.add(rec)
+            heads.add(rec)
         if progress is not None:
             progress(batch.last, max(head, batch.last))
     while pending:
@@ -86,19 +103,30 @@ def verify_store(
     public_key: PublicKey | None = None,
     progress: Progress | None = None,
     page: int = 1000,
+    against: list[TreeHeadRecord] | None = None,
 ) -> IntegrityReport:
-    """Check the whole log of ``app`` (an eventsourcing application) and its seals.
+    """Check the whole log of ``app`` (an eventsourcing application), its seals and its
+    tree heads (and the heads ``against`` kept outside the store).
 
     With ``definitions`` (content hash -> definition dict), every instance's history is
     replayed against the rules of the definition it pinned. With ``public_key``, the log
-    must have seals, each with a valid Ed25519 signature by that key.
+    must have seals or tree heads, each with a valid Ed25519 signature by that key.
     """
     rules = RuleChecker(definitions) if definitions is not None else None
-    checker = ChainChecker(signature_check=public_key_check(public_key), rules=rules)
     with translate_errors("verifying the log", label):
-        _stream(app, seal_store(sql), checker, progress, page)
+        stored, malformed = head_rows(sql)
+        recorded = [h.record() for h in stored]
+        heads = HeadChecker(recorded, list(against or []), head_key_check(public_key))
+        checker = ChainChecker(
+            signature_check=public_key_check(public_key), rules=rules, require_seal=not recorded
+        )
+        _stream(app, seal_store(sql), checker, heads, progress, page)
         result = checker.finish()
-        problems: list[Problem] = list(result.problems)
+        problems: list[Problem] = list(result.problems) + heads.finish(sql)
+        problems += [
+            Problem("head", None, None, f"tree head #{seq}: its stored row is malformed: {why}")
+            for seq, why in malformed
+        ]
         if result.suspects:
             for iid, records in suspect_records(app, set(result.suspects), page=page).items():
                 problems += result.judge(iid, records)
@@ -107,6 +135,7 @@ def verify_store(
         events=result.events,
         instances=result.instances,
         seals=result.seals,
-        signatures=result.signatures,
+        signatures=result.signatures + (len(recorded) if public_key is not None else 0),
+        heads=heads.count,
         source=label if rules is not None else f"{label} (hash checks only: no definitions)",
     )

@@ -12,7 +12,6 @@ import pytest
 from engine import Engine
 from engine.audit.offline.signing import generate_key, load_public_key, signature_check
 from engine.audit.offline.verifier import OfflineReport, verify_file
-from engine.instance.hashing import canonical_json
 from tests.conftest import EngineFactory
 from tests.helpers import REQUESTER, REVIEWER, StepClock, submit
 from tests.toy import toy_definition
@@ -66,12 +65,11 @@ class ExportContract:
     def test_each_event_line_holds_exactly_what_was_hashed(
         self, engine: Engine, tmp_path: Path
     ) -> None:
-        import hashlib
+        from engine.audit.offline.canonical import event_digest
 
         for line in export(engine, tmp_path / "x.jsonl"):
             if line["type"] == "event":
-                digest = hashlib.sha256(canonical_json(line["event"]).encode()).hexdigest()
-                assert digest == line["hash"]
+                assert event_digest(line["event"]) == line["hash"]
 
     def test_an_instance_export_holds_only_that_instance(
         self, engine: Engine, tmp_path: Path

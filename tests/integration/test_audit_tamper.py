@@ -18,7 +18,7 @@ import pytest
 from engine import Engine
 from engine.audit.report import IntegrityReport
 from engine.instance.aggregate import TRANSITIONED_TOPIC
-from engine.instance.hashing import hash_fields, utc_iso
+from engine.instance.hashing import event_fields_hash, utc_iso
 from tests.conftest import POSTGRES_URL, EngineFactory
 from tests.helpers import REQUESTER, submit
 
@@ -122,7 +122,7 @@ def forge(template: bytes, iid: UUID, version: int, prev_hash: str, text: str) -
     obj["payload"], obj["prev_hash"] = {"text": text}, prev_hash
     at = datetime.fromisoformat(obj["timestamp"]["_data_"])
     body = {k: v for k, v in obj.items() if k not in ("timestamp", "hash")}
-    obj["hash"] = hash_fields(
+    obj["hash"] = event_fields_hash(
         {
             **body,
             "topic": TRANSITIONED_TOPIC,

@@ -1,5 +1,5 @@
-"""``python -m engine.audit.offline FILE``: verify an export with no database."""
+"""``python -m engine.audit.offline FILE``: verify an export or a proof bundle offline."""
 
-from .verifier import main
+from .command import main
 
 raise SystemExit(main())

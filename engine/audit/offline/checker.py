@@ -43,6 +43,7 @@ class ChainChecker:
     signature_check: SignatureCheck | None = None
     rules: RuleChecker | None = None
     running: str | None = None
+    require_seal: bool = True
     problems: list[Problem] = field(default_factory=list)
     _heads: dict[str, tuple[int, str]] = field(default_factory=dict)
     _suspects: dict[str, int] = field(default_factory=dict)  # suspect -> top version seen
@@ -250,10 +251,11 @@ class ChainChecker:
     def finish(self) -> CheckResult:
         """The findings so far and the suspects to analyse in full.
 
-        Given a public key, a log without any seal fails: nothing was signed to check.
+        Given a public key, a log without any seal fails: nothing was signed to check
+        (unless ``require_seal`` is off: the caller checks signed tree heads instead).
         """
         problems, suspects = list(self.problems), set(self._suspects)
-        if self.signature_check is not None and self._seals == 0:
+        if self.signature_check is not None and self._seals == 0 and self.require_seal:
             problems.append(
                 Problem("seal", None, None, "a public key was given, but there is no seal to check")
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .checker import SealRecord, SignatureCheck
 
-__all__ = ["SigningKey", "generate_key", "load_public_key", "load_signing_key", "signature_check"]
+__all__ = [
+    "SigningKey",
+    "generate_key",
+    "load_public_key",
+    "load_signing_key",
+    "message_check",
+    "signature_check",
+]
 
 
 MAX_KEY_FILE = 64 * 1024
@@ -147,3 +155,24 @@ def generate_key(path: str | os.PathLike[str]) -> str:
         msg = f"cannot write key file: {exc.strerror}"
         raise ValueError(msg) from None
     return _raw_public(key.public_key())
+
+
+def message_check(public_key: Any) -> Callable[[bytes, str | None, str | None], str | None]:
+    """A check of a signed message (a tree head's): ``check(message, signature_hex,
+    signer_hex)`` is ``None`` when the signature verifies with ``public_key``, else why."""
+    from cryptography.exceptions import InvalidSignature
+
+    expected = _raw_public(public_key)
+
+    def check(message: bytes, signature: str | None, signer: str | None) -> str | None:
+        if not signature:
+            return "is not signed, but a public key was given"
+        if signer and signer != expected:
+            return f"signed with another key ({signer[:16]}...), not the given one"
+        try:
+            public_key.verify(bytes.fromhex(signature), message)
+        except (InvalidSignature, ValueError):
+            return "its signature does not verify with the given public key"
+        return None
+
+    return check

@@ -16,8 +16,6 @@ It exits 0 when everything verifies, 6 when something does not, 2 on bad usage.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,34 +260,7 @@ def verify_file(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m engine.audit.offline FILE [--public-key K]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m engine.audit.offline", description="Verify a socieux audit export offline."
-    )
-    parser.add_argument("file")
-    parser.add_argument("--public-key", help="Ed25519 public key (PEM or hex) of the seals")
-    args = parser.parse_args(argv)
-    try:
-        check = None
-        if args.public_key:
-            from .signing import load_public_key, signature_check
+    """``python -m engine.audit.offline FILE [--public-key K]`` (see :mod:`.command`)."""
+    from .command import main as run
 
-            check = signature_check(load_public_key(args.public_key))
-        report = verify_file(args.file, signature_check=check)
-    except ValueError as exc:
-        sys.stderr.write(f"error[invalid_argument]: {exc}\n")
-        return 2
-    for prob in report.problems:
-        where = f"line {prob.line}: " if prob.line else ""
-        ident = f"{prob.instance_id} v{prob.version}: " if prob.instance_id else ""
-        sys.stdout.write(f"{prob.kind}: {where}{ident}{prob.detail}\n")
-    sys.stdout.write(
-        f"{report.events} events, {report.instances} instances, {report.seals} "
-        f"seals checked ({report.scope}): "
-        f"{'OK' if report.ok else f'{len(report.problems)} problem(s)'}\n"
-    )
-    return 0 if report.ok else 6
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return run(argv)

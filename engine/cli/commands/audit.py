@@ -1,4 +1,5 @@
-"""``socieux audit verify | seal | seals | export | explain | diff | keygen`` and ``replay``.
+"""``socieux audit verify | seal | seals | head | heads | prove | consistency | export |
+explain | diff | keygen`` and ``replay``.
 
 Commands that read the whole log (verify, seal, export, replay) open the store without
 projections, so a damaged log can still be inspected: nothing is decoded but by them.
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from engine.cli.commands.proofs import consistency, head, heads, prove
 from engine.cli.commands.steps import diff, explain
 from engine.cli.commands.trail import trail
 from engine.cli.console import (
@@ -66,6 +68,7 @@ def _render_report(st: CliState, report: IntegrityReport) -> None:
         f"checked {plural(report.events_checked, 'event')} in "
         f"{plural(report.instances_checked, 'instance')} and "
         f"{plural(report.seals_checked, 'seal')}"
+        + (f", {plural(report.heads_checked, 'tree head')}" if report.heads_checked else "")
         + (f", {plural(signed, 'signature')}" if signed else "")
         + f": {'OK' if report.ok else plural(len(report.problems), 'problem')} ({report.source})"
     )
@@ -75,18 +78,34 @@ def _render_report(st: CliState, report: IntegrityReport) -> None:
 def verify(
     ctx: typer.Context,
     file: Annotated[str | None, typer.Option("--file", help="Verify an export offline.")] = None,
+    bundle: Annotated[
+        str | None, typer.Option("--bundle", help="Verify a proof bundle offline.")
+    ] = None,
+    against: Annotated[
+        str | None, typer.Option("--against", help="Check the store against witnessed heads.")
+    ] = None,
     public_key: KeyOpt = None,
 ) -> None:
-    """Recompute every hash; check every chain and seal (of the store, or of an export)."""
+    """Recompute every hash; check every chain, seal and tree head (of the store, of an
+    export, or of a proof bundle)."""
+    from engine.facade import Engine
+
     st = state_of(ctx)
     key = key_file(public_key, "--public-key") if public_key is not None else None
+    if file is not None and bundle is not None:
+        raise InvalidArgument("give --file or --bundle, not both")
+    if (file is not None or bundle is not None) and against is not None:
+        raise InvalidArgument("--against checks the store: not with --file or --bundle")
     if file is not None:
-        from engine.facade import Engine
-
         report = Engine.verify_file(export_file(file), public_key=key)
+    elif bundle is not None:
+        report = Engine.verify_bundle(export_file(bundle, "--bundle"), public_key=key)
     else:
+        witness = export_file(against, "--against") if against is not None else None
         with _log_engine(st) as engine, progress_bar(st, "verify") as progress:
-            report = engine.verify(public_key=key, progress=progress)
+            report = engine.verify(
+                public_key=key, progress=progress, against=witness, command="socieux audit verify"
+            )
     st.out(report.model_dump(mode="json"), lambda: _render_report(st, report))
     if not report.ok:
         raise IntegrityViolation(report.summary())
@@ -108,7 +127,7 @@ def seal(
     with _log_engine(st) as engine:
         if check:
             with progress_bar(st, "verify") as progress:
-                report = engine.verify(progress=progress)
+                report = engine.verify(progress=progress, command="socieux audit seal")
             if not report.ok:
                 raise IntegrityViolation(f"not sealed: {report.summary()}")
         made = engine.seal(key=signing_key)
@@ -236,6 +255,10 @@ _EXAMPLES = {
     "verify": "socieux audit verify --file export.jsonl --public-key seal.pub",
     "seal": "socieux audit seal --key seal.pem",
     "seals": "socieux --json audit seals",
+    "head": "socieux audit head --key seal.pem",
+    "heads": "socieux audit heads --witness >> heads.txt",
+    "prove": "socieux audit prove 1051239a -o bundle.json",
+    "consistency": "socieux audit consistency 1 2",
     "export": "socieux audit export -o export.jsonl --since 2025-01-01",
     "explain": "socieux audit explain 1051239a 4",
     "diff": "socieux audit diff 1051239a --from 2025-05-01 --to 2025-07-01",
@@ -251,6 +274,10 @@ def build() -> typer.Typer:
         ("verify", verify),
         ("seal", seal),
         ("seals", seals),
+        ("head", head),
+        ("heads", heads),
+        ("prove", prove),
+        ("consistency", consistency),
         ("export", export),
         ("explain", explain),
         ("diff", diff),
