@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,8 @@ __all__ = [
     "hash_fields",
     "jcs",
     "jcs_hash",
+    "jcs_tree",
+    "plain_text",
     "storable_text",
     "utc_iso",
 ]
@@ -118,12 +121,40 @@ def _jcs_key(item: tuple[str, Any]) -> bytes:
     return item[0].encode("utf-16-be", "surrogatepass")  # UTF-16 code-unit order
 
 
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+"""A JSON string literal, escapes included."""
+_NOT_PLAIN = re.compile(r"\d[.eE]|\d{16}|Infinity|NaN")
+"""Outside strings: a number that is not an integer of at most 15 digits."""
+
+
+def plain_text(text: str) -> bool:
+    """Whether ``json.dumps``'s compact, sorted text of JSON data is already its RFC 8785
+    form: no character at or above U+D800 (so code-point and UTF-16 key orders agree) and
+    no number but integers of at most 15 digits (floats are where the two forms differ).
+    Strings are escaped alike by both."""
+    if not text.isascii() and max(text) >= "\ud800":
+        return False
+    outside = text.split('"')[::2] if '\\"' not in text else _STRING.split(text)
+    return _NOT_PLAIN.search("".join(outside)) is None
+
+
 def jcs(obj: Any) -> str:
     """Hash format 2: the RFC 8785 canonical JSON of ``obj`` (times and UUIDs as strings).
 
     ``ValueError`` for NaN, Infinity and integers beyond 2**53 in magnitude; ``TypeError``
-    for a value JSON cannot hold (or an object key that is not a string).
+    for a value JSON cannot hold (or an object key that is not a string). Object keys are
+    strings in every event (payloads and guard inputs are dumped as JSON data), and then
+    ``json.dumps`` (C speed) gives the canonical text whenever :func:`plain_text` says so;
+    otherwise the value is canonicalised member by member.
     """
+    text = json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
+    )
+    return text if plain_text(text) else jcs_tree(obj)
+
+
+def jcs_tree(obj: Any) -> str:
+    """RFC 8785, member by member: what :func:`jcs` falls back to (and is tested against)."""
     if isinstance(obj, datetime | UUID):
         obj = _default(obj)
     if obj is None or isinstance(obj, bool | str):
@@ -141,9 +172,9 @@ def jcs(obj: Any) -> str:
                 msg = f"object key {key!r} is not a string"
                 raise TypeError(msg)
         members = sorted(obj.items(), key=_jcs_key)
-        return "{" + ",".join(f"{jcs(k)}:{jcs(v)}" for k, v in members) + "}"
+        return "{" + ",".join(f"{jcs_tree(k)}:{jcs_tree(v)}" for k, v in members) + "}"
     if isinstance(obj, list | tuple):
-        return "[" + ",".join(jcs(v) for v in obj) + "]"
+        return "[" + ",".join(jcs_tree(v) for v in obj) + "]"
     msg = f"not JSON-serialisable in canonical form: {type(obj).__name__}"
     raise TypeError(msg)
 

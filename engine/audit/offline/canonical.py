@@ -15,10 +15,20 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["GENESIS_HASH", "canonical_json", "es_number", "event_digest", "hash_fields", "jcs"]
+__all__ = [
+    "GENESIS_HASH",
+    "canonical_json",
+    "es_number",
+    "event_digest",
+    "hash_fields",
+    "jcs",
+    "jcs_tree",
+    "plain_text",
+]
 
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of every instance's first event."""
@@ -59,8 +69,32 @@ def es_number(x: float) -> str:
     return f"{sign}{head}e{'+' if n > 0 else '-'}{abs(n - 1)}"
 
 
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_PLAIN = re.compile(r"\d[.eE]|\d{16}|Infinity|NaN")
+
+
+def plain_text(text: str) -> bool:
+    """Whether ``json.dumps``'s compact, sorted text of a JSON value is already its RFC 8785
+    form: no character at or above U+D800 (code-point and UTF-16 key orders then agree) and,
+    outside strings, no number but integers of at most 15 digits."""
+    if not text.isascii() and max(text) >= "\ud800":
+        return False
+    outside = text.split('"')[::2] if '\\"' not in text else _STRING.split(text)
+    return _NOT_PLAIN.search("".join(outside)) is None
+
+
 def jcs(obj: Any) -> str:
-    """The RFC 8785 canonical JSON of a JSON value (``ValueError`` if it has none)."""
+    """The RFC 8785 canonical JSON of a JSON value (``ValueError`` if it has none): the
+    ``json.dumps`` text when :func:`plain_text` says it is canonical, else member by member."""
+    try:
+        text = canonical_json(obj)
+    except (TypeError, ValueError):
+        return jcs_tree(obj)
+    return text if plain_text(text) else jcs_tree(obj)
+
+
+def jcs_tree(obj: Any) -> str:
+    """RFC 8785, member by member (``ValueError`` if the value has no canonical form)."""
     if obj is None or isinstance(obj, bool):
         return "null" if obj is None else "true" if obj else "false"
     if isinstance(obj, str):
@@ -77,9 +111,9 @@ def jcs(obj: Any) -> str:
             msg = "an object key is not a string"
             raise ValueError(msg)
         keys = sorted(obj, key=lambda k: k.encode("utf-16-be", "surrogatepass"))
-        return "{" + ",".join(f"{jcs(k)}:{jcs(obj[k])}" for k in keys) + "}"
+        return "{" + ",".join(f"{jcs_tree(k)}:{jcs_tree(obj[k])}" for k in keys) + "}"
     if isinstance(obj, list):
-        return "[" + ",".join(jcs(v) for v in obj) + "]"
+        return "[" + ",".join(jcs_tree(v) for v in obj) + "]"
     msg = f"not a JSON value: {type(obj).__name__}"
     raise ValueError(msg)
 
