@@ -168,4 +168,5 @@ def test_replay_of_an_empty_store_is_ok() -> None:
             "instances_checked": 0,
             "events_replayed": 0,
             "failures": [],
+            "definitions": [],
         }

@@ -233,6 +233,13 @@ def replay(
     def render() -> None:
         for f in report.failures:
             st.console.print(f"{f.instance_id} v{f.version}: {f.kind}: {f.detail}")
+        for d in report.definitions:
+            name = f"{d.workflow} v{d.version}" if d.workflow else "not installed"
+            st.console.print(
+                f"definition {d.definition_hash[:12]} ({name}): "
+                f"{plural(d.instances, 'instance')}, {plural(d.events, 'event')}, "
+                f"{plural(d.failures, 'failure')}"
+            )
         st.console.print(
             f"replayed {plural(report.instances_checked, 'instance')} "
             f"({plural(report.events_replayed, 'event')}): "
