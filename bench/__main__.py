@@ -16,6 +16,9 @@ Suites (full size / ``--quick`` size):
                (300 requests x 8 events, 3 rounds / 150 requests, 1 round)
 * ``profile``  cProfile of the command path, WAL pages per step, cost per projection
 * ``cache``    our instance cache vs eventsourcing's own repository cache (loads)
+* ``console``  the web console's pages rendered server-side (100k / 10k requests)
+* ``proofs``   tree heads, bundle size and proof time, head cost per command
+               (100k and 1M events / 10k and 100k)
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from bench import (
     peers,
     postgres,
     profile,
+    proofs,
     reads,
     rebuild,
     scale,
@@ -62,6 +66,7 @@ SUITES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "profile": lambda quick: profile.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
     "cache": lambda quick: cache.run(100 if quick else 500, 3 if quick else 7),
     "console": lambda quick: console.run(10_000 if quick else 100_000, 10 if quick else 30),
+    "proofs": lambda quick: proofs.run(*((10_000, 100_000) if quick else (100_000, 1_000_000))),
 }
 
 
