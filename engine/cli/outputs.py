@@ -134,6 +134,30 @@ def _replacing(path: Path, old: os.stat_result | None, name: str) -> Iterator[Te
                 tmp.unlink()
 
 
+def write_bytes(text: str, data: bytes, option: str = "-o") -> None:
+    """Write ``data`` to the regular file ``text`` as :func:`output_file` writes text: beside
+    it first, renamed over it once complete (a write error is one line, exit 2)."""
+    path = path_option(text, option)
+    old = _existing(path)
+    if old is not None and not stat.S_ISREG(old.st_mode):
+        raise InvalidArgument(f"{option}: {printable(text)} is not a regular file")
+    target = Path(os.path.realpath(path))
+    try:
+        tmp, fd = _temporary(target, None if old is None else stat.S_IMODE(old.st_mode))
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            _sync(fh.fileno())
+        tmp.replace(target)
+    except OSError as exc:
+        with suppress(OSError):
+            tmp.unlink()
+        raise cannot_write(path, exc) from None
+
+
 @contextmanager
 def output_file(text: str | None, option: str = "-o") -> Iterator[TextIO]:
     """The text sink for ``option`` (stdout when ``None``): a write error is one line,

@@ -13,6 +13,7 @@ definitions pinned (:mod:`.semantic`). A file that is not a bundle raises
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,24 @@ def _bad(why: str) -> BundleFormatError:
     return BundleFormatError(f"not a proof bundle: {why}")
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+"""A bundle written to a ``.gz`` file is gzip-compressed JSON (RFC 1952)."""
+
+
+def _gunzip(data: bytes, path: Path) -> bytes:
+    """The JSON text of a gzip-compressed bundle, at most ``MAX_BUNDLE`` bytes of it."""
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        text = inflate.decompress(data, MAX_BUNDLE + 1)
+    except zlib.error:
+        raise _bad(f"{path} is not a readable gzip file") from None
+    if len(text) > MAX_BUNDLE:
+        raise _bad(f"{path} holds more than {MAX_BUNDLE} bytes of JSON")
+    if not inflate.eof or inflate.unused_data:
+        raise _bad(f"{path} is a truncated or padded gzip file")
+    return text
+
+
 def _load(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
@@ -69,6 +88,8 @@ def _load(path: Path) -> dict[str, Any]:
         raise BundleFormatError(msg) from None
     if len(data) > MAX_BUNDLE:
         raise _bad(f"{path} is larger than {MAX_BUNDLE} bytes")
+    if data[:2] == GZIP_MAGIC:
+        data = _gunzip(data, path)
     try:
         obj, duplicates = parse(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

@@ -27,7 +27,7 @@ def _is_bundle(path: str) -> bool:
             head = fh.read(_SNIFF)
     except OSError:
         return False
-    return b'"socieux.proof-bundle/' in head
+    return head[:2] == b"\x1f\x8b" or b'"socieux.proof-bundle/' in head  # gzip: a bundle
 
 
 def _print(problems: list[Problem]) -> None:

@@ -16,6 +16,7 @@ from engine.cli.inputs import export_file, key_file
 from engine.errors import IntegrityViolation, InvalidArgument
 
 if TYPE_CHECKING:
+    from engine.audit.proofs import BundleSummary
     from engine.facade import Engine
 
 __all__ = ["consistency", "head", "heads", "prove"]
@@ -95,21 +96,44 @@ def prove(
     ] = None,
 ) -> None:
     """Write the proof bundle of one request: its events, their definitions, and each
-    event's inclusion proof against a tree head (socieux audit verify --bundle checks it)."""
-    from engine.cli.outputs import output_file
-
+    event's inclusion proof against a tree head (socieux audit verify --bundle checks it).
+    A file name ending in .gz is written gzip-compressed (both verifiers read either)."""
     st = state_of(ctx)
-    with _log_engine(st) as engine, output_file(output) as out:
-        summary = engine.prove(instance, out, head=at_head)
+    if output is not None and output.endswith(".gz"):
+        summary, size = _prove_gzip(st, instance, output, at_head)
+    else:
+        from engine.cli.outputs import output_file
+
+        with _log_engine(st) as engine, output_file(output) as out:
+            summary = engine.prove(instance, out, head=at_head)
+        size = summary.bytes
     if output is not None:
+        gz = f", {size} gzip-compressed" if size != summary.bytes else ""
         st.out(
-            summary.model_dump(mode="json"),
+            {**summary.model_dump(mode="json"), "file_bytes": size},
             lambda: st.console.print(
                 f"wrote the proof bundle of {summary.instance} ({plural(summary.events, 'event')}"
-                f", tree head #{summary.head.seq}, {summary.bytes} bytes) to {printable(output)}",
+                f", tree head #{summary.head.seq}, {summary.bytes} bytes{gz}) to "
+                f"{printable(output)}",
                 markup=False,
             ),
         )
+
+
+def _prove_gzip(
+    st: CliState, instance: str, output: str, at_head: int | None
+) -> tuple[BundleSummary, int]:
+    import gzip
+    import io
+
+    from engine.cli.outputs import write_bytes
+
+    buffer = io.StringIO()
+    with _log_engine(st) as engine:
+        summary = engine.prove(instance, buffer, head=at_head)
+    data = gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0)
+    write_bytes(output, data)
+    return summary, len(data)
 
 
 def _head_arg(text: str) -> int | str:

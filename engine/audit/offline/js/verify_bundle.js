@@ -14,6 +14,7 @@
 
 const crypto = require('crypto');
 const fs = require('fs');
+const zlib = require('zlib');
 
 const SCHEMA = 'socieux.proof-bundle/1';
 const GENESIS = '0'.repeat(64);
@@ -251,9 +252,19 @@ function checkDefinitions(bundle, problems) {
   });
 }
 
+// A bundle written to a .gz file is gzip-compressed JSON (RFC 1952): inflate it, at most
+// 64 MiB of it, as the Python verifier does.
+function readText(path) {
+  const raw = fs.readFileSync(path);
+  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
+    return zlib.gunzipSync(raw, { maxOutputLength: 64 * 1024 * 1024 }).toString('utf8');
+  }
+  return raw.toString('utf8');
+}
+
 function verify(path, key) {
   let bundle;
-  try { bundle = parseJson(fs.readFileSync(path, 'utf8')); } catch (err) {
+  try { bundle = parseJson(readText(path)); } catch (err) {
     throw new FormatError(err instanceof FormatError ? err.message : `cannot read ${path}`);
   }
   if (!(bundle instanceof Map) || bundle.get('schema') !== SCHEMA) {
