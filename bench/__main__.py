@@ -17,6 +17,8 @@ Suites (full size / ``--quick`` size):
 * ``profile``  cProfile of the command path, WAL pages per step, cost per projection
 * ``cache``    our instance cache vs eventsourcing's own repository cache (loads)
 * ``console``  the web console's pages rendered server-side (100k / 10k requests)
+* ``deadlines`` the command path with vs without deadlines; run_due over 100k scheduled,
+               1,000 due (10k / 100)
 * ``proofs``   tree heads, bundle size and proof time, head cost per command
                (100k and 1M events / 10k and 100k)
 """
@@ -35,6 +37,7 @@ from bench import (
     cli,
     command,
     console,
+    deadlines,
     hooks,
     peers,
     postgres,
@@ -66,6 +69,12 @@ SUITES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "profile": lambda quick: profile.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
     "cache": lambda quick: cache.run(100 if quick else 500, 3 if quick else 7),
     "console": lambda quick: console.run(10_000 if quick else 100_000, 10 if quick else 30),
+    "deadlines": lambda quick: deadlines.run(
+        QUICK_REQUESTS if quick else REQUESTS,
+        1 if quick else 3,
+        10_000 if quick else 100_000,
+        100 if quick else 1000,
+    ),
     "proofs": lambda quick: proofs.run(*((10_000, 100_000) if quick else (100_000, 1_000_000))),
 }
 

@@ -21,8 +21,16 @@ if TYPE_CHECKING:
     from engine.audit.replay import ReplayReport
     from engine.audit.report import ExportSummary, IntegrityReport, Seal
     from engine.commands.migration import MigrationItem, MigrationPlan, MigrationResult
+    from engine.deadlines.types import (
+        BlockedDeadline,
+        DueDeadline,
+        FiredDeadline,
+        RunReport,
+        WorkItem,
+    )
     from engine.definition.model import (
         DataUpcaster,
+        DeadlineDef,
         DisplayFact,
         DisplaySpec,
         EmptyPayload,
@@ -36,6 +44,7 @@ if TYPE_CHECKING:
         StateDef,
         TransitionDef,
         WorkflowDefinition,
+        WorkingCalendar,
     )
     from engine.errors import (
         ConcurrencyConflict,
@@ -64,8 +73,16 @@ _MODULES = {
     "engine.audit.explain": ("Explanation", "StateDiff"),
     "engine.audit.replay": ("ReplayReport",),
     "engine.audit.report": ("ExportSummary", "IntegrityReport", "Seal"),
+    "engine.deadlines.types": (
+        "BlockedDeadline",
+        "DueDeadline",
+        "FiredDeadline",
+        "RunReport",
+        "WorkItem",
+    ),
     "engine.definition.model": (
         "DataUpcaster",
+        "DeadlineDef",
         "DisplayFact",
         "DisplaySpec",
         "EmptyPayload",
@@ -79,6 +96,7 @@ _MODULES = {
         "StateDef",
         "TransitionDef",
         "WorkflowDefinition",
+        "WorkingCalendar",
     ),
     "engine.errors": (
         "ConcurrencyConflict",
@@ -109,15 +127,19 @@ _WHERE = {name: module for module, names in _MODULES.items() for name in names}
 __all__ = [
     "Actor",
     "AllowedReport",
+    "BlockedDeadline",
     "ConcurrencyConflict",
     "DataUpcaster",
+    "DeadlineDef",
     "DisplayFact",
     "DisplaySpec",
+    "DueDeadline",
     "EmptyPayload",
     "Engine",
     "EngineError",
     "Explanation",
     "ExportSummary",
+    "FiredDeadline",
     "Guard",
     "GuardContext",
     "GuardRejected",
@@ -147,6 +169,7 @@ __all__ = [
     "ProjectionStatus",
     "Refusal",
     "ReplayReport",
+    "RunReport",
     "Seal",
     "StateDef",
     "StateDiff",
@@ -155,8 +178,10 @@ __all__ = [
     "TransitionNotAllowed",
     "UnknownTrigger",
     "UnknownWorkflow",
+    "WorkItem",
     "WorkflowDefinition",
     "WorkflowDefinitionError",
+    "WorkingCalendar",
 ]
 
 

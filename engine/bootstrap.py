@@ -9,7 +9,7 @@ built at import time.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -19,13 +19,16 @@ from engine.commands.cache import InstanceCache
 from engine.commands.clock import Clock, command_time, utcnow
 from engine.commands.registry import WorkflowRegistry, load_entry_points
 from engine.commands.service import CommandService
+from engine.deadlines.readmodel import DeadlineReadModel, DeadlineRunner
+from engine.deadlines.service import DeadlineService
 from engine.definition.model import WorkflowDefinition
 from engine.errors import InvalidArgument
 from engine.hooks.access import HookService
 from engine.hooks.dispatcher import HookDispatcher
+from engine.instance.aggregate import WorkflowInstance
 from engine.persistence.schema import ddl_lock
-from engine.persistence.sql import SqlStore
-from engine.persistence.store import EngineApplication, sql_store, translate_errors
+from engine.persistence.sql import Cursor, SqlStore
+from engine.persistence.store import EngineApplication, InlineHook, sql_store, translate_errors
 from engine.persistence.urls import DEFAULT_URL, StoreConfig, parse_url
 from engine.projection.protocol import Projection, ProjectionContext, load_projection_entry_points
 from engine.projection.runner import ProjectionRunner
@@ -55,6 +58,7 @@ class EngineParts:
     projections: ProjectionService
     hooks: HookService
     audit: AuditService
+    deadlines: DeadlineService
 
 
 def build(
@@ -76,6 +80,7 @@ def build(
         parts = _wire(config, app, sql, registry, chosen, clock or utcnow, mode)
         if not config.read_only:  # a read-only engine creates nothing, reads what is there
             parts.projections.runner.setup()
+            parts.deadlines.runner.setup()
             _record_definitions(sql, registry)
     if mode != "worker":
         with translate_errors("preparing projections", config.label):
@@ -95,8 +100,10 @@ def _wire(  # noqa: PLR0917 - the composition root's one private helper
     runner = ProjectionRunner(app, sql, chosen)
     dispatcher = HookDispatcher(app, sql)
     commands = CommandService(app, registry, InstanceCache(), clock, config.label)
-    if mode == "inline" and chosen:
-        commands.inline = runner.inline_hook
+    read_model = DeadlineReadModel()
+    deadline_runner = DeadlineRunner(app, sql, [read_model])
+    if mode == "inline":
+        commands.inline = _inline(runner if chosen else None, deadline_runner)
     commands.after_commit.append(_wake(dispatcher))
     reader = Reader(commands)
 
@@ -112,7 +119,7 @@ def _wire(  # noqa: PLR0917 - the composition root's one private helper
         now=clock,
         refresh=refresh,
     )
-    for p in chosen:
+    for p in [*chosen, read_model]:
         p.attach(sql, context)
     source = AuditSource(app, sql, config.label, registry, reader)
     return EngineParts(
@@ -125,7 +132,28 @@ def _wire(  # noqa: PLR0917 - the composition root's one private helper
         projections=ProjectionService(runner, mode),
         hooks=HookService(dispatcher, config.label),
         audit=AuditService(source, now=lambda: command_time(clock)),
+        deadlines=DeadlineService(commands, sql, deadline_runner, read_only=config.read_only),
     )
+
+
+def _inline(
+    runner: ProjectionRunner | None, deadlines: ProjectionRunner
+) -> Callable[[Sequence[WorkflowInstance.Event]], InlineHook]:
+    """The inline hook: the host's projections (if any), then the engine's deadline model,
+    both with the command's own cursor, in its transaction."""
+
+    def hooks(events: Sequence[WorkflowInstance.Event]) -> InlineHook:
+        first = runner.inline_hook(events) if runner is not None else None
+        second = deadlines.inline_hook(events)
+
+        def hook(cur: Cursor, ids: Sequence[int]) -> None:
+            if first is not None:
+                first(cur, ids)
+            second(cur, ids)
+
+        return hook
+
+    return hooks
 
 
 def _wake(dispatcher: HookDispatcher) -> Callable[[], None]:

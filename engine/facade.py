@@ -38,7 +38,10 @@ from engine.projection.protocol import Projection
 from engine.projection.runner import ProjectionStatus
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from engine.commands.migration import MigrationPlan, MigrationResult
+    from engine.deadlines.types import DueDeadline, RunReport, WorkItem
     from engine.definition.compare import DefinitionDiff
     from engine.hooks.types import Handler, HookStatus, ParkedEvent, Subscription
 
@@ -98,6 +101,7 @@ class Engine(AuditMethods):
         """Release connections. Safe to call twice."""
         if not self._closed:
             self._closed = True
+            self._parts.deadlines.stop()
             self._hooks.dispatcher.close()
             with translate_errors("closing the store", self.url):
                 self._parts.sql.close()
@@ -358,7 +362,8 @@ class Engine(AuditMethods):
         ``name`` identifies the subscriber in the store: a host restarted under the same
         name resumes after the last event its handler returned from. A new name starts at
         the log's head (``start="head"``) or replays it all (``start="beginning"``).
-        ``topics`` (``"started"``, ``"transitioned"``) and ``triggers`` narrow the events.
+        ``topics`` (``"started"``, ``"transitioned"``, ``"migrated"``, ``"escalated"``) and
+        ``triggers`` narrow the events.
         A raising handler is retried ``max_attempts`` times, waiting ``backoff`` seconds,
         doubled each time, then the event is parked (see :meth:`subscriptions`).
         With ``background=False`` nothing is delivered until :meth:`drain_hooks`.
@@ -464,7 +469,67 @@ class Engine(AuditMethods):
         with translate_errors("applying a migration", self.url):
             return MigrationService(self._commands).apply(plan, actor=who, reason=reason)
 
+    # ---------------------------------------------------------------- deadlines
+    def run_due(
+        self,
+        now: datetime | None = None,
+        *,
+        limit: int = 1000,
+        batch: int = 100,
+        lease: float = 60.0,
+    ) -> RunReport:
+        """Record every deadline due at ``now`` (default: the engine's clock), earliest
+        first, at most ``limit`` in claims of ``batch``: a ``fire`` deadline fires its
+        transition as ``Actor("system", "system")``, ``escalate``/``remind`` record an
+        ``Escalated`` event. Each is recorded exactly once, across threads and processes;
+        the report lists each one with its due time and lag. A claim keeps other workers
+        off its rows for ``lease`` wall-clock seconds (a killed worker's rows are claimed
+        again after that)."""
+        with translate_errors("running due deadlines", self.url):
+            return self._parts.deadlines.run_due(now=now, limit=limit, batch=batch, lease=lease)
+
+    def deadlines(
+        self,
+        *,
+        status: str | None = None,
+        overdue: bool = False,
+        within: timedelta | None = None,
+        instance: UUID | str | None = None,
+        limit: int = 100,
+        now: datetime | None = None,
+    ) -> list[DueDeadline]:
+        """Deadlines from the due table, by due time: ``status`` ``open`` (default),
+        ``fired``, ``cancelled`` or ``blocked``; ``overdue`` (due at ``now``); due ``within``
+        a time from ``now``; of one ``instance``."""
+        iid = None if instance is None else str(self._reader.id(instance))
+        with translate_errors("listing deadlines", self.url):
+            return self._parts.deadlines.deadlines(
+                status=status, overdue=bool(overdue), within=within, instance=iid,
+                limit=limit, now=now,
+            )  # fmt: skip
+
+    def worklist(
+        self, actor: Actor | None = None, *, now: datetime | None = None, limit: int = 100
+    ) -> list[WorkItem]:
+        """Every instance where ``actor`` (default: the context's) may fire something now:
+        the triggers its role may fire from the state, separation of duties allowing, the
+        earliest open deadline and whether it is overdue; by urgency. From a read model."""
+        who = self._actor(actor)
+        with translate_errors("reading the worklist", self.url):
+            return self._parts.deadlines.worklist(who, now=now, limit=limit)
+
+    def run_deadlines_in_background(self, *, interval: float = 60.0, batch: int = 100) -> None:
+        """Run :meth:`run_due` every ``interval`` seconds in a daemon thread until
+        :meth:`close` (off unless called; one worker process is the usual way)."""
+        self._parts.deadlines.start_thread(interval=interval, batch=batch)
+
     # ---------------------------------------------------------------- internals
+    @staticmethod
+    def _actor(actor: Actor | None) -> Actor:
+        from engine.commands.context import bound_call
+
+        return bound_call(actor, None, None)[0]
+
     def _query(self, call: Callable[..., T], filters: Mapping[str, object]) -> T:
         """Call a projection's query with ``filters``, refusing names it does not take."""
         args.check_keys("filters", filters, call)

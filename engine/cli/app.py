@@ -152,8 +152,10 @@ def build_app() -> typer.Typer:
     """Assemble the CLI (command modules are imported here, not at package import)."""
     from engine.cli.commands import (
         audit,
+        deadlines,
         demo,
         hooks,
+        inbox,
         instances,
         migrate,
         projections,
@@ -190,4 +192,8 @@ def build_app() -> typer.Typer:
     )
     audit.register(app)
     migrate.register(app)
+    app.add_typer(
+        deadlines.build(), name="deadlines", help="Deadlines: the worker (run) and the due table."
+    )
+    inbox.register(app)
     return app

@@ -17,9 +17,9 @@ instance's history are compared by :func:`engine.instance.identity.actor_key`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -30,6 +30,8 @@ from engine.definition.content import content_hash
 from engine.definition.diagrams import machine_spec
 from engine.definition.model import (
     START_STATE,
+    SYSTEM_ROLE,
+    DeadlineDef,
     Guard,
     GuardContext,
     GuardResult,
@@ -45,7 +47,7 @@ from engine.errors import (
     TransitionNotAllowed,
     UnknownTrigger,
 )
-from engine.instance.hashing import storable_text
+from engine.instance.hashing import storable_text, utc_iso
 from engine.instance.identity import actor_key
 from engine.instance.views import Actor, InstanceView
 from engine.logs import get_logger
@@ -152,6 +154,18 @@ def _check_separation(view: InstanceView, t: TransitionDef, actor: Actor) -> Non
             raise PermissionDenied(t.trigger, actor.role, actor.id, "separation", reason)
 
 
+def _facts(d: DeadlineDef) -> dict[str, Any]:
+    """What a scheduled deadline records besides its id and due time."""
+    facts: dict[str, Any] = {"name": d.name, "action": d.action}
+    if d.action == "fire":
+        facts["trigger"] = d.trigger
+    else:
+        facts["role"] = d.role
+    if d.action == "escalate":
+        facts["level"] = d.level
+    return facts
+
+
 class CompiledWorkflow:
     """A validated definition with its content hash and its shared machine."""
 
@@ -165,6 +179,9 @@ class CompiledWorkflow:
         self.sla_days = {s.name: s.sla_days for s in definition.states if s.sla_days}
         self.triggers = frozenset(t.trigger for t in definition.transitions)
         """Every trigger the definition has (from any state)."""
+        self.deadlines = {s.name: s.deadlines for s in definition.states if s.deadlines}
+        """The deadlines each state declares (states without any are absent)."""
+        self._facts = {(s, d.name): _facts(d) for s, ds in self.deadlines.items() for d in ds}
         self._table: dict[str, dict[str, TransitionDef]] = {}
         for t in definition.transitions:
             for src in t.source or (START_STATE,):
@@ -222,9 +239,15 @@ class CompiledWorkflow:
                 known=known,
             )
 
-    def check_access(self, view: InstanceView, trigger: str, actor: Actor) -> TransitionDef:
+    def check_access(
+        self, view: InstanceView, trigger: str, actor: Actor, *, system: bool = False
+    ) -> TransitionDef:
         """Role declared, trigger exists from the state, role allowed for it, separation of
-        duties respected (the same person, however their id is spelt, in any role)."""
+        duties respected (the same person, however their id is spelt, in any role). The
+        role ``system`` is the engine's own: only a due deadline (``system``) acts in it."""
+        if actor.role == SYSTEM_ROLE and not system:
+            why = f"only the engine's due deadlines act in the role {SYSTEM_ROLE!r}"
+            raise PermissionDenied(trigger, actor.role, actor.id, "system", why)
         self.check_role(actor)
         t = self.transition(view.state, trigger)
         if actor.role not in t.roles:
@@ -300,8 +323,42 @@ class CompiledWorkflow:
         *,
         reason: str | None,
         now: datetime,
+        system: bool = False,
     ) -> Decision:
-        """Decide a command against ``view``; raises the precise typed error if refused."""
-        t = self.check_access(view, trigger, actor)
+        """Decide a command against ``view``; raises the precise typed error if refused
+        (``system``: a due deadline fires it, as the engine's system actor)."""
+        t = self.check_access(view, trigger, actor, system=system)
         payload = self.validate_payload(t, data, reason)
         return self.run_guards(view, t, payload, actor, now)
+
+    def deadline_changes(  # noqa: PLR0917 - the step's own facts, each one needed
+        self,
+        open_ids: Iterable[str],
+        source: str | None,
+        dest: str,
+        at: datetime,
+        version: int,
+        fired: str | None = None,
+    ) -> dict[str, Any] | None:
+        """What a step at ``version``, recorded at ``at``, does to deadlines (``None``:
+        nothing). Leaving a state cancels its open deadlines (but ``fired``, which the step
+        closes itself); entering one (a start, or a step to another state) schedules its
+        deadlines, each with the id ``<version>:<name>`` and its due time from ``at``."""
+        if source is not None and source == dest:
+            return None
+        out: dict[str, Any] = {}
+        if cancel := sorted(i for i in open_ids if i != fired):
+            out["cancel"] = cancel
+        declared = self.deadlines.get(dest, ())
+        utc = at.astimezone(UTC)
+        if schedule := [self._entry(dest, d, utc, version) for d in declared]:
+            out["schedule"] = schedule
+        return out or None
+
+    def _entry(self, state: str, d: DeadlineDef, at: datetime, version: int) -> dict[str, Any]:
+        due = utc_iso(d.due(at, self.definition.calendars))
+        return {"id": f"{version}:{d.name}", **self._facts[state, d.name], "due_at": due}
+
+    def deadline(self, state: str, name: str) -> DeadlineDef | None:
+        """The deadline ``name`` of ``state``, if this definition declares it."""
+        return next((d for d in self.deadlines.get(state, ()) if d.name == name), None)

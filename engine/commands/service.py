@@ -25,7 +25,7 @@ from engine.commands.context import bound_call
 from engine.commands.registry import WorkflowRegistry
 from engine.definition.model import START_STATE
 from engine.errors import ConcurrencyConflict, EngineError, InvalidArgument
-from engine.instance.aggregate import WorkflowInstance
+from engine.instance.aggregate import WorkflowInstance, open_deadlines
 from engine.instance.convert import fork, view_of
 from engine.instance.hashing import GENESIS_HASH
 from engine.instance.views import Actor, InstanceView
@@ -38,7 +38,7 @@ from engine.persistence.store import (
     translate_errors,
 )
 
-__all__ = ["MAX_ATTEMPTS", "CommandService"]
+__all__ = ["MAX_ATTEMPTS", "CommandService", "step_body"]
 
 MAX_ATTEMPTS = 5
 _log = get_logger("socieux.engine")
@@ -87,6 +87,7 @@ class CommandService:
             log.info("command_refused", code=exc.code, role=who.role)
             raise
         body = _body(decision, compiled.hash, who, reason, corr, cause)
+        _with_deadlines(body, compiled.deadline_changes((), None, decision.dest, now, 1))
         body["prev_hash"] = GENESIS_HASH
         agg = WorkflowInstance.start(
             instance_id=iid,
@@ -127,7 +128,11 @@ class CommandService:
             except EngineError as exc:
                 log.info("command_refused", code=exc.code, role=who.role, attempt=attempt)
                 raise
-            agg.step(at=now, body=_body(decision, compiled.hash, who, reason, corr, cause))
+            body = _body(decision, compiled.hash, who, reason, corr, cause)
+            changes = compiled.deadline_changes(
+                open_deadlines(agg), decision.source, decision.dest, now, agg.version + 1
+            )
+            agg.step(at=now, body=_with_deadlines(body, changes))
             if self._save(agg):
                 self.cache.put(agg)
                 log.info("command_recorded", version=agg.version, state=agg.state, role=who.role)
@@ -251,6 +256,17 @@ def _body(  # noqa: PLR0917 - one private call site, each argument a field of th
             "guards": decision.guards,
         },
     }
+
+
+def _with_deadlines(body: dict[str, Any], changes: dict[str, Any] | None) -> dict[str, Any]:
+    """``body`` with the deadlines it cancels and schedules, when it has any to say."""
+    if changes is not None:
+        body["deadlines"] = changes
+    return body
+
+
+step_body = _body
+"""The body of a decided step (for the deadline worker, which records as the system)."""
 
 
 def _start_view(iid: UUID, compiled: CompiledWorkflow, now: datetime) -> InstanceView:

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.definition.model import MigrationDef, TransitionDef, WorkflowDefinition
+from engine.definition.model import (
+    DeadlineDef,
+    MigrationDef,
+    StateDef,
+    TransitionDef,
+    WorkflowDefinition,
+    WorkingCalendar,
+)
 from engine.instance.hashing import canonical_json, hash_fields
 
 __all__ = ["content_hash", "to_dict", "to_json"]
@@ -47,16 +54,42 @@ def _migration_dict(m: MigrationDef) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _deadline_dict(d: DeadlineDef) -> dict[str, Any]:
+    return {
+        "name": d.name, "days": d.days, "working_days": d.working_days,
+        "calendar": d.calendar, "action": d.action, "role": d.role, "trigger": d.trigger,
+        "level": d.level, "payload": dict(d.payload), "reason": d.reason,
+        "description": d.description,
+    }  # fmt: skip
+
+
+def _state_dict(s: StateDef) -> dict[str, Any]:
+    """A state; ``deadlines`` only when it declares some (older hashes stay as they were)."""
+    out = s.model_dump(exclude={"deadlines"})
+    if s.deadlines:
+        out["deadlines"] = [_deadline_dict(d) for d in s.deadlines]
+    return out
+
+
+def _calendar_dict(c: WorkingCalendar) -> dict[str, Any]:
+    return {
+        "weekend": sorted(set(c.weekend)),
+        "holidays": sorted({d.isoformat() for d in c.holidays}),
+        "description": c.description,
+    }
+
+
 def to_dict(defn: WorkflowDefinition) -> dict[str, Any]:
-    """The definition as plain JSON data: what its content hash covers (``migrations``
-    only when it declares some, so that older definitions keep their hashes)."""
+    """The definition as plain JSON data: what its content hash covers (``migrations``,
+    ``calendars`` and a state's ``deadlines`` only when declared, so that older definitions
+    keep their hashes)."""
     out = {
         "name": defn.name,
         "version": defn.version,
         "title": defn.title,
         "description": defn.description,
         "roles": list(defn.roles),
-        "states": [s.model_dump() for s in defn.states],
+        "states": [_state_dict(s) for s in defn.states],
         "transitions": [_transition_dict(t) for t in defn.transitions],
         "guards": [
             {"name": g.name, "version": g.version, "description": g.description}
@@ -66,6 +99,8 @@ def to_dict(defn: WorkflowDefinition) -> dict[str, Any]:
     }
     if defn.migrations:
         out["migrations"] = [_migration_dict(m) for m in defn.migrations]
+    if defn.calendars:
+        out["calendars"] = {k: _calendar_dict(c) for k, c in sorted(defn.calendars.items())}
     return out
 
 

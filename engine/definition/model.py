@@ -5,11 +5,15 @@ callables it holds are the guard functions registered with it (:class:`Guard`), 
 enter its content hash by name and version only.
 """
 
+# long module: the definition's whole vocabulary (states, deadlines and their calendars,
+# transitions, guards, migrations, display) is one pydantic model tree, read together.
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "START_STATE",
+    "SYSTEM_ROLE",
     "DataUpcaster",
+    "DeadlineDef",
     "DisplayFact",
     "DisplaySpec",
     "EmptyPayload",
@@ -34,10 +40,14 @@ __all__ = [
     "StateDef",
     "TransitionDef",
     "WorkflowDefinition",
+    "WorkingCalendar",
 ]
 
 START_STATE = "__start__"
 """Pseudo-state that start transitions leave from, in the machine and in diagrams."""
+SYSTEM_ROLE = "system"
+"""The reserved role of the engine's own actor, ``Actor("system", "system")``: only a due
+deadline fires as it; a host passing this role is refused (``PermissionDenied``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +170,80 @@ class MigrationDef(BaseModel):
     description: str = ""
 
 
+class WorkingCalendar(BaseModel):
+    """Which days are working days: not a ``weekend`` day (ISO weekday numbers, 1 = Monday
+    to 7 = Sunday) and not one of the public ``holidays``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    weekend: tuple[int, ...] = (6, 7)
+    holidays: tuple[date, ...] = ()
+    description: str = ""
+
+    def is_working(self, day: date) -> bool:
+        """Whether ``day`` is a working day."""
+        return day.isoweekday() not in self.weekend and day not in self.holidays
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """``start`` moved on by ``days`` working days, at the same time of day (the day of
+        ``start`` itself does not count). Needs at least one working weekday."""
+        return start + timedelta(days=_offset(self.weekend, self.holidays, start.date(), days))
+
+
+@lru_cache(maxsize=8192)
+def _offset(weekend: tuple[int, ...], holidays: tuple[date, ...], start: date, days: int) -> int:
+    """Calendar days from ``start`` to ``days`` working days later (cached: every command
+    entering a state with working-day deadlines asks it)."""
+    day, offset, left = start, 0, days
+    while left > 0 and len(set(weekend)) < 7:  # a week with no working day: never
+        day += timedelta(days=1)
+        offset += 1
+        if day.isoweekday() not in weekend and day not in holidays:
+            left -= 1
+    return offset
+
+
+DEFAULT_CALENDAR = WorkingCalendar()
+"""Saturday and Sunday off, no holidays: working days without a named calendar."""
+
+
+class DeadlineDef(BaseModel):
+    """A deadline of a state, measured from entering it: ``days`` calendar days, or working
+    days (``working_days``, with the named ``calendar`` of the definition, else Saturday and
+    Sunday off). When it falls due the engine records, as its ``system`` actor:
+
+    * ``escalate``: an ``Escalated`` event naming the ``role`` to act and the ``level``;
+    * ``remind``: the same, without a level;
+    * ``fire``: the transition ``trigger`` from this state, with ``payload``.
+
+    ``reason`` is recorded with it. Leaving the state first cancels it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
+    days: int
+    working_days: bool = False
+    calendar: str | None = None
+    action: Literal["escalate", "remind", "fire"]
+    role: str | None = None
+    trigger: str | None = None
+    level: int = 1
+    payload: Mapping[str, Any] = Field(default_factory=dict)
+    reason: str = ""
+    description: str = ""
+
+    def due(self, entered: datetime, calendars: Mapping[str, WorkingCalendar]) -> datetime:
+        """When this deadline falls due for a state entered at ``entered``."""
+        if not self.working_days:
+            return entered + timedelta(days=self.days)
+        calendar = calendars[self.calendar] if self.calendar else DEFAULT_CALENDAR
+        return calendar.add_working_days(entered, self.days)
+
+
 class StateDef(BaseModel):
-    """A state: ``final`` states end the workflow; ``sla_days`` bounds time spent in it."""
+    """A state: ``final`` states end the workflow; ``sla_days`` bounds time spent in it;
+    ``deadlines`` fall due after entering it (and are cancelled by leaving it)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -169,6 +251,7 @@ class StateDef(BaseModel):
     final: bool = False
     sla_days: int | None = Field(default=None, gt=0)
     description: str = ""
+    deadlines: tuple[DeadlineDef, ...] = ()
 
 
 class TransitionDef(BaseModel):
@@ -248,7 +331,8 @@ class WorkflowDefinition(BaseModel):
     ``settings`` holds configurable figures (caps, thresholds) that guards read through
     their context; they are part of the content hash. ``display`` (labels for front ends)
     is not. ``migrations`` says how instances of older versions may move to this one
-    (docs/versions.md).
+    (docs/versions.md). ``calendars`` are the working calendars deadlines may name, by a
+    code such as a country's (``"BE"``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -263,6 +347,7 @@ class WorkflowDefinition(BaseModel):
     guards: tuple[Guard, ...] = ()
     settings: Mapping[str, Any] = Field(default_factory=dict)
     migrations: tuple[MigrationDef, ...] = ()
+    calendars: Mapping[str, WorkingCalendar] = Field(default_factory=dict)
     display: DisplaySpec = DisplaySpec()
 
     @property

@@ -6,9 +6,9 @@ import re
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from engine.definition.model import WorkflowDefinition
+from engine.definition.model import SYSTEM_ROLE, DeadlineDef, StateDef, WorkflowDefinition
 from engine.errors import WorkflowDefinitionError
 
 __all__ = ["problems", "validate"]
@@ -33,6 +33,74 @@ def problems(defn: WorkflowDefinition) -> list[str]:
     initial = _initial_state(defn, out)
     out += _structure(defn, initial)
     out += _migrations(defn)
+    out += _calendars(defn)
+    for state in defn.states:
+        out += [p for d in state.deadlines for p in _deadline(defn, state, d)]
+        out += [
+            f"state {state.name!r} declares deadline {n!r} more than once"
+            for n in _dupes(d.name for d in state.deadlines)
+        ]
+    return out
+
+
+_CALENDAR = re.compile(r"[A-Z]{2}([-_][A-Z0-9]{1,8})?")
+"""A calendar's code: an ISO 3166 country code, optionally with a region (``BE``, ``ES-CT``)."""
+
+
+def _calendars(defn: WorkflowDefinition) -> list[str]:
+    out: list[str] = []
+    for code, cal in defn.calendars.items():
+        if not _CALENDAR.fullmatch(code):
+            out.append(f"calendar {code!r} is not a country code (such as 'BE' or 'ES-CT')")
+        if bad := sorted({d for d in cal.weekend if not 1 <= d <= 7}):
+            out.append(f"calendar {code!r}: weekend days {bad} are not ISO weekdays 1 to 7")
+        if len(set(cal.weekend)) >= 7:
+            out.append(f"calendar {code!r} has no working weekday")
+    return out
+
+
+def _deadline(defn: WorkflowDefinition, state: StateDef, d: DeadlineDef) -> list[str]:
+    """What is wrong with deadline ``d`` of ``state``: duration, calendar, role, trigger."""
+    where = f"deadline {d.name!r} of state {state.name!r}"
+    out: list[str] = []
+    if state.final:
+        out.append(f"{where}: a final state cannot have deadlines")
+    if d.days <= 0:
+        out.append(f"{where}: its duration must be a positive number of days, not {d.days}")
+    if d.calendar is not None and d.calendar not in defn.calendars:
+        known = ", ".join(sorted(defn.calendars)) or "none"
+        out.append(f"{where}: unknown calendar {d.calendar!r} (declared: {known})")
+    if d.calendar is not None and not d.working_days:
+        out.append(f"{where}: a calendar only counts working days (set working_days)")
+    if d.action == "fire":
+        return out + _fired(defn, state, d, where)
+    roles = {*defn.roles, *(r for t in defn.transitions for r in t.roles)} - {SYSTEM_ROLE}
+    if d.role is None or d.role not in roles:
+        out.append(f"{where}: {d.action} needs a declared role to act, not {d.role!r}")
+    if d.trigger is not None or d.payload:
+        out.append(f"{where}: only a 'fire' deadline names a trigger and a payload")
+    if d.action == "escalate" and d.level < 1:
+        out.append(f"{where}: the escalation level must be 1 or more, not {d.level}")
+    return out
+
+
+def _fired(defn: WorkflowDefinition, state: StateDef, d: DeadlineDef, where: str) -> list[str]:
+    """A ``fire`` deadline names a transition from its state that the system may fire."""
+    here = (t for t in defn.transitions if t.trigger == d.trigger and state.name in t.source)
+    t = next(here, None)
+    if t is None:
+        return [f"{where}: fires {d.trigger!r}, which is no transition from {state.name!r}"]
+    out: list[str] = []
+    if SYSTEM_ROLE not in t.roles:
+        out.append(f"{where}: transition {t.trigger!r} must list role {SYSTEM_ROLE!r}")
+    if d.role is not None:
+        out.append(f"{where}: a 'fire' deadline acts as the system, it names no role")
+    if isinstance(t.payload, type) and issubclass(t.payload, BaseModel):
+        try:
+            t.payload.model_validate(dict(d.payload))
+        except ValidationError as exc:
+            problems = exc.error_count()
+            out.append(f"{where}: its payload is not valid for {t.trigger!r} ({problems} problems)")
     return out
 
 
@@ -106,7 +174,11 @@ def _references(defn: WorkflowDefinition) -> list[str]:
             out.append(f"{where}: unknown destination state {t.dest!r}")
         out += [f"{where}: unknown guard {g!r}" for g in t.guards if g not in guards]
         if roles:
-            out += [f"{where}: role {r!r} is not declared" for r in t.roles if r not in roles]
+            out += [
+                f"{where}: role {r!r} is not declared"
+                for r in t.roles
+                if r not in roles and r != SYSTEM_ROLE
+            ]
         for name in t.separation:
             if name not in triggers and name not in used_roles | roles:
                 out.append(f"{where}: separation names unknown trigger or role {name!r}")

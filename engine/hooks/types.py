@@ -9,7 +9,12 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from engine.errors import EngineError, InvalidArgument
-from engine.instance.aggregate import MIGRATED_TOPIC, STARTED_TOPIC, TRANSITIONED_TOPIC
+from engine.instance.aggregate import (
+    ESCALATED_TOPIC,
+    MIGRATED_TOPIC,
+    STARTED_TOPIC,
+    TRANSITIONED_TOPIC,
+)
 from engine.projection.protocol import ProjectedEvent
 
 __all__ = [
@@ -32,7 +37,10 @@ TOPICS = {
     "started": STARTED_TOPIC,
     "transitioned": TRANSITIONED_TOPIC,
     "migrated": MIGRATED_TOPIC,
+    "escalated": ESCALATED_TOPIC,
 }
+"""Hook topics by short name; ``escalated`` carries due escalations and reminders (its
+``deadline`` names the role to act and, for an escalation, the level)."""
 
 
 class HookLag(EngineError, TimeoutError):

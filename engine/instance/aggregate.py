@@ -5,33 +5,45 @@ the payload into ``data`` and remembers who fired what; it never runs guards, ne
 calls the state machine and never reads the clock, so live execution and replay run the
 same code. Apply is copy-on-write (new dicts and lists, never in-place updates), which
 lets the façade keep cached instances and hand out shallow copies safely.
+
+Open deadlines are part of the instance's state: an event may schedule and cancel them
+(``deadlines``) or close the one the system recorded it for (``deadline``). Those keys are
+not dataclass fields of the events: an event without them keeps its exact stored body.
 """
+
+# long module: the aggregate, its four event classes and the helpers their apply shares.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import fields
 from datetime import datetime
-from typing import Any, ClassVar
+from functools import cache
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
 
 from engine.instance.hashing import event_hash
-from engine.instance.upcasting import ADDED_BY_UPCAST, CURRENT_VERSIONS, MIGRATED
+from engine.instance.upcasting import ADDED_BY_UPCAST, CURRENT_VERSIONS, ESCALATED, MIGRATED
 
 __all__ = [
+    "ESCALATED_TOPIC",
     "HASH_FORMAT",
     "MIGRATED_TOPIC",
     "MIGRATE_TRIGGER",
     "STARTED_TOPIC",
     "TRANSITIONED_TOPIC",
     "WorkflowInstance",
+    "open_deadlines",
     "recompute_hash",
 ]
 
 STARTED_TOPIC = "socieux.instance:Started"
 TRANSITIONED_TOPIC = "socieux.instance:Transitioned"
 MIGRATED_TOPIC = MIGRATED
+ESCALATED_TOPIC = ESCALATED
 SNAPSHOT_TOPIC = "socieux.instance:Snapshot"
 MIGRATE_TRIGGER = "__migrate__"
 """The trigger a ``Migrated`` event records (no definition can name it: triggers start
@@ -75,6 +87,7 @@ class WorkflowInstance(Aggregate):
             agg.fired_by = _with_member(agg.fired_by, self.trigger, actor_id)
             agg.acted_as = _with_member(agg.acted_as, str(self.audit["role"]), actor_id)
             agg.last_hash = self.hash
+            _apply_deadlines(agg, self)
 
     class Started(Event, Aggregate.Created):
         """The instance was created by a start transition."""
@@ -115,6 +128,21 @@ class WorkflowInstance(Aggregate):
             agg.definition_version = int(self.migration["to"]["version"])
             super().apply(aggregate)
 
+    class Escalated(Event):
+        """A deadline fell due (``deadline``: id, name, action ``escalate`` or ``remind``,
+        the role to act, the level, due time): recorded by the system actor; the instance
+        stays where it is and its data is unchanged."""
+
+        TOPIC: ClassVar[str] = ESCALATED_TOPIC
+        class_version: ClassVar[int] = 1
+        deadline: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            """Close the deadline; nothing else moves."""
+            agg: WorkflowInstance = aggregate
+            agg.last_hash = self.hash
+            _apply_deadlines(agg, self)
+
     Created = Started  # the only creation event; keeps explicit topics complete
 
     class Snapshot(Aggregate.Snapshot):  # type: ignore[valid-type,misc]
@@ -132,6 +160,7 @@ class WorkflowInstance(Aggregate):
         self.fired_by: dict[str, list[str]] = {}
         self.acted_as: dict[str, list[str]] = {}
         self.last_hash = ""
+        self.open_deadlines: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def start(
@@ -158,7 +187,21 @@ class WorkflowInstance(Aggregate):
             body=body,
         )
         del body["originator_topic"]  # eventsourcing sets it (to the same value)
-        return cls._create(cls.Started, id=instance_id, timestamp=at, hash=digest, **body)
+        declared, extra = _split(cls.Started, body)
+        if not extra:
+            return cls._create(cls.Started, id=instance_id, timestamp=at, hash=digest, **body)
+        event = cls.Started(
+            originator_id=instance_id,
+            originator_version=cls.INITIAL_VERSION,
+            timestamp=at,
+            originator_topic=cls.TOPIC,
+            hash=digest,  # type: ignore[call-arg]  # eventsourcing's dataclass fields
+            **declared,
+        )
+        _set_extra(event, extra)
+        agg = cast("WorkflowInstance", event.mutate(None))
+        agg.pending_events.append(event)
+        return agg
 
     def step(self, *, at: datetime, body: dict[str, Any]) -> None:
         """Record a decided step (``body`` has no hash yet; it is chained here)."""
@@ -167,6 +210,10 @@ class WorkflowInstance(Aggregate):
     def migrate(self, *, at: datetime, body: dict[str, Any]) -> None:
         """Record a planned migration to another definition (``body`` has no hash yet)."""
         self._record(self.Migrated, at, body)
+
+    def escalate(self, *, at: datetime, body: dict[str, Any]) -> None:
+        """Record a due ``escalate`` or ``remind`` deadline (``body`` has no hash yet)."""
+        self._record(self.Escalated, at, body)
 
     def _record(
         self, kind: type[WorkflowInstance.Event], at: datetime, body: dict[str, Any]
@@ -180,7 +227,66 @@ class WorkflowInstance(Aggregate):
             timestamp=at,
             body=body,
         )
-        self.trigger_event(kind, timestamp=at, hash=digest, **body)
+        declared, extra = _split(kind, body)
+        if not extra:
+            self.trigger_event(kind, timestamp=at, hash=digest, **body)
+            return
+        # Keys only some events have (``deadlines``, ``deadline``) are not dataclass fields:
+        # events without them keep their exact stored body (and hash).
+        event = kind(
+            originator_id=self.id,
+            originator_version=self.version + 1,
+            timestamp=at,
+            hash=digest,  # type: ignore[call-arg]  # eventsourcing's dataclass fields
+            **declared,
+        )
+        _set_extra(event, extra)
+        event.mutate(self)
+        self._pending_events.append(event)
+
+
+@cache
+def _declared(kind: type[WorkflowInstance.Event]) -> frozenset[str]:
+    return frozenset(f.name for f in fields(kind))
+
+
+def _split(
+    kind: type[WorkflowInstance.Event], body: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``body`` as the event class's declared fields and the optional extra keys."""
+    names = _declared(kind)
+    declared = {k: v for k, v in body.items() if k in names}
+    return declared, {k: v for k, v in body.items() if k not in names}
+
+
+def _set_extra(event: WorkflowInstance.Event, extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        object.__setattr__(event, key, value)
+
+
+_NONE: Mapping[str, dict[str, Any]] = {}
+
+
+def open_deadlines(agg: WorkflowInstance) -> Mapping[str, dict[str, Any]]:
+    """The instance's open deadlines by id (a snapshot older than deadlines has none)."""
+    found: Mapping[str, dict[str, Any]] = vars(agg).get("open_deadlines", _NONE)
+    return found
+
+
+def _apply_deadlines(agg: WorkflowInstance, event: WorkflowInstance.Event) -> None:
+    """Close the deadline the event fired, cancel and schedule what it says (copy-on-write)."""
+    state = vars(event)
+    fired, changes = state.get("deadline"), state.get("deadlines")
+    if fired is None and changes is None:
+        return
+    current = dict(open_deadlines(agg))
+    if fired is not None:
+        current.pop(str(fired["id"]), None)
+    if changes is not None:
+        for did in changes.get("cancel", ()):
+            current.pop(str(did), None)
+        current.update({str(d["id"]): d for d in changes.get("schedule", ())})
+    agg.open_deadlines = current
 
 
 def _stamped(body: dict[str, Any], topic: str) -> dict[str, Any]:

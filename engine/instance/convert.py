@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from engine.errors import StorageUnavailable
-from engine.instance.aggregate import WorkflowInstance
+from engine.instance.aggregate import WorkflowInstance, open_deadlines
 from engine.instance.views import InstanceView
 
 __all__ = ["copy_json", "fork", "view_of"]
@@ -47,4 +47,5 @@ def view_of(agg: WorkflowInstance, *, copy_data: bool) -> InstanceView:
         fired_by=agg.fired_by,
         acted_as=agg.acted_as,
         last_hash=agg.last_hash,
+        open_deadlines=dict(open_deadlines(agg)),
     )

@@ -31,8 +31,9 @@ __all__ = [
 STARTED = "socieux.instance:Started"
 TRANSITIONED = "socieux.instance:Transitioned"
 MIGRATED = "socieux.instance:Migrated"
+ESCALATED = "socieux.instance:Escalated"
 
-CURRENT_VERSIONS: Mapping[str, int] = {STARTED: 2, TRANSITIONED: 2, MIGRATED: 1}
+CURRENT_VERSIONS: Mapping[str, int] = {STARTED: 2, TRANSITIONED: 2, MIGRATED: 1, ESCALATED: 1}
 """The shape each event topic is written in today."""
 
 ADDED_BY_UPCAST = frozenset({"hash_format", "event_version"})

@@ -90,6 +90,9 @@ class InstanceView(BaseModel):
     fired_by: dict[str, list[str]] = Field(default_factory=dict)
     acted_as: dict[str, list[str]] = Field(default_factory=dict)
     last_hash: str = ""
+    open_deadlines: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
+    """The deadlines open at this version, by id (id, name, action, due_at, and the trigger
+    or the role): replayed from the events, never from the clock. Left out of dumps."""
 
 
 class GuardOutcome(BaseModel):

@@ -20,6 +20,7 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, Notification
 
 from engine.instance.aggregate import (
+    ESCALATED_TOPIC,
     MIGRATED_TOPIC,
     STARTED_TOPIC,
     TRANSITIONED_TOPIC,
@@ -28,6 +29,7 @@ from engine.instance.aggregate import (
 from engine.persistence.sql import Cursor, SqlStore
 
 __all__ = [
+    "ALL_TOPICS",
     "ENTRY_POINT_GROUP",
     "ProjectedEvent",
     "Projection",
@@ -36,6 +38,9 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "socieux.projections"
+ALL_TOPICS = (STARTED_TOPIC, TRANSITIONED_TOPIC, MIGRATED_TOPIC, ESCALATED_TOPIC)
+"""Every topic of the instance's events (``Escalated`` records a due escalation or reminder;
+it does not move the instance, so projections of states may leave it out)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,10 @@ class ProjectedEvent:
     definition_hash: str
     collect_as: str | None
     workflow: str | None
+    deadlines: dict[str, Any] | None = None
+    """The deadlines the event cancels and schedules (``cancel``, ``schedule``), if any."""
+    deadline: dict[str, Any] | None = None
+    """The due deadline the system actor recorded this event for (id, due_at, ...), if any."""
 
     @property
     def notification_id(self) -> int:
@@ -85,6 +94,8 @@ class ProjectedEvent:
             definition_hash=event.definition_hash,
             collect_as=event.collect_as,
             workflow=getattr(event, "workflow", None),
+            deadlines=vars(event).get("deadlines"),
+            deadline=vars(event).get("deadline"),
         )
 
 

@@ -5,15 +5,17 @@ canonical JSON hashes to the definition's content hash (the hash every event pin
 export carries it on a ``definition`` line; the online verifier takes it from the installed
 definitions. Only what the rules need is read: each transition's trigger, sources, dest,
 roles, separation, guards (with the definition's guard versions), ``internal``,
-``collect_as`` and ``reason_required``.
+``collect_as`` and ``reason_required``; each state's deadlines and the calendars they
+count working days with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
-__all__ = ["START_STATE", "DefinitionError", "Migration", "Rules", "Step"]
+__all__ = ["START_STATE", "Calendar", "Deadline", "DefinitionError", "Migration", "Rules", "Step"]
 
 START_STATE = "__start__"
 """The pseudo-state start transitions leave from (as in ``engine.definition.model``)."""
@@ -136,6 +138,108 @@ class Migration:
 
 
 @dataclass(frozen=True, slots=True)
+class Calendar:
+    """A working calendar: ISO weekdays off and public holidays."""
+
+    weekend: frozenset[int] = frozenset({6, 7})
+    holidays: frozenset[date] = frozenset()
+
+    @classmethod
+    def of(cls, c: object) -> Calendar:
+        """The calendar of dict ``c`` (as ``to_dict`` writes it)."""
+        if not isinstance(c, dict) or not isinstance(c.get("weekend"), list):
+            raise DefinitionError("a calendar is not an object with a weekend")
+        try:
+            days = [date.fromisoformat(d) for d in _strs(c.get("holidays"), "holidays")]
+        except ValueError as exc:
+            raise DefinitionError("a calendar's holiday is not an ISO date") from exc
+        return cls(frozenset(int(d) for d in c["weekend"]), frozenset(days))
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """``start`` moved on by ``days`` working days (as the engine counts them)."""
+        at, left = start, days
+        while left > 0 and len(self.weekend) < 7:
+            at += timedelta(days=1)
+            if at.isoweekday() not in self.weekend and at.date() not in self.holidays:
+                left -= 1
+        return at
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A deadline a state declares: when it falls due and what it records then."""
+
+    name: str
+    days: int
+    working_days: bool
+    calendar: str | None
+    action: str
+    trigger: str | None
+    role: str | None
+    level: int
+
+    @classmethod
+    def of(cls, d: object) -> Deadline:
+        """The deadline of dict ``d`` (as ``to_dict`` writes it)."""
+        if not isinstance(d, dict) or not isinstance(d.get("name"), str):
+            raise DefinitionError("a deadline is not an object with a name")
+        if type(d.get("days")) is not int or type(d.get("level")) is not int:
+            raise DefinitionError(f"deadline {d['name']!r} has no integer days or level")
+        return cls(
+            d["name"],
+            d["days"],
+            _flag(d.get("working_days"), "working_days"),
+            _opt_str(d.get("calendar"), "calendar"),
+            str(d.get("action")),
+            _opt_str(d.get("trigger"), "trigger"),
+            _opt_str(d.get("role"), "role"),
+            d["level"],
+        )
+
+    def entry(
+        self, version: int, entered: datetime, calendars: Mapping[str, Calendar]
+    ) -> dict[str, object]:
+        """What the event entering its state at ``version`` (time ``entered``) schedules."""
+        due = entered + timedelta(days=self.days)
+        if self.working_days:
+            cal = calendars.get(self.calendar or "", Calendar())
+            due = cal.add_working_days(entered, self.days)
+        iso = due.astimezone(UTC).isoformat(timespec="microseconds")
+        out: dict[str, object] = {
+            "id": f"{version}:{self.name}",
+            "name": self.name,
+            "action": self.action,
+            "due_at": iso,
+        }
+        if self.action == "fire":
+            out["trigger"] = self.trigger
+        else:
+            out["role"] = self.role
+        if self.action == "escalate":
+            out["level"] = self.level
+        return out
+
+
+def _deadlines(states: object) -> dict[str, tuple[Deadline, ...]]:
+    if not isinstance(states, list):
+        raise DefinitionError("the definition's states are not a list")
+    out: dict[str, tuple[Deadline, ...]] = {}
+    for s in states:
+        if isinstance(s, dict) and isinstance(s.get("name"), str) and s.get("deadlines"):
+            declared = s["deadlines"]
+            if not isinstance(declared, list):
+                raise DefinitionError(f"the deadlines of state {s['name']!r} are not a list")
+            out[s["name"]] = tuple(map(Deadline.of, declared))
+    return out
+
+
+def _calendars(value: object) -> dict[str, Calendar]:
+    if not isinstance(value, dict):
+        raise DefinitionError("the definition's calendars are not an object")
+    return {str(k): Calendar.of(v) for k, v in value.items()}
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     """A definition's transitions by state and trigger, with its name, version and hash,
     and the migrations it declares (by the version they come from)."""
@@ -145,6 +249,9 @@ class Rules:
     version: int
     table: Mapping[str, Mapping[str, Step]]
     migrations: Mapping[int, Migration] = field(default_factory=dict)
+    deadlines: Mapping[str, tuple[Deadline, ...]] = field(default_factory=dict)
+    """The deadlines each state declares (states without any are absent)."""
+    calendars: Mapping[str, Calendar] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, digest: str, d: Mapping[str, object]) -> Rules:
@@ -164,7 +271,9 @@ class Rules:
         if not isinstance(declared, list):
             raise DefinitionError("the definition's migrations are not a list")
         migrations = {m.from_version: m for m in map(Migration.of, declared)}
-        return cls(digest, name, version, table, migrations)
+        deadlines = _deadlines(d.get("states", []))
+        calendars = _calendars(d.get("calendars", {}))
+        return cls(digest, name, version, table, migrations, deadlines, calendars)
 
     def entering(self, trigger: str | None, dest: str | None) -> Step | None:
         """The (non-internal) transition ``trigger`` that leads into ``dest``, if any."""

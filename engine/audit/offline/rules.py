@@ -10,17 +10,28 @@ does not exclude (computed from the history, never from stored snapshots).
 Guards are not re-run (they may read data that changes later, and they are host code); the
 results they recorded must be one pass per guard of the step, at the definition's guard
 versions. A failed guard is never recorded by the engine.
+
+Deadlines too are checked from the history alone: entering a state must schedule exactly
+the deadlines its definition declares (ids and due times recomputed from the event's own
+time), leaving it must cancel the open ones, and a step recorded by the ``system`` actor
+(a fired transition or an ``Escalated`` event) must name a deadline that was open, due at
+its time, and that fires this trigger; the system actor records nothing else.
 """
+
+# long module: the step rules and the deadline rules read the same Track and Event, and
+# the offline verifier is copied as a folder; one module keeps the rules of a step together.
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import NamedTuple
 
 from .definition import START_STATE, Rules, Step
 
 __all__ = [
+    "ESCALATED_TOPIC",
     "MIGRATED_TOPIC",
     "RULES",
     "STARTED_TOPIC",
@@ -35,7 +46,9 @@ __all__ = [
 STARTED_TOPIC = "socieux.instance:Started"
 TRANSITIONED_TOPIC = "socieux.instance:Transitioned"
 MIGRATED_TOPIC = "socieux.instance:Migrated"
-STEP_TOPICS = (TRANSITIONED_TOPIC, MIGRATED_TOPIC)
+ESCALATED_TOPIC = "socieux.instance:Escalated"
+STEP_TOPICS = (TRANSITIONED_TOPIC, MIGRATED_TOPIC, ESCALATED_TOPIC)
+SYSTEM_ROLE = "system"
 RULES = (
     "first_event",
     "source",
@@ -48,6 +61,8 @@ RULES = (
     "reason",
     "definition",
     "migration",
+    "deadline",
+    "system",
 )
 """The rules a breach is reported under."""
 
@@ -74,6 +89,11 @@ class Event(NamedTuple):
     guards: object
     pinned: tuple[object, object]
     migration: Mapping[str, object] | None
+    at: str | None = None
+    deadlines: Mapping[str, object] | None = None
+    """What the event cancels and schedules (``cancel``, ``schedule``), if it says."""
+    deadline: Mapping[str, object] | None = None
+    """The due deadline the system actor recorded the event for, if any."""
 
     @classmethod
     def of(cls, fields: Mapping[str, object]) -> Event:
@@ -94,6 +114,9 @@ class Event(NamedTuple):
             a.get("guards"),
             (get("workflow"), get("definition_version")),
             m if isinstance(m := get("migration"), dict) else None,
+            _text(get("timestamp")),
+            d if isinstance(d := get("deadlines"), dict) else None,
+            f if isinstance(f := get("deadline"), dict) else None,
         )
 
 
@@ -109,6 +132,8 @@ class Track:
     rules: Rules | None = None
     fired_by: dict[str, set[str]] = field(default_factory=dict)
     acted_as: dict[str, set[str]] = field(default_factory=dict)
+    open: dict[str, Mapping[str, object]] = field(default_factory=dict)
+    """The open deadlines by id, as the recorded events scheduled and closed them."""
 
     @property
     def fresh(self) -> bool:
@@ -118,11 +143,25 @@ class Track:
     def advance(self, ev: Event, version: int) -> None:
         """Apply ``ev`` as replay does: the state becomes its recorded ``dest``."""
         self.state, self.known, self.version = ev.dest, ev.dest is not None, version
+        self._deadlines(ev)
+        if ev.topic == ESCALATED_TOPIC:
+            return
         if ev.actor is not None:
             if ev.trigger is not None:
                 self.fired_by.setdefault(ev.trigger, set()).add(ev.actor)
             if ev.role is not None:
                 self.acted_as.setdefault(ev.role, set()).add(ev.actor)
+
+    def _deadlines(self, ev: Event) -> None:
+        if ev.deadline is not None:
+            self.open.pop(str(ev.deadline.get("id")), None)
+        changes = ev.deadlines or {}
+        cancel, schedule = changes.get("cancel", []), changes.get("schedule", [])
+        for did in cancel if isinstance(cancel, list) else ():
+            self.open.pop(str(did), None)
+        for entry in schedule if isinstance(schedule, list) else ():
+            if isinstance(entry, dict):
+                self.open[str(entry.get("id"))] = entry
 
 
 def _short(digest: str | None) -> str:
@@ -231,6 +270,83 @@ def _step(before: Track, ev: Event, step: Step, origin: str) -> list[Finding]:
     return out
 
 
+def _when(text: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+def _fired(before: Track, ev: Event) -> list[Finding]:
+    """A step the system recorded for a deadline: open, due, the one that fires it."""
+    fired = ev.deadline
+    if fired is None:
+        if ev.role == SYSTEM_ROLE or ev.topic == ESCALATED_TOPIC:
+            return [("system", f"{ev.trigger!r} is recorded as the system actor, but for no "
+                     "due deadline")]  # fmt: skip
+        return []
+    did = str(fired.get("id"))
+    entry = before.open.get(did)
+    if entry is None:
+        return [("deadline", f"it records deadline {did!r}, which is not open here")]
+    out: list[Finding] = []
+    if ev.role != SYSTEM_ROLE or ev.actor != SYSTEM_ROLE:
+        out.append(("system", f"deadline {did!r} is recorded by {ev.actor!r} ({ev.role!r}), "
+                    "not by the system actor"))  # fmt: skip
+    due, at = _when(entry.get("due_at")), _when(ev.at)
+    if fired.get("due_at") != entry.get("due_at"):
+        out.append(("deadline", f"it says {did!r} was due {fired.get('due_at')}, but it was "
+                    f"scheduled for {entry.get('due_at')}"))  # fmt: skip
+    elif due is None or at is None or at < due:
+        out.append(("deadline", f"deadline {did!r} is recorded at {ev.at}, before it was due "
+                    f"({entry.get('due_at')})"))  # fmt: skip
+    action = entry.get("action")
+    if ev.topic == ESCALATED_TOPIC:
+        expected = f"__{action}__" if action in {"escalate", "remind"} else None
+        if ev.trigger != expected or fired.get("role") != entry.get("role"):
+            out.append(("deadline", f"an Escalated event for {action!r} deadline {did!r} "
+                        f"records {ev.trigger!r} for role {fired.get('role')!r}"))  # fmt: skip
+        if ev.dest != before.state:
+            out.append(("dest", f"an Escalated event stays in {before.state!r}, not {ev.dest!r}"))
+    elif action != "fire" or ev.trigger != entry.get("trigger"):
+        out.append(("deadline", f"deadline {did!r} fires {entry.get('trigger')!r} "
+                    f"({action}), not {ev.trigger!r}"))  # fmt: skip
+    return out
+
+
+def _scheduled(before: Track, ev: Event, version: int) -> list[Finding]:
+    """Leaving a state cancels its open deadlines; entering one schedules its own."""
+    if ev.topic == ESCALATED_TOPIC:
+        return [] if ev.deadlines is None else [("deadline", "an Escalated event schedules")]
+    moved = before.fresh or ev.topic == STARTED_TOPIC or ev.dest != before.state
+    fired = str(ev.deadline.get("id")) if ev.deadline is not None else None
+    recorded = dict(ev.deadlines or {})
+    cancel = sorted(i for i in before.open if i != fired) if moved else []
+    out: list[Finding] = []
+    if recorded.get("cancel", []) != cancel:
+        out.append(("deadline", f"it cancels {recorded.get('cancel', [])}; leaving "
+                    f"{before.state!r} cancels {cancel}"))  # fmt: skip
+    r, at = before.rules, _when(ev.at)
+    if r is None or at is None or not moved or ev.dest is None:
+        return out
+    expected = [d.entry(version, at, r.calendars) for d in r.deadlines.get(ev.dest, ())]
+    schedule = recorded.get("schedule", [])
+    if schedule != expected:
+        listed = schedule if isinstance(schedule, list) else [schedule]
+        got = [e.get("id") if isinstance(e, dict) else e for e in listed]
+        want = [e["id"] for e in expected]
+        out.append(("deadline", f"entering {ev.dest!r} schedules {want} (as the definition "
+                    f"says, due from {ev.at}); the event schedules {got}"))  # fmt: skip
+    return out
+
+
+def check_deadlines(before: Track, ev: Event, version: int) -> list[Finding]:
+    """The deadline rules of a start, a step or an escalation (not of a migration)."""
+    if before.known or before.fresh:
+        return _fired(before, ev) + _scheduled(before, ev, version)
+    return []
+
+
 def check_step(before: Track, ev: Event, version: int) -> list[Finding]:
     """Every rule that event ``ev`` (at ``version``) breaks, given the history ``before`` it.
 
@@ -239,7 +355,9 @@ def check_step(before: Track, ev: Event, version: int) -> list[Finding]:
     """
     out = _order(before, ev, version) + _pinned(before, ev)
     rules = before.rules
-    if rules is None or ev.topic == MIGRATED_TOPIC:  # a migration: see migration_rules
+    if ev.topic != MIGRATED_TOPIC:
+        out += check_deadlines(before, ev, version)
+    if rules is None or ev.topic in {MIGRATED_TOPIC, ESCALATED_TOPIC}:  # their own rules
         return out
     fresh_or_start = before.fresh or ev.topic == STARTED_TOPIC
     origin = START_STATE if fresh_or_start else before.state if before.known else ev.source
