@@ -34,7 +34,7 @@ from engine.errors import (
     MigrationBlocked,
     PermissionDenied,
 )
-from engine.instance.aggregate import MIGRATE_TRIGGER, WorkflowInstance
+from engine.instance.aggregate import MIGRATE_TRIGGER, WorkflowInstance, open_deadlines
 from engine.instance.hashing import hash_fields
 from engine.instance.identity import actor_key
 from engine.instance.views import Actor
@@ -260,14 +260,36 @@ def _record(  # noqa: PLR0917 - one private call site; each argument is a part o
     reason: str,
     now: datetime,
 ) -> None:
-    source = agg.state
-    old = agg.data
-    new = checked.data
-    agg.migrate(
-        at=now,
-        body={
+    body = _migrated_body(agg, checked, plan, target, actor, reason)
+    changes = _deadline_changes(agg, target, str(checked.to_state), now)
+    if changes is not None:
+        body["deadlines"] = changes
+    agg.migrate(at=now, body=body)
+
+
+def _deadline_changes(
+    agg: WorkflowInstance, target: CompiledWorkflow, dest: str, now: datetime
+) -> dict[str, Any] | None:
+    """A migration re-enters the instance's state under the target: the old definition's
+    open deadlines are cancelled and the target's deadlines of ``dest`` scheduled, counted
+    from when the instance entered its state (or from now, if the state changes)."""
+    since = agg.state_entered_at if dest == agg.state and agg.state_entered_at else now
+    opened = open_deadlines(agg)
+    return target.deadline_changes(opened, None, dest, since, agg.version + 1)
+
+
+def _migrated_body(  # noqa: PLR0917 - one private call site; each argument a part of it
+    agg: WorkflowInstance,
+    checked: Checked,
+    plan: MigrationPlan,
+    target: CompiledWorkflow,
+    actor: Actor,
+    reason: str,
+) -> dict[str, Any]:
+    old, new = agg.data, checked.data
+    return {
             "trigger": MIGRATE_TRIGGER,
-            "source": source,
+            "source": agg.state,
             "dest": checked.to_state,
             "payload": {k: v for k, v in new.items() if k not in old or old[k] != v},
             "definition_hash": target.hash,
@@ -289,5 +311,4 @@ def _record(  # noqa: PLR0917 - one private call site; each argument is a part o
                 "entering": checked.entering,
                 "removed": sorted(k for k in old if k not in new),
             },
-        },
-    )  # fmt: skip
+        }  # fmt: skip

@@ -185,3 +185,35 @@ def test_a_check_that_fails_at_apply_time_blocks_everything(open_engine) -> None
     assert caught.value.problems
     assert engine.get(ids["submitted"]).definition_version == 1
     assert engine.get(ids["small"]).definition_version == 1
+
+
+def test_a_migration_schedules_the_targets_deadlines_from_when_the_state_was_entered(
+    open_engine,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from engine import DeadlineDef
+    from engine.testing import StepClock
+
+    base = toy_v2()
+    states = tuple(
+        s.model_copy(update={"deadlines": (
+            DeadlineDef(name="nudge", days=3, action="remind", role="approver"),)})
+        if s.name == "reviewed" else s
+        for s in base.states
+    )  # fmt: skip
+    v2 = base.model_copy(update={"states": states})
+    clock = StepClock(datetime(2026, 1, 5, 9, tzinfo=UTC), timedelta(minutes=1))
+    engine = open_engine(workflows=[toy_definition(), v2], clock=clock)
+    iid = engine.start("toy", {"title": "a", "amount": 300}, actor=REQUESTER, version=1).id
+    entered = engine.fire(iid, "review", {"score": 4}, actor=REVIEWER).state_entered_at
+    plan = engine.plan_migration("toy", to=2, actor=PLANNER)
+    engine.migrate(plan, actor=APPROVER, reason="phase 2")
+    view = engine.get(iid)
+    assert [d["due_at"] for d in view.open_deadlines.values()] == [
+        (entered + timedelta(days=3)).isoformat(timespec="microseconds")
+    ]
+    report = engine.run_due(now=entered + timedelta(days=4))
+    assert len(report.fired) == 1
+    assert engine.history(iid)[-1].trigger == "__remind__"
+    assert engine.verify().ok
