@@ -113,3 +113,28 @@ def test_the_demo_clock_only_takes_aware_times() -> None:
     assert clock() == moment
     with pytest.raises(ValueError, match="timezone-aware"):
         clock.set(datetime(2020, 5, 4, 10))  # naive: the point of the test
+
+
+def test_the_demo_runs_both_versions_and_migrates_the_waiting_requests(
+    demo: tuple[Engine, DemoClock],
+) -> None:
+    engine, clock = demo
+    summary = run_demo(engine, clock=clock)
+    assert set(summary.versions) == {1, 2}
+    assert summary.migration is not None
+    assert (summary.migration.planned, summary.migration.migrated) == (3, 2)
+    assert summary.migration.blocked == 1
+    (reason,) = summary.migration.reasons
+    assert "not in the 2025.1 registry" in reason
+    assert "Migrated 2 of 3 version 1 requests" in summary.text()
+    views = [engine.get(i) for i in engine.instance_ids()]
+    newest = max(views, key=lambda v: v.created_at)
+    oldest = min(views, key=lambda v: v.created_at)
+    assert (oldest.definition_version, newest.definition_version) == (1, 2)
+    migrated = [v for v in views if any(h.trigger == "__migrate__" for h in engine.history(v.id))]
+    assert len(migrated) == 2
+    assert all(v.definition_version == 2 and "id" in v.data["institution"] for v in migrated)
+    v2_triggers = {
+        h.trigger for v in views if v.definition_version == 2 for h in engine.history(v.id)
+    }
+    assert "request_opinion" in v2_triggers

@@ -5,6 +5,8 @@ and returns False when the request's story ends there (rejected, withdrawn, canc
 Some phases slip in a deliberate mistake that the engine must refuse.
 """
 
+# long module: the phases of a request's story, for both versions of the workflow.
+
 from __future__ import annotations
 
 import random
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import Actor
 from workflows.technical_assistance import _demo_payloads as pay
+from workflows.technical_assistance import _demo_v2 as v2
 from workflows.technical_assistance._demo_catalogue import INSTITUTIONS, Partner
 from workflows.technical_assistance.reference import reference_data
 
@@ -90,6 +93,7 @@ class Context:
     cast: Cast
     roster: list[dict[str, Any]]
     submitter: Actor | None = None
+    institution_id: str = ""
     objectives: int = 0
     activities: list[dict[str, Any]] = field(default_factory=list)
     experts: list[dict[str, Any]] = field(default_factory=list)
@@ -101,6 +105,10 @@ def request_phase(story: Story, ctx: Context) -> bool:
     req = pay.request(rng, ctx.partner, story.now.date())
     ctx.objectives = len(req["objectives"])
     ctx.submitter = cast.delegation if req["channel"] == "eu_delegation" else cast.partner
+    if story.version >= 2:
+        req = v2.request_v2(req, ctx.partner)
+        ctx.institution_id = req["institution"]["id"]
+        v2.misrouted_attempt(story, ctx, req)
     story.add("submit", ctx.submitter, req, dest="submitted")
     if rng.random() < 0.2 and not story.stopped:
         story.wait(10, 25)
@@ -138,7 +146,14 @@ def fine_tune_phase(story: Story, ctx: Context) -> bool:
     ctx.activities, ctx.experts = pay.activities_and_experts(
         rng, ctx.partner, story.now.date(), ctx.roster
     )
-    plan = {"activities": ctx.activities, "eu_delegation_opinion": pay.opinion(rng)}
+    if story.version >= 2:
+        extras = v2.consultation(story, ctx)
+        if extras is None:
+            return False
+        ctx.activities, ctx.experts = v2.plan_v2(ctx.activities), v2.experts_v2(ctx.experts)
+        plan = {"activities": ctx.activities, **extras}
+    else:
+        plan = {"activities": ctx.activities, "eu_delegation_opinion": pay.opinion(rng)}
     if rng.random() < 0.12:
         draft = [{**a, "expert_days": 75} for a in ctx.activities]
         story.add("fine_tune", cast.officer, {**plan, "activities": draft}, expect="guard_rejected")
@@ -195,7 +210,11 @@ def mobilise_phase(story: Story, ctx: Context) -> bool:
     rng, cast = story.rng, ctx.cast
     story.wait(15, 35)
     if rng.random() < 0.1:
-        conflicted = [{**ctx.experts[0], "employer": ctx.partner.name.upper()}, *ctx.experts[1:]]
+        employer = {"employer_id": ctx.institution_id} if story.version >= 2 else {}
+        conflicted = [
+            {**ctx.experts[0], "employer": ctx.partner.name.upper(), **employer},
+            *ctx.experts[1:],
+        ]
         story.add("mobilise", cast.officer, {"experts": conflicted}, expect="guard_rejected")
         story.wait(2, 7)
     story.add("mobilise", cast.officer, {"experts": ctx.experts}, dest="mobilised")
@@ -233,6 +252,9 @@ def delivery_phase(story: Story, ctx: Context) -> bool:
         record, day = pay.delivered_record(rng, activity, sum(e["days"] for e in on_it))
         story.until(day)
         delivered = True
+        if story.version >= 2:
+            record = v2.record_v2(record, activity, rng.random())
+            v2.outsider_attempt(story, ctx, record, on_it)
         if rng.random() < 0.3:  # the principal expert reports; the team validates later
             principal = Actor(next(e["id"] for e in on_it if e["principal"]), "expert")
             story.add("record_activity", principal, {**record, "report_validated": False})

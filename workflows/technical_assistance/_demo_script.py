@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from engine import Actor
 from workflows.technical_assistance import _demo_plans as plans
 from workflows.technical_assistance._demo_catalogue import INSTITUTIONS, Partner
 from workflows.technical_assistance._demo_payloads import roster as roster_of
+from workflows.technical_assistance._demo_v2 import registered_id, with_institution_id
 
 __all__ = ["PERIOD_END", "PERIOD_START", "Step", "Story", "build_scripts", "working_time"]
 
@@ -32,6 +34,12 @@ _OUTCOMES = (  # (outcome, share of requests); the rest complete the spine
     ("cancel_mobilised", 0.03),
 )
 _STALL_AT = ("submitted", "fine_tuned", "approved", "implemented", "evaluated")
+_STALL_AT_V2 = ("submitted", "consulting_delegation", "fine_tuned", "approved", "implemented")
+_PENDING_V1 = 0.05
+"""Share of version 1 requests still waiting (``submitted``, ``fine_tuned``) at the end
+(at least one from 8 requests): the candidates for migration to version 2. The last of
+them is from an institution the 2025.1 registry does not know, so its migration is
+refused and it stays in ``submitted`` on version 1."""
 
 
 @dataclass(slots=True)
@@ -46,6 +54,8 @@ class Step:
     payload: dict[str, Any] | None = None
     reason: str | None = None
     expect: str | None = None
+    version: int = 1
+    """The workflow version a ``submit`` starts (other steps follow the instance's)."""
 
 
 @dataclass(slots=True)
@@ -57,6 +67,7 @@ class Story:
     now: datetime
     stop_at: str | None = None
     state: str = ""
+    version: int = 1
     steps: list[Step] = field(default_factory=list)
 
     def wait(self, lo: int, hi: int) -> None:
@@ -80,7 +91,15 @@ class Story:
         """Append a step now; a successful one moves the story to ``dest``."""
         self.steps.append(
             Step(
-                self.now, len(self.steps), self.instance_id, trigger, actor, payload, reason, expect
+                self.now,
+                len(self.steps),
+                self.instance_id,
+                trigger,
+                actor,
+                payload,
+                reason,
+                expect,
+                self.version,
             )
         )
         self.now += timedelta(minutes=self.rng.randint(5, 90))
@@ -109,11 +128,15 @@ def _new_id(rng: random.Random) -> uuid.UUID:
 
 
 def _outcomes(rng: random.Random, n: int) -> list[str]:
-    """Outcomes by request, in date order: stalls go to the latest requests."""
+    """Outcomes by request, in date order: stalls go to the latest requests (version 2),
+    just after the version 1 requests left pending."""
+    stalls = round(n * _OUTCOMES[0][1])
+    pending = max(1 if n >= 8 else 0, round(n * _PENDING_V1))
     special = [o for o, share in _OUTCOMES[1:] for _ in range(round(n * share))]
-    body = (special + ["complete"] * n)[: n - round(n * _OUTCOMES[0][1])]
+    body = (special + ["complete"] * n)[: max(0, n - stalls - pending)]
     rng.shuffle(body)
-    return body + ["stall"] * (n - len(body))
+    tail = ["pending"] * min(pending, n - len(body))
+    return body + tail + ["stall"] * (n - len(body) - len(tail))
 
 
 def _partners(rng: random.Random, n: int) -> list[Partner]:
@@ -127,25 +150,59 @@ def _partners(rng: random.Random, n: int) -> list[Partner]:
     return chosen[:n]
 
 
+def _unregistered_at(partners: list[Partner], at: int) -> list[Partner]:
+    """``partners`` with one the 2025.1 registry does not know at ``at``, keeping every
+    country (the partner it replaces moves to a place whose country is there twice)."""
+    counts = Counter(p.country for p in partners)
+    target = next(
+        (p for p in INSTITUTIONS if registered_id(p) is None and p.country in counts), None
+    )
+    out = list(partners)
+    if target is None or not 0 <= at < len(out):
+        return out
+    if target in out:
+        j = out.index(target)
+        out[at], out[j] = out[j], out[at]
+        return out
+    spare = next((k for k, p in enumerate(out) if counts[p.country] > 1), None)
+    if spare is None:
+        return out
+    if spare != at:
+        out[spare] = out[at]
+    out[at] = target
+    return out
+
+
 def build_scripts(*, seed: int, salt: int, requests: int) -> list[list[Step]]:
     """The steps of every request (and of a few ineligible attempts), by request."""
     rng = random.Random(f"socieux-demo:{seed}:{salt}")  # noqa: S311 - demo data, not secrets
     roster = roster_of(rng)
     span = (_LAST_REQUEST - PERIOD_START) / max(1, requests)
     stories = []
-    for i, (partner, outcome) in enumerate(
-        zip(_partners(rng, requests), _outcomes(rng, requests), strict=True)
-    ):
+    outcomes = _outcomes(rng, requests)
+    pending = [i for i, o in enumerate(outcomes) if o == "pending"]
+    partners = _partners(rng, requests)
+    if pending:
+        partners = _unregistered_at(partners, pending[-1])
+    v2_from = PERIOD_END
+    for i, (partner, outcome) in enumerate(zip(partners, outcomes, strict=True)):
         start = working_time(rng, (PERIOD_START + span * (i + rng.random() * 0.9)).date())
-        story = Story(_fork(rng), _new_id(rng), start)
+        story = Story(_fork(rng), _new_id(rng), start, version=2 if outcome == "stall" else 1)
         if outcome == "stall":
-            story.stop_at = rng.choice(_STALL_AT)
+            v2_from = min(v2_from, start)
+            story.stop_at = rng.choice(_STALL_AT_V2)
+        elif outcome == "pending":
+            story.stop_at = "fine_tuned" if i == pending[0] and len(pending) > 1 else "submitted"
         _tell(story, partner, outcome, roster)
         stories.append(story.steps)
     for _ in range(max(1, round(requests / 16))):
         day = (PERIOD_START + (_LAST_REQUEST - PERIOD_START) * rng.random()).date()
         story = Story(_fork(rng), _new_id(rng), working_time(rng, day))
         plans.ineligible_attempt(story)
+        if story.now >= v2_from:
+            for step in story.steps:
+                step.version = 2
+                step.payload = with_institution_id(step.payload or {})
         stories.append(story.steps)
     stories = [[s for s in steps if s.at <= PERIOD_END] for steps in stories]
     _number_actions([s for steps in stories for s in steps])

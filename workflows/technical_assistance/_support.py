@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, TypeVar
@@ -9,9 +10,22 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from engine import GuardContext, GuardResult
-from workflows.technical_assistance.reference import ReferenceData, reference_data
+from workflows.technical_assistance.reference import (
+    DEFAULT_VERSION,
+    INSTALLED_VERSIONS,
+    ReferenceData,
+    reference_data,
+)
 
-__all__ = ["as_date", "blank", "payload_as", "planned_activities", "reference", "verdict"]
+__all__ = [
+    "as_date",
+    "blank",
+    "id_key",
+    "payload_as",
+    "planned_activities",
+    "reference",
+    "verdict",
+]
 
 _P = TypeVar("_P", bound=BaseModel)
 
@@ -25,12 +39,12 @@ def payload_as(ctx: GuardContext, model: type[_P]) -> _P:
 
 
 def reference(ctx: GuardContext) -> tuple[ReferenceData, list[str]]:
-    """The reference data, and a problem if it is not the version the definition names."""
-    ref = reference_data()
-    wanted = ctx.settings.get("reference_data_version", ref.version)
-    if wanted != ref.version:
+    """The reference data the definition names, and a problem if it is not installed."""
+    wanted = str(ctx.settings.get("reference_data_version", DEFAULT_VERSION))
+    if wanted not in INSTALLED_VERSIONS:
+        ref = reference_data()
         return ref, [f"reference data {wanted} is required but {ref.version} is installed"]
-    return ref, []
+    return reference_data(wanted), []
 
 
 def verdict(problems: Sequence[str], ok_reason: str, **inputs: Any) -> GuardResult:
@@ -61,3 +75,8 @@ def planned_activities(ctx: GuardContext) -> dict[str, dict[str, Any]]:
 def blank(text: str | None) -> bool:
     """True for None or a string that is empty after stripping."""
     return not (text and text.strip())
+
+
+def id_key(text: object) -> str:
+    """An id as compared: NFKC-normalised, case folded, without surrounding space."""
+    return unicodedata.normalize("NFKC", str(text)).casefold().strip()

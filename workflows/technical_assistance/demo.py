@@ -2,11 +2,14 @@
 
 The demo never writes events itself: every step is an ``engine.start`` or ``engine.fire``,
 so every guard, role and rule applies, and the deliberate mistakes it makes are refused
-and counted. Dates spread over 2014-2025 through a simulated clock that the engine must
-be opened with::
+and counted. Older requests follow version 1 of the workflow, the newest version 2 (the
+fourth phase); at the end the team migrates the version 1 requests still waiting in
+``submitted`` or ``fine_tuned`` to version 2 (``engine.plan_migration``, then
+``engine.migrate`` by a Commission officer), and the plan blocks one it cannot convert.
+Dates spread over 2014-2025 through a simulated clock that the engine must be opened with::
 
     clock = DemoClock()
-    with Engine.open("sqlite:///demo.db", workflows=[definition()], clock=clock) as engine:
+    with Engine.open("sqlite:///demo.db", workflows=definitions(), clock=clock) as engine:
         summary = run_demo(engine, clock=clock)
     print(summary.text())
 
@@ -16,6 +19,8 @@ mirrors the facility's published figures for 2014-2018: 64 requests, about 131 p
 activities, 34 countries. The same seed gives the same portfolio; running it again on a
 database that already holds instances appends a new batch with new ids.
 """
+
+# long module: the demo's runner, its summary and its entry point (``socieux demo``) together.
 
 from __future__ import annotations
 
@@ -28,13 +33,16 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from engine import Engine, EngineError, InstanceView, WorkflowDefinition
+from workflows.technical_assistance._demo_migration import MigrationOutcome, migrate_pending
 from workflows.technical_assistance._demo_script import (
     PERIOD_END,
     PERIOD_START,
     Step,
     build_scripts,
 )
+from workflows.technical_assistance._demo_v2 import DUE
 from workflows.technical_assistance.workflow import NAME, definition
+from workflows.technical_assistance.workflow_v2 import definition_v2
 
 if TYPE_CHECKING:
     from engine.cli.demos import Demo
@@ -106,6 +114,9 @@ class DemoSummary(BaseModel):
     period_end: date
     simulated_clock: bool
     sample_id: str | None
+    versions: dict[int, int] = {}
+    """Requests of the batch by workflow version, after the migration."""
+    migration: MigrationOutcome | None = None
 
     def text(self) -> str:
         """A short human summary, ending with the next commands to try."""
@@ -127,6 +138,16 @@ class DemoSummary(BaseModel):
             f"{self.experts} experts mobilised for {self.expert_days} expert-days; "
             f"{self.in_progress} in progress, {self.overdue} overdue at the end of the period.",
             f"Refused as they should be: {refused or 'none'}.",
+        ]
+        if self.versions:
+            lines.append(
+                "By workflow version: "
+                + ", ".join(f"version {v} {n}" for v, n in sorted(self.versions.items()))
+                + "."
+            )
+        if self.migration is not None:
+            lines.append(self.migration.text())
+        lines += [
             "Next, try:",
             "  socieux list",
         ]
@@ -144,9 +165,11 @@ def _by_count(item: tuple[str, int]) -> tuple[int, str]:
 def open_demo_engine(
     url: str | None = None, *, workflows: Iterable[WorkflowDefinition] | None = None
 ) -> tuple[Engine, DemoClock]:
-    """Open an engine on ``url`` with a fresh :class:`DemoClock` (and this workflow)."""
+    """Open an engine on ``url`` with a fresh :class:`DemoClock` (and both versions of
+    this workflow)."""
     clock = DemoClock()
-    engine = Engine.open(url, workflows=list(workflows or [definition()]), clock=clock)
+    chosen = list(workflows or [definition(), definition_v2()])
+    engine = Engine.open(url, workflows=chosen, clock=clock)
     return engine, clock
 
 
@@ -211,8 +234,9 @@ def run_demo(
             views[str(result.id)] = result
         if progress is not None:
             progress(done, len(steps))
+    migration, views = _migrate(engine, views, clock)
     events = sum(v.version for v in views.values())
-    return _summary(
+    summary = _summary(
         engine,
         views,
         refusals,
@@ -222,11 +246,28 @@ def run_demo(
         existing=existing,
         simulated=clock is not None,
     )
+    versions = Counter(v.definition_version for v in views.values())
+    return summary.model_copy(
+        update={"versions": dict(sorted(versions.items())), "migration": migration}
+    )
+
+
+def _migrate(
+    engine: Engine, views: dict[str, InstanceView], clock: DemoClock | None
+) -> tuple[MigrationOutcome | None, dict[str, InstanceView]]:
+    """At the end of the period, migrate the waiting version 1 requests; the views now."""
+    if clock is not None:
+        clock.set(PERIOD_END)
+    migration = migrate_pending(engine)
+    return migration, {k: engine.get(v.id) for k, v in views.items()}
 
 
 def _send(engine: Engine, step: Step) -> InstanceView | str:
     """Send one command: the new view, or the error code of an expected refusal."""
     try:
+        if step.trigger == DUE:
+            engine.run_due(now=step.at)
+            return engine.get(step.instance_id)
         if step.trigger == "submit":
             view = engine.start(
                 NAME,
@@ -234,6 +275,7 @@ def _send(engine: Engine, step: Step) -> InstanceView | str:
                 actor=step.actor,
                 reason=step.reason,
                 instance_id=step.instance_id,
+                version=step.version,
             )
         else:
             view = engine.fire(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from engine.definition.model import DisplayFact, DisplaySpec
 
-__all__ = ["DISPLAY"]
+__all__ = ["DISPLAY", "DISPLAY_V2"]
 
 DISPLAY = DisplaySpec(
     facts=(
@@ -28,3 +28,19 @@ DISPLAY = DisplaySpec(
     )
 )
 """The request's key facts, in the order ``socieux show`` lists them."""
+
+DISPLAY_V2 = DisplaySpec(
+    facts=(
+        *DISPLAY.facts[:3],
+        DisplayFact(key="channel", label="submission channel"),
+        DisplayFact(
+            key="eu_delegation_opinion",
+            label="Delegation opinion",
+            kind="record",
+            parts=("verdict",),
+        ),
+        DisplayFact(key="opinion_waiver", label="opinion waived", kind="record", parts=("reason",)),
+        *DISPLAY.facts[3:],
+    )
+)
+"""Version 2's key facts: version 1's, with the channel and the Delegation's opinion."""

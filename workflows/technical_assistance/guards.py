@@ -12,6 +12,8 @@ in :mod:`workflows.technical_assistance.delivery_guards` and are re-exported her
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from engine import Guard, GuardContext, GuardResult
 from workflows.technical_assistance._support import (
     blank,
@@ -33,8 +35,10 @@ from workflows.technical_assistance.delivery_guards import (
 from workflows.technical_assistance.payloads import (
     ActionPlanPayload,
     ApprovalPayload,
+    PlannedActivity,
     RequestPayload,
 )
+from workflows.technical_assistance.payloads_v2 import ActionPlanPayloadV2, PlannedActivityV2
 
 __all__ = [
     "action_plan_valid",
@@ -118,6 +122,13 @@ def request_complete(ctx: GuardContext) -> GuardResult:
 
 
 # ------------------------------------------------------------------ fine_tune
+def _plan(ctx: GuardContext) -> Sequence[PlannedActivity | PlannedActivityV2]:
+    """The planned activities of a ``fine_tune`` payload, of either version."""
+    if isinstance(ctx.payload, ActionPlanPayloadV2):
+        return ctx.payload.activities
+    return payload_as(ctx, ActionPlanPayload).activities
+
+
 def eu_delegation_opinion_recorded(ctx: GuardContext) -> GuardResult:
     """The Delegation's opinion is recorded; unfavourable has a note, waived a reason."""
     opinion = payload_as(ctx, ActionPlanPayload).eu_delegation_opinion
@@ -133,27 +144,27 @@ def eu_delegation_opinion_recorded(ctx: GuardContext) -> GuardResult:
 
 def action_plan_within_caps(ctx: GuardContext) -> GuardResult:
     """1 to ``max_activities`` activities; expert-days within the per-activity and total caps."""
-    plan = payload_as(ctx, ActionPlanPayload)
+    activities = _plan(ctx)
     max_n = int(ctx.settings["max_activities"])
     per_cap = int(ctx.settings["max_expert_days_per_activity"])
     total_cap = int(ctx.settings["max_expert_days_total"])
-    total = sum(a.expert_days for a in plan.activities)
+    total = sum(a.expert_days for a in activities)
     problems = []
-    if not plan.activities:
+    if not activities:
         problems.append("the action plan has no activity")
-    elif len(plan.activities) > max_n:
-        problems.append(f"{len(plan.activities)} activities exceed the cap of {max_n}")
+    elif len(activities) > max_n:
+        problems.append(f"{len(activities)} activities exceed the cap of {max_n}")
     problems += [
         f"activity {a.id}: {a.expert_days} expert-days exceed the cap of {per_cap}"
-        for a in plan.activities
+        for a in activities
         if a.expert_days > per_cap
     ]
     if total > total_cap:
         problems.append(f"{total} expert-days in total exceed the cap of {total_cap}")
     return verdict(
         problems,
-        f"{len(plan.activities)} activities, {total} expert-days: within caps",
-        activities=len(plan.activities),
+        f"{len(activities)} activities, {total} expert-days: within caps",
+        activities=len(activities),
         expert_days_total=total,
         max_activities=max_n,
         max_expert_days_per_activity=per_cap,
@@ -163,14 +174,14 @@ def action_plan_within_caps(ctx: GuardContext) -> GuardResult:
 
 def action_plan_valid(ctx: GuardContext) -> GuardResult:
     """Activity ids unique, types known, and every time window valid and not too long."""
-    plan = payload_as(ctx, ActionPlanPayload)
+    activities = _plan(ctx)
     ref, problems = reference(ctx)
     max_window = int(ctx.settings["max_activity_window_days"])
-    ids = [a.id for a in plan.activities]
+    ids = [a.id for a in activities]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         problems.append(f"activity id(s) used twice: {', '.join(dupes)}")
-    for a in plan.activities:
+    for a in activities:
         if a.type not in ref.activity_types:
             problems.append(f"activity {a.id}: unknown type {a.type!r}")
         if a.end < a.start:
@@ -181,8 +192,8 @@ def action_plan_valid(ctx: GuardContext) -> GuardResult:
         problems,
         "activity ids, types and windows valid",
         activity_ids=ids,
-        types=[a.type for a in plan.activities],
-        windows=[[a.start.isoformat(), a.end.isoformat()] for a in plan.activities],
+        types=[a.type for a in activities],
+        windows=[[a.start.isoformat(), a.end.isoformat()] for a in activities],
         max_activity_window_days=max_window,
         reference_data=ref.version,
     )

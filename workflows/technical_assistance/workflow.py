@@ -27,7 +27,18 @@ from workflows.technical_assistance.payloads import (
 )
 from workflows.technical_assistance.reference import reference_data
 
-__all__ = ["DEFAULT_SLA_DAYS", "NAME", "ROLES", "VERSION", "Settings", "definition"]
+__all__ = [
+    "DEFAULT_SLA_DAYS",
+    "NAME",
+    "ROLES",
+    "STATES",
+    "VERSION",
+    "Settings",
+    "check_sla_days",
+    "definition",
+    "delivery_transitions",
+    "request_transitions",
+]
 
 NAME = "technical-assistance"
 VERSION = 1
@@ -50,7 +61,7 @@ DEFAULT_SLA_DAYS: Mapping[str, int] = {
     "implemented": 30,
     "evaluated": 60,
 }
-_STATES: tuple[tuple[str, bool, str], ...] = (
+STATES: tuple[tuple[str, bool, str], ...] = (  # (name, final, description)
     ("submitted", False, "The request is with the SOCIEUX+ team."),
     ("revision_requested", False, "The team asked the requester to revise the request."),
     ("fine_tuned", False, "The action is worked out; it awaits the Commission's approval."),
@@ -80,16 +91,23 @@ class Settings(BaseModel):
     @field_validator("sla_days")
     @classmethod
     def _known_states(cls, value: dict[str, int]) -> dict[str, int]:
-        finals = {name for name, final, _ in _STATES if final}
-        states = {name for name, _, _ in _STATES}
-        for state, days in value.items():
-            if state not in states or state in finals:
-                msg = f"no SLA can be set for {state!r} (not a non-final state)"
-                raise ValueError(msg)
-            if days < 1:
-                msg = f"SLA for {state!r} must be at least 1 day"
-                raise ValueError(msg)
-        return value
+        return check_sla_days(value, STATES)
+
+
+def check_sla_days(
+    value: dict[str, int], states: tuple[tuple[str, bool, str], ...]
+) -> dict[str, int]:
+    """``value`` if it sets SLAs (at least 1 day) for non-final ``states`` only."""
+    finals = {name for name, final, _ in states if final}
+    names = {name for name, _, _ in states}
+    for state, days in value.items():
+        if state not in names or state in finals:
+            msg = f"no SLA can be set for {state!r} (not a non-final state)"
+            raise ValueError(msg)
+        if days < 1:
+            msg = f"SLA for {state!r} must be at least 1 day"
+            raise ValueError(msg)
+    return value
 
 
 def definition(settings: Mapping[str, Any] | None = None) -> WorkflowDefinition:
@@ -121,9 +139,9 @@ def definition(settings: Mapping[str, Any] | None = None) -> WorkflowDefinition:
         roles=ROLES,
         states=tuple(
             StateDef(name=name, final=final, sla_days=sla.get(name), description=text)
-            for name, final, text in _STATES
+            for name, final, text in STATES
         ),
-        transitions=_request_transitions() + _delivery_transitions(),
+        transitions=request_transitions() + delivery_transitions(),
         guards=guards(),
         settings={
             **cfg.model_dump(exclude={"sla_days", "reference_data_version"}),
@@ -140,7 +158,8 @@ _REQUEST_GUARDS = ("request_eligible", "request_complete")
 
 
 # long function: a table of transition definitions (data), one literal per transition.
-def _request_transitions() -> tuple[TransitionDef, ...]:
+def request_transitions() -> tuple[TransitionDef, ...]:
+    """Version 1's transitions from the request to its approval (or its end)."""
     return (
         TransitionDef(
             trigger="submit",
@@ -218,7 +237,8 @@ def _request_transitions() -> tuple[TransitionDef, ...]:
 
 
 # long function: a table of transition definitions (data), one literal per transition.
-def _delivery_transitions() -> tuple[TransitionDef, ...]:
+def delivery_transitions() -> tuple[TransitionDef, ...]:
+    """Version 1's transitions from mobilisation to dissemination (or cancellation)."""
     return (
         TransitionDef(
             trigger="mobilise",
