@@ -51,11 +51,12 @@ def _camel(trigger: str) -> str:
 
 
 def trigger_docs(workflows: Iterable[CompiledWorkflow]) -> list[TriggerDoc]:
-    """One entry per non-start trigger of ``workflows`` (every version), in definition order."""
+    """One entry per non-start trigger of ``workflows`` (every version), in definition order,
+    except those only the engine's own ``system`` actor fires (its deadlines do)."""
     by_trigger: dict[str, list[Any]] = {}
     for compiled in workflows:
         for t in compiled.definition.transitions:
-            if not t.is_start:
+            if not t.is_start and set(t.roles) != {"system"}:
                 by_trigger.setdefault(t.trigger, []).append(t)
     docs: list[TriggerDoc] = []
     for trigger, transitions in by_trigger.items():

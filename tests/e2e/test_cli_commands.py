@@ -46,6 +46,14 @@ def first(db: str, state: str) -> str:
     return rows(db, "--state", state)[0]["id"]
 
 
+def waiting_v1(db: str) -> str:
+    """A request submitted once under version 1 and still waiting (the demo keeps one)."""
+    for row in rows(db, "--state", "submitted"):
+        if row["version"] == 1 and as_json(db, "show", row["id"])["definition_version"] == 1:
+            return str(row["id"])
+    raise AssertionError("the demo kept no version 1 request in submitted")
+
+
 # ------------------------------------------------------------------ demo and workflows
 def test_demo_prints_a_summary_and_the_next_commands(tmp_path: Path) -> None:
     out = ok(f"sqlite:///{tmp_path / 'd.db'}", "demo", "--requests", "3", "--seed", "2")
@@ -73,12 +81,16 @@ def test_workflows_list_and_show_in_every_format(demo: str) -> None:
     assert "stateDiagram-v2" in mermaid
     assert "submitted --> fine_tuned: fine_tune" in mermaid
     dot = ok(demo, "workflows", "show", "technical-assistance", "--format", "dot")
-    assert dot.startswith('digraph "technical-assistance_v1"')
+    assert dot.startswith('digraph "technical-assistance_v2"')  # the latest version
     assert '"submitted" -> "fine_tuned" [label="fine_tune\\n[socieux_team]"]' in dot
     doc = json.loads(ok(demo, "workflows", "show", "technical-assistance", "--format", "json"))
     assert doc["name"] == "technical-assistance"
     assert {s["name"] for s in doc["states"]} >= {"submitted", "disseminated"}
-    assert ok(demo, "workflows", "show", "technical-assistance", "--version", "1") == table
+    assert ok(demo, "workflows", "show", "technical-assistance", "--version", "2") == table
+    assert "consulting_delegation" in table
+    assert "consulting_delegation" not in ok(
+        demo, "workflows", "show", "technical-assistance", "--version", "1"
+    )
     assert run(demo, "workflows", "show", "technical-assistance", "--version", "9").exit_code == 5
     assert run(demo, "workflows", "show", "nope").exit_code == 5
     assert run(demo, "workflows", "show", "technical-assistance", "--format", "png").exit_code == 2
@@ -87,7 +99,7 @@ def test_workflows_list_and_show_in_every_format(demo: str) -> None:
 # ------------------------------------------------------------------ submit and fire
 def test_submit_reads_the_data_from_a_file_or_stdin(fresh: str, tmp_path: Path) -> None:
     data = tmp_path / "request.json"
-    data.write_text(json.dumps(request_payload(country="PE")), encoding="utf-8")
+    data.write_text(json.dumps(request_payload(country="PE", version=2)), encoding="utf-8")
     out = ok(
         fresh,
         "submit",
@@ -109,7 +121,7 @@ def test_submit_reads_the_data_from_a_file_or_stdin(fresh: str, tmp_path: Path) 
         "eu_delegation:d-1",
         "--data",
         "-",
-        input=json.dumps(request_payload()),
+        input=json.dumps(request_payload(channel="eu_delegation", version=2)),
     )
     assert (view["state"], view["version"], view["data"]["country"]) == ("submitted", 1, "KH")
     history = as_json(fresh, "history", new_id)
@@ -123,7 +135,7 @@ def test_submit_reads_the_data_from_a_file_or_stdin(fresh: str, tmp_path: Path) 
 def test_fire_moves_the_instance_with_data_reason_and_expected_version(
     fresh: str, tmp_path: Path
 ) -> None:
-    iid = first(fresh, "submitted")
+    iid = waiting_v1(fresh)
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps(action_plan_payload()), encoding="utf-8")
     stale = run(
@@ -162,7 +174,7 @@ def test_fire_moves_the_instance_with_data_reason_and_expected_version(
 
 
 def test_refused_fires_exit_3_and_write_nothing(fresh: str) -> None:
-    iid = first(fresh, "submitted")
+    iid = waiting_v1(fresh)
     cases = [
         (["approve", "--as", "commission:c-1"], "transition_not_allowed"),
         (["fine_tune", "--as", "partner_institution:p-1"], "permission_denied"),
@@ -185,7 +197,7 @@ def test_refused_fires_exit_3_and_write_nothing(fresh: str) -> None:
     ],
 )
 def test_bad_input_exits_2_with_one_line(fresh: str, text: str, message: str) -> None:
-    iid = first(fresh, "submitted")
+    iid = waiting_v1(fresh)
     result = run(
         fresh, "fire", iid, "withdraw", "--as", "partner_institution:p", "--data", "-", input=text
     )
@@ -272,7 +284,7 @@ def test_list_filters_limit_and_offset(demo: str, summary: dict[str, Any]) -> No
 
 # ------------------------------------------------------------------ show, history, next
 def test_show_presents_state_facts_stages_next_and_warnings(demo: str) -> None:
-    iid = first(demo, "submitted")
+    iid = waiting_v1(demo)
     out = ok(demo, "show", iid[:6])
     assert iid in out
     assert "submitted" in out
@@ -280,7 +292,7 @@ def test_show_presents_state_facts_stages_next_and_warnings(demo: str) -> None:
     assert "⚠ overdue:" in out
     assert "SLA 30 days" in out
     assert "institution" in out
-    assert " · public_authority · national" in out
+    assert " · public_authority · " in out  # type and level
     assert "stage timeline" in out
     assert "what may happen next" in out
     assert "fine_tune" in out
@@ -324,7 +336,7 @@ def test_history_is_a_readable_timeline(demo: str) -> None:
 
 
 def test_next_with_and_without_an_actor(demo: str) -> None:
-    iid = first(demo, "submitted")
+    iid = waiting_v1(demo)
     out = ok(demo, "next", iid)
     assert "as partner_institution (anyone) in state submitted" in out
     assert "as socieux_team (anyone)" in out
@@ -370,7 +382,7 @@ def test_db_from_the_environment_and_log_formats(fresh: str) -> None:
     by_env = run(None, "--json", "list", env={"SOCIEUX_DB": fresh})
     assert by_env.exit_code == 0
     assert len(json.loads(by_env.stdout)) >= 1
-    iid = first(fresh, "submitted")
+    iid = waiting_v1(fresh)
     logged = run(
         fresh,
         "--log-format",

@@ -105,7 +105,8 @@ def test_history_uses_the_one_time_format_and_arrow(demo: str) -> None:
 
 def test_explain_shows_guard_inputs_as_json(demo: str) -> None:
     iid = as_json(demo, "list", "--state", "disseminated", "--limit", "1")[0]["id"]
-    out = ok(demo, "audit", "explain", iid, "2")
+    tuned = next(e for e in as_json(demo, "history", iid) if e["trigger"] == "fine_tune")
+    out = ok(demo, "audit", "explain", iid, str(tuned["version"]))
     assert "+00:00 by " in out
     assert "'" not in out.split("inputs", 1)[1]  # no Python reprs
     assert '=["A1"' in out or '="' in out
@@ -165,8 +166,8 @@ def test_an_unknown_state_lists_the_valid_ones(demo: str) -> None:
     assert done.exit_code == 2
     assert done.stderr == (
         "error[invalid_argument]: --state: unknown state 'nope' (valid: approved, cancelled, "
-        "disseminated, evaluated, fine_tuned, implemented, mobilised, rejected, "
-        "revision_requested, submitted, withdrawn)\n"
+        "consulting_delegation, disseminated, evaluated, fine_tuned, implemented, mobilised, "
+        "rejected, revision_requested, submitted, withdrawn)\n"
     )
 
 
@@ -225,7 +226,12 @@ def test_hooks_retry_names_an_unknown_subscriber(demo: str) -> None:
 
 def test_workflows_example_prints_a_template_for_data(demo: str, tmp_path: Path) -> None:
     sketch = json.loads(ok(demo, "workflows", "example", "technical-assistance", "submit"))
-    assert sketch["institution"] == {"name": "<Name>", "type": "<Type>", "level": "<Level>"}
+    assert sketch["institution"] == {  # version 2 (the latest) gives the institution an id
+        "name": "<Name>",
+        "type": "<Type>",
+        "level": "<Level>",
+        "id": "<Id>",
+    }
     assert sketch["desired_start"] == "YYYY-MM-DD"
     assert json.loads(ok(demo, "workflows", "example", "technical-assistance", "reject")) == {}
     bad = run(demo, "workflows", "example", "technical-assistance", "nope")

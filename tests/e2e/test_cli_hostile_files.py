@@ -65,7 +65,7 @@ def test_stdin_is_capped_too(db: str) -> None:
 
 
 def test_data_of_exactly_the_limit_is_read(db: str, tmp_path: Path) -> None:
-    text = json.dumps(request_payload())
+    text = json.dumps(request_payload(version=2))
     exact = tmp_path / "exact.json"
     exact.write_text(text + " " * (DATA_LIMIT - len(text.encode())), encoding="utf-8")
     assert run(db, *SUBMIT, "--data", str(exact)).exit_code == 0

@@ -112,6 +112,8 @@ DEMO = {
     "period_end",
     "simulated_clock",
     "sample_id",
+    "versions",
+    "migration",
 }
 
 
@@ -137,12 +139,20 @@ def test_demo_summary(store: tuple[Path, dict[str, Any]]) -> None:
     assert (summary["requests"], summary["instances"], summary["simulated_clock"]) == (8, 8, True)
     assert sum(summary["states"].values()) == 8
     assert summary["events"] > 8
+    assert sum(summary["versions"].values()) == 8
+    assert summary["migration"]["planned"] >= summary["migration"]["blocked"] >= 1
 
 
 def test_workflows(db: str) -> None:
-    [row] = as_json(db, "workflows", "list")
-    assert set(row) == {"name", "version", "title", "hash", "states", "transitions"}
-    assert (row["name"], row["states"], len(row["hash"])) == ("technical-assistance", 11, 64)
+    v1, v2 = as_json(db, "workflows", "list")
+    assert set(v1) == set(v2) == {"name", "version", "title", "hash", "states", "transitions"}
+    assert (v1["name"], v1["version"], v1["states"], len(v1["hash"])) == (
+        "technical-assistance",
+        1,
+        11,
+        64,
+    )
+    assert (v2["name"], v2["version"], v2["states"]) == ("technical-assistance", 2, 12)
     doc = as_json(db, "workflows", "show", "technical-assistance")
     assert {"name", "version", "states", "transitions"} <= set(doc)
 
@@ -156,7 +166,7 @@ def test_submit_fire_and_list(db: str) -> None:
         "partner_institution:p-1",
         "--data",
         "-",
-        input=json.dumps(request_payload()),
+        input=json.dumps(request_payload(version=2)),
     )
     assert set(view) == VIEW
     assert view["state"] == "submitted"
@@ -196,11 +206,13 @@ def test_show(db: str) -> None:
     assert [set(s) for s in doc["stages"]] == [STAGE]
     assert doc["stages"][0]["left_at"] is None
     assert [set(s) for s in doc["timeline"]] == [STEP]
+    consult = {"request_opinion"} if "consulting_delegation" in str(doc["next"]) else set()
     assert {n["trigger"] for n in doc["next"]} == {
         "return_for_revision",
         "fine_tune",
         "reject",
         "withdraw",
+        *consult,
     }
     assert all(set(n) == {"trigger", "to", "roles"} for n in doc["next"])
     assert is_time(doc["measured_at"])

@@ -59,7 +59,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
 @pytest.mark.parametrize("columns", [80, 160])
 def test_show_and_stats_fit_the_terminal(store: tuple[str, dict], columns: int) -> None:
     url, summary = store
-    ongoing = json.loads(process("--db", url, "--json", "list", "--state", "submitted").stdout)
+    rows = json.loads(process("--db", url, "--json", "list", "--limit", "1000").stdout)
+    ongoing = [r for r in rows if not r["final"]]
     for args in (["show", summary["sample_id"][:8]], ["show", ongoing[0]["id"][:8]], ["stats"]):
         code, raw, text = in_terminal("--db", url, *args, columns=columns)
         assert code == 0, text

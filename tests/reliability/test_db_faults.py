@@ -61,7 +61,7 @@ def command(step):
         engine.requests(limit=5)
         return "read"
     if iid is None or step % 7 == 0:
-        iid = engine.start("technical-assistance", request_payload(),
+        iid = engine.start("technical-assistance", request_payload(version=2),
                            actor=ACTORS["partner"]).id
         step_no = 0
         return "start"
@@ -69,7 +69,7 @@ def command(step):
     if trigger == "return_for_revision":
         engine.fire(iid, trigger, actor=ACTORS["team"], reason="narrow it down")
     else:
-        engine.fire(iid, trigger, request_payload(), actor=ACTORS["partner"])
+        engine.fire(iid, trigger, request_payload(version=2), actor=ACTORS["partner"])
     step_no += 1
     return trigger
 
@@ -305,7 +305,7 @@ def _cli_refuses(db: str, *args: str) -> str:
 def submit_args(tmp_path: Path) -> tuple[str, ...]:
     """``socieux submit`` with a valid request (so only the database can refuse it)."""
     data = tmp_path / "request.json"
-    data.write_text(json.dumps(request_payload()), encoding="utf-8")
+    data.write_text(json.dumps(request_payload(version=2)), encoding="utf-8")
     return ("submit", NAME, "--as", "partner_institution:kh-nspc-1", "--data", str(data))
 
 
@@ -318,7 +318,7 @@ def test_a_read_only_sqlite_url_refuses_writes_and_writes_nothing(
     with Engine.open(ro) as engine:
         assert len(engine.requests()) == 1  # reads work
         with pytest.raises(StorageUnavailable) as info:
-            engine.start(NAME, request_payload(), actor=ACTORS["partner"])
+            engine.start(NAME, request_payload(version=2), actor=ACTORS["partner"])
         assert "readonly" in str(info.value)
     line = _cli_refuses(ro, *submit_args(tmp_path))
     assert "readonly" in line
@@ -344,7 +344,7 @@ def test_an_immutable_sqlite_file_refuses_writes_even_for_root(
         try:
             with Engine.open(url) as engine:
                 with pytest.raises(StorageUnavailable):
-                    engine.start(NAME, request_payload(), actor=ACTORS["partner"])
+                    engine.start(NAME, request_payload(version=2), actor=ACTORS["partner"])
                 refused += 1
         except StorageUnavailable:  # opening may already need to write (WAL, projections)
             refused += 1
@@ -368,13 +368,13 @@ def test_a_sqlite_file_locked_by_another_writer_times_out_cleanly_then_recovers(
     try:
         blocker.execute("BEGIN EXCLUSIVE")
         with pytest.raises(StorageUnavailable) as info:
-            engine.start(NAME, request_payload(), actor=ACTORS["partner"])
+            engine.start(NAME, request_payload(version=2), actor=ACTORS["partner"])
         assert "locked" in str(info.value)
         line = _cli_refuses(url, *submit_args(tmp_path))
         assert "locked" in line
         blocker.execute("ROLLBACK")
         assert sqlite_event_count(path) == before  # nothing written while it was locked
-        engine.start(NAME, request_payload(), actor=ACTORS["partner"])  # recovered
+        engine.start(NAME, request_payload(version=2), actor=ACTORS["partner"])  # recovered
     finally:
         blocker.close()
         engine.close()
@@ -405,7 +405,7 @@ def test_a_file_that_is_not_a_usable_database_is_storage_unavailable(
     snapshot = path.read_bytes()
     url = f"sqlite:///{path}"
     with pytest.raises(EngineError) as info, Engine.open(url) as engine:
-        engine.start(NAME, request_payload(), actor=ACTORS["partner"])
+        engine.start(NAME, request_payload(version=2), actor=ACTORS["partner"])
     assert info.value.code == "storage_unavailable", info.value
     _cli_refuses(url, *submit_args(tmp_path))
     _cli_refuses(url, "list")

@@ -31,10 +31,13 @@ from tests.e2e.cli_support import run
 from tests.helpers import event_count
 from tests.reliability._fuzz_support import TABLE, valid_payload
 from tests.reliability.conftest import Figures
-from workflows.technical_assistance import NAME, ROLES, definition
+from workflows.technical_assistance import NAME, ROLES, definition, definitions
 from workflows.technical_assistance.builders import (
     ACTORS,
+    action_plan_payload,
+    approval_payload,
     mobilisation_payload,
+    opinion_payload,
     request_payload,
     walk_to,
 )
@@ -226,7 +229,7 @@ def _tables(path: Path) -> dict[str, int]:
 @pytest.fixture
 def portfolio(tmp_path: Path) -> tuple[Path, str]:
     path = tmp_path / "portfolio.db"
-    with Engine.open(f"sqlite:///{path}", workflows=[DEFN]) as engine:
+    with Engine.open(f"sqlite:///{path}", workflows=definitions()) as engine:  # as the CLI
         for state in ("submitted", "fine_tuned", "approved", "rejected"):
             walk_to(engine, state)
         walk_to(engine, "submitted", data_overrides={"submit": {"country": "PE"}})
@@ -337,8 +340,8 @@ MARKERS = [
 ]
 
 
-def _request() -> dict[str, Any]:
-    payload = request_payload()
+def _request(version: int = 1) -> dict[str, Any]:
+    payload = request_payload(version=version)
     payload["contact"] = {
         "name": SECRETS["contact_name"],
         "email": SECRETS["email"],
@@ -348,8 +351,8 @@ def _request() -> dict[str, Any]:
     return payload
 
 
-def _experts(activities: list[dict[str, Any]]) -> dict[str, Any]:
-    payload = mobilisation_payload(activities)
+def _experts(activities: list[dict[str, Any]], version: int = 1) -> dict[str, Any]:
+    payload = mobilisation_payload(activities, version=version)
     for e in payload["experts"]:
         e["name"] = SECRETS["expert_name"]
     return payload
@@ -433,46 +436,28 @@ def test_personal_data_never_reaches_the_cli_logs(
         return json.loads(result.stdout) if result.exit_code == 0 and result.stdout else None
 
     partner = "--as", "partner_institution:kh-nspc-1"
-    view = cli("submit", NAME, *partner, data=_request())
+    team = "--as", "socieux_team:team-1"
+    view = cli("submit", NAME, *partner, data=_request(2))  # the latest version: 2
     iid = view["id"]
     cli(
         "submit",
         NAME,
         *partner,
         data={
-            **_request(),
+            **_request(2),
             "contact": {"name": SECRETS["contact_name"], "email": "Zyxwoq no mail"},
         },
         code=2,
     )
-    cli("submit", NAME, *partner, data={**_request(), "country": "ZZ"}, code=3)
-    view = cli(
-        "fire",
-        iid,
-        "fine_tune",
-        "--as",
-        "socieux_team:team-1",
-        data=valid_payload("fine_tune", view["data"], 0),
-    )
-    view = cli(
-        "fire",
-        iid,
-        "approve",
-        "--as",
-        "commission:dg-1",
-        data=valid_payload("approve", view["data"], 0),
-    )
-    conflicted = _experts(view["data"]["activities"])
-    conflicted["experts"][0]["employer"] = view["data"]["institution"]["name"]
-    cli("fire", iid, "mobilise", "--as", "socieux_team:team-1", data=conflicted, code=3)
-    cli(
-        "fire",
-        iid,
-        "mobilise",
-        "--as",
-        "socieux_team:team-1",
-        data=_experts(view["data"]["activities"]),
-    )
+    cli("submit", NAME, *partner, data={**_request(2), "country": "ZZ"}, code=3)
+    cli("fire", iid, "request_opinion", *team)
+    cli("fire", iid, "give_opinion", "--as", "eu_delegation:eud-1", data=opinion_payload())
+    view = cli("fire", iid, "fine_tune", *team, data=action_plan_payload(version=2))
+    view = cli("fire", iid, "approve", "--as", "commission:dg-1", data=approval_payload())
+    conflicted = _experts(view["data"]["activities"], version=2)
+    conflicted["experts"][0]["employer_id"] = view["data"]["institution"]["id"]
+    cli("fire", iid, "mobilise", *team, data=conflicted, code=3)
+    cli("fire", iid, "mobilise", *team, data=_experts(view["data"]["activities"], version=2))
     for args in (
         ("show", iid),
         ("history", iid),

@@ -46,7 +46,9 @@ def submit(client: TestClient, **headers: str) -> Any:
     return response
 
 
-LIFECYCLE = [  # after submit: each trigger and the role that fires it
+LIFECYCLE = [  # after submit: each trigger and the role that fires it (version 2)
+    ("request_opinion", "socieux_team"),
+    ("give_opinion", "eu_delegation"),
     ("fine_tune", "socieux_team"),
     ("approve", "commission"),
     ("mobilise", "socieux_team"),
@@ -83,11 +85,13 @@ def test_importing_the_app_opens_nothing(tmp_path: Path) -> None:
         "/requests/{instance_id}/disseminate",
         "/requests/{instance_id}/evaluate",
         "/requests/{instance_id}/fine_tune",
+        "/requests/{instance_id}/give_opinion",
         "/requests/{instance_id}/history",
         "/requests/{instance_id}/implement",
         "/requests/{instance_id}/mobilise",
         "/requests/{instance_id}/record_activity",
         "/requests/{instance_id}/reject",
+        "/requests/{instance_id}/request_opinion",
         "/requests/{instance_id}/resubmit",
         "/requests/{instance_id}/return_for_revision",
         "/requests/{instance_id}/withdraw",
@@ -105,7 +109,7 @@ def test_a_request_goes_from_submission_to_dissemination_over_http(client: TestC
         bodies: list[dict[str, Any]]
         if trigger == "record_activity":
             activities = client.get(url).json()["data"]["activities"]
-            bodies = [{"data": activity_record_payload(a)} for a in activities]
+            bodies = [{"data": activity_record_payload(a, version=2)} for a in activities]
         else:
             bodies = [{"data": payload(trigger)}]
         for body in bodies:
@@ -118,10 +122,12 @@ def test_a_request_goes_from_submission_to_dissemination_over_http(client: TestC
 
     final = client.get(url)
     assert final.json()["state"] == "disseminated"
-    assert final.headers["ETag"] == tag == '"9"'
+    assert final.headers["ETag"] == tag == '"11"'
     history = client.get(f"{url}/history").json()
     assert [(h["trigger"], h["role"]) for h in history] == [
         ("submit", "partner_institution"),
+        ("request_opinion", "socieux_team"),
+        ("give_opinion", "eu_delegation"),
         ("fine_tune", "socieux_team"),
         ("approve", "commission"),
         ("mobilise", "socieux_team"),
@@ -149,8 +155,8 @@ def test_a_stale_if_match_is_409_and_records_nothing(client: TestClient) -> None
     created = submit(client)
     url, read_by_both = created.headers["Location"], created.headers["ETag"]
     first = client.post(
-        f"{url}/fine_tune",
-        json={"data": payload("fine_tune")},
+        f"{url}/request_opinion",
+        json={},
         headers=as_("socieux_team", **{"If-Match": read_by_both}),
     )
     assert first.status_code == 200
@@ -168,7 +174,7 @@ def test_a_stale_if_match_is_409_and_records_nothing(client: TestClient) -> None
         "actual": 2,
         "attempts": 1,
     }
-    assert client.get(url).json()["state"] == "fine_tuned"
+    assert client.get(url).json()["state"] == "consulting_delegation"
 
 
 @pytest.mark.parametrize("if_match", ["2", 'W/"1"', '"1", "2"', '"one"'])
@@ -187,9 +193,7 @@ def test_a_malformed_if_match_is_400(client: TestClient, if_match: str) -> None:
 def test_if_match_star_fires_whatever_the_version(client: TestClient) -> None:
     url = submit(client).headers["Location"]
     response = client.post(
-        f"{url}/fine_tune",
-        json={"data": payload("fine_tune")},
-        headers=as_("socieux_team", **{"If-Match": "*"}),
+        f"{url}/request_opinion", json={}, headers=as_("socieux_team", **{"If-Match": "*"})
     )
     assert response.status_code == 200
 
@@ -310,9 +314,7 @@ def test_get_answers_304_to_its_own_etag(client: TestClient) -> None:
     url = submit(client).headers["Location"]
     fresh = client.get(url)
     assert client.get(url, headers={"If-None-Match": fresh.headers["ETag"]}).status_code == 304
-    client.post(
-        f"{url}/fine_tune", json={"data": payload("fine_tune")}, headers=as_("socieux_team")
-    )
+    client.post(f"{url}/request_opinion", json={}, headers=as_("socieux_team"))
     changed = client.get(url, headers={"If-None-Match": fresh.headers["ETag"]})
     assert changed.status_code == 200
     assert changed.headers["ETag"] == '"2"'
@@ -321,10 +323,10 @@ def test_get_answers_304_to_its_own_etag(client: TestClient) -> None:
 def test_allowed_tells_the_caller_what_they_may_fire(client: TestClient) -> None:
     url = submit(client).headers["Location"]
     report = client.get(f"{url}/allowed", headers=as_("socieux_team")).json()
-    assert set(report["allowed"]) == {"return_for_revision", "reject"}
+    assert set(report["allowed"]) == {"return_for_revision", "reject", "request_opinion"}
     refused = {r["trigger"]: r["code"] for r in report["refused"]}
     assert refused["approve"] == "transition_not_allowed"
-    assert refused["fine_tune"] == "guard_rejected"  # its guards read the plan it brings
+    assert refused["fine_tune"] == "guard_rejected"  # no opinion on file, nor a plan
     assert client.get(f"{url}/allowed").status_code == 401
 
 
@@ -429,7 +431,7 @@ def test_an_app_without_an_engine_opens_and_closes_its_own(tmp_path: Path) -> No
     with Engine.open(url) as reopened:
         assert reopened.get(view.id).state == "approved"
         notifier = next(s for s in reopened.subscriptions() if s.name == NOTIFIER)
-        assert (notifier.position, notifier.owner) == (3, None)  # delivered, lease released
+        assert (notifier.position, notifier.owner) == (5, None)  # delivered, lease released
     outbox = Outbox(outbox_path)
     try:
         assert [m.instance_id for m in outbox.messages()] == [str(view.id)]
@@ -447,8 +449,9 @@ def test_the_app_serves_concurrent_requests_on_a_sqlite_file(tmp_path: Path) -> 
 
             def work(url: str) -> list[int]:
                 codes = [client.get(url).status_code, client.get("/requests").status_code]
-                body = {"data": payload("fine_tune")}
-                response = client.post(f"{url}/fine_tune", json=body, headers=as_("socieux_team"))
+                response = client.post(
+                    f"{url}/request_opinion", json={}, headers=as_("socieux_team")
+                )
                 codes += [response.status_code, client.get(f"{url}/history").status_code]
                 return codes
 
@@ -457,7 +460,7 @@ def test_the_app_serves_concurrent_requests_on_a_sqlite_file(tmp_path: Path) -> 
         codes = {c for r in results for c in r}
         assert codes == {200}, sorted(codes)
         states = {engine.get(u.rsplit("/", 1)[-1]).state for u in urls}
-        assert states == {"fine_tuned"}
+        assert states == {"consulting_delegation"}
         assert sum(len(engine.history(u.rsplit("/", 1)[-1])) for u in urls) == 64
 
 
