@@ -18,6 +18,7 @@ def test_the_readme_library_example_runs(tmp_path: Path) -> None:
     code = block.replace("sqlite:///socieux.db", f"sqlite:///{tmp_path / 'readme.db'}")
     names: dict[str, object] = {
         "request": payload("submit"),
+        "opinion": payload("give_opinion"),
         "plan": payload("fine_tune"),
         "approval": payload("approve"),
         "some_time": datetime(2999, 1, 1, tzinfo=UTC),  # after every step: the state now
