@@ -65,6 +65,19 @@ def _valid(engine: Engine, iid: object) -> dict[str, dict[str, Any]]:
         "explain": {"instance_id": iid, "version": 1},
         "diff": {"instance_id": iid, "since": now, "until": now},
         "replay_check": {},
+        "plan_migration": {"workflow": "toy", "to": 1, "actor": REQUESTER},
+        "migrate": {"plan": None, "actor": REQUESTER, "reason": "x"},
+        "compare_versions": {"workflow": "toy", "old": 1, "new": 1},
+        "head": {},
+        "heads": {},
+        "verify_runs": {},
+        "prove": {"instance_id": iid, "out": io.StringIO()},
+        "consistency": {"old": 1, "new": 1},
+        "verify_bundle": {"path": "/nonexistent/bundle.json"},
+        "run_due": {},
+        "deadlines": {},
+        "worklist": {"actor": REQUESTER},
+        "run_deadlines_in_background": {"interval": 60.0},
     }
 
 
