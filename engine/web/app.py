@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import structlog
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -22,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from engine.errors import EngineError, InstanceNotFound, StorageUnavailable, UnknownWorkflow
 from engine.facade import Engine
+from engine.logs import get_logger
 from engine.web.audit import audit_page, operations_page
 from engine.web.cache import HeadCache
 from engine.web.instance import event_page, inputs_text, request_page
@@ -36,7 +36,7 @@ STATIC = Path(__file__).parent / "static"
 """The stylesheet and the vendored htmx (with its licence)."""
 NOT_FOUND = (InstanceNotFound, UnknownWorkflow)
 
-log = structlog.get_logger("engine.web")
+log = get_logger("socieux.web")
 
 Page = Callable[[Request], Response]
 
