@@ -96,3 +96,55 @@ def test_a_stored_event_of_an_unknown_future_shape_is_a_typed_error() -> None:
     upcasters.current = {**upcasters.current, "socieux.instance:Started": 3}
     with pytest.raises(IntegrityViolation, match="no upcaster"):
         engine.get(iid)
+
+
+V2 = "technical-assistance-v2"
+
+
+@pytest.fixture(scope="module")
+def golden_v2() -> Engine:
+    engine = Engine.open("memory://")
+    assert load_export(engine, HERE / f"{V2}.jsonl") == 506
+    return engine
+
+
+@pytest.mark.parametrize("name", [V1, V2])
+def test_every_definition_a_golden_history_pins_is_installed_unchanged(name: str) -> None:
+    """Changing an installed definition's content changes its hash: the committed histories
+    would then no longer replay with their own rules, so ship a new version instead."""
+    engine = Engine.open("memory://")
+    load_export(engine, HERE / f"{name}.jsonl")
+    pinned = {s["definition_hash"] for s in expected_states(name).values()}
+    for digest in pinned:
+        assert engine.registry.by_hash(digest).hash == digest
+    report = engine.replay_check()
+    assert report.ok, report.failures[:3]
+
+
+def test_the_golden_v2_history_replays_verifies_and_holds_migrations(golden_v2: Engine) -> None:
+    for iid, want in expected_states(V2).items():
+        view = golden_v2.get(iid)
+        data = hashlib.sha256(canonical_json(view.data).encode()).hexdigest()
+        got = {"state": view.state, "version": view.version,
+               "definition_hash": view.definition_hash, "data_sha256": data}  # fmt: skip
+        assert got == want, iid
+    report = golden_v2.verify()
+    assert report.ok, report.problems[:5]
+    migrated = [
+        iid for iid in expected_states(V2)
+        if any(h.trigger == "__migrate__" for h in golden_v2.history(iid))
+    ]  # fmt: skip
+    assert len(migrated) == 2
+    assert all(golden_v2.get(i).definition_version == 2 for i in migrated)
+    offline = Engine.verify_file(HERE / f"{V2}.jsonl")
+    assert offline.ok, offline.problems[:5]
+
+
+def test_negative_control_without_version_2_its_requests_are_refused() -> None:
+    engine = Engine.open("memory://", workflows=[definition()])
+    load_export(engine, HERE / f"{V2}.jsonl")
+    on_v2 = next(i for i, s in expected_states(V2).items() if s["definition_hash"] != V1_HASH)
+    with pytest.raises(UnknownWorkflow) as caught:
+        engine.allowed(on_v2, Actor("x", "socieux_team"))
+    assert expected_states(V2)[on_v2]["definition_hash"][:12] in str(caught.value)
+    assert not engine.replay_check().ok
