@@ -10,6 +10,9 @@ stored nodes per subtree. Everything here can be rebuilt from the log
 (:meth:`MerkleTree.rebuild`), and ``verify`` recomputes the roots from the log itself.
 """
 
+# long module: the stored tree's three operations (append leaves, root of a prefix, audit
+# and consistency paths) share its two tables and their SQL; splitting would split the SQL.
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator

@@ -14,6 +14,9 @@ now fails (``MigrationBlocked``), a wrong role or the planner approving their ow
 (``PermissionDenied``) writes nothing at all.
 """
 
+# long module: the plan, its items, the result and the two steps that use them (plan,
+# apply) read as one contract; the per-instance checks live in migration_checks.
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
