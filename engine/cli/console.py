@@ -130,6 +130,18 @@ class CliState:
             self._engine = Engine.open(self.db)
         return self._engine
 
+    @contextmanager
+    def log_engine(self) -> Iterator[Engine]:
+        """An engine on the log alone (no read models to open or catch up), closed after:
+        what the audit and proof commands read."""
+        from engine.facade import Engine
+
+        engine = Engine.open(self.db, projections=[])
+        try:
+            yield engine
+        finally:
+            engine.close()
+
     def close(self) -> None:
         """Close the engine if it was opened."""
         if self._engine is not None:

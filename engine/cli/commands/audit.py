@@ -8,8 +8,6 @@ projections, so a damaged log can still be inspected: nothing is decoded but by 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -34,24 +32,12 @@ from engine.errors import IntegrityViolation, InvalidArgument
 
 if TYPE_CHECKING:
     from engine.audit.report import IntegrityReport
-    from engine.facade import Engine
 
 __all__ = ["build", "register"]
 
 KeyOpt = Annotated[
     str | None, typer.Option("--public-key", help="Ed25519 public key of the seals (PEM or hex).")
 ]
-
-
-@contextmanager
-def _log_engine(st: CliState) -> Iterator[Engine]:
-    from engine.facade import Engine
-
-    engine = Engine.open(st.db, projections=[])
-    try:
-        yield engine
-    finally:
-        engine.close()
 
 
 def _render_report(st: CliState, report: IntegrityReport) -> None:
@@ -102,7 +88,7 @@ def verify(
         report = Engine.verify_bundle(export_file(bundle, "--bundle"), public_key=key)
     else:
         witness = export_file(against, "--against") if against is not None else None
-        with _log_engine(st) as engine, progress_bar(st, "verify") as progress:
+        with st.log_engine() as engine, progress_bar(st, "verify") as progress:
             report = engine.verify(
                 public_key=key, progress=progress, against=witness, command="socieux audit verify"
             )
@@ -124,7 +110,7 @@ def seal(
     """Seal the whole log as it is now (verifying it first, unless --no-verify)."""
     st = state_of(ctx)
     signing_key = key_file(key, "--key") if key is not None else None
-    with _log_engine(st) as engine:
+    with st.log_engine() as engine:
         if check:
             with progress_bar(st, "verify") as progress:
                 report = engine.verify(progress=progress, command="socieux audit seal")
@@ -145,7 +131,7 @@ def seal(
 def seals(ctx: typer.Context) -> None:
     """List the recorded seals."""
     st = state_of(ctx)
-    with _log_engine(st) as engine:
+    with st.log_engine() as engine:
         found = engine.seals()
 
     def render() -> None:
@@ -181,7 +167,7 @@ def export(
     st = state_of(ctx)
     at = parse_time(since) if since is not None else None
     with (
-        _log_engine(st) as engine,
+        st.log_engine() as engine,
         output_file(output) as out,
         progress_bar(st, "export") as progress,
     ):
@@ -227,7 +213,7 @@ def replay(
     st = state_of(ctx)
     if not check:
         raise InvalidArgument("replay needs --check (the only mode for now)")
-    with _log_engine(st) as engine, progress_bar(st, "replay") as progress:
+    with st.log_engine() as engine, progress_bar(st, "replay") as progress:
         report = engine.replay_check(progress=lambda n: progress(n, 0))
 
     def render() -> None:

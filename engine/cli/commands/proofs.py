@@ -5,8 +5,6 @@ and consistency proofs (docs/audit.md). ``verify --bundle`` and ``--against`` li
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -17,20 +15,8 @@ from engine.errors import IntegrityViolation, InvalidArgument
 
 if TYPE_CHECKING:
     from engine.audit.proofs import BundleSummary
-    from engine.facade import Engine
 
 __all__ = ["consistency", "head", "heads", "prove"]
-
-
-@contextmanager
-def _log_engine(st: CliState) -> Iterator[Engine]:
-    from engine.facade import Engine
-
-    engine = Engine.open(st.db, projections=[])
-    try:
-        yield engine
-    finally:
-        engine.close()
 
 
 @handles_errors
@@ -46,7 +32,7 @@ def head(
     """Record a signed tree head: the Merkle tree's size, root and time."""
     st = state_of(ctx)
     signing_key = key_file(key, "--key") if key is not None else None
-    with _log_engine(st) as engine:
+    with st.log_engine() as engine:
         made = engine.head(key=signing_key, rebuild=rebuild)
     st.out(
         made.model_dump(mode="json"),
@@ -68,7 +54,7 @@ def heads(
 ) -> None:
     """List the recorded tree heads (or print them in the witness format)."""
     st = state_of(ctx)
-    with _log_engine(st) as engine:
+    with st.log_engine() as engine:
         found = engine.heads()
     if witness:
         for h in found:
@@ -104,7 +90,7 @@ def prove(
     else:
         from engine.cli.outputs import output_file
 
-        with _log_engine(st) as engine, output_file(output) as out:
+        with st.log_engine() as engine, output_file(output) as out:
             summary = engine.prove(instance, out, head=at_head)
         size = summary.bytes
     if output is not None:
@@ -129,7 +115,7 @@ def _prove_gzip(
     from engine.cli.outputs import write_bytes
 
     buffer = io.StringIO()
-    with _log_engine(st) as engine:
+    with st.log_engine() as engine:
         summary = engine.prove(instance, buffer, head=at_head)
     data = gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0)
     write_bytes(output, data)
@@ -160,7 +146,7 @@ def consistency(
 ) -> None:
     """Prove that the log between two tree heads only grew (RFC 9162 consistency proof)."""
     st = state_of(ctx)
-    with _log_engine(st) as engine:
+    with st.log_engine() as engine:
         proof = engine.consistency(_head_arg(old), _head_arg(new))
 
     def render() -> None:
