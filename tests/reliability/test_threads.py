@@ -21,7 +21,10 @@ from tests.helpers import REQUESTER, event_count, submit
 from tests.reliability.conftest import Figures, scale
 
 THREADS = 8
-STALL = 1.0
+STALL = 10.0
+"""An operation this slow counts as a stall. The deadlock this suite guards against blocks
+for good; one second was crossed by a catch-up read while two whole suites ran on the two
+cores, so the bound is coarse on purpose (no timing assertion in disguise)."""
 CASES = [
     pytest.param("memory", "catchup", id="memory"),
     pytest.param("sqlite", "catchup", id="sqlite-catchup"),
