@@ -28,15 +28,16 @@ def test_version_1_keeps_its_content_hash() -> None:
     assert content_hash(definitions()[0]) == V1_HASH
 
 
-def test_both_versions_are_registered_and_the_latest_is_version_2() -> None:
-    assert VERSIONS == (1, 2)
-    assert LATEST == 2
-    assert [d.version for d in definitions()] == [1, 2]
+def test_every_version_is_registered_and_the_latest_is_version_3() -> None:
+    assert VERSIONS == (1, 2, 3)
+    assert LATEST == 3
+    assert [d.version for d in definitions()] == [1, 2, 3]
     with Engine.open("memory://", workflows=definitions(), projections=[]) as engine:
-        assert engine.registry.get(NAME).definition.version == 2
+        assert engine.registry.get(NAME).definition.version == 3
         new = engine.start(NAME, request_payload(version=2), actor=ACTORS["partner"])
+        mid = engine.start(NAME, request_payload(version=2), actor=ACTORS["partner"], version=2)
         old = engine.start(NAME, request_payload(), actor=ACTORS["partner"], version=1)
-    assert (new.definition_version, old.definition_version) == (2, 1)
+    assert (new.definition_version, mid.definition_version, old.definition_version) == (3, 2, 1)
 
 
 def test_version_2_adds_the_consultation_state_and_triggers() -> None:
@@ -122,7 +123,7 @@ def test_version_2_settings_are_checked() -> None:
         definition_v2({"consultation_silence_working_days": 0})
     with pytest.raises(ValueError, match="not a non-final state"):
         definition_v2({"sla_days": {"disseminated": 3}})
-    v1, v2 = definitions({"sla_days": {"consulting_delegation": 10, "submitted": 20}})
+    v1, v2, _ = definitions({"sla_days": {"consulting_delegation": 10, "submitted": 20}})
     assert v2.state("consulting_delegation").sla_days == 10
     assert v1.state("submitted").sla_days == v2.state("submitted").sla_days == 20
     assert v1.settings["reference_data_version"] == "2024.1"

@@ -265,9 +265,10 @@ def test_a_delivered_record_states_the_modality_used(engine: Engine) -> None:
 
 
 def test_walk_to_goes_through_the_consultation_on_version_2(engine: Engine) -> None:
-    view = walk_to(engine, "disseminated")
+    view = walk_to(engine, "disseminated", version=2)
     triggers = [h.trigger for h in engine.history(view.id)]
     assert triggers[:4] == ["submit", "request_opinion", "give_opinion", "fine_tune"]
     assert view.definition_version == 2
+    assert walk_to(engine, "disseminated").definition_version == 3  # the latest, same path
     assert walk_to(engine, "consulting_delegation").state == "consulting_delegation"
     assert walk_to(engine, "fine_tuned", version=1).definition_version == 1

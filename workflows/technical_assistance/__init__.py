@@ -1,4 +1,4 @@
-"""The SOCIEUX+ technical-assistance workflow, in two versions.
+"""The SOCIEUX+ technical-assistance workflow, in three versions.
 
 A partner-country institution submits a request; the SOCIEUX+ team fine-tunes it with the
 EU Delegation; the Commission approves; experts are mobilised; activities are delivered,
@@ -6,8 +6,10 @@ evaluated and disseminated. Version 1 (:func:`definition`, reference data 2024.1
 workflow as first built; version 2 (:func:`definition_v2`, reference data 2025.1) follows
 the facility's fourth phase: submission channel, EU Delegation consultation, activity
 modality, institution ids, and two rule gaps closed (see
-:mod:`workflows.technical_assistance.workflow_v2`). Register both with an engine; new
-requests start on the latest (version 2) unless ``engine.start(..., version=1)``::
+:mod:`workflows.technical_assistance.workflow_v2`); version 3 (:func:`definition_v3`) is
+version 2 whose SLAs escalate to the team, then to the Commission (see
+:mod:`workflows.technical_assistance.workflow_v3`). Register all three with an engine; new
+requests start on the latest (version 3) unless ``engine.start(..., version=...)``::
 
     from engine import Engine
     from workflows.technical_assistance import definitions
@@ -39,6 +41,7 @@ from workflows.technical_assistance.workflow_v2 import (
     SettingsV2,
     definition_v2,
 )
+from workflows.technical_assistance.workflow_v3 import SettingsV3, definition_v3
 
 __all__ = [
     "DEFAULT_SLA_DAYS",
@@ -51,29 +54,34 @@ __all__ = [
     "VERSIONS",
     "Settings",
     "SettingsV2",
+    "SettingsV3",
     "definition",
     "definition_v2",
+    "definition_v3",
     "definitions",
 ]
 
-VERSIONS = (1, 2)
+VERSIONS = (1, 2, 3)
 """The installed versions of the workflow, oldest first."""
-LATEST = 2
+LATEST = 3
 """The version new requests start on (the engine starts the latest registered one)."""
 
 
 def definitions(settings: Mapping[str, Any] | None = None) -> list[WorkflowDefinition]:
-    """Both versions, oldest first (what the ``socieux.workflows`` entry point names).
+    """Every version, oldest first (what the ``socieux.workflows`` entry point names).
 
-    ``settings`` apply to both; version 2's own settings (``consultation_silence_working_days``,
-    the ``consulting_delegation`` SLA) are given to version 2 only.
+    ``settings`` apply to all; version 2's own settings (``consultation_silence_working_days``,
+    the ``consulting_delegation`` SLA) are given to versions 2 and 3 only, version 3's
+    (``commission_escalation_days``) to version 3 only.
     """
     given = dict(settings or {})
-    only_v2 = {"consultation_silence_working_days"}
+    only_v3 = {"commission_escalation_days"}
+    only_v2 = {"consultation_silence_working_days", *only_v3}
     v1_settings = {k: v for k, v in given.items() if k not in only_v2}
     sla = dict(v1_settings.get("sla_days") or {})
     if "consulting_delegation" in sla:
         v1_settings["sla_days"] = {k: v for k, v in sla.items() if k != "consulting_delegation"}
     v1_settings.pop("reference_data_version", None)
-    v2_settings = {k: v for k, v in given.items() if k != "reference_data_version"}
-    return [definition(v1_settings), definition_v2(v2_settings)]
+    v3_settings = {k: v for k, v in given.items() if k != "reference_data_version"}
+    v2_settings = {k: v for k, v in v3_settings.items() if k not in only_v3}
+    return [definition(v1_settings), definition_v2(v2_settings), definition_v3(v3_settings)]
