@@ -11,6 +11,7 @@ The object there satisfies :class:`Demo`. Nothing here is imported until ``demo`
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from engine.errors import InvalidArgument, UnknownWorkflow
@@ -38,8 +39,16 @@ class DemoResult(Protocol):
 class DemoRun(Protocol):
     """A demo opened on one store: run it (any number of times), then close it."""
 
-    def run(self, *, seed: int, requests: int, progress: Progress | None) -> DemoResult:
-        """Load ``requests`` requests, deterministically for ``seed``, via real commands."""
+    def run(
+        self,
+        *,
+        seed: int,
+        requests: int,
+        progress: Progress | None,
+        today: datetime | None = None,
+    ) -> DemoResult:
+        """Load ``requests`` requests, deterministically for ``seed``, via real commands;
+        ``today`` (given only by ``socieux demo --today``) is where its timeline ends."""
         ...
 
     def close(self) -> None:

@@ -81,12 +81,12 @@ def test_workflows_list_and_show_in_every_format(demo: str) -> None:
     assert "stateDiagram-v2" in mermaid
     assert "submitted --> fine_tuned: fine_tune" in mermaid
     dot = ok(demo, "workflows", "show", "technical-assistance", "--format", "dot")
-    assert dot.startswith('digraph "technical-assistance_v2"')  # the latest version
+    assert dot.startswith('digraph "technical-assistance_v3"')  # the latest version
     assert '"submitted" -> "fine_tuned" [label="fine_tune\\n[socieux_team]"]' in dot
     doc = json.loads(ok(demo, "workflows", "show", "technical-assistance", "--format", "json"))
     assert doc["name"] == "technical-assistance"
     assert {s["name"] for s in doc["states"]} >= {"submitted", "disseminated"}
-    assert ok(demo, "workflows", "show", "technical-assistance", "--version", "2") == table
+    assert ok(demo, "workflows", "show", "technical-assistance", "--version", "3") == table
     assert "consulting_delegation" in table
     assert "consulting_delegation" not in ok(
         demo, "workflows", "show", "technical-assistance", "--version", "1"

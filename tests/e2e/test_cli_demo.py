@@ -103,3 +103,23 @@ def test_no_installed_demo_is_one_clear_line(installed: list[Any], tmp_path: Pat
 def test_the_installed_package_publishes_its_demo() -> None:
     names = [ep.name for ep in importlib.metadata.entry_points(group="socieux.demos")]
     assert "technical-assistance" in names
+
+
+def test_today_ends_the_timeline_and_a_second_batch_continues(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'd.db'}"
+    first = as_json(db, "demo", "--requests", "8", "--today", "2026-06-01")
+    assert (first["period_start"], first["period_end"]) == ("2014-01-06", "2026-06-01")
+    assert first["in_progress"] >= 2
+    second = as_json(db, "demo", "--requests", "8", "--today", "2026-06-01T12:00:00Z")
+    assert second["existing_before"] == 8
+    assert second["period_start"] == "2023-06-02"  # the last three years, not 2014 again
+    assert second["period_end"] == "2026-06-01"
+
+
+@pytest.mark.parametrize("today", ["2999-01-01", "yesterday"])
+def test_a_future_or_unreadable_today_is_one_line_exit_2(tmp_path: Path, today: str) -> None:
+    result = run(f"sqlite:///{tmp_path / 'd.db'}", "demo", "--today", today)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error[invalid_argument]: ")
+    assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "d.db").exists()

@@ -1,19 +1,28 @@
-"""The demo portfolio: deterministic, realistic, appended in batches, on a simulated clock."""
+"""The demo portfolio: deterministic, realistic, appended in batches, on a simulated clock
+that ends at the run's today, with a live portfolio open at every stage of the spine."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
 from engine import Engine
 from workflows.technical_assistance.demo import (
+    EPILOGUE,
     DemoClock,
     DemoSummary,
+    Epilogue,
     open_demo_engine,
     run_demo,
 )
+
+TODAY = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
+run_demo = partial(run_demo, today=TODAY)  # every run of these tests: one fixed today
+SPINE = ("submitted", "revision_requested", "fine_tuned", "approved", "mobilised",
+         "implemented", "evaluated")  # fmt: skip
 
 
 @pytest.fixture
@@ -57,8 +66,13 @@ def test_a_second_run_appends_a_new_batch(demo: tuple[Engine, DemoClock]) -> Non
     ids = set(engine.instance_ids())
     second = run_demo(engine, seed=1, requests=8, clock=clock)
     assert (first.existing_before, second.existing_before) == (0, 8)
-    assert len(set(engine.instance_ids()) - ids) == 8
+    new = set(engine.instance_ids()) - ids
+    assert len(new) == 8
     assert "Appended as a new batch: 8 instances were already there." in second.text()
+    assert first.period_start.year == 2014
+    assert second.period_start == (TODAY - timedelta(days=3 * 365)).date()  # not 2014 again
+    times = [h.at for i in new for h in engine.history(i)]
+    assert TODAY - timedelta(days=3 * 365) <= min(times) <= max(times) <= TODAY
 
 
 def test_the_default_demo_mirrors_the_published_scale(demo: tuple[Engine, DemoClock]) -> None:
@@ -69,7 +83,7 @@ def test_the_default_demo_mirrors_the_published_scale(demo: tuple[Engine, DemoCl
     assert 110 <= summary.activities <= 150
     assert summary.events == sum(len(engine.history(i)) for i in engine.instance_ids())
     assert {"disseminated", "rejected", "withdrawn", "cancelled"} <= set(summary.states)
-    assert summary.in_progress > 0
+    assert summary.in_progress >= 16  # a live portfolio, not a finished one
     assert summary.overdue > 0
     assert {
         "guard_rejected",
@@ -79,14 +93,15 @@ def test_the_default_demo_mirrors_the_published_scale(demo: tuple[Engine, DemoCl
     } <= set(summary.refusals)
 
 
-def test_demo_dates_spread_over_2014_to_2025_and_never_go_back(
+def test_demo_dates_spread_from_2014_to_today_and_never_go_back(
     demo: tuple[Engine, DemoClock],
 ) -> None:
     engine, clock = demo
-    run_demo(engine, requests=16, clock=clock)
+    summary = run_demo(engine, requests=16, clock=clock)
     times = [h.at for i in engine.instance_ids() for h in engine.history(i)]
     assert min(times).year == 2014
-    assert max(times).year == 2025
+    assert max(times) == TODAY  # the epilogue's migrations and deadlines happen today
+    assert (summary.period_start.year, summary.period_end) == (2014, TODAY.date())
     for i in engine.instance_ids():
         steps = [h.at for h in engine.history(i)]
         assert steps == sorted(steps)
@@ -97,8 +112,9 @@ def test_the_summary_ends_with_the_next_commands(demo: tuple[Engine, DemoClock])
     summary = run_demo(engine, requests=4, clock=clock)
     assert summary.sample_id is not None
     short = summary.sample_id[:8]
-    assert summary.text().splitlines()[-4:] == [
+    assert summary.text().splitlines()[-5:] == [
         "  socieux list",
+        "  socieux inbox --as socieux_team:team-1",
         f"  socieux show {short}",
         f"  socieux history {short}",
         "  socieux stats",
@@ -115,26 +131,66 @@ def test_the_demo_clock_only_takes_aware_times() -> None:
         clock.set(datetime(2020, 5, 4, 10))  # naive: the point of the test
 
 
-def test_the_demo_runs_both_versions_and_migrates_the_waiting_requests(
+def test_the_demo_runs_every_version_and_migrates_the_open_requests(
     demo: tuple[Engine, DemoClock],
 ) -> None:
     engine, clock = demo
     summary = run_demo(engine, clock=clock)
-    assert set(summary.versions) == {1, 2}
+    assert set(summary.versions) == {1, 2, 3}
     assert summary.migration is not None
     assert (summary.migration.planned, summary.migration.migrated) == (3, 2)
     assert summary.migration.blocked == 1
     (reason,) = summary.migration.reasons
     assert "not in the 2025.1 registry" in reason
     assert "Migrated 2 of 3 version 1 requests" in summary.text()
+    assert summary.migration_v3 is not None
+    assert summary.migration_v3.migrated == summary.migration_v3.planned > 2
     views = [engine.get(i) for i in engine.instance_ids()]
     newest = max(views, key=lambda v: v.created_at)
     oldest = min(views, key=lambda v: v.created_at)
-    assert (oldest.definition_version, newest.definition_version) == (1, 2)
-    migrated = [v for v in views if any(h.trigger == "__migrate__" for h in engine.history(v.id))]
-    assert len(migrated) == 2
-    assert all(v.definition_version == 2 and "id" in v.data["institution"] for v in migrated)
-    v2_triggers = {
-        h.trigger for v in views if v.definition_version == 2 for h in engine.history(v.id)
+    assert (oldest.definition_version, newest.definition_version) == (1, 3)
+    final = engine.registry.get("technical-assistance").final_states
+    assert all(v.state in final for v in views if v.definition_version == 2)  # open ones moved
+    moves = {v.id: [h for h in engine.history(v.id) if h.trigger == "__migrate__"] for v in views}
+    twice = [i for i, m in moves.items() if len(m) == 2]  # version 1 -> 2 -> 3
+    assert len(twice) == 2
+    assert all(engine.get(i).definition_version == 3 for i in twice)
+    assert all("id" in engine.get(i).data["institution"] for i in twice)
+    triggers = {h.trigger for v in views if v.definition_version == 3 for h in engine.history(v.id)}
+    assert {"request_opinion", "deem_favourable", "__escalate__"} <= triggers
+    assert engine.verify().ok
+
+
+def test_the_end_state_is_a_live_portfolio(demo: tuple[Engine, DemoClock]) -> None:
+    engine, clock = demo
+    summary = run_demo(engine, clock=clock)
+    assert set(SPINE) <= set(summary.states)  # open at every stage of the spine
+    finished = sum(summary.states.get(s, 0) for s in ("disseminated", "rejected", "withdrawn",
+                                                      "cancelled"))  # fmt: skip
+    assert 0.25 <= summary.in_progress / summary.instances <= 0.6
+    assert finished + summary.in_progress == summary.instances
+    assert summary.escalated >= 3
+    assert summary.deemed_favourable >= 2
+    assert "escalated past their SLA" in summary.text()
+    levels = {
+        f.deadline_id.split(":")[1]
+        for f in engine.deadlines(status="fired", limit=1000)
+        if f.name.startswith("sla_")
     }
-    assert "request_opinion" in v2_triggers
+    assert levels == {"sla_team", "sla_commission"}  # the team, then the Commission
+    overdue_open = engine.deadlines(overdue=True, now=TODAY)
+    assert overdue_open == []  # the epilogue fired everything due by today
+
+
+def test_the_epilogue_is_a_list_of_steps_run_at_today(demo: tuple[Engine, DemoClock]) -> None:
+    engine, clock = demo
+    seen: list[tuple[datetime, datetime, int, list[int]]] = []
+
+    def closing(epilogue: Epilogue) -> None:
+        versions = [m.to_version for m in epilogue.migrations]
+        seen.append((epilogue.today, clock(), len(epilogue.batch), versions))
+
+    run_demo(engine, requests=8, clock=clock, epilogue=(*EPILOGUE, closing))
+    assert seen == [(TODAY, TODAY, 8, [2, 3])]
+    bare = run_demo(engine, requests=8, clock=clock, epilogue=())
+    assert (bare.migration, bare.migration_v3) == (None, None)

@@ -110,7 +110,8 @@ def request_phase(story: Story, ctx: Context) -> bool:
         ctx.institution_id = req["institution"]["id"]
         v2.misrouted_attempt(story, ctx, req)
     story.add("submit", ctx.submitter, req, dest="submitted")
-    if rng.random() < 0.2 and not story.stopped:
+    revise = rng.random() < 0.2 or story.stop_at == "revision_requested"
+    if revise and not story.stopped:
         story.wait(10, 25)
         story.add(
             "return_for_revision",
@@ -118,6 +119,8 @@ def request_phase(story: Story, ctx: Context) -> bool:
             reason=rng.choice(_REASONS["return_for_revision"]),
             dest="revision_requested",
         )
+        if story.stopped:
+            return False
         story.wait(15, 45)
         revised = {**req, "description": req["description"] + " Revised with the team."}
         story.add("resubmit", ctx.submitter, revised, dest="submitted")
@@ -218,6 +221,8 @@ def mobilise_phase(story: Story, ctx: Context) -> bool:
         story.add("mobilise", cast.officer, {"experts": conflicted}, expect="guard_rejected")
         story.wait(2, 7)
     story.add("mobilise", cast.officer, {"experts": ctx.experts}, dest="mobilised")
+    if story.stopped:
+        return False
     if ctx.outcome == "cancel_mobilised":
         story.wait(10, 40)
         story.add(

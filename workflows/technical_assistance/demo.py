@@ -1,12 +1,19 @@
+# long module: the demo's runner, its summary and its entry point (``socieux demo``) together.
 """A realistic SOCIEUX+ portfolio, loaded by sending real commands to an engine.
 
-The demo never writes events itself: every step is an ``engine.start`` or ``engine.fire``,
-so every guard, role and rule applies, and the deliberate mistakes it makes are refused
-and counted. Older requests follow version 1 of the workflow, the newest version 2 (the
-fourth phase); at the end the team migrates the version 1 requests still waiting in
-``submitted`` or ``fine_tuned`` to version 2 (``engine.plan_migration``, then
-``engine.migrate`` by a Commission officer), and the plan blocks one it cannot convert.
-Dates spread over 2014-2025 through a simulated clock that the engine must be opened with::
+The demo never writes events itself: every step is an ``engine.start`` or ``engine.fire``
+(or the engine's deadline runner, ``engine.run_due``), so every guard, role and rule
+applies, and the deliberate mistakes it makes are refused and counted. Its timeline ends
+at the run's "today" (the real date, or ``today=``), and its end state is what a live
+portfolio looks like that day: the latest requests open at every stage of the spine,
+some escalated past their SLA, some deemed favourable by the EU Delegation's silence.
+Older requests follow version 1 of the workflow, those of the last 18 months version 2,
+the newest version 3. Then the demo's *epilogue* (:data:`EPILOGUE`, steps run in order
+at "today") migrates the version 1 requests still waiting in ``submitted`` or
+``fine_tuned`` to version 2 (``engine.plan_migration``, then ``engine.migrate`` by a
+Commission officer; the plan blocks one it cannot convert), every open version 2 request
+to version 3, and fires the deadlines due by then. Dates follow a simulated clock that the
+engine must be opened with::
 
     clock = DemoClock()
     with Engine.open("sqlite:///demo.db", workflows=definitions(), clock=clock) as engine:
@@ -16,16 +23,16 @@ Dates spread over 2014-2025 through a simulated clock that the engine must be op
 or simply ``engine, clock = open_demo_engine("sqlite:///demo.db")``. ``socieux demo``
 finds :data:`DEMO` through the ``socieux.demos`` entry point. The default size
 mirrors the facility's published figures for 2014-2018: 64 requests, about 131 planned
-activities, 34 countries. The same seed gives the same portfolio; running it again on a
-database that already holds instances appends a new batch with new ids.
+activities, 34 countries. The same seed and today give the same portfolio; running it
+again on a database that already holds instances appends a new batch with new ids, which
+continues the portfolio up to today: from the store's latest event, or from three years
+before today if that is later (never from 2014 again).
 """
-
-# long module: the demo's runner, its summary and its entry point (``socieux demo``) together.
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -33,26 +40,35 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from engine import Engine, EngineError, InstanceView, WorkflowDefinition
-from workflows.technical_assistance._demo_migration import MigrationOutcome, migrate_pending
+from workflows.technical_assistance._demo_epilogue import EPILOGUE, Epilogue, EpilogueStep
+from workflows.technical_assistance._demo_migration import MigrationOutcome, migrate_open
 from workflows.technical_assistance._demo_script import (
-    PERIOD_END,
+    LAUNCH_V3,
     PERIOD_START,
+    TICK,
     Step,
+    Timeline,
     build_scripts,
+    launch_v3,
+    ticks,
 )
 from workflows.technical_assistance._demo_v2 import DUE
 from workflows.technical_assistance.workflow import NAME, definition
 from workflows.technical_assistance.workflow_v2 import definition_v2
+from workflows.technical_assistance.workflow_v3 import definition_v3
 
 if TYPE_CHECKING:
     from engine.cli.demos import Demo
 
 __all__ = [
     "DEMO",
+    "EPILOGUE",
     "DemoClock",
     "DemoError",
     "DemoSession",
     "DemoSummary",
+    "Epilogue",
+    "EpilogueStep",
     "open_demo_engine",
     "run_demo",
 ]
@@ -115,8 +131,15 @@ class DemoSummary(BaseModel):
     simulated_clock: bool
     sample_id: str | None
     versions: dict[int, int] = {}
-    """Requests of the batch by workflow version, after the migration."""
+    """Requests of the batch by workflow version, after the migrations."""
     migration: MigrationOutcome | None = None
+    """The migration of the waiting version 1 requests to version 2."""
+    migration_v3: MigrationOutcome | None = None
+    """The migration of the open version 2 requests to version 3."""
+    escalated: int = 0
+    """Requests of the batch with an escalation past an SLA."""
+    deemed_favourable: int = 0
+    """Requests of the batch whose Delegation's silence counted as consent."""
 
     def text(self) -> str:
         """A short human summary, ending with the next commands to try."""
@@ -136,7 +159,9 @@ class DemoSummary(BaseModel):
             f"By state: {states}.",
             f"{self.countries} countries, {self.activities} planned activities, "
             f"{self.experts} experts mobilised for {self.expert_days} expert-days; "
-            f"{self.in_progress} in progress, {self.overdue} overdue at the end of the period.",
+            f"{self.in_progress} in progress, {self.overdue} overdue on {self.period_end}; "
+            f"{self.escalated} escalated past their SLA, {self.deemed_favourable} deemed "
+            "favourable by the EU Delegation's silence.",
             f"Refused as they should be: {refused or 'none'}.",
         ]
         if self.versions:
@@ -145,11 +170,11 @@ class DemoSummary(BaseModel):
                 + ", ".join(f"version {v} {n}" for v, n in sorted(self.versions.items()))
                 + "."
             )
-        if self.migration is not None:
-            lines.append(self.migration.text())
+        lines += [m.text() for m in (self.migration, self.migration_v3) if m is not None]
         lines += [
             "Next, try:",
             "  socieux list",
+            "  socieux inbox --as socieux_team:team-1",
         ]
         if self.sample_id:
             short = self.sample_id[:8]
@@ -165,10 +190,10 @@ def _by_count(item: tuple[str, int]) -> tuple[int, str]:
 def open_demo_engine(
     url: str | None = None, *, workflows: Iterable[WorkflowDefinition] | None = None
 ) -> tuple[Engine, DemoClock]:
-    """Open an engine on ``url`` with a fresh :class:`DemoClock` (and both versions of
+    """Open an engine on ``url`` with a fresh :class:`DemoClock` (and every version of
     this workflow)."""
     clock = DemoClock()
-    chosen = list(workflows or [definition(), definition_v2()])
+    chosen = list(workflows or [definition(), definition_v2(), definition_v3()])
     engine = Engine.open(url, workflows=chosen, clock=clock)
     return engine, clock
 
@@ -179,13 +204,26 @@ class DemoSession:
 
     engine: Engine
     clock: DemoClock
+    today: datetime | None = None
+    """The run's today (default: the real date and time when it runs)."""
 
     def run(
-        self, *, seed: int = 1, requests: int = 64, progress: Progress | None = None
+        self,
+        *,
+        seed: int = 1,
+        requests: int = 64,
+        progress: Progress | None = None,
+        today: datetime | None = None,
     ) -> DemoSummary:
-        """:func:`run_demo` on this engine and clock."""
+        """:func:`run_demo` on this engine and clock (``today``: this run's, else the
+        session's)."""
         return run_demo(
-            self.engine, seed=seed, requests=requests, progress=progress, clock=self.clock
+            self.engine,
+            seed=seed,
+            requests=requests,
+            progress=progress,
+            clock=self.clock,
+            today=today or self.today,
         )
 
     def close(self) -> None:
@@ -212,59 +250,80 @@ def run_demo(
     requests: int = 64,
     progress: Progress | None = None,
     clock: DemoClock | None = None,
+    today: datetime | None = None,
+    epilogue: Sequence[EpilogueStep] = EPILOGUE,
 ) -> DemoSummary:
-    """Load ``requests`` requests (plus a few ineligible attempts) through real commands.
+    """Load ``requests`` requests (plus a few ineligible attempts) through real commands,
+    then run the ``epilogue`` steps at ``today`` (default: now, by the real clock).
 
     ``clock`` must be the clock ``engine`` was opened with; without it, events carry the
-    engine's own clock while the requests' content still follows 2014-2025.
+    engine's own clock while the requests' content still follows the timeline.
     Raises :class:`DemoError` if the engine answers a command unexpectedly.
     """
-    existing = sum(1 for _ in engine.instance_ids())
-    stories = build_scripts(seed=seed, salt=existing, requests=requests)
-    steps = sorted((s for story in stories for s in story), key=lambda s: (s.at, s.seq))
+    now = _utc_now() if today is None else _utc(today)
+    existing, last = _existing(engine)
+    timeline = Timeline.for_batch(now, last)
+    stories = build_scripts(seed=seed, salt=existing, requests=requests, timeline=timeline)
+    every = [*(s for story in stories for s in story), *ticks(timeline), *launch_v3(timeline)]
+    steps = sorted(every, key=lambda s: (s.at, s.seq))
     views: dict[str, InstanceView] = {}
     refusals: Counter[str] = Counter()
+    migrations: list[MigrationOutcome] = []
     for done, step in enumerate(steps, 1):
         if clock is not None:
             clock.set(step.at)
+        if step.trigger == LAUNCH_V3:
+            migrations += _launch_v3(engine, views)
+            continue
         result = _send(engine, step)
         if isinstance(result, str):
             refusals[result] += 1
-        else:
+        elif result is not None:
             views[str(result.id)] = result
         if progress is not None:
             progress(done, len(steps))
-    migration, views = _migrate(engine, views, clock)
-    events = sum(v.version for v in views.values())
-    summary = _summary(
-        engine,
-        views,
-        refusals,
-        events,
-        seed=seed,
-        requests=requests,
-        existing=existing,
-        simulated=clock is not None,
-    )
-    versions = Counter(v.definition_version for v in views.values())
-    return summary.model_copy(
-        update={"versions": dict(sorted(versions.items())), "migration": migration}
-    )
-
-
-def _migrate(
-    engine: Engine, views: dict[str, InstanceView], clock: DemoClock | None
-) -> tuple[MigrationOutcome | None, dict[str, InstanceView]]:
-    """At the end of the period, migrate the waiting version 1 requests; the views now."""
     if clock is not None:
-        clock.set(PERIOD_END)
-    migration = migrate_pending(engine)
-    return migration, {k: engine.get(v.id) for k, v in views.items()}
+        clock.set(now)
+    closing = Epilogue(engine, now, [v.id for v in views.values()], migrations)
+    for closing_step in epilogue:
+        closing_step(closing)
+    views = {k: engine.get(v.id) for k, v in views.items()}
+    return _summary(engine, views, refusals, closing, seed=seed, requests=requests,
+                    existing=existing, timeline=timeline, simulated=clock is not None)  # fmt: skip
 
 
-def _send(engine: Engine, step: Step) -> InstanceView | str:
-    """Send one command: the new view, or the error code of an expected refusal."""
+def _launch_v3(engine: Engine, views: dict[str, InstanceView]) -> list[MigrationOutcome]:
+    """Version 3 comes out: the team migrates the batch's open version 2 requests to it."""
+    final = engine.registry.get(NAME).final_states
+    chosen = [v.id for v in views.values() if v.definition_version == 2 and v.state not in final]
+    outcome = migrate_open(engine, chosen)
+    if outcome is None:
+        return []
+    views.update({str(i): engine.get(i) for i in chosen})
+    return [outcome]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _existing(engine: Engine) -> tuple[int, datetime | None]:
+    """How many instances the store holds, and its latest event's time."""
+    count, last = 0, None
+    for iid in engine.instance_ids():
+        count += 1
+        updated = engine.get(iid).updated_at
+        last = updated if last is None else max(last, updated)
+    return count, last
+
+
+def _send(engine: Engine, step: Step) -> InstanceView | str | None:
+    """Send one command: the new view, or the error code of an expected refusal (``None``
+    for a pass of the deadline runner)."""
     try:
+        if step.trigger == TICK:
+            engine.run_due(now=step.at)
+            return None
         if step.trigger == DUE:
             engine.run_due(now=step.at)
             return engine.get(step.instance_id)
@@ -296,15 +355,16 @@ def _summary(
     engine: Engine,
     views: dict[str, InstanceView],
     refusals: Counter[str],
-    events: int,
+    closing: Epilogue,
     *,
     seed: int,
     requests: int,
     existing: int,
+    timeline: Timeline,
     simulated: bool,
 ) -> DemoSummary:
     compiled = engine.registry.get(NAME)
-    end = PERIOD_END if simulated else datetime.now(UTC)
+    end = timeline.today
     ongoing = [v for v in views.values() if v.state not in compiled.final_states]
     overdue = [
         v
@@ -312,16 +372,21 @@ def _summary(
         if v.state in compiled.sla_days
         and v.state_entered_at + timedelta(days=compiled.sla_days[v.state]) < end
     ]
+    triggers = {k: {h.trigger for h in engine.history(v.id)} for k, v in views.items()}
     experts = {(e["id"]) for v in views.values() for e in v.data.get("experts", [])}
     done = [v for v in views.values() if v.state == "disseminated"]
     sample = next(iter(done or list(views.values())), None)
+    by_target: dict[int, MigrationOutcome] = {}
+    for m in closing.migrations:  # a migration to one version may happen more than once
+        was = by_target.get(m.to_version)
+        by_target[m.to_version] = m if was is None else was.plus(m)
     return DemoSummary(
         database=engine.url,
         seed=seed,
         requests=requests,
         existing_before=existing,
         instances=len(views),
-        events=events,
+        events=sum(v.version for v in views.values()),
         states=dict(Counter(v.state for v in views.values())),
         refusals=dict(refusals),
         countries=len({v.data.get("country") for v in views.values()}),
@@ -330,8 +395,13 @@ def _summary(
         expert_days=sum(e["days"] for v in views.values() for e in v.data.get("experts", [])),
         in_progress=len(ongoing),
         overdue=len(overdue),
-        period_start=PERIOD_START.date(),
-        period_end=PERIOD_END.date(),
+        period_start=timeline.start.date(),
+        period_end=end.date(),
         simulated_clock=simulated,
         sample_id=str(sample.id) if sample is not None else None,
+        versions=dict(sorted(Counter(v.definition_version for v in views.values()).items())),
+        migration=by_target.get(2),
+        migration_v3=by_target.get(3),
+        escalated=sum(1 for t in triggers.values() if "__escalate__" in t),
+        deemed_favourable=sum(1 for t in triggers.values() if "deem_favourable" in t),
     )

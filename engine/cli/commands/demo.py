@@ -9,6 +9,7 @@ JSON with ``--json``.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -35,23 +36,48 @@ def demo(
     reset: Annotated[
         bool, typer.Option("--reset", help="Delete the SQLite demo database first.")
     ] = False,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today",
+            metavar="TIME",
+            help="The day the demo's timeline ends (ISO 8601, not in the future; "
+            "default: now). Same seed and today, same portfolio.",
+        ),
+    ] = None,
 ) -> None:
     """Load a realistic portfolio through the engine's own commands."""
     from engine.cli.demos import load_demo
 
     st = state_of(ctx)
+    end = _today(today)
     if reset:
         remove_sqlite(st.db)
     session = load_demo(workflow).open(st.db)
     try:
         with progress(st, "Loading the demo portfolio") as advance:
-            summary = session.run(seed=seed, requests=requests, progress=advance)
+            if end is None:
+                summary = session.run(seed=seed, requests=requests, progress=advance)
+            else:
+                summary = session.run(seed=seed, requests=requests, progress=advance, today=end)
     finally:
         session.close()
     st.out(
         summary.model_dump(mode="json"),
         lambda: st.console.print(summary.text(), markup=False, highlight=False),
     )
+
+
+def _today(text: str | None) -> datetime | None:
+    """``--today`` as an aware time (a date: its midnight, UTC), never after now."""
+    if text is None:
+        return None
+    from engine.cli.inputs import parse_time
+
+    at = parse_time(text)
+    if at > datetime.now(UTC):
+        raise InvalidArgument(f"--today {printable(text)} is in the future")
+    return at
 
 
 def remove_sqlite(url: str | None) -> None:
