@@ -3,7 +3,12 @@
 ``tests/golden/technical-assistance-v1.jsonl`` was exported from the demo by the engine
 before definition versions and hash format 2 existed (events of shape 1, hash format 1).
 A change to version 1 of the workflow, to the hashing or to the upcasters that altered its
-replay fails here.
+replay fails here. ``technical-assistance-v2.jsonl`` is the demo of versions 1 and 2 with
+its two migrations; ``technical-assistance-v3.jsonl`` the demo of all three versions (seed
+1, 64 requests, ``today`` 2026-12-01 13:00 UTC, exported with ``engine.export``): version 2
+requests migrated to version 3 the day it came out and at the end, version 1 ones through
+version 2 to version 3, every migration rescheduling deadlines; escalations to the team
+and to the Commission, by the weekly runner and at the end; silences deemed favourable.
 """
 
 from __future__ import annotations
@@ -108,7 +113,18 @@ def golden_v2() -> Engine:
     return engine
 
 
-@pytest.mark.parametrize("name", [V1, V2])
+V3 = "technical-assistance-v3"
+V3_HASH = "2ce0e7a5b7a65b455eee57655fa9d649be3270fc71c7fa2f2ddf2216665de75e"
+
+
+@pytest.fixture(scope="module")
+def golden_v3() -> Engine:
+    engine = Engine.open("memory://")
+    assert load_export(engine, HERE / f"{V3}.jsonl") == 495
+    return engine
+
+
+@pytest.mark.parametrize("name", [V1, V2, V3])
 def test_every_definition_a_golden_history_pins_is_installed_unchanged(name: str) -> None:
     """Changing an installed definition's content changes its hash: the committed histories
     would then no longer replay with their own rules, so ship a new version instead."""
@@ -147,4 +163,66 @@ def test_negative_control_without_version_2_its_requests_are_refused() -> None:
     with pytest.raises(UnknownWorkflow) as caught:
         engine.allowed(on_v2, Actor("x", "socieux_team"))
     assert expected_states(V2)[on_v2]["definition_hash"][:12] in str(caught.value)
+    assert not engine.replay_check().ok
+
+
+def test_version_3_keeps_the_hash_its_golden_history_pins() -> None:
+    from workflows.technical_assistance import definition_v3
+
+    engine = Engine.open("memory://", workflows=[definition_v3()], projections=[])
+    assert [c.hash for c in engine.registry.all()] == [V3_HASH]
+    assert V3_HASH in {s["definition_hash"] for s in expected_states(V3).values()}
+
+
+def test_the_golden_v3_history_replays_verifies_and_holds_its_deadlines(
+    golden_v3: Engine,
+) -> None:
+    for iid, want in expected_states(V3).items():
+        view = golden_v3.get(iid)
+        data = hashlib.sha256(canonical_json(view.data).encode()).hexdigest()
+        got = {"state": view.state, "version": view.version,
+               "definition_hash": view.definition_hash, "data_sha256": data}  # fmt: skip
+        assert got == want, iid
+    report = golden_v3.verify()
+    assert report.ok, report.problems[:5]
+    assert report.events_checked == 495
+    offline = Engine.verify_file(HERE / f"{V3}.jsonl")
+    assert offline.ok, offline.problems[:5]
+    histories = {iid: golden_v3.history(iid) for iid in expected_states(V3)}
+    moves = {i: sum(h.trigger == "__migrate__" for h in hs) for i, hs in histories.items()}
+    assert sorted(n for n in moves.values() if n) == [1] * 19 + [2] * 2  # v1 -> v2 -> v3
+    roles = [h.payload for hs in histories.values() for h in hs if h.trigger == "__escalate__"]
+    assert len(roles) == 20
+    deemed = [i for i, hs in histories.items() if any(h.trigger == "deem_favourable" for h in hs)]
+    assert len(deemed) == 6
+
+
+def test_an_escalation_of_the_golden_v3_history_shows_in_as_of(golden_v3: Engine) -> None:
+    from datetime import timedelta
+
+    histories = {i: golden_v3.history(i) for i in expected_states(V3)}
+    alone = [  # an escalation the weekly runner recorded, not at "today" with the migrations
+        (i, h)
+        for i, hs in histories.items()
+        for h in hs
+        if h.trigger == "__escalate__" and [e.at for e in hs].count(h.at) == 1
+    ]
+    assert alone
+    iid, entry = alone[0]
+    before = golden_v3.get(iid, as_of=entry.at - timedelta(microseconds=1))
+    after = golden_v3.get(iid, as_of=entry.at)
+    assert after.version == before.version + 1 == entry.version
+    assert (before.state, before.data) == (after.state, after.data)  # it moves nothing
+    assert len(after.open_deadlines) == len(before.open_deadlines) - 1  # it closed one
+
+
+def test_negative_control_without_version_3_its_requests_are_refused() -> None:
+    from workflows.technical_assistance import definition_v2
+
+    engine = Engine.open("memory://", workflows=[definition(), definition_v2()])
+    load_export(engine, HERE / f"{V3}.jsonl")
+    on_v3 = next(i for i, s in expected_states(V3).items() if s["definition_hash"] == V3_HASH)
+    with pytest.raises(UnknownWorkflow) as caught:
+        engine.allowed(on_v3, Actor("x", "socieux_team"))
+    assert V3_HASH[:12] in str(caught.value)
     assert not engine.replay_check().ok
