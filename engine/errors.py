@@ -17,6 +17,7 @@ __all__ = [
     "InstanceNotFound",
     "IntegrityViolation",
     "InvalidArgument",
+    "InvalidCorrection",
     "InvalidPayload",
     "MigrationBlocked",
     "PermissionDenied",
@@ -230,3 +231,11 @@ class StorageUnavailable(EngineError, OSError):
     """The database URL is invalid or the database cannot be reached or written."""
 
     code = "storage_unavailable"
+
+
+class InvalidCorrection(EngineError, ValueError):
+    """A correction or its approval names what cannot be amended: an unknown version, an
+    event that is not a workflow step, a field the definition does not let anyone correct,
+    an old value that is not the recorded one, or no correction awaiting approval."""
+
+    code = "invalid_correction"

@@ -27,6 +27,7 @@ from engine.commands.clock import Clock
 from engine.commands.compiled import MAX_REASON_LENGTH
 from engine.commands.context import CommandContext, command_context, valid_actor
 from engine.commands.registry import WorkflowRegistry
+from engine.corrections.api import AmendmentMethods
 from engine.definition.model import WorkflowDefinition
 from engine.errors import InvalidArgument
 from engine.hooks.types import TOPICS
@@ -53,7 +54,7 @@ MAX_WAIT = 86_400.0
 """The longest ``timeout`` a wait takes (a day)."""
 
 
-class Engine(AuditMethods):
+class Engine(AuditMethods, AmendmentMethods):
     """An open engine. Use :meth:`open`; close it (or use it as a context manager)."""
 
     def __init__(self, parts: EngineParts) -> None:

@@ -151,6 +151,7 @@ _ROOT_EXAMPLE = example("socieux --json list --limit 5", "socieux list --limit 5
 def build_app() -> typer.Typer:
     """Assemble the CLI (command modules are imported here, not at package import)."""
     from engine.cli.commands import (
+        amend,
         audit,
         deadlines,
         demo,
@@ -185,8 +186,11 @@ def build_app() -> typer.Typer:
         hooks.build(), name="hooks", help="Host apps' subscribers: positions and parked events."
     )
     app.add_typer(workflows.build(), name="workflows", help="List and show workflow definitions.")
+    audit_app = audit.build()
+    amend.register_audit(audit_app)
+    amend.register(app)
     app.add_typer(
-        audit.build(),
+        audit_app,
         name="audit",
         help="Verify, seal, export and explain the tamper-evident history.",
     )

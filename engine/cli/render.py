@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from engine.cli.amendment_text import amendment_line
 from engine.cli.console import ARROW, bounded, plural, table, when
 from engine.instance.views import AllowedReport, HistoryEntry
 
@@ -175,6 +176,8 @@ def render_history(console: Console, entries: Sequence[HistoryEntry]) -> None:
         if not getattr(e, "verified", True):
             body.append("  ⚠ its stored hash does not verify (altered?)", style="bold red")
         body.append(f"\nby {e.actor} as {e.role}")
+        if (amended := amendment_line(e)) is not None:
+            body.append(f"\n{amended}")
         if e.reason:
             body.append(f"\nwhy: {e.reason}", style="italic")
         if e.guards:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.definition.audit_policy import audit_dict
 from engine.definition.model import (
     DeadlineDef,
     MigrationDef,
@@ -101,6 +102,8 @@ def to_dict(defn: WorkflowDefinition) -> dict[str, Any]:
         out["migrations"] = [_migration_dict(m) for m in defn.migrations]
     if defn.calendars:
         out["calendars"] = {k: _calendar_dict(c) for k, c in sorted(defn.calendars.items())}
+    if defn.audit is not None:
+        out["audit"] = audit_dict(defn.audit)
     return out
 
 

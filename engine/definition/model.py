@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.definition.audit_policy import AuditPolicy
+
 if TYPE_CHECKING:
     from engine.instance.views import Actor, InstanceView
 
@@ -348,6 +350,8 @@ class WorkflowDefinition(BaseModel):
     settings: Mapping[str, Any] = Field(default_factory=dict)
     migrations: tuple[MigrationDef, ...] = ()
     calendars: Mapping[str, WorkingCalendar] = Field(default_factory=dict)
+    audit: AuditPolicy | None = None
+    """Corrections, evidence, notes and effective time (:mod:`engine.definition.audit_policy`)."""
     display: DisplaySpec = DisplaySpec()
 
     @property

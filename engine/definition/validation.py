@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ValidationError
 
+from engine.definition.audit_policy import audit_problems
 from engine.definition.model import SYSTEM_ROLE, DeadlineDef, StateDef, WorkflowDefinition
 from engine.errors import WorkflowDefinitionError
 
@@ -34,6 +35,7 @@ def problems(defn: WorkflowDefinition) -> list[str]:
     out += _structure(defn, initial)
     out += _migrations(defn)
     out += _calendars(defn)
+    out += audit_problems(defn)
     for state in defn.states:
         out += [p for d in state.deadlines for p in _deadline(defn, state, d)]
         out += [

@@ -25,6 +25,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
 
+from engine.instance import amendments
 from engine.instance.hashing import event_hash
 from engine.instance.upcasting import ADDED_BY_UPCAST, CURRENT_VERSIONS, ESCALATED, MIGRATED
 
@@ -143,6 +144,53 @@ class WorkflowInstance(Aggregate):
             agg.last_hash = self.hash
             _apply_deadlines(agg, self)
 
+    class Corrected(Event):
+        """A correction of named payload fields of an earlier event (``correction``: the
+        target version, each field's old and new value; in effect at once, or pending a
+        second person's approval). State, trigger, actor and time of the target stay."""
+
+        TOPIC: ClassVar[str] = amendments.CORRECTED
+        class_version: ClassVar[int] = 1
+        correction: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            """Record the correction; apply its effect if it needs no approval."""
+            amendments.apply_correction(aggregate, self)
+
+    class CorrectionApproved(Event):
+        """A second person approved a pending correction (``approval``), which takes effect."""
+
+        TOPIC: ClassVar[str] = amendments.CORRECTION_APPROVED
+        class_version: ClassVar[int] = 1
+        approval: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            """Apply the approved correction's effect."""
+            amendments.apply_approval(aggregate, self)
+
+    class EvidenceAttached(Event):
+        """A supporting document, by fingerprint (``evidence``: type, title, sha256, size,
+        media type, effective date); the document itself stays outside the engine."""
+
+        TOPIC: ClassVar[str] = amendments.EVIDENCE_ATTACHED
+        class_version: ClassVar[int] = 1
+        evidence: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            """Add the evidence to the instance's list."""
+            amendments.apply_evidence(aggregate, self)
+
+    class Noted(Event):
+        """A note on the instance (``note``: text and visibility); nothing else moves."""
+
+        TOPIC: ClassVar[str] = amendments.NOTED
+        class_version: ClassVar[int] = 1
+        note: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            """Only the chain moves on."""
+            aggregate.last_hash = self.hash
+
     Created = Started  # the only creation event; keeps explicit topics complete
 
     class Snapshot(Aggregate.Snapshot):  # type: ignore[valid-type,misc]
@@ -214,6 +262,13 @@ class WorkflowInstance(Aggregate):
     def escalate(self, *, at: datetime, body: dict[str, Any]) -> None:
         """Record a due ``escalate`` or ``remind`` deadline (``body`` has no hash yet)."""
         self._record(self.Escalated, at, body)
+
+    def amend(
+        self, kind: type[WorkflowInstance.Event], *, at: datetime, body: dict[str, Any]
+    ) -> None:
+        """Record an amendment (a correction, an approval, evidence or a note; see
+        :mod:`engine.instance.amendments`); ``body`` has no hash yet."""
+        self._record(kind, at, body)
 
     def _record(
         self, kind: type[WorkflowInstance.Event], at: datetime, body: dict[str, Any]

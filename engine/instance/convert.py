@@ -7,6 +7,7 @@ from typing import Any
 
 from engine.errors import StorageUnavailable
 from engine.instance.aggregate import WorkflowInstance, open_deadlines
+from engine.instance.amendments import state_of
 from engine.instance.views import InstanceView
 
 __all__ = ["copy_json", "fork", "view_of"]
@@ -48,4 +49,6 @@ def view_of(agg: WorkflowInstance, *, copy_data: bool) -> InstanceView:
         acted_as=agg.acted_as,
         last_hash=agg.last_hash,
         open_deadlines=dict(open_deadlines(agg)),
+        evidence=list(state_of(agg, "evidence")),
+        corrections=dict(state_of(agg, "corrections")),
     )

@@ -32,8 +32,15 @@ STARTED = "socieux.instance:Started"
 TRANSITIONED = "socieux.instance:Transitioned"
 MIGRATED = "socieux.instance:Migrated"
 ESCALATED = "socieux.instance:Escalated"
+CORRECTED = "socieux.instance:Corrected"
+CORRECTION_APPROVED = "socieux.instance:CorrectionApproved"
+EVIDENCE_ATTACHED = "socieux.instance:EvidenceAttached"
+NOTED = "socieux.instance:Noted"
 
-CURRENT_VERSIONS: Mapping[str, int] = {STARTED: 2, TRANSITIONED: 2, MIGRATED: 1, ESCALATED: 1}
+CURRENT_VERSIONS: Mapping[str, int] = {
+    STARTED: 2, TRANSITIONED: 2, MIGRATED: 1, ESCALATED: 1,
+    CORRECTED: 1, CORRECTION_APPROVED: 1, EVIDENCE_ATTACHED: 1, NOTED: 1,
+}  # fmt: skip
 """The shape each event topic is written in today."""
 
 ADDED_BY_UPCAST = frozenset({"hash_format", "event_version"})

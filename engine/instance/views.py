@@ -93,6 +93,12 @@ class InstanceView(BaseModel):
     open_deadlines: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
     """The deadlines open at this version, by id (id, name, action, due_at, and the trigger
     or the role): replayed from the events, never from the clock. Left out of dumps."""
+    evidence: list[dict[str, Any]] = Field(default_factory=list, exclude=True)
+    """The evidence on file (type, title, sha256, size, media type, effective date,
+    reference, validated; ``version``: its event), for guards. Left out of dumps."""
+    corrections: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
+    """The corrections recorded, by version: target, changes, ``pending`` or ``applied``,
+    requester and approver. Left out of dumps."""
 
 
 class GuardOutcome(BaseModel):
@@ -129,6 +135,12 @@ class HistoryEntry(BaseModel):
     prev_hash: str
     verified: bool
     """The stored event's hash recomputes from its stored fields (``False``: altered)."""
+    amends: int | None = None
+    """For a correction, the version it amends; for an approval, the correction's version."""
+    amendment: dict[str, Any] | None = None
+    """A correction's, approval's, evidence's or note's own record."""
+    corrected_by: list[int] = Field(default_factory=list)
+    """The versions of the corrections of this event (pending ones included)."""
 
 
 class Refusal(BaseModel):

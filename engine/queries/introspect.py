@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from engine.commands.compiled import CompiledWorkflow
 from engine.errors import EngineError, InvalidPayload
 from engine.instance.aggregate import WorkflowInstance, recompute_hash
+from engine.instance.amendments import CORRECT_TRIGGER
 from engine.instance.views import (
     Actor,
     AllowedReport,
@@ -16,7 +18,7 @@ from engine.instance.views import (
     Refusal,
 )
 
-__all__ = ["allowed_report", "history_entry"]
+__all__ = ["allowed_report", "amendment_fields", "history_entry", "link_corrections"]
 
 
 def history_entry(event: WorkflowInstance.Event) -> HistoryEntry:
@@ -39,7 +41,36 @@ def history_entry(event: WorkflowInstance.Event) -> HistoryEntry:
         hash=event.hash,
         prev_hash=event.prev_hash,
         verified=recompute_hash(event) == event.hash,
+        **amendment_fields(event),
     )
+
+
+def amendment_fields(event: WorkflowInstance.Event) -> dict[str, Any]:
+    """``amends`` and ``amendment`` of an amendment event (nothing for a workflow step)."""
+    state = vars(event)
+    for name in ("correction", "approval", "evidence", "note"):
+        record = state.get(name)
+        if isinstance(record, dict):
+            amends = record.get("target", {}).get("version") if name == "correction" else None
+            if name == "approval":
+                amends = record.get("correction")
+            return {"amends": amends, "amendment": record}
+    return {}
+
+
+def link_corrections(entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """``entries`` with each corrected event's ``corrected_by`` filled in."""
+    by_target: dict[int, list[int]] = {}
+    for e in entries:
+        if e.trigger == CORRECT_TRIGGER and e.amends is not None:
+            by_target.setdefault(e.amends, []).append(e.version)
+    if not by_target:
+        return entries
+    return [
+        e.model_copy(update={"corrected_by": by_target[e.version]}) if e.version in by_target
+        else e
+        for e in entries
+    ]  # fmt: skip
 
 
 def allowed_report(

@@ -21,7 +21,7 @@ from engine.instance.convert import view_of
 from engine.instance.views import Actor, AllowedReport, HistoryEntry, InstanceView
 from engine.persistence.store import translate_errors
 from engine.queries.ids import instance_ids, resolve_prefix
-from engine.queries.introspect import allowed_report, history_entry
+from engine.queries.introspect import allowed_report, history_entry, link_corrections
 
 __all__ = ["Reader"]
 
@@ -62,7 +62,7 @@ class Reader:
         events = self.events(iid)
         if not events:
             raise InstanceNotFound(str(iid))
-        return [history_entry(e) for e in events]
+        return link_corrections([history_entry(e) for e in events])
 
     def allowed(self, instance_id: UUID | str, actor: Actor | None) -> AllowedReport:
         """What ``actor`` may fire now, and why every other trigger is refused."""

@@ -79,6 +79,9 @@ ENTRY = {
     "hash",
     "prev_hash",
     "verified",
+    "amends",
+    "amendment",
+    "corrected_by",
 }
 GUARD = {"name", "version", "ok", "reason", "inputs"}
 REPORT = {"instance_id", "state", "actor", "allowed", "needs_payload", "refused"}

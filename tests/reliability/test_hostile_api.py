@@ -20,6 +20,7 @@ import pytest
 from engine import Engine, EngineError
 from tests.helpers import REQUESTER, event_count, submit
 from tests.reliability.conftest import Figures
+from tests.reliability.hostile_amendments import amendment_arguments
 from tests.toy import toy_definition
 
 HOSTILE: list[Any] = [
@@ -78,6 +79,7 @@ def _valid(engine: Engine, iid: object) -> dict[str, dict[str, Any]]:
         "deadlines": {},
         "worklist": {"actor": REQUESTER},
         "run_deadlines_in_background": {"interval": 60.0},
+        **amendment_arguments(iid, REQUESTER),
     }
 
 

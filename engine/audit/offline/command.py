@@ -74,8 +74,24 @@ def _export(path: str, key: Any) -> int:
     return 0 if report.ok else 6
 
 
+def _evidence(path: str, prefix: str, files: list[str], key: Any) -> int:
+    from .evidence import match_export
+
+    iid, matches = match_export(path, prefix, files)
+    for m in matches:
+        hits = "; ".join(f"v{v} {kind} {title!r}" for v, kind, title in m.matches)
+        what = f"matches {hits}" if hits else "matches no recorded evidence"
+        sys.stdout.write(f"{m.file}: sha256 {m.sha256[:16]}…, {m.size} bytes: {what}\n")
+    verified = _export(path, key)
+    unmatched = sum(1 for m in matches if not m.matches)
+    sys.stdout.write(f"evidence of {iid}: {len(matches) - unmatched} of {len(matches)} "
+                     "file(s) match\n")  # fmt: skip
+    return 6 if verified or unmatched else 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m engine.audit.offline FILE [--public-key K] [--bundle]``."""
+    """``python -m engine.audit.offline FILE [--public-key K] [--bundle]
+    [--evidence ID FILE...]``."""
     parser = argparse.ArgumentParser(
         prog="python -m engine.audit.offline",
         description="Verify a socieux audit export, or a proof bundle, offline.",
@@ -83,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file")
     parser.add_argument("--public-key", help="Ed25519 public key (PEM or hex) of seals and heads")
     parser.add_argument("--bundle", action="store_true", help="the file is a proof bundle")
+    parser.add_argument(
+        "--evidence", nargs="+", metavar=("ID", "FILE"),
+        help="which evidence of instance ID (an id prefix) each FILE matches",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         key = None
@@ -90,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             from .signing import load_public_key
 
             key = load_public_key(args.public_key)
+        if args.evidence:
+            if len(args.evidence) < 2:
+                parser.error("--evidence needs an instance id and at least one file")
+            return _evidence(args.file, args.evidence[0], args.evidence[1:], key)
         if args.bundle or _is_bundle(args.file):
             return _bundle(args.file, key)
         return _export(args.file, key)

@@ -47,7 +47,12 @@ STARTED_TOPIC = "socieux.instance:Started"
 TRANSITIONED_TOPIC = "socieux.instance:Transitioned"
 MIGRATED_TOPIC = "socieux.instance:Migrated"
 ESCALATED_TOPIC = "socieux.instance:Escalated"
-STEP_TOPICS = (TRANSITIONED_TOPIC, MIGRATED_TOPIC, ESCALATED_TOPIC)
+AMENDMENT_TOPICS = frozenset({
+    "socieux.instance:Corrected", "socieux.instance:CorrectionApproved",
+    "socieux.instance:EvidenceAttached", "socieux.instance:Noted",
+})  # fmt: skip
+"""Corrections, approvals, evidence and notes: judged by :mod:`.amendment_rules`."""
+STEP_TOPICS = (TRANSITIONED_TOPIC, MIGRATED_TOPIC, ESCALATED_TOPIC, *sorted(AMENDMENT_TOPICS))
 SYSTEM_ROLE = "system"
 RULES = (
     "first_event",
@@ -63,6 +68,7 @@ RULES = (
     "migration",
     "deadline",
     "system",
+    "amendment",
 )
 """The rules a breach is reported under."""
 
@@ -144,8 +150,8 @@ class Track:
         """Apply ``ev`` as replay does: the state becomes its recorded ``dest``."""
         self.state, self.known, self.version = ev.dest, ev.dest is not None, version
         self._deadlines(ev)
-        if ev.topic == ESCALATED_TOPIC:
-            return
+        if ev.topic == ESCALATED_TOPIC or ev.topic in AMENDMENT_TOPICS:
+            return  # neither fires a trigger nor acts in a role for separation of duties
         if ev.actor is not None:
             if ev.trigger is not None:
                 self.fired_by.setdefault(ev.trigger, set()).add(ev.actor)
@@ -357,7 +363,7 @@ def check_step(before: Track, ev: Event, version: int) -> list[Finding]:
     rules = before.rules
     if ev.topic != MIGRATED_TOPIC:
         out += check_deadlines(before, ev, version)
-    if rules is None or ev.topic in {MIGRATED_TOPIC, ESCALATED_TOPIC}:  # their own rules
+    if rules is None or ev.topic in {MIGRATED_TOPIC, ESCALATED_TOPIC} | AMENDMENT_TOPICS:
         return out
     fresh_or_start = before.fresh or ev.topic == STARTED_TOPIC
     origin = START_STATE if fresh_or_start else before.state if before.known else ev.source

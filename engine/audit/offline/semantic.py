@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from .amendment_rules import AmendTrack, AuditRules, check_amendment, remember_step
 from .chain import Problem, Record
 from .definition import DefinitionError, Rules
 from .migration_rules import check_migration
-from .rules import MIGRATED_TOPIC, Event, Track, check_step
+from .rules import AMENDMENT_TOPICS, MIGRATED_TOPIC, Event, Track, check_step
 
 __all__ = ["DefinitionSource", "RuleChecker"]
 
@@ -42,6 +43,8 @@ class RuleChecker:
     _tracks: dict[str, Track] = field(default_factory=dict)
     _found: dict[str, list[Problem]] = field(default_factory=dict)
     _suspects: set[str] = field(default_factory=set)
+    _audits: dict[str, AuditRules | None] = field(default_factory=dict)
+    _amends: dict[str, AmendTrack] = field(default_factory=dict)
 
     def rules_for(self, digest: str | None) -> Rules | None:
         """The compiled rules of definition ``digest`` (cached; ``None`` when unknown)."""
@@ -78,6 +81,7 @@ class RuleChecker:
         self._suspects.add(iid)
         self._tracks.pop(iid, None)
         self._found.pop(iid, None)
+        self._amends.pop(iid, None)
 
     def _step(self, track: Track, rec: Record) -> list[Problem]:
         ev = Event.of(rec.fields or {})
@@ -91,6 +95,7 @@ class RuleChecker:
         found = check_step(track, ev, rec.version)
         if ev.topic == MIGRATED_TOPIC:
             found += self._migration(track, ev)
+        found += self._amendment(rec, track, ev)
         problems += [_rule(rec, r, f"{r}: {d}") for r, d in found]
         track.advance(ev, rec.version)
         return problems
@@ -104,6 +109,29 @@ class RuleChecker:
                           f"but {self.unknown}"))  # fmt: skip
         track.definition, track.rules = ev.definition_hash, target
         return found
+
+    def audit_for(self, digest: str | None) -> AuditRules | None:
+        """The ``audit`` policy of definition ``digest`` (``None``: none declared, or unknown)."""
+        if digest is None:
+            return None
+        if digest not in self._audits:
+            found = self.definitions(digest)
+            self._audits[digest] = None if found is None else AuditRules.of(found.get("audit"))
+        return self._audits[digest]
+
+    def _amendment(self, rec: Record, track: Track, ev: Event) -> list[tuple[str, str]]:
+        """An amendment's rules; a workflow step is remembered for later corrections."""
+        audit = self.audit_for(track.definition)
+        fields = rec.fields or {}
+        if ev.topic in AMENDMENT_TOPICS:
+            mem = self._amends.get(rec.instance_id)
+            return check_amendment(
+                mem, track, ev, fields, version=rec.version, rules=track.rules, audit=audit
+            )
+        if audit is not None:
+            mem = self._amends.setdefault(rec.instance_id, AmendTrack())
+            remember_step(mem, audit, ev, fields, rec.version)
+        return []
 
     def judge(self, records: Iterable[Record]) -> list[Problem]:
         """Replay every stored event of one instance in version order; each breach."""

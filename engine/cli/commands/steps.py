@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from engine.cli.amendment_text import amendment_line
 from engine.cli.console import ARROW, handles_errors, state_of, table, when
 from engine.cli.inputs import parse_time
 
@@ -44,6 +45,8 @@ def explain(
             f"definition {ex.definition_hash[:16]} ({defn})\n"
             f"hash {ex.hash[:16]} ({'verified' if ex.hash_verified else 'DOES NOT VERIFY'})"
         )
+        if (amended := amendment_line(ex)) is not None:
+            st.console.print(amended, markup=False)
         guards = table("guard", "version", "result", "reason", "inputs")
         for g in ex.guards:
             inputs = ", ".join(f"{k}={as_json(v)}" for k, v in g.inputs.items())
