@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 __all__ = [
     "ConcurrencyConflict",
     "EngineError",
+    "EnvelopeInvalid",
+    "ErasureConflict",
     "GuardRejected",
     "InstanceNotFound",
     "IntegrityViolation",
@@ -21,6 +23,7 @@ __all__ = [
     "MigrationBlocked",
     "PermissionDenied",
     "StorageUnavailable",
+    "SubjectNotFound",
     "TransitionNotAllowed",
     "UnknownTrigger",
     "UnknownWorkflow",
@@ -230,3 +233,23 @@ class StorageUnavailable(EngineError, OSError):
     """The database URL is invalid or the database cannot be reached or written."""
 
     code = "storage_unavailable"
+
+
+class SubjectNotFound(EngineError, LookupError):
+    """No personal data of this data subject is stored here (``subject``)."""
+
+    code = "subject_not_found"
+
+
+class ErasureConflict(EngineError):
+    """The erasure cannot go ahead as asked: already erased, already requested, not yet
+    requested, or on legal hold (``subject``, ``state``)."""
+
+    code = "erasure_conflict"
+
+
+class EnvelopeInvalid(IntegrityViolation):
+    """A personal field's envelope does not open: moved to another instance, event or
+    field, a data key swapped between subjects, or altered (``path``, ``subject``)."""
+
+    code = "envelope_invalid"

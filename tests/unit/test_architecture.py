@@ -31,12 +31,13 @@ ALLOWED: dict[str, set[str]] = {
     "hooks": BASE | {"instance", "persistence", "projection", "commands"},
     "audit": BASE | {"instance", "definition", "persistence", "commands", "queries"},
     "deadlines": BASE | {"instance", "definition", "persistence", "commands", "projection"},
+    "privacy": BASE | {"instance", "definition", "persistence", "commands"},
     "bootstrap": BASE
     | {"instance", "definition", "persistence", "commands", "queries", "projection", "hooks"}
-    | {"audit", "deadlines"},
+    | {"audit", "deadlines", "privacy"},
     "facade": BASE
     | {"instance", "definition", "persistence", "commands", "queries", "projection", "hooks"}
-    | {"audit", "bootstrap", "deadlines"},
+    | {"audit", "bootstrap", "deadlines", "privacy"},
     "testing": BASE | {"instance", "definition", "projection", "facade"},
 }
 """Part -> the engine parts it may import (``cli`` may import everything, and nothing may
