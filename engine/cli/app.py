@@ -158,6 +158,7 @@ def build_app() -> typer.Typer:
         inbox,
         instances,
         migrate,
+        privacy,
         projections,
         reads,
         serve,
@@ -196,4 +197,5 @@ def build_app() -> typer.Typer:
         deadlines.build(), name="deadlines", help="Deadlines: the worker (run) and the due table."
     )
     inbox.register(app)
+    app.add_typer(privacy.build(), name="privacy", help="Personal data: erasure, holds, keys.")
     return app
