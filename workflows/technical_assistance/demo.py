@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict
 
 from engine import Engine, EngineError, InstanceView, WorkflowDefinition
 from workflows.technical_assistance._demo_migration import MigrationOutcome, migrate_pending
+from workflows.technical_assistance._demo_privacy import PrivacyOutcome, erase_experts
 from workflows.technical_assistance._demo_script import (
     PERIOD_END,
     PERIOD_START,
@@ -117,6 +118,7 @@ class DemoSummary(BaseModel):
     versions: dict[int, int] = {}
     """Requests of the batch by workflow version, after the migration."""
     migration: MigrationOutcome | None = None
+    privacy: PrivacyOutcome | None = None
 
     def text(self) -> str:
         """A short human summary, ending with the next commands to try."""
@@ -147,6 +149,8 @@ class DemoSummary(BaseModel):
             )
         if self.migration is not None:
             lines.append(self.migration.text())
+        if self.privacy is not None:
+            lines.append(self.privacy.text())
         lines += [
             "Next, try:",
             "  socieux list",
@@ -247,9 +251,11 @@ def run_demo(
         simulated=clock is not None,
     )
     versions = Counter(v.definition_version for v in views.values())
+    privacy = erase_experts(engine, views, clock() if clock is not None else datetime.now(UTC))
     return summary.model_copy(
-        update={"versions": dict(sorted(versions.items())), "migration": migration}
-    )
+        update={"versions": dict(sorted(versions.items())), "migration": migration,
+                "privacy": privacy}
+    )  # fmt: skip
 
 
 def _migrate(
