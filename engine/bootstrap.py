@@ -30,6 +30,7 @@ from engine.persistence.schema import ddl_lock
 from engine.persistence.sql import Cursor, SqlStore
 from engine.persistence.store import EngineApplication, InlineHook, sql_store, translate_errors
 from engine.persistence.urls import DEFAULT_URL, StoreConfig, parse_url
+from engine.privacy import PrivacyService, open_privacy
 from engine.projection.protocol import Projection, ProjectionContext, load_projection_entry_points
 from engine.projection.runner import ProjectionRunner
 from engine.projection.service import ProjectionService
@@ -59,6 +60,7 @@ class EngineParts:
     hooks: HookService
     audit: AuditService
     deadlines: DeadlineService
+    privacy: PrivacyService
 
 
 def build(
@@ -100,6 +102,7 @@ def _wire(  # noqa: PLR0917 - the composition root's one private helper
     runner = ProjectionRunner(app, sql, chosen)
     dispatcher = HookDispatcher(app, sql)
     commands = CommandService(app, registry, InstanceCache(), clock, config.label)
+    privacy = open_privacy(config, sql, commands)
     read_model = DeadlineReadModel()
     deadline_runner = DeadlineRunner(app, sql, [read_model])
     if mode == "inline":
@@ -133,6 +136,7 @@ def _wire(  # noqa: PLR0917 - the composition root's one private helper
         hooks=HookService(dispatcher, config.label),
         audit=AuditService(source, now=lambda: command_time(clock)),
         deadlines=DeadlineService(commands, sql, deadline_runner, read_only=config.read_only),
+        privacy=privacy,
     )
 
 

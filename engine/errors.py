@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 __all__ = [
     "ConcurrencyConflict",
     "EngineError",
+    "EnvelopeInvalid",
+    "ErasureConflict",
     "GuardRejected",
     "InstanceNotFound",
     "IntegrityViolation",
@@ -22,6 +24,7 @@ __all__ = [
     "MigrationBlocked",
     "PermissionDenied",
     "StorageUnavailable",
+    "SubjectNotFound",
     "TransitionNotAllowed",
     "UnknownTrigger",
     "UnknownWorkflow",
@@ -239,3 +242,23 @@ class InvalidCorrection(EngineError, ValueError):
     an old value that is not the recorded one, or no correction awaiting approval."""
 
     code = "invalid_correction"
+
+
+class SubjectNotFound(EngineError, LookupError):
+    """No personal data of this data subject is stored here (``subject``)."""
+
+    code = "subject_not_found"
+
+
+class ErasureConflict(EngineError):
+    """The erasure cannot go ahead as asked: already erased, already requested, not yet
+    requested, or on legal hold (``subject``, ``state``)."""
+
+    code = "erasure_conflict"
+
+
+class EnvelopeInvalid(IntegrityViolation):
+    """A personal field's envelope does not open: moved to another instance, event or
+    field, a data key swapped between subjects, or altered (``path``, ``subject``)."""
+
+    code = "envelope_invalid"

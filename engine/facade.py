@@ -33,6 +33,7 @@ from engine.errors import InvalidArgument
 from engine.hooks.types import TOPICS
 from engine.instance.views import Actor, AllowedReport, HistoryEntry, InstanceView
 from engine.persistence.store import EngineApplication, translate_errors
+from engine.privacy.api import PrivacyMethods
 from engine.projection.page import Page, as_page
 from engine.projection.parking import ParkedProjectionEvent
 from engine.projection.protocol import Projection
@@ -54,7 +55,7 @@ MAX_WAIT = 86_400.0
 """The longest ``timeout`` a wait takes (a day)."""
 
 
-class Engine(AuditMethods, AmendmentMethods):
+class Engine(AuditMethods, AmendmentMethods, PrivacyMethods):
     """An open engine. Use :meth:`open`; close it (or use it as a context manager)."""
 
     def __init__(self, parts: EngineParts) -> None:
@@ -64,6 +65,7 @@ class Engine(AuditMethods, AmendmentMethods):
         self._projections = parts.projections
         self._hooks = parts.hooks
         self._audit = parts.audit
+        self._privacy = parts.privacy
         self._closed = False
 
     # ---------------------------------------------------------------- lifecycle
@@ -167,10 +169,10 @@ class Engine(AuditMethods, AmendmentMethods):
             args.check_int("version", version, minimum=1)
         if instance_id is not None and not isinstance(instance_id, UUID):
             raise InvalidArgument("instance_id must be a UUID", argument="instance_id")
-        return self._commands.start(
+        return self._privacy.reveal_view(self._commands.start(
             workflow, data, actor=actor, reason=reason, trigger=trigger, version=version,
             correlation_id=correlation_id, causation_id=causation_id, instance_id=instance_id,
-        )  # fmt: skip
+        ))  # fmt: skip
 
     def fire(
         self,
@@ -195,11 +197,11 @@ class Engine(AuditMethods, AmendmentMethods):
         _check_reason(reason)
         if expected_version is not None:
             args.check_int("expected_version", expected_version)
-        return self._commands.fire(
+        return self._privacy.reveal_view(self._commands.fire(
             self._reader.id(instance_id), trigger, data, actor=actor, reason=reason,
             expected_version=expected_version, correlation_id=correlation_id,
             causation_id=causation_id,
-        )  # fmt: skip
+        ))  # fmt: skip
 
     @staticmethod
     def context(
@@ -231,11 +233,14 @@ class Engine(AuditMethods, AmendmentMethods):
             args.check_int("version", version, minimum=1)
         if as_of is not None:
             args.check_datetime("as_of", as_of)
-        return self._reader.get(instance_id, version=version, as_of=as_of)
+        return self._privacy.reveal_view(
+            self._reader.get(instance_id, version=version, as_of=as_of)
+        )
 
     def history(self, instance_id: UUID | str) -> list[HistoryEntry]:
         """Every recorded step of the instance, oldest first."""
-        return self._reader.history(instance_id)
+        iid = self._reader.id(instance_id)
+        return self._privacy.reveal_history(iid, self._reader.history(iid))
 
     def allowed(self, instance_id: UUID | str, actor: Actor | None = None) -> AllowedReport:
         """What ``actor`` (default: :meth:`context`'s) may fire now, and why every other

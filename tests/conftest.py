@@ -33,6 +33,21 @@ def drop_schema(schema: str) -> None:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _key_encryption_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One key-encryption key for the run (PostgreSQL needs one configured; SQLite would
+    make one beside each file): tests of the defaults unset ``SOCIEUX_KEY_FILE``."""
+    if os.environ.get("SOCIEUX_KEY_FILE"):
+        yield
+        return
+    path = tmp_path_factory.mktemp("kek") / "socieux.key"
+    path.write_text(os.urandom(32).hex() + "\n")
+    path.chmod(0o600)
+    os.environ["SOCIEUX_KEY_FILE"] = str(path)
+    yield
+    os.environ.pop("SOCIEUX_KEY_FILE", None)
+
+
 @pytest.fixture(autouse=True)
 def _reset_structlog() -> Iterator[None]:
     """CLI tests configure structlog globally; give every test the library defaults back."""

@@ -159,6 +159,7 @@ def build_app() -> typer.Typer:
         inbox,
         instances,
         migrate,
+        privacy,
         projections,
         reads,
         serve,
@@ -200,4 +201,5 @@ def build_app() -> typer.Typer:
         deadlines.build(), name="deadlines", help="Deadlines: the worker (run) and the due table."
     )
     inbox.register(app)
+    app.add_typer(privacy.build(), name="privacy", help="Personal data: erasure, holds, keys.")
     return app

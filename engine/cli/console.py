@@ -22,11 +22,13 @@ from engine.cli.text import plural, printable, write_csv
 from engine.errors import (
     ConcurrencyConflict,
     EngineError,
+    ErasureConflict,
     GuardRejected,
     InstanceNotFound,
     IntegrityViolation,
     MigrationBlocked,
     PermissionDenied,
+    SubjectNotFound,
     TransitionNotAllowed,
     UnknownWorkflow,
     WorkflowDefinitionError,
@@ -90,9 +92,9 @@ def exit_code_for(exc: EngineError) -> int:
     """The documented exit code for an engine error."""
     if isinstance(exc, TransitionNotAllowed | GuardRejected | PermissionDenied | MigrationBlocked):
         return EXIT_CODES["refused"]
-    if isinstance(exc, ConcurrencyConflict):
+    if isinstance(exc, ConcurrencyConflict | ErasureConflict):
         return EXIT_CODES["conflict"]
-    if isinstance(exc, InstanceNotFound | UnknownWorkflow):
+    if isinstance(exc, InstanceNotFound | UnknownWorkflow | SubjectNotFound):
         return EXIT_CODES["not_found"]
     if isinstance(exc, IntegrityViolation):
         return EXIT_CODES["integrity"]

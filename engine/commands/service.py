@@ -56,6 +56,11 @@ class CommandService:
     label: str
     inline: Callable[[Sequence[WorkflowInstance.Event]], InlineHook] | None = None
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    protect: Callable[[UUID, int, Decision], dict[str, Any]] | None = None
+    """Seals the personal fields of a decided payload before it is hashed (privacy)."""
+    reveal: Callable[[UUID, dict[str, Any]], dict[str, Any]] | None = None
+    """Opens the personal fields of an instance's data for a check that never records them
+    (a migration's validation of the upcast data)."""
     last_position: int = 0
     """Notification id of the last event this engine recorded."""
 
@@ -87,6 +92,8 @@ class CommandService:
             log.info("command_refused", code=exc.code, role=who.role)
             raise
         body = _body(decision, compiled.hash, who, reason, corr, cause)
+        if self.protect is not None:
+            body["payload"] = self.protect(iid, 1, decision)
         _with_deadlines(body, compiled.deadline_changes((), None, decision.dest, now, 1))
         body["prev_hash"] = GENESIS_HASH
         agg = WorkflowInstance.start(
@@ -129,6 +136,8 @@ class CommandService:
                 log.info("command_refused", code=exc.code, role=who.role, attempt=attempt)
                 raise
             body = _body(decision, compiled.hash, who, reason, corr, cause)
+            if self.protect is not None:
+                body["payload"] = self.protect(iid, agg.version + 1, decision)
             changes = compiled.deadline_changes(
                 open_deadlines(agg), decision.source, decision.dest, now, agg.version + 1
             )

@@ -56,11 +56,18 @@ deadline fires as it; a host passing this role is refused (``PermissionDenied``)
 class Personal:
     """Marker for payload fields holding personal data: ``Annotated[str, Personal()]``.
 
-    The engine never logs these fields. Later work can encrypt or erase them per person
-    without changing the stored format of anything else.
+    The engine never logs these fields, stores each one encrypted with its data subject's
+    key and erases it by destroying that key (:mod:`engine.privacy`). ``subject`` names the
+    subject's role in the payload (``"contact"``, ``"expert"``); ``id_field`` names the
+    sibling field holding the subject's stable pseudonymous id (an expert's roster id).
+    Without ``id_field`` the subject is the instance's own (``contact:<instance id>``).
+    The marker is not part of a definition's content hash (the payload's JSON Schema
+    ignores it), so declaring subjects changes no pinned hash.
     """
 
     category: str = "personal"
+    subject: str = ""
+    id_field: str = ""
 
 
 PersonalStr = Annotated[str, Personal()]

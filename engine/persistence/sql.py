@@ -204,6 +204,18 @@ class PooledSQLiteStore:
         finally:
             self._pool.put_connection(conn)
 
+    def compact(self) -> None:
+        """Checkpoint the WAL into the file, ``VACUUM`` it and truncate the WAL (erasure:
+        no freed page or WAL frame keeps a destroyed key)."""
+        conn = self._pool.get_connection(is_writer=True)
+        try:
+            cur = conn.cursor()
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cur.execute("VACUUM")
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self._pool.put_connection(conn)
+
     def close(self) -> None:
         """The event store closes the pool."""
 

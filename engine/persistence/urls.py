@@ -38,6 +38,8 @@ _SYNC_LEVELS = {"full": "FULL", "normal": "NORMAL", "extra": "EXTRA", "off": "OF
 
 
 BackendKind = Literal["memory", "sqlite", "postgresql"]
+KEY_FILE = "SOCIEUX_URL_KEY_FILE"
+"""The env entry holding the URL's ``?key_file=`` (the key-encryption key's file)."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,12 @@ def _sqlite_config(url: str, raw_path: str, query: dict[str, str]) -> StoreConfi
     path = raw_path[1:] if raw_path.startswith("/") else raw_path
     if not path:
         raise _bad(url, "no file path (use sqlite:///relative.db or sqlite:////abs/path.db)")
-    unknown = sorted(set(query) - {"synchronous", "mode", "lock_timeout"})
+    unknown = sorted(set(query) - {"synchronous", "mode", "lock_timeout", "key_file"})
     if unknown:
         raise _bad(
-            url, f"unknown parameter(s) {', '.join(unknown)} (synchronous, mode, lock_timeout)"
+            url,
+            f"unknown parameter(s) {', '.join(unknown)} (synchronous, mode, lock_timeout, "
+            "key_file)",
         )
     sync = query.get("synchronous", "full").lower()
     if sync not in _SYNC_LEVELS:
@@ -102,6 +106,8 @@ def _sqlite_config(url: str, raw_path: str, query: dict[str, str]) -> StoreConfi
         "SQLITE_LOCK_TIMEOUT": lock_timeout,
         "SOCIEUX_SQLITE_SYNCHRONOUS": _SYNC_LEVELS[sync],
         "APPLICATION_RECORDER_TOPIC": "engine.persistence.store:InlineSQLiteRecorder",
+        KEY_FILE: query.get("key_file", ""),
+        "SOCIEUX_DB_PATH": str(file_path),
     }
     return StoreConfig("sqlite", env, f"sqlite:///{path}", read_only=mode == "ro")
 
@@ -119,7 +125,7 @@ LIBPQ_PARAMETERS = frozenset(
 )  # fmt: skip
 """libpq connection parameters a PostgreSQL URL may carry: passed through to every
 connection (events, read models, schema creation)."""
-_PG_OWN = frozenset({"schema", "pool_size"})
+_PG_OWN = frozenset({"schema", "pool_size", "key_file"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
@@ -182,6 +188,7 @@ def _postgres_config(url: str, parts: SplitResult, query: dict[str, str]) -> Sto
         "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", "5"),
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_POOL_SIZE": query.get("pool_size", "5"),
+        KEY_FILE: query.get("key_file", ""),
         "SOCIEUX_LIBPQ": json.dumps(libpq, sort_keys=True),
     }
     label = f"postgresql://{env['POSTGRES_USER']}@{parts.hostname}:{port}/{dbname}"

@@ -32,12 +32,13 @@ ALLOWED: dict[str, set[str]] = {
     "audit": BASE | {"instance", "definition", "persistence", "commands", "queries"},
     "deadlines": BASE | {"instance", "definition", "persistence", "commands", "projection"},
     "corrections": BASE | {"instance", "definition", "persistence", "commands", "queries"},
+    "privacy": BASE | {"instance", "definition", "persistence", "commands"},
     "bootstrap": BASE
     | {"instance", "definition", "persistence", "commands", "queries", "projection", "hooks"}
-    | {"audit", "deadlines"},
+    | {"audit", "deadlines", "privacy"},
     "facade": BASE
     | {"instance", "definition", "persistence", "commands", "queries", "projection", "hooks"}
-    | {"audit", "bootstrap", "deadlines", "corrections"},
+    | {"audit", "bootstrap", "deadlines", "corrections", "privacy"},
     "testing": BASE | {"instance", "definition", "projection", "facade"},
 }
 """Part -> the engine parts it may import (``cli`` may import everything, and nothing may

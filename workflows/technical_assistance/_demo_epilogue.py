@@ -3,9 +3,10 @@ request's story (see :mod:`workflows.technical_assistance.demo`).
 
 Each step is a function of one :class:`Epilogue` (the engine, today, the batch's ids, and
 what earlier steps reported). :data:`EPILOGUE` migrates the waiting version 1 requests to
-version 2, every open version 2 request to version 3, then fires the deadlines due by
-today. A feature that wants the demo to show it adds its own step at the end of
-:data:`EPILOGUE` (or a caller passes ``epilogue=(*EPILOGUE, step)`` to ``run_demo``).
+version 2, every open version 2 request to version 3, fires the deadlines due by today,
+then two experts ask to be forgotten (one erased, one deferred by retention). A feature
+that wants the demo to show it adds its own step at the end of :data:`EPILOGUE` (or a
+caller passes ``epilogue=(*EPILOGUE, step)`` to ``run_demo``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from workflows.technical_assistance._demo_migration import (
     migrate_open,
     migrate_pending,
 )
+from workflows.technical_assistance._demo_privacy import PrivacyOutcome, erase_experts
 from workflows.technical_assistance.workflow import NAME
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "Epilogue",
     "EpilogueStep",
     "fire_due_deadlines",
+    "forget_experts",
     "migrate_open_v2",
     "migrate_waiting_v1",
 ]
@@ -42,6 +45,7 @@ class Epilogue:
     today: datetime
     batch: list[UUID]
     migrations: list[MigrationOutcome] = field(default_factory=list)
+    privacy: PrivacyOutcome | None = None
 
 
 EpilogueStep = Callable[[Epilogue], None]
@@ -77,6 +81,19 @@ def fire_due_deadlines(epilogue: Epilogue) -> None:
             return
 
 
-EPILOGUE: tuple[EpilogueStep, ...] = (migrate_waiting_v1, migrate_open_v2, fire_due_deadlines)
+def forget_experts(epilogue: Epilogue) -> None:
+    """Two experts ask to be forgotten: one of long-closed requests only is erased (the
+    team requests it, the privacy officer approves it), one within retention is deferred."""
+    engine = epilogue.engine
+    views = {str(i): engine.get(i) for i in epilogue.batch}
+    epilogue.privacy = erase_experts(engine, views, epilogue.today)
+
+
+EPILOGUE: tuple[EpilogueStep, ...] = (
+    migrate_waiting_v1,
+    migrate_open_v2,
+    fire_due_deadlines,
+    forget_experts,
+)
 """The demo's closing steps, in order (a host or another feature may add its own: pass
 ``epilogue=(*EPILOGUE, my_step)`` to :func:`run_demo`)."""

@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict
 from engine import Engine, EngineError, InstanceView, WorkflowDefinition
 from workflows.technical_assistance._demo_epilogue import EPILOGUE, Epilogue, EpilogueStep
 from workflows.technical_assistance._demo_migration import MigrationOutcome, migrate_open
+from workflows.technical_assistance._demo_privacy import PrivacyOutcome
 from workflows.technical_assistance._demo_script import (
     LAUNCH_V3,
     PERIOD_START,
@@ -140,6 +141,8 @@ class DemoSummary(BaseModel):
     """Requests of the batch with an escalation past an SLA."""
     deemed_favourable: int = 0
     """Requests of the batch whose Delegation's silence counted as consent."""
+    privacy: PrivacyOutcome | None = None
+    """The experts the demo forgot (one erased, one deferred by retention), as pseudonyms."""
 
     def text(self) -> str:
         """A short human summary, ending with the next commands to try."""
@@ -171,6 +174,8 @@ class DemoSummary(BaseModel):
                 + "."
             )
         lines += [m.text() for m in (self.migration, self.migration_v3) if m is not None]
+        if self.privacy is not None:
+            lines.append(self.privacy.text())
         lines += [
             "Next, try:",
             "  socieux list",
@@ -404,4 +409,5 @@ def _summary(
         migration_v3=by_target.get(3),
         escalated=sum(1 for t in triggers.values() if "__escalate__" in t),
         deemed_favourable=sum(1 for t in triggers.values() if "deem_favourable" in t),
+        privacy=closing.privacy,
     )

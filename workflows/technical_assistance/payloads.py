@@ -8,7 +8,11 @@ Each payload's top-level keys are distinct, because the engine merges a payload 
 instance's ``data`` (``{**data, **payload}``): the request's fields, then ``activities`` and
 ``eu_delegation_opinion``, ``approval_reference`` and ``action_code``, ``experts``,
 ``evaluation`` and ``products`` all stay side by side. Activity records are collected in
-``data["activity_records"]``. Personal data is marked with :data:`engine.PersonalStr`.
+``data["activity_records"]``. Personal data is marked with :class:`engine.Personal`, which
+names each field's data subject: the contact person (``contact:<request id>``) and each
+expert (``expert:<roster id>``, the expert's ``id``). The engine stores those fields
+encrypted per subject and erases them per subject (``docs/privacy.md``); the markers are
+not part of the definitions' content hashes.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from engine import PersonalStr
+from engine import Personal, PersonalStr
 
 __all__ = [
     "Achievement",
@@ -54,6 +58,8 @@ Note = Annotated[str, StringConstraints(max_length=2000)]
 PersonName = Annotated[PersonalStr, StringConstraints(min_length=1, max_length=200)]
 Email = Annotated[PersonalStr, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,188}\.[^@\s]+$")]
 Phone = Annotated[PersonalStr, StringConstraints(pattern=r"^(\+?[0-9][0-9 ()./-]{4,29})?$")]
+_CONTACT = Personal(subject="contact")
+_EXPERT = Personal(subject="expert", id_field="id")
 
 
 class Institution(BaseModel):
@@ -72,9 +78,9 @@ class ContactPerson(BaseModel):
 
     model_config = _FROZEN
 
-    name: PersonName
-    email: Email
-    phone: Phone = ""  # not Optional: the Personal marker must stay on the field itself
+    name: Annotated[PersonName, _CONTACT]
+    email: Annotated[Email, _CONTACT]
+    phone: Annotated[Phone, _CONTACT] = ""  # not Optional: the marker stays on the field
     position: str = Field(default="", max_length=200)
 
 
@@ -147,7 +153,7 @@ class Expert(BaseModel):
     model_config = _FROZEN
 
     id: Ident
-    name: PersonName
+    name: Annotated[PersonName, _EXPERT]
     nationality: CountryCode
     employer: str = Field(min_length=1, max_length=200)
     employer_type: Literal[

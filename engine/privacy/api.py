@@ -1,0 +1,139 @@
+"""The engine's personal-data methods (erasure, holds, retention, KEK rotation), as a mixin
+of :class:`engine.Engine`: each body checks its arguments and delegates to
+:class:`~engine.privacy.service.PrivacyService`. See ``docs/privacy.md``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.commands import arguments as args
+from engine.commands.compiled import MAX_REASON_LENGTH
+from engine.commands.context import bound_call
+from engine.errors import InvalidArgument
+from engine.instance.views import Actor
+from engine.privacy.kek import Kek, read_key_file
+
+if TYPE_CHECKING:
+    import os
+
+    from engine.privacy.service import PrivacyService
+    from engine.privacy.status import SubjectStatus
+
+__all__ = ["PrivacyMethods"]
+
+_MAX_TEXT = 200
+
+
+class PrivacyMethods:
+    """The personal-data part of the public contract (``docs/privacy.md``)."""
+
+    _privacy: PrivacyService
+
+    def subject(self, subject: str) -> SubjectStatus:
+        """Where data subject ``subject`` (a pseudonym such as ``expert:E-104``) stands:
+        live, restricted or erased, the erasure's reference and state, retention, holds.
+        ``SubjectNotFound`` if no personal data of theirs is stored."""
+        return self._privacy.status(_subject(subject))
+
+    def request_erasure(
+        self, subject: str, *, actor: Actor | None = None, reason: str, legal_basis: str
+    ) -> SubjectStatus:
+        """Record a request to erase ``subject`` (GDPR Art. 17) on the privacy stream; an
+        officer other than the requester approves it (:meth:`approve_erasure`)."""
+        who = _actor(actor)
+        return self._privacy.request_erasure(
+            _subject(subject), actor=who, reason=_text("reason", reason, MAX_REASON_LENGTH),
+            legal_basis=_text("legal_basis", legal_basis, _MAX_TEXT),
+        )  # fmt: skip
+
+    def approve_erasure(
+        self, subject: str, *, actor: Actor | None = None, reason: str
+    ) -> SubjectStatus:
+        """Approve the requested erasure (never by its requester: ``PermissionDenied``).
+        Carried out at once (the subject's keys destroyed) if retention is over and no
+        legal hold is open; otherwise deferred (``defer_erasure``) and the data restricted
+        to the ``auditor`` role until :meth:`run_due_erasures` carries it out."""
+        who = _actor(actor)
+        return self._privacy.approve_erasure(
+            _subject(subject), actor=who, reason=_text("reason", reason, MAX_REASON_LENGTH)
+        )
+
+    def forget(
+        self,
+        subject: str,
+        *,
+        actor: Actor | None = None,
+        approver: Actor,
+        reason: str,
+        legal_basis: str,
+    ) -> SubjectStatus:
+        """:meth:`request_erasure` as ``actor`` then :meth:`approve_erasure` as ``approver``
+        (a different person): the subject's keys are destroyed when retention allows, and
+        ``SubjectErased`` (the ``erase_subject`` step) is recorded on the privacy stream."""
+        who = _actor(actor)
+        if not isinstance(approver, Actor):
+            raise InvalidArgument("approver must be an Actor", argument="approver")
+        return self._privacy.forget(
+            _subject(subject), actor=who, approver=approver,
+            reason=_text("reason", reason, MAX_REASON_LENGTH),
+            legal_basis=_text("legal_basis", legal_basis, _MAX_TEXT),
+        )  # fmt: skip
+
+    def place_hold(
+        self, subject: str, *, actor: Actor | None = None, reason: str, hold: str
+    ) -> SubjectStatus:
+        """Place legal hold ``hold`` (an audit, appeal or OLAF reference) on the subject's
+        pending erasure: it does not run while the hold is open."""
+        return self._hold(subject, actor, reason, hold, place=True)
+
+    def release_hold(
+        self, subject: str, *, actor: Actor | None = None, reason: str, hold: str
+    ) -> SubjectStatus:
+        """Lift legal hold ``hold`` from the subject's pending erasure."""
+        return self._hold(subject, actor, reason, hold, place=False)
+
+    def _hold(
+        self, subject: str, actor: Actor | None, reason: str, hold: str, *, place: bool
+    ) -> SubjectStatus:
+        return self._privacy.hold(
+            _subject(subject), actor=_actor(actor),
+            reason=_text("reason", reason, MAX_REASON_LENGTH), hold=_text("hold", hold, 100),
+            place=place,
+        )  # fmt: skip
+
+    def erasures_due(self, *, now: datetime | None = None) -> list[SubjectStatus]:
+        """Deferred erasures that can be carried out now (retention over, no hold)."""
+        if now is not None:
+            args.check_datetime("now", now)
+        return self._privacy.due(now)
+
+    def run_due_erasures(
+        self, *, actor: Actor | None = None, now: datetime | None = None
+    ) -> list[SubjectStatus]:
+        """Carry out every due deferred erasure as ``actor`` (a privacy officer)."""
+        if now is not None:
+            args.check_datetime("now", now)
+        return self._privacy.run_due(actor=_actor(actor), now=now)
+
+    def rotate_kek(self, new_key_file: str | os.PathLike[str]) -> int:
+        """Re-wrap every live data key with the KEK in ``new_key_file``; how many keys were
+        re-wrapped. Point ``SOCIEUX_KEY_FILE`` at the new file afterwards."""
+        args.check_path("new_key_file", new_key_file)
+        path = Path(new_key_file)
+        return self._privacy.rotate_kek(Kek(read_key_file(path), f"key file {path}"))
+
+
+def _actor(actor: Actor | None) -> Actor:
+    who, _, _ = bound_call(actor, None, None)
+    return who
+
+
+def _subject(subject: object) -> str:
+    return _text("subject", subject, _MAX_TEXT)
+
+
+def _text(name: str, value: object, limit: int) -> str:
+    return args.check_str(name, value, max_length=limit)

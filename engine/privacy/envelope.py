@@ -1,0 +1,110 @@
+"""Envelopes: one personal field encrypted with its subject's data key (AES-256-GCM).
+
+An envelope is a JSON object stored in the event's payload where the plaintext was::
+
+    {"$personal": 1, "alg": "AES-256-GCM", "kid": "expert:E-104", "kv": 1, "ev": 3,
+     "path": "experts.0.name", "n": <nonce>, "ct": <ciphertext and tag>, "kc": <commitment>}
+
+The associated data binds the instance id, the event version (``ev``), the field path and
+the subject with its key version, so a ciphertext copied to another instance, event or
+field does not open. AES-GCM is not key-committing: ``kc`` is HMAC-SHA256 of the nonce
+under the data key, checked before decrypting, so a data key swapped between subjects is
+detected rather than yielding garbage. The event hash covers the envelope, never the
+plaintext: destroying the key leaves every hash intact.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from engine.errors import EnvelopeInvalid
+
+__all__ = ["ALG", "MARK", "aad_of", "is_envelope", "open_envelope", "seal_value"]
+
+MARK = "$personal"
+"""The key that makes a JSON object an envelope (a payload model cannot name it)."""
+ALG = "AES-256-GCM"
+_COMMIT_LABEL = b"socieux key commitment v1"
+_FIELDS = frozenset({MARK, "alg", "kid", "kv", "ev", "path", "n", "ct", "kc"})
+
+
+def b64(data: bytes) -> str:
+    """Unpadded URL-safe base64."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64(text: str) -> bytes:
+    """The bytes of :func:`b64`'s text (``ValueError`` if it is not base64)."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def is_envelope(value: object) -> bool:
+    """Whether ``value`` is a stored envelope."""
+    return isinstance(value, dict) and value.get(MARK) == 1
+
+
+def aad_of(instance_id: str, event_version: int, path: str, subject: str, kv: int) -> bytes:
+    """The associated data of one field's envelope."""
+    parts = ["socieux-personal-1", instance_id, event_version, path, subject, kv]
+    return json.dumps(parts, separators=(",", ":")).encode()
+
+
+def _commitment(key: bytes, nonce: bytes) -> bytes:
+    return hmac.new(key, _COMMIT_LABEL + nonce, hashlib.sha256).digest()
+
+
+def seal_value(
+    value: str, key: bytes, kv: int, *, instance_id: str, event_version: int, path: str,
+    subject: str,
+) -> dict[str, Any]:  # fmt: skip
+    """The envelope of ``value`` for ``subject`` at ``path`` of event ``event_version``."""
+    nonce = os.urandom(12)
+    aad = aad_of(instance_id, event_version, path, subject, kv)
+    ct = AESGCM(key).encrypt(nonce, value.encode("utf-8"), aad)
+    return {
+        MARK: 1,
+        "alg": ALG,
+        "kid": subject,
+        "kv": kv,
+        "ev": event_version,
+        "path": path,
+        "n": b64(nonce),
+        "ct": b64(ct),
+        "kc": b64(_commitment(key, nonce)),
+    }
+
+
+def open_envelope(envelope: dict[str, Any], key: bytes, *, instance_id: str) -> str:
+    """The plaintext of ``envelope`` (``EnvelopeInvalid`` if it does not open here)."""
+    path, subject = str(envelope.get("path")), str(envelope.get("kid"))
+    try:
+        if set(envelope) != _FIELDS or envelope["alg"] != ALG:
+            msg = "not an envelope of this format"
+            raise ValueError(msg)
+        nonce, ct, kc = unb64(envelope["n"]), unb64(envelope["ct"]), unb64(envelope["kc"])
+        if not hmac.compare_digest(kc, _commitment(key, nonce)):
+            raise EnvelopeInvalid(
+                f"the envelope at {path} is not committed to {subject}'s data key "
+                "(a swapped or wrong key)",
+                path=path,
+                subject=subject,
+            )
+        aad = aad_of(instance_id, int(envelope["ev"]), path, subject, int(envelope["kv"]))
+        return AESGCM(key).decrypt(nonce, ct, aad).decode("utf-8")
+    except InvalidTag:
+        raise EnvelopeInvalid(
+            f"the envelope at {path} does not open here (moved to another instance, event "
+            "or field, or altered)",
+            path=path,
+            subject=subject,
+        ) from None
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        raise EnvelopeInvalid(f"the envelope at {path} is malformed", path=path) from None

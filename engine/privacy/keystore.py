@@ -1,0 +1,196 @@
+"""The engine's own privacy tables, in the events' database but apart from the events.
+
+``socieux_privacy_keys``: one wrapped data key per subject and key version, with its
+status (``live``, ``restricted`` while an erasure is deferred, ``erased`` once the key is
+destroyed: ``wrapped`` is then NULL). ``socieux_privacy_refs``: which instances hold data of
+which subject (for retention). A backup of the events alone holds no usable key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.persistence.sql import Cursor, SqlStore, is_unique_violation
+
+__all__ = ["KEYS", "REFS", "KeyRow", "KeyStore"]
+
+KEYS = "socieux_privacy_keys"
+REFS = "socieux_privacy_refs"
+LIVE, RESTRICTED, ERASED = "live", "restricted", "erased"
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """One data key's row (``wrapped`` is ``None`` once erased)."""
+
+    subject: str
+    version: int
+    wrapped: str | None
+    kek_id: str
+    status: str
+    erasure: str | None
+
+
+class KeyStore:
+    """The wrapped data keys and the subject-to-instance index."""
+
+    def __init__(self, sql: SqlStore) -> None:
+        self._sql = sql
+        self.keys = sql.table(KEYS)
+        self.refs = sql.table(REFS)
+
+    def setup(self) -> None:
+        """Create the tables (idempotent)."""
+        with self._sql.write() as cur:
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.keys} (subject TEXT NOT NULL, "
+                "version INTEGER NOT NULL, wrapped TEXT, kek_id TEXT NOT NULL, "
+                "status TEXT NOT NULL, created_at TEXT NOT NULL, erased_at TEXT, "
+                "erasure TEXT, PRIMARY KEY (subject, version))"
+            )
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.refs} (subject TEXT NOT NULL, "
+                "instance_id TEXT NOT NULL, PRIMARY KEY (subject, instance_id))"
+            )
+
+    def _has(self, cur: Cursor) -> bool:
+        return self._sql.has_table(cur, KEYS)
+
+    def kek_ids(self) -> set[str]:
+        """The fingerprints of the KEKs that wrap the stored (not erased) keys."""
+        with self._sql.read() as cur:
+            if not self._has(cur):
+                return set()
+            cur.execute(f"SELECT DISTINCT kek_id FROM {self.keys} WHERE wrapped IS NOT NULL")
+            return {str(r["kek_id"]) for r in cur.fetchall()}
+
+    def rows(self, subjects: Iterable[str]) -> dict[tuple[str, int], KeyRow]:
+        """Every key row of ``subjects``, by (subject, version)."""
+        wanted = sorted(set(subjects))
+        found: dict[tuple[str, int], KeyRow] = {}
+        if not wanted:
+            return found
+        with self._sql.read() as cur:
+            if not self._has(cur):
+                return found
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                cur.execute(
+                    f"SELECT subject, version, wrapped, kek_id, status, erasure FROM "
+                    f"{self.keys} WHERE subject IN ({marks})",
+                    chunk,
+                )
+                for r in cur.fetchall():
+                    row = _row(r)
+                    found[row.subject, row.version] = row
+        return found
+
+    def latest(self, subject: str) -> KeyRow | None:
+        """The subject's newest key row, if any."""
+        rows = self.rows([subject])
+        return rows[max(rows)] if rows else None
+
+    def create(self, row: KeyRow, at: str) -> bool:
+        """Insert a new key row; ``False`` if another writer created that version first."""
+        try:
+            with self._sql.write() as cur:
+                cur.execute(
+                    f"INSERT INTO {self.keys} (subject, version, wrapped, kek_id, status, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (row.subject, row.version, row.wrapped, row.kek_id, row.status, at),
+                )
+        except Exception as exc:
+            if is_unique_violation(exc):
+                return False
+            raise
+        return True
+
+    def add_refs(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Remember that instance ``iid`` holds data of ``subject`` for each pair."""
+        values = sorted(set(pairs))
+        if values:
+            with self._sql.write() as cur:
+                cur.executemany(
+                    f"INSERT INTO {self.refs} (subject, instance_id) VALUES (?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    values,
+                )
+
+    def instances(self, subject: str) -> list[str]:
+        """The instances holding data of ``subject``."""
+        with self._sql.read() as cur:
+            if not self._sql.has_table(cur, REFS):
+                return []
+            cur.execute(
+                f"SELECT instance_id FROM {self.refs} WHERE subject = ? ORDER BY instance_id",
+                (subject,),
+            )
+            return [str(r["instance_id"]) for r in cur.fetchall()]
+
+    def set_status(self, subject: str, status: str, *, erasure: str | None) -> None:
+        """Restrict (or lift the restriction of) the subject's live keys."""
+        with self._sql.write() as cur:
+            cur.execute(
+                f"UPDATE {self.keys} SET status = ?, erasure = ? WHERE subject = ? "
+                "AND wrapped IS NOT NULL",
+                (status, erasure, subject),
+            )
+
+    def destroy(self, subject: str, *, erasure: str, at: str) -> int:
+        """Destroy every live key of ``subject``; how many were destroyed."""
+        with self._sql.write() as cur:
+            if self._sql.dialect == "sqlite":  # zero the destroyed key's bytes in its page
+                cur.execute("PRAGMA secure_delete = ON")
+            cur.execute(
+                f"SELECT COUNT(*) AS n FROM {self.keys} WHERE subject = ? AND wrapped IS NOT NULL",
+                (subject,),
+            )
+            count = int(cur.fetchone()["n"])
+            cur.execute(
+                f"UPDATE {self.keys} SET wrapped = NULL, status = ?, erasure = ?, "
+                "erased_at = ? WHERE subject = ? AND wrapped IS NOT NULL",
+                (ERASED, erasure, at, subject),
+            )
+        return count
+
+    def has_erasures(self) -> bool:
+        """Whether any erasure was ever requested here (the privacy workflow is in use)."""
+        with self._sql.read() as cur:
+            if not self._has(cur):
+                return False
+            cur.execute(f"SELECT 1 FROM {self.keys} WHERE erasure IS NOT NULL LIMIT 1")
+            return cur.fetchone() is not None
+
+    def live(self) -> list[KeyRow]:
+        """Every key row that still has a key."""
+        with self._sql.read() as cur:
+            if not self._has(cur):
+                return []
+            cur.execute(
+                f"SELECT subject, version, wrapped, kek_id, status, erasure FROM {self.keys} "
+                "WHERE wrapped IS NOT NULL ORDER BY subject, version"
+            )
+            return [_row(r) for r in cur.fetchall()]
+
+    def rewrap(self, rows: Iterable[KeyRow]) -> None:
+        """Store re-wrapped keys (one transaction: all or none)."""
+        with self._sql.write() as cur:
+            cur.executemany(
+                f"UPDATE {self.keys} SET wrapped = ?, kek_id = ? WHERE subject = ? "
+                "AND version = ? AND wrapped IS NOT NULL",
+                [(r.wrapped, r.kek_id, r.subject, r.version) for r in rows],
+            )
+
+
+def _row(r: Any) -> KeyRow:
+    return KeyRow(
+        subject=str(r["subject"]),
+        version=int(r["version"]),
+        wrapped=None if r["wrapped"] is None else str(r["wrapped"]),
+        kek_id=str(r["kek_id"]),
+        status=str(r["status"]),
+        erasure=None if r["erasure"] is None else str(r["erasure"]),
+    )

@@ -1,0 +1,102 @@
+"""The read side: envelopes back to plaintext for the process holding the KEK.
+
+An erased subject's fields read as ``"[erased]"``; a restricted subject's (an erasure
+deferred by retention) as ``"[restricted]"`` unless the reader acts as an ``auditor``.
+An envelope must sit where it was sealed: its recorded path must be the path it is found
+at (or, in an instance's data, the end of it: collected payloads sit under a list), and
+its event version must be the event's (in a history) or an earlier one (in the data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from engine.errors import EnvelopeInvalid
+from engine.privacy.envelope import is_envelope, open_envelope
+from engine.privacy.keystore import ERASED, RESTRICTED, KeyRow
+from engine.privacy.vault import Vault
+
+__all__ = ["AUDITOR_ROLE", "ERASED_MARK", "RESTRICTED_MARK", "Revealer", "subjects_in"]
+
+ERASED_MARK = "[erased]"
+RESTRICTED_MARK = "[restricted]"
+AUDITOR_ROLE = "auditor"
+
+
+def _envelopes(node: object, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+    if is_envelope(node):
+        yield path, node
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            yield from _envelopes(v, (*path, str(k)))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _envelopes(v, (*path, str(i)))
+
+
+def subjects_in(node: object) -> set[str]:
+    """The subjects whose envelopes ``node`` holds."""
+    return {str(env.get("kid")) for _, env in _envelopes(node, ())}
+
+
+def has_envelopes(node: object) -> bool:
+    """Whether ``node`` holds at least one envelope."""
+    return next(_envelopes(node, ()), None) is not None
+
+
+class Revealer:
+    """Replaces envelopes by what this reader may see (one call, one key-table read)."""
+
+    def __init__(self, vault: Vault, *, role: str | None) -> None:
+        self._vault = vault
+        self._role = role
+
+    def reveal(self, node: Any, *, instance_id: str, event_version: int | None, exact: bool) -> Any:
+        """``node`` with its envelopes opened; ``exact``: the node is one event's payload."""
+        found = list(_envelopes(node, ()))
+        if not found:
+            return node
+        rows = self._vault.store.rows(str(env.get("kid")) for _, env in found)
+        return self._replace(node, (), rows, instance_id, event_version, exact=exact)
+
+    def _replace(
+        self, node: Any, path: tuple[str, ...], rows: dict[tuple[str, int], KeyRow],
+        iid: str, ev: int | None, *, exact: bool,
+    ) -> Any:  # fmt: skip
+        if is_envelope(node):
+            return self._open(node, ".".join(path), rows, iid, ev, exact=exact)
+        if isinstance(node, dict):
+            return {k: self._replace(v, (*path, str(k)), rows, iid, ev, exact=exact)
+                    for k, v in node.items()}  # fmt: skip
+        if isinstance(node, list):
+            return [self._replace(v, (*path, str(i)), rows, iid, ev, exact=exact)
+                    for i, v in enumerate(node)]  # fmt: skip
+        return node
+
+    def _open(
+        self, env: dict[str, Any], where: str, rows: dict[tuple[str, int], KeyRow],
+        iid: str, ev: int | None, *, exact: bool,
+    ) -> str:  # fmt: skip
+        recorded = str(env.get("path"))
+        placed = where == recorded if exact else (where == recorded or where.endswith(
+            "." + recorded))  # fmt: skip
+        version = env.get("ev")
+        in_time = ev is None or (isinstance(version, int) and (
+            version == ev if exact else version <= ev))  # fmt: skip
+        if not placed or not in_time:
+            raise EnvelopeInvalid(
+                f"the envelope found at {where} was sealed for {recorded} of event {version}",
+                path=where,
+                subject=str(env.get("kid")),
+            )
+        row = rows.get((str(env.get("kid")), _int(env.get("kv"))))
+        if row is None or row.status == ERASED or row.wrapped is None:
+            return ERASED_MARK
+        if row.status == RESTRICTED and self._role != AUDITOR_ROLE:
+            return RESTRICTED_MARK
+        return open_envelope(env, self._vault.key_for(row), instance_id=iid)
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else -1

@@ -1,0 +1,317 @@
+"""Erasure: requests, approvals, deferral by retention, legal holds, and key destruction.
+
+Every step is first recorded on the subject's privacy stream (:mod:`engine.privacy.stream`);
+only a recorded ``erase_subject`` destroys the subject's data keys, and a key is destroyed
+only after that record is durable (a crash in between leaves an erasure that
+:meth:`PrivacyService.run_due` finishes). A refused step writes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from engine.commands.clock import command_time
+from engine.commands.compiled import Decision
+from engine.commands.context import current_context, valid_actor
+from engine.commands.service import CommandService
+from engine.errors import (
+    ErasureConflict,
+    InstanceNotFound,
+    InvalidArgument,
+    PermissionDenied,
+    SubjectNotFound,
+)
+from engine.instance.aggregate import MIGRATE_TRIGGER
+from engine.instance.identity import actor_key
+from engine.instance.views import Actor, HistoryEntry, InstanceView
+from engine.logs import get_logger
+from engine.persistence.sql import SqlStore
+from engine.persistence.store import translate_errors
+from engine.privacy.compact import compact
+from engine.privacy.kek import Kek
+from engine.privacy.keystore import LIVE, RESTRICTED, KeyRow
+from engine.privacy.retention import retention_facts
+from engine.privacy.reveal import AUDITOR_ROLE, Revealer
+from engine.privacy.status import SubjectStatus
+from engine.privacy.stream import (
+    APPROVE,
+    DEFER,
+    ERASE,
+    HOLD,
+    OFFICER_ROLES,
+    PRIVACY_WORKFLOW,
+    RELEASE,
+    REQUEST,
+    REQUESTER_ROLES,
+    open_holds,
+    privacy_definition,
+    stream_id,
+)
+from engine.privacy.vault import Vault
+
+__all__ = ["PrivacyService"]
+
+_log = get_logger("socieux.privacy")
+_MAX_SUBJECT = 200
+
+
+class PrivacyService:
+    """The privacy part of an engine (one per engine)."""
+
+    def __init__(self, vault: Vault, commands: CommandService, sql: SqlStore, *, kind: str) -> None:
+        self.vault = vault
+        self.commands = commands
+        self._sql = sql
+        self._kind = kind
+
+    # ------------------------------------------------------------------ write path
+    def protect(self, iid: UUID, version: int, decision: Decision) -> dict[str, Any]:
+        """The decided payload with its personal fields sealed (the command path's hook)."""
+        with translate_errors("storing a data key", self.commands.label):
+            return self.vault.seal_payload(
+                decision.transition.payload, decision.payload, instance_id=str(iid),
+                version=version,
+            )  # fmt: skip
+
+    def register(self, record: bool) -> None:
+        """Install the privacy workflow (and, with ``record``, keep its definition)."""
+        registry = self.commands.registry
+        if PRIVACY_WORKFLOW in registry.names():
+            return
+        compiled = registry.register(privacy_definition())
+        if record:
+            from engine.definition.content import to_dict
+            from engine.instance.hashing import canonical_json
+            from engine.persistence.definitions import DefinitionStore
+
+            DefinitionStore(self._sql).record(
+                [(compiled.hash, compiled.name, 1, canonical_json(to_dict(compiled.definition)))]
+            )
+
+    # ------------------------------------------------------------------ read path
+    def revealer(self) -> Revealer:
+        """A revealer for the actor bound with ``engine.context`` (if any)."""
+        actor = current_context().actor
+        return Revealer(self.vault, role=actor.role if actor is not None else None)
+
+    def reveal_view(self, view: InstanceView) -> InstanceView:
+        """``view`` with its personal fields as this reader may see them."""
+        with translate_errors("reading data keys", self.commands.label):
+            data = self.revealer().reveal(
+                view.data, instance_id=str(view.id), event_version=view.version, exact=False
+            )
+        return view if data is view.data else view.model_copy(update={"data": data})
+
+    def reveal_for_checks(self, iid: UUID, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` opened in full (restricted fields too) for a check that records none of
+        it; erased fields read as their marker."""
+        out: dict[str, Any] = Revealer(self.vault, role=AUDITOR_ROLE).reveal(
+            data, instance_id=str(iid), event_version=None, exact=False
+        )
+        return out
+
+    def reveal_history(self, iid: UUID, entries: list[HistoryEntry]) -> list[HistoryEntry]:
+        """``entries`` (instance ``iid``'s history) with their payloads revealed."""
+        revealer = self.revealer()
+        with translate_errors("reading data keys", self.commands.label):
+            return self._revealed(iid, entries, revealer)
+
+    def _revealed(
+        self, iid: UUID, entries: list[HistoryEntry], revealer: Revealer
+    ) -> list[HistoryEntry]:
+        out = []
+        for e in entries:
+            exact = e.trigger != MIGRATE_TRIGGER  # a migration carries earlier envelopes
+            payload = revealer.reveal(
+                e.payload, instance_id=str(iid), event_version=e.version, exact=exact
+            )
+            out.append(e if payload is e.payload else e.model_copy(update={"payload": payload}))
+        return out
+
+    # ------------------------------------------------------------------ erasure
+    def status(self, subject: str) -> SubjectStatus:
+        """Where the subject's erasure stands (``SubjectNotFound`` if no data of theirs)."""
+        rows = self._rows(subject)
+        live = [r for r in rows if r.wrapped is not None]
+        first = min(r.version for r in live) if live else max(r.version for r in rows)
+        sid = stream_id(subject, first) if live else _erasure_of(rows)
+        view = self._stream(sid) if sid is not None else None
+        instances = self.vault.store.instances(subject)
+        facts = retention_facts(self.commands, instances)
+        return SubjectStatus(
+            subject=subject,
+            status="erased" if not live else (RESTRICTED if _restricted(live) else LIVE),
+            erasure=str(sid) if view is not None else None,
+            state=view.state if view is not None else None,
+            requests=len(instances),
+            open_requests=facts.open_requests,
+            due_at=facts.due_at,
+            holds=open_holds(dict(view.data)) if view is not None else [],
+        )
+
+    def request_erasure(
+        self, subject: str, *, actor: Actor, reason: str, legal_basis: str
+    ) -> SubjectStatus:
+        """Record a request to erase ``subject`` (a pseudonym), with its legal basis."""
+        live = self._live(subject)
+        sid = stream_id(subject, min(r.version for r in live))
+        if self._stream(sid) is not None:
+            raise ErasureConflict(f"an erasure of {subject} is already recorded", subject=subject)
+        self.register(record=True)
+        self.vault.store.set_status(subject, LIVE, erasure=str(sid))
+        self.commands.start(
+            PRIVACY_WORKFLOW, {"subject": subject, "legal_basis": legal_basis}, actor=actor,
+            reason=reason, trigger=REQUEST, version=None, correlation_id=None,
+            causation_id=None, instance_id=sid,
+        )  # fmt: skip
+        _log.info("erasure_requested", erasure=str(sid), role=actor.role)
+        return self.status(subject)
+
+    def approve_erasure(self, subject: str, *, actor: Actor, reason: str) -> SubjectStatus:
+        """Approve the subject's requested erasure (not by its requester): carried out now
+        if retention is over and no hold is open, else deferred and the data restricted."""
+        sid = self._pending(subject, "requested")
+        self._fire(sid, APPROVE, {}, actor, reason)
+        return self._carry_out(subject, sid, actor, None)
+
+    def forget(
+        self, subject: str, *, actor: Actor, approver: Actor, reason: str, legal_basis: str
+    ) -> SubjectStatus:
+        """Request (as ``actor``) and approve (as ``approver``) the erasure in one call;
+        refused before anything is written if the two are one person or lack the roles."""
+        a, b = valid_actor(actor), valid_actor(approver)
+        if actor_key(a.id) == actor_key(b.id):
+            raise PermissionDenied(
+                APPROVE,
+                b.role,
+                b.id,
+                "separation",
+                "separation of duties: the requester of an erasure may not approve it",
+            )
+        if a.role not in REQUESTER_ROLES or b.role not in OFFICER_ROLES:
+            raise PermissionDenied(
+                REQUEST,
+                a.role,
+                a.id,
+                "role",
+                f"an erasure is requested by {' or '.join(REQUESTER_ROLES)} and approved by "
+                f"{' or '.join(OFFICER_ROLES)}",
+            )
+        self._live(subject)
+        self.request_erasure(subject, actor=a, reason=reason, legal_basis=legal_basis)
+        return self.approve_erasure(subject, actor=b, reason=reason)
+
+    def hold(
+        self, subject: str, *, actor: Actor, reason: str, hold: str, place: bool
+    ) -> SubjectStatus:
+        """Place (or, with ``place=False``, release) a legal hold on the subject's erasure."""
+        sid = self._pending(subject, None)
+        self._fire(sid, HOLD if place else RELEASE, {"hold": hold}, actor, reason)
+        return self.status(subject)
+
+    def due(self, now: datetime | None = None) -> list[SubjectStatus]:
+        """Deferred erasures that can be carried out now (retention over, no hold)."""
+        at = now or command_time(self.commands.clock)
+        found = []
+        for subject in self._restricted_subjects():
+            st = self.status(subject)
+            if st.state == "deferred" and not st.holds and st.open_requests == 0 and (
+                st.due_at is not None and st.due_at <= at
+            ):  # fmt: skip
+                found.append(st)
+        return found
+
+    def run_due(self, *, actor: Actor, now: datetime | None = None) -> list[SubjectStatus]:
+        """Carry out every due deferred erasure as ``actor``; the erased subjects."""
+        done = []
+        for st in self.due(now):
+            assert st.erasure is not None
+            done.append(self._carry_out(st.subject, UUID(st.erasure), actor, now))
+        return done
+
+    def rotate_kek(self, new: Kek) -> int:
+        """Re-wrap every live data key with ``new``; how many keys were re-wrapped."""
+        count = self.vault.rotate(new)
+        _log.info("kek_rotated", keys=count)
+        return count
+
+    # ------------------------------------------------------------------ helpers
+    def _carry_out(
+        self, subject: str, sid: UUID, actor: Actor, now: datetime | None
+    ) -> SubjectStatus:
+        facts = retention_facts(self.commands, self.vault.store.instances(subject))
+        view = self._stream(sid)
+        assert view is not None
+        at = now or command_time(self.commands.clock)
+        over = facts.open_requests == 0 and (facts.due_at is None or facts.due_at <= at)
+        if over and not open_holds(dict(view.data)):
+            payload = facts.model_dump(mode="json")
+            self._fire(sid, ERASE, payload, actor, "retention over; erasure carried out")
+            destroyed = self.vault.store.destroy(subject, erasure=str(sid), at=at.isoformat())
+            self.vault.forget_cached(subject)
+            compact(self._sql, self._kind)
+            _log.info("subject_erased", erasure=str(sid), keys=destroyed)
+        elif view.state != "deferred":
+            self._fire(sid, DEFER, facts.model_dump(mode="json"), actor,
+                       "retention not over: erasure deferred, data restricted")  # fmt: skip
+            self.vault.store.set_status(subject, RESTRICTED, erasure=str(sid))
+            _log.info("erasure_deferred", erasure=str(sid))
+        return self.status(subject)
+
+    def _fire(
+        self, sid: UUID, trigger: str, data: dict[str, object], actor: Actor, reason: str
+    ) -> None:
+        self.commands.fire(
+            sid, trigger, data, actor=actor, reason=reason, expected_version=None,
+            correlation_id=None, causation_id=None,
+        )  # fmt: skip
+
+    def _rows(self, subject: str) -> list[KeyRow]:
+        if not isinstance(subject, str) or not subject or len(subject) > _MAX_SUBJECT:
+            raise InvalidArgument("subject must be a non-empty string", argument="subject")
+        rows = list(self.vault.store.rows([subject]).values())
+        if not rows:
+            raise SubjectNotFound(f"no personal data of {subject} is stored", subject=subject)
+        return rows
+
+    def _live(self, subject: str) -> list[KeyRow]:
+        live = [r for r in self._rows(subject) if r.wrapped is not None]
+        if not live:
+            raise ErasureConflict(f"{subject} is already erased", subject=subject)
+        return live
+
+    def _pending(self, subject: str, state: str | None) -> UUID:
+        st = self.status(subject)
+        if st.erasure is None or st.state == "erased":
+            why = "already erased" if st.status == "erased" else "no erasure is requested"
+            raise ErasureConflict(f"{subject}: {why}", subject=subject, state=st.state)
+        if state is not None and st.state != state:
+            raise ErasureConflict(
+                f"{subject}: the erasure is {st.state}, not {state}", subject=subject,
+                state=st.state,
+            )  # fmt: skip
+        return UUID(st.erasure)
+
+    def _stream(self, sid: UUID) -> InstanceView | None:
+        if PRIVACY_WORKFLOW not in self.commands.registry.names():
+            return None
+        try:
+            from engine.instance.convert import view_of
+
+            return view_of(self.commands.load(sid, fresh=True), copy_data=True)
+        except InstanceNotFound:
+            return None
+
+    def _restricted_subjects(self) -> list[str]:
+        return sorted({r.subject for r in self.vault.store.live() if r.status == RESTRICTED})
+
+
+def _restricted(rows: list[KeyRow]) -> bool:
+    return any(r.status == RESTRICTED for r in rows)
+
+
+def _erasure_of(rows: list[KeyRow]) -> UUID | None:
+    refs = [r.erasure for r in rows if r.erasure]
+    return UUID(refs[-1]) if refs else None

@@ -1,0 +1,134 @@
+"""Which payload fields are personal, and whose: read from the payload model's markers.
+
+A workflow declares its data subjects in its payload models, on each personal field::
+
+    class Expert(BaseModel):
+        id: str
+        name: Annotated[str, Personal(subject="expert", id_field="id")]
+
+    class ContactPerson(BaseModel):
+        name: Annotated[str, Personal(subject="contact")]
+
+The expert's subject id is ``expert:<id>`` (their roster id, the same person in every
+request); the contact's is ``contact:<instance id>`` (derived from the request and the
+role). A bare ``Personal()`` is ``person:<instance id>:<path of its model>``.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+from engine.definition.model import Personal
+
+__all__ = ["PersonalField", "PersonalValue", "personal_fields", "personal_values"]
+
+STAR = "*"
+_SEQUENCES = (tuple, list, set, frozenset, Sequence)
+
+
+@dataclass(frozen=True)
+class PersonalField:
+    """A personal field of a payload model: its path (``*`` for any item) and marker."""
+
+    path: tuple[str, ...]
+    marker: Personal
+
+
+@dataclass(frozen=True)
+class PersonalValue:
+    """One personal value in a concrete payload: its dotted path, its subject, its text,
+    and the object holding it (so the caller can replace it)."""
+
+    path: str
+    subject: str
+    value: str
+    parent: dict[str, Any]
+    key: str
+
+
+def _marker(items: Sequence[object]) -> Personal | None:
+    found = [m for m in items if isinstance(m, Personal)]
+    return found[-1] if found else None
+
+
+@cache
+def personal_fields(model: type[BaseModel]) -> tuple[PersonalField, ...]:
+    """Every personal field of ``model``, nested models and sequences included."""
+    return tuple(dict.fromkeys(_walk(model, (), frozenset())))
+
+
+def _walk(
+    model: type[BaseModel], prefix: tuple[str, ...], seen: frozenset[type]
+) -> Iterator[PersonalField]:
+    if model in seen:
+        return
+    for name, info in model.model_fields.items():
+        path = (*prefix, name)
+        marker = _marker(info.metadata)
+        if marker is not None:
+            yield PersonalField(path, marker)
+        else:
+            yield from _walk_type(info.annotation, path, seen | {model})
+
+
+def _walk_type(tp: Any, path: tuple[str, ...], seen: frozenset[type]) -> Iterator[PersonalField]:
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is Annotated:
+        marker = _marker(args[1:])
+        if marker is not None:
+            yield PersonalField(path, marker)
+        else:
+            yield from _walk_type(args[0], path, seen)
+    elif isinstance(tp, type) and issubclass(tp, BaseModel):
+        yield from _walk(tp, path, seen)
+    elif origin in {Union, types.UnionType}:
+        for arg in args:
+            yield from _walk_type(arg, path, seen)
+    elif origin in _SEQUENCES and args:
+        yield from _walk_type(args[0], (*path, STAR), seen)
+
+
+def personal_values(
+    model: type[BaseModel], payload: dict[str, Any], instance_id: str
+) -> list[PersonalValue]:
+    """The personal strings of ``payload`` (a dumped ``model``), each with its subject."""
+    found: list[PersonalValue] = []
+    for pf in personal_fields(model):
+        for where, parent, key in _expand(payload, pf.path, ()):
+            value = parent.get(key)
+            if isinstance(value, str) and value:
+                subject = _subject(pf.marker, parent, instance_id, where[:-1])
+                found.append(PersonalValue(".".join(where), subject, value, parent, key))
+    return found
+
+
+def _expand(
+    node: object, path: tuple[str, ...], done: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], dict[str, Any], str]]:
+    head, rest = path[0], path[1:]
+    if head == STAR:
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                yield from _expand(item, rest, (*done, str(i))) if rest else iter(())
+        return
+    if not isinstance(node, dict) or head not in node:
+        return
+    if not rest:
+        yield (*done, head), node, head
+    else:
+        yield from _expand(node[head], rest, (*done, head))
+
+
+def _subject(marker: Personal, parent: dict[str, Any], iid: str, where: tuple[str, ...]) -> str:
+    role = marker.subject or "person"
+    if marker.id_field:
+        return f"{role}:{parent.get(marker.id_field)}"
+    if marker.subject:
+        return f"{role}:{iid}"
+    return f"{role}:{iid}:{'.'.join(where) or '-'}"

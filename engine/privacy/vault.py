@@ -1,0 +1,158 @@
+"""The vault: the KEK, the key store and an in-process cache of unwrapped data keys.
+
+``seal_payload`` replaces each personal value of a decided payload by its envelope before
+the event is hashed (the command path); ``key_for`` gives the data key to open one.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from engine.errors import StorageUnavailable
+from engine.privacy.envelope import seal_value
+from engine.privacy.kek import Kek
+from engine.privacy.keystore import ERASED, LIVE, KeyRow, KeyStore
+from engine.privacy.subjects import personal_fields, personal_values
+
+__all__ = ["Vault"]
+
+
+class Vault:
+    """Data keys per subject, wrapped by the KEK (one per engine, shared by threads)."""
+
+    def __init__(self, kek: Callable[[], Kek], store: KeyStore) -> None:
+        self._load_kek = kek
+        self._kek: Kek | None = None
+        self.store = store
+        self._keys: dict[tuple[str, int], bytes] = {}
+        self._live: dict[str, int] = {}  # subject -> live key version
+        self._refs: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def kek(self) -> Kek:
+        """The KEK, loaded on first use (``StorageUnavailable`` if none is configured)."""
+        if self._kek is None:
+            self._kek = self._load_kek()
+        return self._kek
+
+    def check_kek(self) -> None:
+        """``StorageUnavailable`` if the stored data keys are wrapped by another KEK (or
+        there are stored keys and no KEK)."""
+        stored = self.store.kek_ids()
+        if not stored:
+            return
+        others = stored - {self.kek.id}
+        if others:
+            msg = (
+                f"the key-encryption key ({self.kek.source}) is not the one this store's "
+                "data keys are wrapped with: wrong key file or $SOCIEUX_KEK"
+            )
+            raise StorageUnavailable(msg)
+
+    def seal_payload(
+        self, model: type[BaseModel], payload: dict[str, Any], *, instance_id: str, version: int
+    ) -> dict[str, Any]:
+        """``payload`` with every personal value replaced by its envelope (a new dict)."""
+        if not personal_fields(model):
+            return payload
+        sealed: dict[str, Any] = _deep_copy(payload)
+        values = personal_values(model, sealed, instance_id)
+        if not values:
+            return payload
+        keys = self._live_keys({v.subject for v in values})
+        for v in values:
+            kv, key = keys[v.subject]
+            v.parent[v.key] = seal_value(
+                v.value, key, kv, instance_id=instance_id, event_version=version, path=v.path,
+                subject=v.subject,
+            )  # fmt: skip
+        self._remember({(v.subject, instance_id) for v in values})
+        return sealed
+
+    def _remember(self, pairs: set[tuple[str, str]]) -> None:
+        new = pairs - self._refs
+        if new:
+            self.store.add_refs(new)
+            with self._lock:
+                self._refs |= new
+
+    def _live_keys(self, subjects: Iterable[str]) -> dict[str, tuple[int, bytes]]:
+        out: dict[str, tuple[int, bytes]] = {}
+        for subject in subjects:
+            kv = self._live.get(subject)
+            if kv is None or (subject, kv) not in self._keys:
+                kv = self._load_or_create(subject)
+            out[subject] = (kv, self._keys[subject, kv])
+        return out
+
+    def _load_or_create(self, subject: str) -> int:
+        for _ in range(3):
+            row = self.store.latest(subject)
+            if row is not None and row.wrapped is not None:
+                self._cache(row)
+                return row.version
+            version = 1 if row is None else row.version + 1
+            key = os.urandom(32)
+            wrapped = self.kek.wrap(key, subject, version)
+            new = KeyRow(subject, version, wrapped, self.kek.id, LIVE, None)
+            if self.store.create(new, datetime.now(UTC).isoformat()):
+                with self._lock:
+                    self._keys[subject, version] = key
+                    self._live[subject] = version
+                return version
+        msg = f"could not create a data key for {subject} (another writer kept racing)"
+        raise StorageUnavailable(msg)
+
+    def _cache(self, row: KeyRow) -> bytes:
+        assert row.wrapped is not None
+        key = self.kek.unwrap(row.wrapped, row.subject, row.version)
+        with self._lock:
+            self._keys[row.subject, row.version] = key
+            if row.status != ERASED:
+                self._live[row.subject] = max(row.version, self._live.get(row.subject, 0))
+        return key
+
+    def key_for(self, row: KeyRow) -> bytes:
+        """The data key of a row that still has one (cached after the first unwrap)."""
+        cached = self._keys.get((row.subject, row.version))
+        return cached if cached is not None else self._cache(row)
+
+    def forget_cached(self, subject: str) -> None:
+        """Drop the subject's keys from this process's memory."""
+        with self._lock:
+            for k in [k for k in self._keys if k[0] == subject]:
+                del self._keys[k]
+            self._live.pop(subject, None)
+
+    def rotate(self, new: Kek) -> int:
+        """Re-wrap every live data key with ``new``; how many were re-wrapped."""
+        rows = self.store.live()
+        rewrapped = [
+            KeyRow(
+                r.subject,
+                r.version,
+                new.wrap(self.key_for(r), r.subject, r.version),
+                new.id,
+                r.status,
+                r.erasure,
+            )
+            for r in rows
+        ]
+        self.store.rewrap(rewrapped)
+        self._kek = new
+        return len(rewrapped)
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
