@@ -201,7 +201,7 @@ def test_an_escalation_of_the_golden_v3_history_shows_in_as_of(golden_v3: Engine
     from datetime import timedelta
 
     histories = {i: golden_v3.history(i) for i in expected_states(V3)}
-    alone = [  # an escalation the weekly runner recorded, not at "today" with the migrations
+    alone = [  # an escalation the fortnightly runner recorded, not at "today" with the migrations
         (i, h)
         for i, hs in histories.items()
         for h in hs
