@@ -40,6 +40,8 @@ def claim_due(sql: SqlStore, *, now: datetime, limit: int, owner: str, lease: fl
     table = sql.table(DUE)
     lock = " FOR UPDATE SKIP LOCKED" if sql.dialect == "postgres" else ""
     wall = time.time()
+    if not _any_due(sql, table, now, wall):
+        return []  # nothing to claim: no write transaction (an idle pass stays cheap)
     with sql.write() as cur:
         cur.execute(
             f"SELECT instance_id, deadline_id, due_at FROM {table} WHERE status = 'open' "
@@ -56,6 +58,18 @@ def claim_due(sql: SqlStore, *, now: datetime, limit: int, owner: str, lease: fl
                 [(owner, wall + lease, c.instance_id, c.deadline_id) for c in claims],
             )
     return claims
+
+
+def _any_due(sql: SqlStore, table: str, now: datetime, wall: float) -> bool:
+    """Whether a row may be claimable, by a plain read (a row it misses, committed just
+    after, waits for the next claim; a row it sees is re-checked under the lock)."""
+    with sql.read() as cur:
+        cur.execute(
+            f"SELECT 1 FROM {table} WHERE status = 'open' AND due_at <= ? "
+            "AND (lease_until IS NULL OR lease_until < ?) LIMIT 1",
+            (utc_iso(now), wall),
+        )
+        return cur.fetchone() is not None
 
 
 def release(sql: SqlStore, claims: list[Claim], owner: str) -> None:

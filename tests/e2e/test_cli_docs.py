@@ -11,10 +11,10 @@ from pathlib import Path
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
-def session() -> list[tuple[str, int, list[str]]]:
+def session(marker: str = "cli-session") -> list[tuple[str, int, list[str]]]:
     """(command, expected exit code, documented output lines) of the marked block."""
     text = DOC.read_text(encoding="utf-8")
-    block = text.split("<!-- cli-session", 1)[1].split("```console\n", 1)[1].split("\n```", 1)[0]
+    block = text.split(f"<!-- {marker}", 1)[1].split("```console\n", 1)[1].split("\n```", 1)[0]
     steps: list[tuple[str, int, list[str]]] = []
     for line in block.splitlines():
         if line.startswith("$ "):
@@ -39,6 +39,19 @@ def test_the_worked_session_runs_as_documented(tmp_path: Path) -> None:
         "history",
         "next",
     ]
+    _runs_as_documented(steps, tmp_path)
+    assert (tmp_path / "socieux.db").exists()  # the default store, in the current directory
+
+
+def test_the_deadlines_session_runs_as_documented(tmp_path: Path) -> None:
+    steps = session("cli-deadlines")
+    commands = [s[0].split()[1:3] for s in steps]
+    assert ["deadlines", "list"] in commands
+    assert ["inbox", "--as"] in commands
+    _runs_as_documented(steps, tmp_path)
+
+
+def _runs_as_documented(steps: list[tuple[str, int, list[str]]], tmp_path: Path) -> None:
     env = {
         **os.environ,
         "COLUMNS": "80",
@@ -59,4 +72,3 @@ def test_the_worked_session_runs_as_documented(tmp_path: Path) -> None:
         assert done.returncode == code, (command, done.stderr)
         actual = (done.stdout + done.stderr).splitlines()
         assert first_line(actual) == first_line(documented), command
-    assert (tmp_path / "socieux.db").exists()  # the default store, in the current directory

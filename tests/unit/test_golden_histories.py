@@ -8,7 +8,7 @@ its two migrations; ``technical-assistance-v3.jsonl`` the demo of all three vers
 1, 64 requests, ``today`` 2026-12-01 13:00 UTC, exported with ``engine.export``): version 2
 requests migrated to version 3 the day it came out and at the end, version 1 ones through
 version 2 to version 3, every migration rescheduling deadlines; escalations to the team
-and to the Commission, by the weekly runner and at the end; silences deemed favourable.
+and to the Commission, by the runner passing every other week and at the end; silences deemed favourable.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ V3_HASH = "2ce0e7a5b7a65b455eee57655fa9d649be3270fc71c7fa2f2ddf2216665de75e"
 @pytest.fixture(scope="module")
 def golden_v3() -> Engine:
     engine = Engine.open("memory://")
-    assert load_export(engine, HERE / f"{V3}.jsonl") == 495
+    assert load_export(engine, HERE / f"{V3}.jsonl") == 494
     return engine
 
 
@@ -185,14 +185,14 @@ def test_the_golden_v3_history_replays_verifies_and_holds_its_deadlines(
         assert got == want, iid
     report = golden_v3.verify()
     assert report.ok, report.problems[:5]
-    assert report.events_checked == 495
+    assert report.events_checked == 494
     offline = Engine.verify_file(HERE / f"{V3}.jsonl")
     assert offline.ok, offline.problems[:5]
     histories = {iid: golden_v3.history(iid) for iid in expected_states(V3)}
     moves = {i: sum(h.trigger == "__migrate__" for h in hs) for i, hs in histories.items()}
     assert sorted(n for n in moves.values() if n) == [1] * 19 + [2] * 2  # v1 -> v2 -> v3
     roles = [h.payload for hs in histories.values() for h in hs if h.trigger == "__escalate__"]
-    assert len(roles) == 20
+    assert len(roles) == 19
     deemed = [i for i, hs in histories.items() if any(h.trigger == "deem_favourable" for h in hs)]
     assert len(deemed) == 6
 
@@ -201,7 +201,7 @@ def test_an_escalation_of_the_golden_v3_history_shows_in_as_of(golden_v3: Engine
     from datetime import timedelta
 
     histories = {i: golden_v3.history(i) for i in expected_states(V3)}
-    alone = [  # an escalation the weekly runner recorded, not at "today" with the migrations
+    alone = [  # an escalation the fortnightly runner recorded, not at "today" with the migrations
         (i, h)
         for i, hs in histories.items()
         for h in hs

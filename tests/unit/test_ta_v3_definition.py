@@ -111,3 +111,19 @@ def test_a_migrated_version_2_request_escalates_from_when_it_entered_its_state()
     }
     assert fired == ["2:sla_team"]
     assert report.ok, report.problems[:3]
+
+
+def test_docs_deadlines_table_says_what_version_3_declares() -> None:
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "deadlines.md"
+    section = doc.read_text(encoding="utf-8").split("## 9. Technical assistance", 1)[1]
+    sla = definition_v3().settings["sla_days"]
+    rows = [r for r in section.splitlines() if r.startswith("| 3 |")]
+    documented = {
+        state: int(re.match(r"(\d+) days", when.strip()).group(1))  # type: ignore[union-attr]
+        for _, _, states, _, when, _ in (r.split("|")[:6] for r in rows)
+        for state in re.findall(r"`([a-z_]+)`", states)
+    }
+    assert documented == {s: sla[s] for s in ESCALATED_STATES}

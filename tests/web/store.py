@@ -15,7 +15,7 @@ from engine.cli.demos import load_demo
 from engine.cli.outputs import write_key_pair
 
 REQUESTS = 24
-"""Requests in the demo store (the demo spreads them over 2014-2025)."""
+"""Requests in the demo store (the demo spreads them from 2014 to today)."""
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,7 @@ def test_a_request_shows_its_header_path_and_timeline(
     assert page.status_code == 200
     shown = text_of(page.text)
     assert "State disseminated" in shown
-    assert "technical-assistance v1" in shown
+    assert f"technical-assistance v{console_engine.get(rid).definition_version}" in shown
     for e in history:
         assert f"v{e.version} {e.trigger}" in shown
         assert f"by {e.actor} as {e.role}" in shown

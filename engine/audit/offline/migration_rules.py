@@ -6,12 +6,17 @@ is; the *target* definition must declare a migration from the source version tha
 state it leaves to the state it enters; the actor's role must be one that may apply it, and
 not the planner where duties are separated; the recorded upcaster must be the declared
 one; the guards recorded must be one pass per guard of the target's transition into that
-state; and a reason must be recorded. From the next event on, the target's rules apply.
+state; and a reason must be recorded. Its deadlines are recomputed: it cancels every
+deadline open before it and schedules the target's deadlines of the state it enters, due
+from when the instance entered that state (from the migration's own time if the state
+changes), with ids of the migration's version. From the next event on, the target's rules
+apply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from .definition import Rules
 from .rules import Event, Finding, Track, recorded_guards
@@ -45,8 +50,52 @@ def _ends(before: Track, ev: Event, m: Mapping[str, object]) -> list[Finding]:
     return out
 
 
-def check_migration(before: Track, ev: Event, target: Rules | None) -> list[Finding]:
-    """Every rule the ``Migrated`` event ``ev`` breaks (``target``: its new definition)."""
+def check_migration(
+    before: Track, ev: Event, target: Rules | None, version: int | None = None
+) -> list[Finding]:
+    """Every rule the ``Migrated`` event ``ev`` (at ``version``) breaks (``target``: its new
+    definition)."""
+    out = _checked(before, ev, target)
+    if target is not None and version is not None:
+        out += migrated_deadlines(before, ev, target, version)
+    return out
+
+
+def migrated_deadlines(before: Track, ev: Event, target: Rules, version: int) -> list[Finding]:
+    """The migration cancels every open deadline and schedules the target's for its state,
+    due from when the instance entered it (or from the migration, if the state changes)."""
+    if not before.known:
+        return []
+    recorded = dict(ev.deadlines or {})
+    out: list[Finding] = []
+    cancel = sorted(before.open)
+    if recorded.get("cancel", []) != cancel:
+        out.append(("deadline", f"the migration cancels {recorded.get('cancel', [])}; the "
+                    f"deadlines open were {cancel}"))  # fmt: skip
+    at, entered = _time(ev.at), _time(before.entered)
+    since = entered if ev.dest == before.state and entered is not None else at
+    if since is None or ev.dest is None:
+        return out
+    declared = target.deadlines.get(ev.dest, ())
+    expected = [d.entry(version, since, target.calendars) for d in declared]
+    schedule = recorded.get("schedule", [])
+    if schedule != expected:
+        listed = schedule if isinstance(schedule, list) else [schedule]
+        got = [(e.get("id"), e.get("due_at")) if isinstance(e, dict) else e for e in listed]
+        want = [(e["id"], e["due_at"]) for e in expected]
+        out.append(("deadline", f"migrating into {ev.dest!r} schedules {want} (due from "
+                    f"{since.isoformat()}); the event schedules {got}"))  # fmt: skip
+    return out
+
+
+def _time(text: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+def _checked(before: Track, ev: Event, target: Rules | None) -> list[Finding]:
     m = ev.migration
     if m is None:
         return [("migration", "a Migrated event without its migration record")]

@@ -140,6 +140,8 @@ class Track:
     acted_as: dict[str, set[str]] = field(default_factory=dict)
     open: dict[str, Mapping[str, object]] = field(default_factory=dict)
     """The open deadlines by id, as the recorded events scheduled and closed them."""
+    entered: str | None = None
+    """When the current state was entered (the entering event's recorded time)."""
 
     @property
     def fresh(self) -> bool:
@@ -148,6 +150,8 @@ class Track:
 
     def advance(self, ev: Event, version: int) -> None:
         """Apply ``ev`` as replay does: the state becomes its recorded ``dest``."""
+        if ev.topic == STARTED_TOPIC or self.version == 0 or ev.dest != self.state:
+            self.entered = ev.at if isinstance(ev.at, str) else None
         self.state, self.known, self.version = ev.dest, ev.dest is not None, version
         self._deadlines(ev)
         if ev.topic == ESCALATED_TOPIC or ev.topic in AMENDMENT_TOPICS:

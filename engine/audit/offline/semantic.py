@@ -94,16 +94,16 @@ class RuleChecker:
                 problems.append(_rule(rec, "definition", detail))
         found = check_step(track, ev, rec.version)
         if ev.topic == MIGRATED_TOPIC:
-            found += self._migration(track, ev)
+            found += self._migration(track, ev, rec.version)
         found += self._amendment(rec, track, ev)
         problems += [_rule(rec, r, f"{r}: {d}") for r, d in found]
         track.advance(ev, rec.version)
         return problems
 
-    def _migration(self, track: Track, ev: Event) -> list[tuple[str, str]]:
+    def _migration(self, track: Track, ev: Event, version: int) -> list[tuple[str, str]]:
         """The migration's rules; from here on the instance follows its new definition."""
         target = self.rules_for(ev.definition_hash)
-        found = check_migration(track, ev, target)
+        found = check_migration(track, ev, target, version)
         if target is None:
             found.append(("definition", f"it migrates to {str(ev.definition_hash)[:12]}…, "
                           f"but {self.unknown}"))  # fmt: skip
