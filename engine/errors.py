@@ -18,6 +18,7 @@ __all__ = [
     "IntegrityViolation",
     "InvalidArgument",
     "InvalidCorrection",
+    "InvalidEffectiveTime",
     "InvalidPayload",
     "MigrationBlocked",
     "PermissionDenied",
@@ -239,3 +240,10 @@ class InvalidCorrection(EngineError, ValueError):
     an old value that is not the recorded one, or no correction awaiting approval."""
 
     code = "invalid_correction"
+
+
+class InvalidEffectiveTime(InvalidArgument):
+    """A command's ``effective_at`` lies further in the future than the workflow's tolerance,
+    or before the instance existed."""
+
+    code = "invalid_effective_time"

@@ -4,6 +4,7 @@ check`` through the CLI, on a SQLite file (the grant workflow installed for the 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,22 @@ def test_evidence_check_tells_which_file_matches_and_a_modified_one_matches_noth
 
     assert main([str(export), "--evidence", iid[:8], str(report)]) == 0
     assert main([str(export), "--evidence", iid[:8], str(changed)]) == 6
+
+
+def test_fire_with_an_effective_time_and_history_and_show_print_both_times(db: str) -> None:
+    iid = _iid(db)
+    created = datetime.fromisoformat(as_json(db, "show", iid[:8])["created_at"])
+    happened = (created + timedelta(seconds=1)).isoformat()
+    ok(db, "fire", iid[:8], "record", "--as", "team:t-1", "--data", "-",
+       "--effective-at", happened, input='{"activity": "a2", "days": 1}')  # fmt: skip
+    history = ok(db, "history", iid[:8])
+    assert f"effective {happened[:19]}" in history
+    assert "(recorded " in history
+    assert "v3 record: effective " in ok(db, "show", iid[:8])
+    for when, why in (("2999-01-01T00:00:00+00:00", "after the recorded time"),
+                      ("2000-01-01T00:00:00+00:00", "before the instance existed")):  # fmt: skip
+        refused = run(db, "fire", iid[:8], "record", "--as", "team:t-1", "--data", "-",
+                      "--effective-at", when, input='{"activity": "a3", "days": 1}')  # fmt: skip
+        assert refused.exit_code == 2
+        assert refused.stderr.startswith("error[invalid_effective_time]")
+        assert why in refused.stderr
