@@ -105,3 +105,20 @@ def test_fire_with_an_effective_time_and_history_and_show_print_both_times(db: s
         assert refused.exit_code == 2
         assert refused.stderr.startswith("error[invalid_effective_time]")
         assert why in refused.stderr
+
+
+def test_the_corrections_report_as_json_and_csv(db: str) -> None:
+    iid = _iid(db)
+    ok(db, "correct", iid[:8], "2", "--set", "days=45", "--reason", "timesheet",
+       "--as", "team:t-1")  # fmt: skip
+    ok(db, "approve-correction", iid[:8], "3", "--as", "team:t-2")
+    report = as_json(db, "audit", "report", "corrections")
+    assert report["totals"] == {"instances": 1, "rows": 1}
+    assert report["rows"][0]["approved_by"] == "t-2"
+    csv = ok(db, "audit", "report", "corrections", "--format", "csv").splitlines()
+    assert csv[0].startswith("instance,version,amends,trigger,field,old,new,requested_by")
+    assert ",days,40,45,t-1," in csv[1]
+    table = ok(db, "audit", "report", "corrections")
+    assert "corrections: instances 1, rows 1" in table
+    bad = run(db, "audit", "report", "nonsense")
+    assert bad.exit_code == 2
