@@ -34,7 +34,7 @@ Clock = Literal["sla", "eligibility", "retention"]
 
 class ActivityFields(BaseModel):
     """Where an instance's data holds its planned activities and their records, for the
-    auditor reports (window, evidence, days). The defaults are technical-assistance's names."""
+    auditor reports (window, evidence, days). The defaults are the facility's usual names."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
