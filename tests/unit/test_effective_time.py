@@ -110,3 +110,35 @@ def test_effective_times_verify_online_and_offline(engine: Engine, tmp_path: Pat
     assert verify_file(tmp_path / "x.jsonl").ok
     text = (tmp_path / "x.jsonl").read_text(encoding="utf-8")
     assert text.count('"effective_at"') == 2
+
+
+@pytest.mark.parametrize(
+    ("shift", "why"),
+    [(timedelta(days=3), "after it was recorded"), (timedelta(days=-30), "before the instance")],
+)
+def test_a_forged_effective_time_is_reported_online_and_offline(
+    engine: Engine, tmp_path: Path, shift: timedelta, why: str
+) -> None:
+    from engine.audit.offline import verify_file
+    from engine.instance.hashing import utc_iso
+
+    v = engine.start("grant", {"title": "T", "amount": 500}, actor=PARTNER)
+    commands = engine._commands  # the forger writes straight to the store
+    agg = commands.load(v.id, fresh=True)
+    at = agg.modified_on + timedelta(hours=1)
+    guard = {"name": "days_within_budget", "version": 1, "ok": True, "reason": "", "inputs": {}}
+    agg.step(at=at, body={
+        "trigger": "record", "source": "submitted", "dest": "submitted",
+        "payload": {"activity": "a", "days": 1}, "definition_hash": agg.definition_hash,
+        "collect_as": "activities", "effective_at": utc_iso(at + shift),
+        "audit": {"actor_id": "t-1", "role": "team", "reason": None, "correlation_id": None,
+                  "causation_id": None, "guards": [guard]},
+    })  # fmt: skip
+    assert commands.save_all([agg])
+    online = engine.verify()
+    assert [p.rule for p in online.problems] == ["effective"]
+    assert why in online.problems[0].detail
+    with (tmp_path / "x.jsonl").open("w", encoding="utf-8") as out:
+        engine.export(out)
+    offline = verify_file(tmp_path / "x.jsonl")
+    assert [p.rule for p in offline.problems] == ["effective"]

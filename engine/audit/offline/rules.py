@@ -69,6 +69,7 @@ RULES = (
     "deadline",
     "system",
     "amendment",
+    "effective",
 )
 """The rules a breach is reported under."""
 
@@ -140,6 +141,8 @@ class Track:
     acted_as: dict[str, set[str]] = field(default_factory=dict)
     open: dict[str, Mapping[str, object]] = field(default_factory=dict)
     """The open deadlines by id, as the recorded events scheduled and closed them."""
+    began: str | None = None
+    """The instance's effective start (its first event's effective time), if seen."""
 
     @property
     def fresh(self) -> bool:
