@@ -20,6 +20,7 @@ __all__ = [
     "IntegrityViolation",
     "InvalidArgument",
     "InvalidCorrection",
+    "InvalidEffectiveTime",
     "InvalidPayload",
     "MigrationBlocked",
     "PermissionDenied",
@@ -262,3 +263,10 @@ class EnvelopeInvalid(IntegrityViolation):
     field, a data key swapped between subjects, or altered (``path``, ``subject``)."""
 
     code = "envelope_invalid"
+
+
+class InvalidEffectiveTime(InvalidArgument):
+    """A command's ``effective_at`` lies further in the future than the workflow's tolerance,
+    or before the instance existed."""
+
+    code = "invalid_effective_time"

@@ -154,11 +154,13 @@ class Engine(AuditMethods, AmendmentMethods, PrivacyMethods):
         correlation_id: str | None = None,
         causation_id: str | None = None,
         instance_id: UUID | None = None,
+        effective_at: datetime | None = None,
     ) -> InstanceView:
         """Create an instance of ``workflow`` by firing its start trigger.
 
         ``actor``, ``correlation_id`` and ``causation_id`` default to what
         :meth:`context` bound; an actor is required one way or the other.
+        ``effective_at``: when the fact happened, if not now (see ``docs/audit.md``).
         """
         args.check_str("workflow", workflow)
         data = args.check_mapping("data", data)
@@ -172,6 +174,7 @@ class Engine(AuditMethods, AmendmentMethods, PrivacyMethods):
         return self._privacy.reveal_view(self._commands.start(
             workflow, data, actor=actor, reason=reason, trigger=trigger, version=version,
             correlation_id=correlation_id, causation_id=causation_id, instance_id=instance_id,
+            effective_at=_effective(effective_at),
         ))  # fmt: skip
 
     def fire(
@@ -185,12 +188,16 @@ class Engine(AuditMethods, AmendmentMethods, PrivacyMethods):
         expected_version: int | None = None,
         correlation_id: str | None = None,
         causation_id: str | None = None,
+        effective_at: datetime | None = None,
     ) -> InstanceView:
         """Fire ``trigger`` on an instance; returns the new view.
 
         With ``expected_version``, a stale version raises ``ConcurrencyConflict`` at once.
         Otherwise a lost race is re-decided on fresh state up to a bounded number of times.
         ``actor``, ``correlation_id`` and ``causation_id`` default to :meth:`context`'s.
+        ``effective_at``: when the fact happened (a mission's date), beside the recorded
+        time; guards still decide on the recorded time. Beyond the workflow's tolerance in
+        the future, or before the instance existed: ``InvalidEffectiveTime``.
         """
         args.check_str("trigger", trigger)
         data = args.check_mapping("data", data)
@@ -200,7 +207,7 @@ class Engine(AuditMethods, AmendmentMethods, PrivacyMethods):
         return self._privacy.reveal_view(self._commands.fire(
             self._reader.id(instance_id), trigger, data, actor=actor, reason=reason,
             expected_version=expected_version, correlation_id=correlation_id,
-            causation_id=causation_id,
+            causation_id=causation_id, effective_at=_effective(effective_at),
         ))  # fmt: skip
 
     @staticmethod
@@ -227,12 +234,21 @@ class Engine(AuditMethods, AmendmentMethods, PrivacyMethods):
         *,
         version: int | None = None,
         as_of: datetime | None = None,
+        effective: datetime | None = None,
     ) -> InstanceView:
-        """The instance now, at ``version``, or as recorded up to time ``as_of``."""
+        """The instance now, at ``version``, or as recorded up to time ``as_of``; with
+        ``effective``, as known at ``as_of`` (default: now) about effective time
+        ``effective`` (only the events effective by then)."""
         if version is not None:
             args.check_int("version", version, minimum=1)
         if as_of is not None:
             args.check_datetime("as_of", as_of)
+        if effective is not None:
+            args.check_datetime("effective", effective)
+            if version is not None:
+                raise InvalidArgument("give version or effective, not both", argument="version")
+            view = self._reader.effective(instance_id, as_of=as_of, effective=effective)
+            return self._privacy.reveal_view(view)
         return self._privacy.reveal_view(
             self._reader.get(instance_id, version=version, as_of=as_of)
         )
@@ -547,6 +563,10 @@ def _progress(progress: T) -> T:
     if progress is not None:
         args.check_callable("progress", progress)
     return progress
+
+
+def _effective(at: datetime | None) -> datetime | None:
+    return None if at is None else args.check_datetime("effective_at", at)
 
 
 def _check_reason(reason: object) -> None:

@@ -125,4 +125,5 @@ def _step(e: HistoryEntry) -> dict[str, Any]:
         "actor": e.actor,
         "role": e.role,
         "reason": e.reason,
+        **({"effective_at": _iso(e.effective_at)} if e.effective_at else {}),
     }

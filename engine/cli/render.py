@@ -83,6 +83,10 @@ def render_instance(
     happen next, warnings."""
     console.print(_summary_panel(p, display, expand=bounded(console)))
     _render_stages(console, p)
+    for step in p.get("timeline", ()):
+        if step.get("effective_at"):
+            console.print(Text(f"v{step['version']} {step['trigger']}: effective "
+                               f"{step['effective_at']}, recorded {step['at']}"))  # fmt: skip
     _render_next(console, p)
 
 
@@ -176,6 +180,8 @@ def render_history(console: Console, entries: Sequence[HistoryEntry]) -> None:
         if not getattr(e, "verified", True):
             body.append("  ⚠ its stored hash does not verify (altered?)", style="bold red")
         body.append(f"\nby {e.actor} as {e.role}")
+        if e.effective_at is not None:
+            body.append(f"\neffective {when(e.effective_at)} (recorded {when(e.at)})")
         if (amended := amendment_line(e)) is not None:
             body.append(f"\n{amended}")
         if e.reason:

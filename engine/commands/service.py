@@ -22,6 +22,7 @@ from engine.commands.cache import InstanceCache
 from engine.commands.clock import Clock, command_time
 from engine.commands.compiled import CompiledWorkflow, Decision
 from engine.commands.context import bound_call
+from engine.commands.effective import effective_key, effective_start, with_effective
 from engine.commands.registry import WorkflowRegistry
 from engine.definition.model import START_STATE
 from engine.errors import ConcurrencyConflict, EngineError, InvalidArgument
@@ -76,6 +77,7 @@ class CommandService:
         correlation_id: str | None,
         causation_id: str | None,
         instance_id: UUID | None,
+        effective_at: datetime | None = None,
     ) -> InstanceView:
         """Create an instance of ``workflow`` by firing its start trigger."""
         who, corr, cause = bound_call(actor, correlation_id, causation_id)
@@ -94,6 +96,7 @@ class CommandService:
         body = _body(decision, compiled.hash, who, reason, corr, cause)
         if self.protect is not None:
             body["payload"] = self.protect(iid, 1, decision)
+        with_effective(body, effective_key(effective_at, now=now, compiled=compiled, since=None))
         _with_deadlines(body, compiled.deadline_changes((), None, decision.dest, now, 1))
         body["prev_hash"] = GENESIS_HASH
         agg = WorkflowInstance.start(
@@ -120,6 +123,7 @@ class CommandService:
         expected_version: int | None,
         correlation_id: str | None,
         causation_id: str | None,
+        effective_at: datetime | None = None,
     ) -> InstanceView:
         """Fire ``trigger`` on instance ``iid``; returns the new view."""
         who, corr, cause = bound_call(actor, correlation_id, causation_id)
@@ -138,6 +142,10 @@ class CommandService:
             body = _body(decision, compiled.hash, who, reason, corr, cause)
             if self.protect is not None:
                 body["payload"] = self.protect(iid, agg.version + 1, decision)
+            if effective_at is not None:
+                since = effective_start(self.app, iid, self.label)
+                stored = effective_key(effective_at, now=now, compiled=compiled, since=since)
+                with_effective(body, stored)
             changes = compiled.deadline_changes(
                 open_deadlines(agg), decision.source, decision.dest, now, agg.version + 1
             )

@@ -19,6 +19,8 @@ from engine.instance import amendments as am
 if TYPE_CHECKING:
     from engine.commands.service import CommandService
     from engine.corrections.evidence import EvidenceMatch
+    from engine.corrections.reports import AuditorReport
+    from engine.definition.audit_policy import AuditPolicy
     from engine.instance.views import Actor, InstanceView
     from engine.queries.reads import Reader
 
@@ -161,3 +163,36 @@ class AmendmentMethods:
         paths = [args.check_path("files", f) for f in files]
         view = self._reader.get(iid, version=None, as_of=None)
         return match_files(view.evidence, paths)  # type: ignore[arg-type]
+
+    def audit_report(
+        self,
+        kind: str,
+        *,
+        instance: UUID | str | None = None,
+        late_after_days: float | None = None,
+    ) -> AuditorReport:
+        """An auditor report over every instance (or one): ``late`` (effective vs recorded
+        time beyond ``late_after_days``, default the policy's), ``window`` (delivered
+        activities outside their approved window), ``corrections`` (and who approved them),
+        ``evidence`` (delivered activities without a validated report on file) or ``days``
+        (expert-days planned vs worked per action, with totals). Writes nothing."""
+        from engine.corrections.reports import KINDS, report
+
+        if kind not in KINDS:
+            raise InvalidArgument(f"kind must be one of {', '.join(KINDS)}", argument="kind")
+        if late_after_days is not None:
+            args.check_number("late_after_days", late_after_days, maximum=36_500)
+        if instance is None:
+            ids: Iterable[UUID] = self._reader.instance_ids()
+        else:
+            ids = [self._reader.id(args.check_id("instance", instance))]
+        return report(self._reader, kind, ids, late_after_days=late_after_days,
+                      policy_of=self._policy_of)  # fmt: skip
+
+    def _policy_of(self, digest: str) -> AuditPolicy | None:
+        from engine.errors import EngineError
+
+        try:
+            return self._commands.registry.by_hash(digest).definition.audit
+        except EngineError:
+            return None

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     from engine.definition.model import WorkflowDefinition
 
-__all__ = ["EVIDENCE_TYPES", "AuditPolicy", "audit_dict", "audit_problems"]
+__all__ = ["EVIDENCE_TYPES", "ActivityFields", "AuditPolicy", "audit_dict", "audit_problems"]
 
 EVIDENCE_TYPES = (
     "agenda",
@@ -32,6 +32,28 @@ EVIDENCE_TYPES = (
 Clock = Literal["sla", "eligibility", "retention"]
 
 
+class ActivityFields(BaseModel):
+    """Where an instance's data holds its planned activities and their records, for the
+    auditor reports (window, evidence, days). The defaults are the facility's usual names."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    plan: str = "activities"
+    plan_id: str = "id"
+    plan_start: str = "start"
+    plan_end: str = "end"
+    plan_days: str = "expert_days"
+    records: str = "activity_records"
+    record_id: str = "activity_id"
+    record_status: str = "status"
+    delivered: str = "delivered"
+    record_start: str = "actual_start"
+    record_end: str = "actual_end"
+    record_days: str = "days_worked"
+    record_reference: str = "report_reference"
+    report_type: str = "activity_report"
+
+
 class AuditPolicy(BaseModel):
     """Who may correct, approve, attach evidence and annotate, and which fields are correctable.
 
@@ -41,7 +63,8 @@ class AuditPolicy(BaseModel):
     evidence marked as validated. ``future_tolerance_seconds`` bounds how far past the
     recorded time a command's ``effective_at`` may lie; ``effective_clocks`` names the clocks
     (``sla``, ``eligibility``, ``retention``) that count from effective time rather than
-    recorded time. ``late_after_days`` is the auditor report's threshold for a late entry.
+    recorded time. ``late_after_days`` is the auditor report's threshold for a late entry;
+    ``activities`` says where the reports find planned activities and their records.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -57,6 +80,8 @@ class AuditPolicy(BaseModel):
     effective_clocks: tuple[Clock, ...] = ()
     late_after_days: int = Field(default=30, ge=0, le=3650)
     evidence_types: tuple[str, ...] = EVIDENCE_TYPES
+    activities: ActivityFields | None = None
+    """Where the auditor reports find activities (none: those reports find nothing)."""
 
     def fields_of(self, trigger: str) -> tuple[str, ...]:
         """The correctable payload fields of ``trigger``'s events (none if not declared)."""
@@ -77,6 +102,7 @@ def audit_dict(p: AuditPolicy) -> dict[str, Any]:
         "effective_clocks": list(p.effective_clocks),
         "late_after_days": p.late_after_days,
         "evidence_types": list(p.evidence_types),
+        **({} if p.activities is None else {"activities": p.activities.model_dump()}),
     }
 
 

@@ -141,6 +141,8 @@ class HistoryEntry(BaseModel):
     """A correction's, approval's, evidence's or note's own record."""
     corrected_by: list[int] = Field(default_factory=list)
     """The versions of the corrections of this event (pending ones included)."""
+    effective_at: datetime | None = None
+    """When the fact happened, if the command said so and it differs from ``at``."""
 
 
 class Refusal(BaseModel):

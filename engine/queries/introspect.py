@@ -46,8 +46,10 @@ def history_entry(event: WorkflowInstance.Event) -> HistoryEntry:
 
 
 def amendment_fields(event: WorkflowInstance.Event) -> dict[str, Any]:
-    """``amends`` and ``amendment`` of an amendment event (nothing for a workflow step)."""
+    """``amends`` and ``amendment`` of an amendment event, or a step's ``effective_at``."""
     state = vars(event)
+    if isinstance(state.get("effective_at"), str):
+        return {"effective_at": datetime.fromisoformat(state["effective_at"])}
     for name in ("correction", "approval", "evidence", "note"):
         record = state.get(name)
         if isinstance(record, dict):

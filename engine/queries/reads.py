@@ -18,6 +18,7 @@ from engine.commands.service import CommandService
 from engine.errors import InstanceNotFound, InvalidArgument
 from engine.instance.aggregate import WorkflowInstance
 from engine.instance.convert import view_of
+from engine.instance.effective import effective_state
 from engine.instance.views import Actor, AllowedReport, HistoryEntry, InstanceView
 from engine.persistence.store import translate_errors
 from engine.queries.ids import instance_ids, resolve_prefix
@@ -56,6 +57,25 @@ class Reader:
             return view_of(self._at_version(iid, version), copy_data=False)
         return view_of(self.commands.load(iid, fresh=False, fastforward=True), copy_data=True)
 
+    def effective(
+        self, instance_id: UUID | str, *, as_of: datetime | None, effective: datetime
+    ) -> InstanceView:
+        """The instance as known at ``as_of`` about effective time ``effective``."""
+        iid = self.id(instance_id)
+        base = (
+            self._as_of(iid, as_of)
+            if as_of is not None
+            else self.commands.load(iid, fresh=False, fastforward=True)
+        )
+        folded = effective_state(self.events(iid, lte=base.version), as_of, effective)
+        if folded.state is None:
+            raise InstanceNotFound(str(iid), f"nothing of it was effective at {effective}")
+        view = view_of(base, copy_data=False)
+        return view.model_copy(update={
+            "state": folded.state, "data": folded.data, "version": folded.version,
+            "updated_at": folded.updated_at or view.updated_at,
+        })  # fmt: skip
+
     def history(self, instance_id: UUID | str) -> list[HistoryEntry]:
         """Every recorded step of the instance, oldest first."""
         iid = self.id(instance_id)
@@ -77,10 +97,12 @@ class Reader:
         with translate_errors("scanning the log", self._label):
             yield from instance_ids(self.commands.app.recorder, batch=batch)
 
-    def events(self, iid: UUID, gt: int | None = None) -> list[WorkflowInstance.Event]:
+    def events(
+        self, iid: UUID, gt: int | None = None, lte: int | None = None
+    ) -> list[WorkflowInstance.Event]:
         """The instance's events after version ``gt`` (all by default), decoded."""
         with translate_errors("reading events", self._label):
-            return list(self.commands.app.instance_events(iid, gt=gt))
+            return list(self.commands.app.instance_events(iid, gt=gt, lte=lte))
 
     def _at_version(self, iid: UUID, version: int) -> WorkflowInstance:
         if version < 1:

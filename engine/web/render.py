@@ -9,6 +9,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse
 
+from engine.cli.amendment_text import amendment_line
+
 __all__ = ["TEMPLATES", "Renderer", "when"]
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -48,6 +50,7 @@ class Renderer:
         self.env.filters["when"] = when
         self.env.filters["day"] = day
         self.env.filters["short"] = lambda value: str(value)[:8]
+        self.env.filters["amendment"] = amendment_line
         self.env.globals["nav"] = NAV
 
     def text(self, name: str, context: Mapping[str, object]) -> str:

@@ -4,6 +4,7 @@ check`` through the CLI, on a SQLite file (the grant workflow installed for the 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,39 @@ def test_evidence_check_tells_which_file_matches_and_a_modified_one_matches_noth
 
     assert main([str(export), "--evidence", iid[:8], str(report)]) == 0
     assert main([str(export), "--evidence", iid[:8], str(changed)]) == 6
+
+
+def test_fire_with_an_effective_time_and_history_and_show_print_both_times(db: str) -> None:
+    iid = _iid(db)
+    created = datetime.fromisoformat(as_json(db, "show", iid[:8])["created_at"])
+    happened = (created + timedelta(seconds=1)).isoformat()
+    ok(db, "fire", iid[:8], "record", "--as", "team:t-1", "--data", "-",
+       "--effective-at", happened, input='{"activity": "a2", "days": 1}')  # fmt: skip
+    history = ok(db, "history", iid[:8])
+    assert f"effective {happened[:19]}" in history
+    assert "(recorded " in history
+    assert "v3 record: effective " in ok(db, "show", iid[:8])
+    for when, why in (("2999-01-01T00:00:00+00:00", "after the recorded time"),
+                      ("2000-01-01T00:00:00+00:00", "before the instance existed")):  # fmt: skip
+        refused = run(db, "fire", iid[:8], "record", "--as", "team:t-1", "--data", "-",
+                      "--effective-at", when, input='{"activity": "a3", "days": 1}')  # fmt: skip
+        assert refused.exit_code == 2
+        assert refused.stderr.startswith("error[invalid_effective_time]")
+        assert why in refused.stderr
+
+
+def test_the_corrections_report_as_json_and_csv(db: str) -> None:
+    iid = _iid(db)
+    ok(db, "correct", iid[:8], "2", "--set", "days=45", "--reason", "timesheet",
+       "--as", "team:t-1")  # fmt: skip
+    ok(db, "approve-correction", iid[:8], "3", "--as", "team:t-2")
+    report = as_json(db, "audit", "report", "corrections")
+    assert report["totals"] == {"instances": 1, "rows": 1}
+    assert report["rows"][0]["approved_by"] == "t-2"
+    csv = ok(db, "audit", "report", "corrections", "--format", "csv").splitlines()
+    assert csv[0].startswith("instance,version,amends,trigger,field,old,new,requested_by")
+    assert ",days,40,45,t-1," in csv[1]
+    table = ok(db, "audit", "report", "corrections")
+    assert "corrections: instances 1, rows 1" in table
+    bad = run(db, "audit", "report", "nonsense")
+    assert bad.exit_code == 2

@@ -82,6 +82,7 @@ ENTRY = {
     "amends",
     "amendment",
     "corrected_by",
+    "effective_at",
 }
 GUARD = {"name", "version", "ok", "reason", "inputs"}
 REPORT = {"instance_id", "state", "actor", "allowed", "needs_payload", "refused"}

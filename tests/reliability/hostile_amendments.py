@@ -20,4 +20,5 @@ def amendment_arguments(iid: object, actor: Actor) -> dict[str, dict[str, Any]]:
                             "effective_date": date(2024, 1, 2), "actor": actor},
         "note": {"instance_id": iid, "text": "seen", "actor": actor},
         "check_evidence": {"instance_id": iid, "files": []},
+        "audit_report": {"kind": "corrections"},
     }  # fmt: skip

@@ -56,6 +56,8 @@ class AuditRules:
     validate_roles: tuple[str, ...]
     four_eyes: bool
     evidence_types: tuple[str, ...]
+    tolerance: int = 86_400
+    """How far (seconds) an effective time may lie after the recorded time."""
 
     @classmethod
     def of(cls, d: object) -> AuditRules | None:
@@ -72,8 +74,11 @@ class AuditRules:
             "__attach_evidence__": _strs(d.get("evidence_roles")),
             "__note__": _strs(d.get("annotate_roles")),
         }
+        seconds = d.get("future_tolerance_seconds")
+        tolerance = seconds if type(seconds) is int else 86_400
         return cls(correctable, roles, _strs(d.get("validate_roles")),
-                   d.get("four_eyes") is not False, _strs(d.get("evidence_types")))  # fmt: skip
+                   d.get("four_eyes") is not False, _strs(d.get("evidence_types")),
+                   tolerance)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

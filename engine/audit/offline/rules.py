@@ -69,6 +69,7 @@ RULES = (
     "deadline",
     "system",
     "amendment",
+    "effective",
 )
 """The rules a breach is reported under."""
 
@@ -142,6 +143,8 @@ class Track:
     """The open deadlines by id, as the recorded events scheduled and closed them."""
     entered: str | None = None
     """When the current state was entered (the entering event's recorded time)."""
+    began: str | None = None
+    """The instance's effective start (its first event's effective time), if seen."""
 
     @property
     def fresh(self) -> bool:

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from .amendment_rules import AmendTrack, AuditRules, check_amendment, remember_step
 from .chain import Problem, Record
 from .definition import DefinitionError, Rules
+from .effective_rules import DEFAULT_TOLERANCE, check_effective, effective_of
 from .migration_rules import check_migration
-from .rules import AMENDMENT_TOPICS, MIGRATED_TOPIC, Event, Track, check_step
+from .rules import AMENDMENT_TOPICS, MIGRATED_TOPIC, STARTED_TOPIC, Event, Track, check_step
 
 __all__ = ["DefinitionSource", "RuleChecker"]
 
@@ -96,6 +97,7 @@ class RuleChecker:
         if ev.topic == MIGRATED_TOPIC:
             found += self._migration(track, ev, rec.version)
         found += self._amendment(rec, track, ev)
+        found += self._effective(rec, track, ev)
         problems += [_rule(rec, r, f"{r}: {d}") for r, d in found]
         track.advance(ev, rec.version)
         return problems
@@ -132,6 +134,18 @@ class RuleChecker:
             mem = self._amends.setdefault(rec.instance_id, AmendTrack())
             remember_step(mem, audit, ev, fields, rec.version)
         return []
+
+    def _effective(self, rec: Record, track: Track, ev: Event) -> list[tuple[str, str]]:
+        """The effective-time rules; the instance's effective start is remembered."""
+        fields = rec.fields or {}
+        audit = self.audit_for(track.definition)
+        tolerance = audit.tolerance if audit is not None else DEFAULT_TOLERANCE
+        found = check_effective(
+            fields, track.began, tolerance, amendment=ev.topic in AMENDMENT_TOPICS
+        )
+        if track.began is None and ev.topic == STARTED_TOPIC:
+            track.began = effective_of(fields)
+        return found
 
     def judge(self, records: Iterable[Record]) -> list[Problem]:
         """Replay every stored event of one instance in version order; each breach."""

@@ -6,16 +6,17 @@ from __future__ import annotations
 import json
 import mimetypes
 from datetime import date
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from engine.cli.console import handles_errors, state_of, table
+from engine.cli.console import OutputFormat, handles_errors, state_of, table
 from engine.cli.examples import example
 from engine.cli.inputs import export_file, parse_actor
 from engine.errors import InvalidArgument
 
-__all__ = ["build_evidence", "register", "register_audit"]
+__all__ = ["ReportKind", "build_evidence", "register", "register_audit"]
 
 AsOpt = Annotated[str, typer.Option("--as", help="ROLE:ACTOR, e.g. socieux_team:t-1.")]
 IdArg = Annotated[str, typer.Argument(help="Instance id or a unique prefix of it.")]
@@ -173,10 +174,58 @@ def register(app: typer.Typer) -> None:
 
 
 def register_audit(audit: typer.Typer) -> None:
-    """Add ``audit evidence check`` to the ``audit`` group."""
+    """Add ``audit evidence check`` and ``audit report`` to the ``audit`` group."""
     shown = example("socieux audit evidence check 1051 report.pdf")
     group = typer.Typer(
         no_args_is_help=True, help="Check files against recorded evidence.", epilog=shown
     )
     group.command(epilog=shown)(check)
     audit.add_typer(group, name="evidence")
+    audit.command("report", epilog=example(
+        "socieux audit report late --late-after-days 30 --format csv",
+        "socieux audit report days --json",
+    ))(audit_report)  # fmt: skip
+
+
+class ReportKind(StrEnum):
+    """The auditor reports."""
+
+    late = "late"
+    window = "window"
+    corrections = "corrections"
+    evidence = "evidence"
+    days = "days"
+
+
+@handles_errors
+def audit_report(
+    ctx: typer.Context,
+    kind: Annotated[ReportKind, typer.Argument(help="late, window, corrections, evidence, days.")],
+    instance: Annotated[
+        str | None, typer.Option("--instance", help="Only this instance (id or prefix).")
+    ] = None,
+    late_after_days: Annotated[
+        float | None, typer.Option("--late-after-days", help="late: the threshold in days.")
+    ] = None,
+    fmt: Annotated[
+        OutputFormat | None,
+        typer.Option("--format", help="table, json or csv (default table; json with --json)."),
+    ] = None,
+) -> None:
+    """An auditor report: late entries, activities outside their window, corrections and
+    their approvers, missing evidence, or expert-days planned vs worked."""
+    st = state_of(ctx)
+    rep = st.engine().audit_report(kind.value, instance=instance, late_after_days=late_after_days)
+
+    def render() -> None:
+        from rich.text import Text
+
+        if rep.rows:
+            out = table(*rep.rows[0])
+            for row in rep.rows:
+                out.add_row(*(Text("" if v is None else str(v)) for v in row.values()))
+            st.console.print(out)
+        totals = ", ".join(f"{k} {v:g}" for k, v in rep.totals.items())
+        st.console.print(f"{kind.value}: {totals}", markup=False, highlight=False)
+
+    st.out(rep.model_dump(mode="json"), render, fmt, rows=lambda: list(rep.rows))

@@ -14,6 +14,9 @@ __all__ = ["register"]
 
 AsOpt = Annotated[str, typer.Option("--as", help="ROLE:ACTOR, e.g. socieux_team:t-1.")]
 DataOpt = Annotated[str | None, typer.Option("--data", help="JSON file, or - for stdin.")]
+EffectiveOpt = Annotated[
+    str | None, typer.Option("--effective-at", help="ISO time the fact happened, if not now.")
+]
 IdArg = Annotated[str, typer.Argument(help="Instance id or a unique prefix of it.")]
 
 
@@ -24,11 +27,15 @@ def submit(
     actor: AsOpt,
     data: DataOpt = None,
     reason: Annotated[str | None, typer.Option(help="Why (recorded in the audit).")] = None,
+    effective_at: EffectiveOpt = None,
 ) -> None:
     """Start a new instance of WORKFLOW with its start trigger."""
     st = state_of(ctx)
     payload = read_data(data)
-    view = st.engine().start(workflow, payload, actor=parse_actor(actor), reason=reason)
+    eff = parse_time(effective_at) if effective_at is not None else None
+    view = st.engine().start(
+        workflow, payload, actor=parse_actor(actor), reason=reason, effective_at=eff
+    )
     st.out(
         view.model_dump(mode="json"),
         lambda: st.console.print(
@@ -48,10 +55,12 @@ def fire(
     expected_version: Annotated[
         int | None, typer.Option("--expected-version", help="Refuse if the instance moved on.")
     ] = None,
+    effective_at: EffectiveOpt = None,
 ) -> None:
     """Fire TRIGGER on an instance."""
     st = state_of(ctx)
     payload = read_data(data)
+    eff = parse_time(effective_at) if effective_at is not None else None
     view = st.engine().fire(
         instance,
         trigger,
@@ -59,6 +68,7 @@ def fire(
         actor=parse_actor(actor),
         reason=reason,
         expected_version=expected_version,
+        effective_at=eff,
     )
     st.out(
         view.model_dump(mode="json"),
