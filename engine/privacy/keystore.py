@@ -156,14 +156,6 @@ class KeyStore:
             )
         return count
 
-    def has_erasures(self) -> bool:
-        """Whether any erasure was ever requested here (the privacy workflow is in use)."""
-        with self._sql.read() as cur:
-            if not self._has(cur):
-                return False
-            cur.execute(f"SELECT 1 FROM {self.keys} WHERE erasure IS NOT NULL LIMIT 1")
-            return cur.fetchone() is not None
-
     def live(self) -> list[KeyRow]:
         """Every key row that still has a key."""
         with self._sql.read() as cur:

@@ -30,6 +30,7 @@ from engine.logs import get_logger
 from engine.persistence.sql import SqlStore
 from engine.persistence.store import translate_errors
 from engine.privacy.compact import compact
+from engine.privacy.disclosure import personal_lines
 from engine.privacy.kek import Kek
 from engine.privacy.keystore import LIVE, RESTRICTED, KeyRow
 from engine.privacy.retention import retention_facts
@@ -38,6 +39,9 @@ from engine.privacy.status import SubjectStatus
 from engine.privacy.stream import (
     APPROVE,
     DEFER,
+    DISCLOSE,
+    DISCLOSER_ROLES,
+    DISCLOSURES,
     ERASE,
     HOLD,
     OFFICER_ROLES,
@@ -45,6 +49,7 @@ from engine.privacy.stream import (
     RELEASE,
     REQUEST,
     REQUESTER_ROLES,
+    disclosures_definition,
     open_holds,
     privacy_definition,
     stream_id,
@@ -75,19 +80,27 @@ class PrivacyService:
                 version=version,
             )  # fmt: skip
 
+    def in_use(self) -> bool:
+        """Whether this store already recorded the privacy workflows (an erasure or a
+        disclosure was recorded here): they are then installed at open."""
+        from engine.definition.content import content_hash
+        from engine.persistence.definitions import DefinitionStore
+
+        return DefinitionStore(self._sql).body(content_hash(privacy_definition())) is not None
+
     def register(self, record: bool) -> None:
         """Install the privacy workflow (and, with ``record``, keep its definition)."""
         registry = self.commands.registry
         if PRIVACY_WORKFLOW in registry.names():
             return
-        compiled = registry.register(privacy_definition())
+        compiled = [registry.register(d) for d in (privacy_definition(), disclosures_definition())]
         if record:
             from engine.definition.content import to_dict
             from engine.instance.hashing import canonical_json
             from engine.persistence.definitions import DefinitionStore
 
             DefinitionStore(self._sql).record(
-                [(compiled.hash, compiled.name, 1, canonical_json(to_dict(compiled.definition)))]
+                (c.hash, c.name, 1, canonical_json(to_dict(c.definition))) for c in compiled
             )
 
     # ------------------------------------------------------------------ read path
@@ -230,6 +243,28 @@ class PrivacyService:
             assert st.erasure is not None
             done.append(self._carry_out(st.subject, UUID(st.erasure), actor, now))
         return done
+
+    def disclose(
+        self, ids: list[UUID], *, scoped: bool, actor: Actor, reason: str
+    ) -> list[dict[str, Any]]:
+        """The personal fields of ``ids`` in clear (``scoped``: the caller named them),
+        after recording the access on the privacy stream."""
+        if actor.role not in DISCLOSER_ROLES:
+            raise PermissionDenied(
+                DISCLOSE, actor.role, actor.id, "role",
+                f"only {' or '.join(DISCLOSER_ROLES)} may export personal data in clear",
+            )  # fmt: skip
+        with translate_errors("reading data keys", self.commands.label):
+            lines = personal_lines(self.commands.app, Revealer(self.vault, role=actor.role), ids)
+        self.register(record=True)
+        scope = [str(i) for i in ids] if scoped else None
+        self.commands.start(
+            DISCLOSURES, {"instances": scope, "fields": len(lines)}, actor=actor, reason=reason,
+            trigger=DISCLOSE, version=None, correlation_id=None, causation_id=None,
+            instance_id=None,
+        )  # fmt: skip
+        _log.info("personal_data_disclosed", fields=len(lines), role=actor.role)
+        return lines
 
     def rotate_kek(self, new: Kek) -> int:
         """Re-wrap every live data key with ``new``; how many keys were re-wrapped."""
