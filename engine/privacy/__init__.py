@@ -44,7 +44,7 @@ def open_privacy(config: StoreConfig, sql: SqlStore, commands: CommandService) -
 
     vault = Vault(kek, store)
     vault.check_kek()
-    service = PrivacyService(vault, commands, sql, kind=config.kind)
+    service = PrivacyService(vault, commands, sql, kind=config.kind, read_only=config.read_only)
     if service.in_use():
         service.register(record=False)
     commands.protect = service.protect

@@ -31,6 +31,7 @@ from engine.persistence.sql import SqlStore
 from engine.persistence.store import translate_errors
 from engine.privacy.compact import compact
 from engine.privacy.disclosure import personal_lines
+from engine.privacy.index import catch_up
 from engine.privacy.kek import Kek
 from engine.privacy.keystore import LIVE, RESTRICTED, KeyRow
 from engine.privacy.retention import retention_facts
@@ -65,11 +66,15 @@ _MAX_SUBJECT = 200
 class PrivacyService:
     """The privacy part of an engine (one per engine)."""
 
-    def __init__(self, vault: Vault, commands: CommandService, sql: SqlStore, *, kind: str) -> None:
+    def __init__(
+        self, vault: Vault, commands: CommandService, sql: SqlStore, *, kind: str,
+        read_only: bool,
+    ) -> None:  # fmt: skip
         self.vault = vault
         self.commands = commands
         self._sql = sql
         self._kind = kind
+        self._read_only = read_only
 
     # ------------------------------------------------------------------ write path
     def protect(self, iid: UUID, version: int, decision: Decision) -> dict[str, Any]:
@@ -151,7 +156,7 @@ class PrivacyService:
         first = min(r.version for r in live) if live else max(r.version for r in rows)
         sid = stream_id(subject, first) if live else _erasure_of(rows)
         view = self._stream(sid) if sid is not None else None
-        instances = self.vault.store.instances(subject)
+        instances = self._instances(subject)
         facts = retention_facts(self.commands, instances)
         return SubjectStatus(
             subject=subject,
@@ -276,7 +281,7 @@ class PrivacyService:
     def _carry_out(
         self, subject: str, sid: UUID, actor: Actor, now: datetime | None
     ) -> SubjectStatus:
-        facts = retention_facts(self.commands, self.vault.store.instances(subject))
+        facts = retention_facts(self.commands, self._instances(subject))
         view = self._stream(sid)
         assert view is not None
         at = now or command_time(self.commands.clock)
@@ -302,6 +307,12 @@ class PrivacyService:
             sid, trigger, data, actor=actor, reason=reason, expected_version=None,
             correlation_id=None, causation_id=None,
         )  # fmt: skip
+
+    def _instances(self, subject: str) -> list[str]:
+        with translate_errors("indexing subjects", self.commands.label):
+            extra = catch_up(self.commands.app, self.vault.store, persist=not self._read_only)
+            stored = self.vault.store.instances(subject)
+        return sorted(set(stored) | {iid for s, iid in extra if s == subject})
 
     def _rows(self, subject: str) -> list[KeyRow]:
         if not isinstance(subject, str) or not subject or len(subject) > _MAX_SUBJECT:
