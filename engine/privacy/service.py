@@ -85,6 +85,14 @@ class PrivacyService:
                 version=version,
             )  # fmt: skip
 
+    @staticmethod
+    def hidden_hashes() -> frozenset[str]:
+        """The content hashes of the engine's own workflows (projections skip their events:
+        the requests list, statistics and the console show requests, not erasures)."""
+        from engine.definition.content import content_hash
+
+        return frozenset(content_hash(d) for d in (privacy_definition(), disclosures_definition()))
+
     def in_use(self) -> bool:
         """Whether this store already recorded the privacy workflows (an erasure or a
         disclosure was recorded here): they are then installed at open."""
@@ -96,9 +104,12 @@ class PrivacyService:
     def register(self, record: bool) -> None:
         """Install the privacy workflow (and, with ``record``, keep its definition)."""
         registry = self.commands.registry
-        if PRIVACY_WORKFLOW in registry.names():
+        if registry.has(PRIVACY_WORKFLOW):
             return
-        compiled = [registry.register(d) for d in (privacy_definition(), disclosures_definition())]
+        compiled = [
+            registry.register(d, internal=True)
+            for d in (privacy_definition(), disclosures_definition())
+        ]
         if record:
             from engine.definition.content import to_dict
             from engine.instance.hashing import canonical_json
@@ -341,7 +352,7 @@ class PrivacyService:
         return UUID(st.erasure)
 
     def _stream(self, sid: UUID) -> InstanceView | None:
-        if PRIVACY_WORKFLOW not in self.commands.registry.names():
+        if not self.commands.registry.has(PRIVACY_WORKFLOW):
             return None
         try:
             from engine.instance.convert import view_of

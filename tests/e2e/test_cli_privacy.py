@@ -78,5 +78,12 @@ def test_a_decrypted_export_is_recorded_first_and_refused_to_other_roles(
         ("contact.name", "Sokha Chan"), ("experts.0.name", "Claire Martin"),
     }  # fmt: skip
     assert {x["instance_id"] for x in lines} == {iid}
-    listed = as_json(db, "list", "--state", "disclosed")
-    assert [r["workflow"] for r in listed] == ["socieux-disclosures"]
+    log = tmp_path / "log.jsonl"
+    ok(db, "audit", "export", "-o", str(log))
+    recorded = [json.loads(x) for x in log.read_text().splitlines()]
+    events = [x["event"] for x in recorded if x["type"] == "event"]
+    disclosed = [e["audit"] for e in events if e["trigger"] == "disclose"]
+    assert [(a["role"], a["reason"]) for a in disclosed] == [("auditor", "DSAR 7")]
+    assert "Sokha" not in log.read_text()
+    listed = as_json(db, "list")  # requests only: the accesses and erasures are not listed
+    assert [r["id"] for r in listed] == [iid]
