@@ -32,8 +32,10 @@ def test_the_declaration_example_declares_the_subjects_it_says() -> None:
     scope: dict[str, object] = {}
     exec(compile(_examples()[0], str(DOC), "exec", dont_inherit=True), scope)
     expert, contact = scope["Expert"], scope["ContactPerson"]
-    assert isinstance(expert, type) and issubclass(expert, BaseModel)
-    assert isinstance(contact, type) and issubclass(contact, BaseModel)
+    assert isinstance(expert, type)
+    assert issubclass(expert, BaseModel)
+    assert isinstance(contact, type)
+    assert issubclass(contact, BaseModel)
     found = personal_values(expert, {"id": "E-1", "name": "A"}, "iid")
     assert [(v.path, v.subject) for v in found] == [("name", "expert:E-1")]
     found = personal_values(contact, {"name": "A", "email": "a@b.c"}, "iid")
