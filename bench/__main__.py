@@ -19,6 +19,7 @@ Suites (full size / ``--quick`` size):
 * ``console``  the web console's pages rendered server-side (100k / 10k requests)
 * ``deadlines`` the command path with vs without deadlines; run_due over 100k scheduled,
                1,000 due (10k / 100)
+* ``privacy``  the command path with vs without personal-data encryption (300 / 150 requests)
 * ``proofs``   tree heads, bundle size and proof time, head cost per command
                (100k and 1M events / 10k and 100k)
 """
@@ -41,6 +42,7 @@ from bench import (
     hooks,
     peers,
     postgres,
+    privacy,
     profile,
     proofs,
     reads,
@@ -75,6 +77,7 @@ SUITES: dict[str, Callable[[bool], dict[str, Any]]] = {
         10_000 if quick else 100_000,
         100 if quick else 1000,
     ),
+    "privacy": lambda quick: privacy.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
     "proofs": lambda quick: proofs.run(*((10_000, 100_000) if quick else (100_000, 1_000_000))),
 }
 

@@ -100,6 +100,7 @@ def _wire(  # noqa: PLR0917 - the composition root's one private helper
     mode: ProjectionMode,
 ) -> EngineParts:
     runner = ProjectionRunner(app, sql, chosen)
+    runner.hidden = PrivacyService.hidden_hashes()
     dispatcher = HookDispatcher(app, sql)
     commands = CommandService(app, registry, InstanceCache(), clock, config.label)
     privacy = open_privacy(config, sql, commands)

@@ -27,11 +27,20 @@ class WorkflowRegistry:
     def __init__(self, definitions: Iterable[WorkflowDefinition] = ()) -> None:
         self._by_key: dict[tuple[str, int], CompiledWorkflow] = {}
         self._by_hash: dict[str, CompiledWorkflow] = {}
+        self._internal: set[str] = set()
         for d in definitions:
             self.register(d)
 
-    def register(self, definition: WorkflowDefinition) -> CompiledWorkflow:
-        """Validate and compile ``definition``; re-registering the same content is a no-op."""
+    def register(
+        self, definition: WorkflowDefinition, *, internal: bool = False
+    ) -> CompiledWorkflow:
+        """Validate and compile ``definition``; re-registering the same content is a no-op.
+
+        ``internal``: one of the engine's own workflows (the privacy stream): found by name
+        and hash like any other, but not listed by :meth:`names`, :meth:`keys`, :meth:`all`.
+        """
+        if internal:
+            self._internal.add(definition.name)
         compiled = CompiledWorkflow(definition)
         key = (definition.name, definition.version)
         existing = self._by_key.get(key)
@@ -73,12 +82,20 @@ class WorkflowRegistry:
         return found
 
     def names(self) -> list[str]:
-        """Registered workflow names, sorted."""
-        return sorted({n for (n, _) in self._by_key})
+        """Registered workflow names, sorted (the engine's internal ones left out)."""
+        return sorted({n for (n, _) in self._by_key if n not in self._internal})
 
     def keys(self) -> list[str]:
-        """Every installed ``name@version``, sorted."""
-        return [f"{n}@{v}" for (n, v) in sorted(self._by_key)]
+        """Every installed ``name@version``, sorted (internal ones left out)."""
+        return [f"{n}@{v}" for (n, v) in sorted(self._by_key) if n not in self._internal]
+
+    def internal_hashes(self) -> list[str]:
+        """The content hashes of the engine's own (internal) registered definitions."""
+        return [h for h, c in self._by_hash.items() if c.name in self._internal]
+
+    def has(self, name: str) -> bool:
+        """Whether a workflow ``name`` (internal ones included) is registered."""
+        return any(n == name for (n, _) in self._by_key)
 
     def roles(self) -> list[str]:
         """Every role a registered definition declares, sorted (an actor's role must be one
@@ -86,8 +103,8 @@ class WorkflowRegistry:
         return sorted({r for compiled in self._by_key.values() for r in compiled.roles})
 
     def all(self) -> list[CompiledWorkflow]:
-        """Every registered definition, by name then version."""
-        return [self._by_key[k] for k in sorted(self._by_key)]
+        """Every registered definition, by name then version (internal ones left out)."""
+        return [self._by_key[k] for k in sorted(self._by_key) if k[0] not in self._internal]
 
     # What projections may ask of a definition version; an unknown hash answers "nothing".
     def sla_days(self, digest: str, state: str) -> int | None:

@@ -44,9 +44,9 @@ def open_privacy(config: StoreConfig, sql: SqlStore, commands: CommandService) -
 
     vault = Vault(kek, store)
     vault.check_kek()
-    service = PrivacyService(vault, commands, sql, kind=config.kind)
-    if store.has_erasures():
-        service.register(record=not config.read_only)
+    service = PrivacyService(vault, commands, sql, kind=config.kind, read_only=config.read_only)
+    if service.in_use():
+        service.register(record=False)
     commands.protect = service.protect
     commands.reveal = service.reveal_for_checks
     return service

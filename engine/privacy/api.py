@@ -5,9 +5,12 @@ of :class:`engine.Engine`: each body checks its arguments and delegates to
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
+from uuid import UUID
 
 from engine.commands import arguments as args
 from engine.commands.compiled import MAX_REASON_LENGTH
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
 
     from engine.privacy.service import PrivacyService
     from engine.privacy.status import SubjectStatus
+    from engine.queries.reads import Reader
 
 __all__ = ["PrivacyMethods"]
 
@@ -31,6 +35,7 @@ class PrivacyMethods:
     """The personal-data part of the public contract (``docs/privacy.md``)."""
 
     _privacy: PrivacyService
+    _reader: Reader
 
     def subject(self, subject: str) -> SubjectStatus:
         """Where data subject ``subject`` (a pseudonym such as ``expert:E-104``) stands:
@@ -117,6 +122,32 @@ class PrivacyMethods:
         if now is not None:
             args.check_datetime("now", now)
         return self._privacy.run_due(actor=_actor(actor), now=now)
+
+    def export_personal_data(
+        self,
+        out: TextIO,
+        *,
+        actor: Actor | None = None,
+        reason: str,
+        instances: Sequence[UUID | str] | None = None,
+    ) -> int:
+        """Write the personal fields of ``instances`` (default: all) in clear to ``out``, one
+        JSON line each (instance, version, path, subject, value, or ``[erased]``); the access
+        is first recorded (``disclose`` on ``socieux-disclosures``). Only ``auditor`` and
+        ``privacy_officer`` may; restricted subjects read in clear only for an auditor.
+        The verifiable export (:meth:`export`) never holds plaintext. Returns the count."""
+        who = _actor(actor)
+        why = _text("reason", reason, MAX_REASON_LENGTH)
+        if instances is not None and (isinstance(instances, str) or not isinstance(
+            instances, Sequence)):  # fmt: skip
+            raise InvalidArgument("instances must be a list of ids", argument="instances")
+        scoped = instances is not None
+        ids = [self._reader.id(i) for i in instances] if instances is not None else list(
+            self._reader.instance_ids(batch=1000))  # fmt: skip
+        lines = self._privacy.disclose(ids, scoped=scoped, actor=who, reason=why)
+        for line in lines:
+            out.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
+        return len(lines)
 
     def rotate_kek(self, new_key_file: str | os.PathLike[str]) -> int:
         """Re-wrap every live data key with the KEK in ``new_key_file``; how many keys were

@@ -3,7 +3,9 @@
 ``socieux_privacy_keys``: one wrapped data key per subject and key version, with its
 status (``live``, ``restricted`` while an erasure is deferred, ``erased`` once the key is
 destroyed: ``wrapped`` is then NULL). ``socieux_privacy_refs``: which instances hold data of
-which subject (for retention). A backup of the events alone holds no usable key.
+which subject (for retention), a read model of the log caught up before each use (its
+watermark is the row with subject ``""``), so the command path never writes it. A backup
+of the events alone holds no usable key.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class KeyStore:
         self._sql = sql
         self.keys = sql.table(KEYS)
         self.refs = sql.table(REFS)
+        self._exists = False
 
     def setup(self) -> None:
         """Create the tables (idempotent)."""
@@ -56,7 +59,9 @@ class KeyStore:
             )
 
     def _has(self, cur: Cursor) -> bool:
-        return self._sql.has_table(cur, KEYS)
+        if not self._exists:  # tables are never dropped: once seen, always there
+            self._exists = self._sql.has_table(cur, KEYS)
+        return self._exists
 
     def kek_ids(self) -> set[str]:
         """The fingerprints of the KEKs that wrap the stored (not erased) keys."""
@@ -88,19 +93,16 @@ class KeyStore:
                     found[row.subject, row.version] = row
         return found
 
-    def latest(self, subject: str) -> KeyRow | None:
-        """The subject's newest key row, if any."""
-        rows = self.rows([subject])
-        return rows[max(rows)] if rows else None
-
-    def create(self, row: KeyRow, at: str) -> bool:
-        """Insert a new key row; ``False`` if another writer created that version first."""
+    def create(self, rows: Iterable[KeyRow], at: str) -> bool:
+        """Insert new key rows in one transaction; ``False`` (nothing written) if another
+        writer created one of those key versions first."""
+        keys = [(r.subject, r.version, r.wrapped, r.kek_id, r.status, at) for r in rows]
         try:
             with self._sql.write() as cur:
-                cur.execute(
+                cur.executemany(
                     f"INSERT INTO {self.keys} (subject, version, wrapped, kek_id, status, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (row.subject, row.version, row.wrapped, row.kek_id, row.status, at),
+                    keys,
                 )
         except Exception as exc:
             if is_unique_violation(exc):
@@ -108,16 +110,33 @@ class KeyStore:
             raise
         return True
 
-    def add_refs(self, pairs: Iterable[tuple[str, str]]) -> None:
-        """Remember that instance ``iid`` holds data of ``subject`` for each pair."""
-        values = sorted(set(pairs))
-        if values:
-            with self._sql.write() as cur:
-                cur.executemany(
-                    f"INSERT INTO {self.refs} (subject, instance_id) VALUES (?, ?) "
-                    "ON CONFLICT DO NOTHING",
-                    values,
-                )
+    def watermark(self) -> int:
+        """The last log position the refs index has read."""
+        with self._sql.read() as cur:
+            if not self._sql.has_table(cur, REFS):
+                return 0
+            cur.execute(f"SELECT instance_id FROM {self.refs} WHERE subject = ''")
+            row = cur.fetchone()
+        return int(row["instance_id"]) if row is not None else 0
+
+    def add_refs(self, pairs: Iterable[tuple[str, str]], *, since: int, upto: int) -> bool:
+        """Add ``pairs`` and move the watermark from ``since`` to ``upto``, atomically;
+        ``False`` if another process moved it first (its pairs cover the same events)."""
+        with self._sql.write() as cur:
+            cur.execute(f"SELECT instance_id FROM {self.refs} WHERE subject = ''")
+            row = cur.fetchone()
+            if (int(row["instance_id"]) if row is not None else 0) != since:
+                return False
+            cur.executemany(
+                f"INSERT INTO {self.refs} (subject, instance_id) VALUES (?, ?) "
+                "ON CONFLICT DO NOTHING",
+                sorted(set(pairs)),
+            )
+            cur.execute(f"DELETE FROM {self.refs} WHERE subject = ''")
+            cur.execute(
+                f"INSERT INTO {self.refs} (subject, instance_id) VALUES ('', ?)", (str(upto),)
+            )
+        return True
 
     def instances(self, subject: str) -> list[str]:
         """The instances holding data of ``subject``."""
@@ -125,7 +144,8 @@ class KeyStore:
             if not self._sql.has_table(cur, REFS):
                 return []
             cur.execute(
-                f"SELECT instance_id FROM {self.refs} WHERE subject = ? ORDER BY instance_id",
+                f"SELECT instance_id FROM {self.refs} WHERE subject = ? AND subject <> '' "
+                "ORDER BY instance_id",
                 (subject,),
             )
             return [str(r["instance_id"]) for r in cur.fetchall()]
@@ -155,14 +175,6 @@ class KeyStore:
                 (ERASED, erasure, at, subject),
             )
         return count
-
-    def has_erasures(self) -> bool:
-        """Whether any erasure was ever requested here (the privacy workflow is in use)."""
-        with self._sql.read() as cur:
-            if not self._has(cur):
-                return False
-            cur.execute(f"SELECT 1 FROM {self.keys} WHERE erasure IS NOT NULL LIMIT 1")
-            return cur.fetchone() is not None
 
     def live(self) -> list[KeyRow]:
         """Every key row that still has a key."""

@@ -58,21 +58,11 @@ class Revealer:
         if not found:
             return node
         rows = self._vault.store.rows(str(env.get("kid")) for _, env in found)
-        return self._replace(node, (), rows, instance_id, event_version, exact=exact)
-
-    def _replace(
-        self, node: Any, path: tuple[str, ...], rows: dict[tuple[str, int], KeyRow],
-        iid: str, ev: int | None, *, exact: bool,
-    ) -> Any:  # fmt: skip
-        if is_envelope(node):
-            return self._open(node, ".".join(path), rows, iid, ev, exact=exact)
-        if isinstance(node, dict):
-            return {k: self._replace(v, (*path, str(k)), rows, iid, ev, exact=exact)
-                    for k, v in node.items()}  # fmt: skip
-        if isinstance(node, list):
-            return [self._replace(v, (*path, str(i)), rows, iid, ev, exact=exact)
-                    for i, v in enumerate(node)]  # fmt: skip
-        return node
+        out = node
+        for path, env in found:  # copy-on-write along each envelope's path only
+            opened = self._open(env, ".".join(path), rows, instance_id, event_version, exact=exact)
+            out = _replaced(out, path, opened)
+        return out
 
     def _open(
         self, env: dict[str, Any], where: str, rows: dict[tuple[str, int], KeyRow],
@@ -96,6 +86,18 @@ class Revealer:
         if row.status == RESTRICTED and self._role != AUDITOR_ROLE:
             return RESTRICTED_MARK
         return open_envelope(env, self._vault.key_for(row), instance_id=iid)
+
+
+def _replaced(node: Any, path: tuple[str, ...], value: object) -> Any:
+    """``node`` with the value at ``path`` replaced (containers on the path copied)."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(node, list):
+        copy = list(node)
+        copy[int(head)] = _replaced(node[int(head)], rest, value)
+        return copy
+    return {**node, head: _replaced(node[head], rest, value)}
 
 
 def _int(value: object) -> int:

@@ -30,6 +30,8 @@ from engine.logs import get_logger
 from engine.persistence.sql import SqlStore
 from engine.persistence.store import translate_errors
 from engine.privacy.compact import compact
+from engine.privacy.disclosure import personal_lines
+from engine.privacy.index import catch_up
 from engine.privacy.kek import Kek
 from engine.privacy.keystore import LIVE, RESTRICTED, KeyRow
 from engine.privacy.retention import retention_facts
@@ -38,6 +40,9 @@ from engine.privacy.status import SubjectStatus
 from engine.privacy.stream import (
     APPROVE,
     DEFER,
+    DISCLOSE,
+    DISCLOSER_ROLES,
+    DISCLOSURES,
     ERASE,
     HOLD,
     OFFICER_ROLES,
@@ -45,6 +50,7 @@ from engine.privacy.stream import (
     RELEASE,
     REQUEST,
     REQUESTER_ROLES,
+    disclosures_definition,
     open_holds,
     privacy_definition,
     stream_id,
@@ -60,11 +66,15 @@ _MAX_SUBJECT = 200
 class PrivacyService:
     """The privacy part of an engine (one per engine)."""
 
-    def __init__(self, vault: Vault, commands: CommandService, sql: SqlStore, *, kind: str) -> None:
+    def __init__(
+        self, vault: Vault, commands: CommandService, sql: SqlStore, *, kind: str,
+        read_only: bool,
+    ) -> None:  # fmt: skip
         self.vault = vault
         self.commands = commands
         self._sql = sql
         self._kind = kind
+        self._read_only = read_only
 
     # ------------------------------------------------------------------ write path
     def protect(self, iid: UUID, version: int, decision: Decision) -> dict[str, Any]:
@@ -75,19 +85,38 @@ class PrivacyService:
                 version=version,
             )  # fmt: skip
 
+    @staticmethod
+    def hidden_hashes() -> frozenset[str]:
+        """The content hashes of the engine's own workflows (projections skip their events:
+        the requests list, statistics and the console show requests, not erasures)."""
+        from engine.definition.content import content_hash
+
+        return frozenset(content_hash(d) for d in (privacy_definition(), disclosures_definition()))
+
+    def in_use(self) -> bool:
+        """Whether this store already recorded the privacy workflows (an erasure or a
+        disclosure was recorded here): they are then installed at open."""
+        from engine.definition.content import content_hash
+        from engine.persistence.definitions import DefinitionStore
+
+        return DefinitionStore(self._sql).body(content_hash(privacy_definition())) is not None
+
     def register(self, record: bool) -> None:
         """Install the privacy workflow (and, with ``record``, keep its definition)."""
         registry = self.commands.registry
-        if PRIVACY_WORKFLOW in registry.names():
+        if registry.has(PRIVACY_WORKFLOW):
             return
-        compiled = registry.register(privacy_definition())
+        compiled = [
+            registry.register(d, internal=True)
+            for d in (privacy_definition(), disclosures_definition())
+        ]
         if record:
             from engine.definition.content import to_dict
             from engine.instance.hashing import canonical_json
             from engine.persistence.definitions import DefinitionStore
 
             DefinitionStore(self._sql).record(
-                [(compiled.hash, compiled.name, 1, canonical_json(to_dict(compiled.definition)))]
+                (c.hash, c.name, 1, canonical_json(to_dict(c.definition))) for c in compiled
             )
 
     # ------------------------------------------------------------------ read path
@@ -138,7 +167,7 @@ class PrivacyService:
         first = min(r.version for r in live) if live else max(r.version for r in rows)
         sid = stream_id(subject, first) if live else _erasure_of(rows)
         view = self._stream(sid) if sid is not None else None
-        instances = self.vault.store.instances(subject)
+        instances = self._instances(subject)
         facts = retention_facts(self.commands, instances)
         return SubjectStatus(
             subject=subject,
@@ -231,6 +260,28 @@ class PrivacyService:
             done.append(self._carry_out(st.subject, UUID(st.erasure), actor, now))
         return done
 
+    def disclose(
+        self, ids: list[UUID], *, scoped: bool, actor: Actor, reason: str
+    ) -> list[dict[str, Any]]:
+        """The personal fields of ``ids`` in clear (``scoped``: the caller named them),
+        after recording the access on the privacy stream."""
+        if actor.role not in DISCLOSER_ROLES:
+            raise PermissionDenied(
+                DISCLOSE, actor.role, actor.id, "role",
+                f"only {' or '.join(DISCLOSER_ROLES)} may export personal data in clear",
+            )  # fmt: skip
+        with translate_errors("reading data keys", self.commands.label):
+            lines = personal_lines(self.commands.app, Revealer(self.vault, role=actor.role), ids)
+        self.register(record=True)
+        scope = [str(i) for i in ids] if scoped else None
+        self.commands.start(
+            DISCLOSURES, {"instances": scope, "fields": len(lines)}, actor=actor, reason=reason,
+            trigger=DISCLOSE, version=None, correlation_id=None, causation_id=None,
+            instance_id=None,
+        )  # fmt: skip
+        _log.info("personal_data_disclosed", fields=len(lines), role=actor.role)
+        return lines
+
     def rotate_kek(self, new: Kek) -> int:
         """Re-wrap every live data key with ``new``; how many keys were re-wrapped."""
         count = self.vault.rotate(new)
@@ -241,7 +292,7 @@ class PrivacyService:
     def _carry_out(
         self, subject: str, sid: UUID, actor: Actor, now: datetime | None
     ) -> SubjectStatus:
-        facts = retention_facts(self.commands, self.vault.store.instances(subject))
+        facts = retention_facts(self.commands, self._instances(subject))
         view = self._stream(sid)
         assert view is not None
         at = now or command_time(self.commands.clock)
@@ -267,6 +318,12 @@ class PrivacyService:
             sid, trigger, data, actor=actor, reason=reason, expected_version=None,
             correlation_id=None, causation_id=None,
         )  # fmt: skip
+
+    def _instances(self, subject: str) -> list[str]:
+        with translate_errors("indexing subjects", self.commands.label):
+            extra = catch_up(self.commands.app, self.vault.store, persist=not self._read_only)
+            stored = self.vault.store.instances(subject)
+        return sorted(set(stored) | {iid for s, iid in extra if s == subject})
 
     def _rows(self, subject: str) -> list[KeyRow]:
         if not isinstance(subject, str) or not subject or len(subject) > _MAX_SUBJECT:
@@ -295,7 +352,7 @@ class PrivacyService:
         return UUID(st.erasure)
 
     def _stream(self, sid: UUID) -> InstanceView | None:
-        if PRIVACY_WORKFLOW not in self.commands.registry.names():
+        if not self.commands.registry.has(PRIVACY_WORKFLOW):
             return None
         try:
             from engine.instance.convert import view_of

@@ -31,6 +31,9 @@ from engine.definition.model import (
 __all__ = [
     "APPROVE",
     "DEFER",
+    "DISCLOSE",
+    "DISCLOSER_ROLES",
+    "DISCLOSURES",
     "ERASE",
     "HOLD",
     "OFFICER_ROLES",
@@ -38,11 +41,14 @@ __all__ = [
     "RELEASE",
     "REQUEST",
     "REQUESTER_ROLES",
+    "disclosures_definition",
     "privacy_definition",
     "stream_id",
 ]
 
 PRIVACY_WORKFLOW = "socieux-privacy"
+DISCLOSURES = "socieux-disclosures"
+"""The workflow recording each decrypted export (one instance per export)."""
 REQUEST, APPROVE, DEFER, ERASE = (
     "request_erasure",
     "approve_erasure",
@@ -50,6 +56,8 @@ REQUEST, APPROVE, DEFER, ERASE = (
     "erase_subject",
 )
 HOLD, RELEASE = "place_hold", "release_hold"
+DISCLOSE = "disclose"
+DISCLOSER_ROLES = ("privacy_officer", "auditor")
 OFFICER_ROLES = ("privacy_officer",)
 REQUESTER_ROLES = ("privacy_officer", "socieux_team")
 _NAMESPACE = uuid.UUID("5b0c6f0e-7a55-4c1e-9d57-50c1e0c0ffee")
@@ -78,6 +86,14 @@ class RetentionFacts(BaseModel):
     due_at: datetime | None = None
     requests: int = Field(ge=0)
     open_requests: int = Field(ge=0)
+
+
+class Disclosure(BaseModel):
+    """A decrypted export: which instances (``None``: all) and how many fields it revealed."""
+
+    model_config = _FROZEN
+    instances: tuple[str, ...] | None = Field(default=None, max_length=10_000)
+    fields: int = Field(ge=0)
 
 
 class HoldPayload(BaseModel):
@@ -194,5 +210,25 @@ def privacy_definition() -> WorkflowDefinition:
             Guard("retention_over", _retention_over, description="retention has ended"),
             Guard("no_legal_hold", _no_hold, description="no legal hold is open"),
             Guard("hold_open", _hold_open, description="the hold released is open"),
+        ),
+    )
+
+
+def disclosures_definition() -> WorkflowDefinition:
+    """The engine's record of decrypted exports (version 1): who, why, what scope."""
+    return WorkflowDefinition(
+        name=DISCLOSURES,
+        version=1,
+        title="Decrypted exports of personal data (accesses)",
+        roles=("privacy_officer", "auditor"),
+        states=(StateDef(name="disclosed", final=True),),
+        transitions=(
+            TransitionDef(
+                trigger=DISCLOSE,
+                dest="disclosed",
+                roles=DISCLOSER_ROLES,
+                payload=Disclosure,
+                reason_required=True,
+            ),
         ),
     )

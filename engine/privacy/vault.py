@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +32,6 @@ class Vault:
         self.store = store
         self._keys: dict[tuple[str, int], bytes] = {}
         self._live: dict[str, int] = {}  # subject -> live key version
-        self._refs: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
     @property
@@ -73,41 +72,41 @@ class Vault:
                 v.value, key, kv, instance_id=instance_id, event_version=version, path=v.path,
                 subject=v.subject,
             )  # fmt: skip
-        self._remember({(v.subject, instance_id) for v in values})
         return sealed
 
-    def _remember(self, pairs: set[tuple[str, str]]) -> None:
-        new = pairs - self._refs
-        if new:
-            self.store.add_refs(new)
-            with self._lock:
-                self._refs |= new
-
-    def _live_keys(self, subjects: Iterable[str]) -> dict[str, tuple[int, bytes]]:
-        out: dict[str, tuple[int, bytes]] = {}
-        for subject in subjects:
-            kv = self._live.get(subject)
-            if kv is None or (subject, kv) not in self._keys:
-                kv = self._load_or_create(subject)
-            out[subject] = (kv, self._keys[subject, kv])
-        return out
-
-    def _load_or_create(self, subject: str) -> int:
+    def _live_keys(self, subjects: set[str]) -> dict[str, tuple[int, bytes]]:
+        """The live key of each subject, creating the missing ones in one write transaction
+        (none when all are known: the command path then reads and writes no key row)."""
         for _ in range(3):
-            row = self.store.latest(subject)
-            if row is not None and row.wrapped is not None:
-                self._cache(row)
-                return row.version
-            version = 1 if row is None else row.version + 1
-            key = os.urandom(32)
-            wrapped = self.kek.wrap(key, subject, version)
-            new = KeyRow(subject, version, wrapped, self.kek.id, LIVE, None)
-            if self.store.create(new, datetime.now(UTC).isoformat()):
+            out: dict[str, tuple[int, bytes]] = {}
+            new: dict[tuple[str, int], bytes] = {}
+            missing = sorted(s for s in subjects if (s, self._live.get(s, 0)) not in self._keys)
+            rows = self.store.rows(missing) if missing else {}
+            for subject in subjects:
+                kv = self._live.get(subject, 0)
+                if (subject, kv) in self._keys:
+                    out[subject] = (kv, self._keys[subject, kv])
+                    continue
+                mine = [r for (s, _), r in rows.items() if s == subject]
+                latest = max(mine, key=lambda r: r.version) if mine else None
+                if latest is not None and latest.wrapped is not None:
+                    out[subject] = (latest.version, self._cache(latest))
+                    continue
+                version = 1 if latest is None else latest.version + 1
+                new[subject, version] = os.urandom(32)
+                out[subject] = (version, new[subject, version])
+            if not new:
+                return out
+            created = [
+                KeyRow(s, v, self.kek.wrap(k, s, v), self.kek.id, LIVE, None)
+                for (s, v), k in new.items()
+            ]
+            if self.store.create(created, datetime.now(UTC).isoformat()):
                 with self._lock:
-                    self._keys[subject, version] = key
-                    self._live[subject] = version
-                return version
-        msg = f"could not create a data key for {subject} (another writer kept racing)"
+                    self._keys.update(new)
+                    self._live.update(dict(new.keys()))  # subject -> its new version
+                return out
+        msg = "could not create data keys (another writer kept racing)"
         raise StorageUnavailable(msg)
 
     def _cache(self, row: KeyRow) -> bytes:

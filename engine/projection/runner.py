@@ -74,6 +74,8 @@ class ProjectionRunner:
         self._topics = {t for p in self.projections for t in p.topics}
         self._pos = sql.table(POSITIONS_TABLE)
         self.parking = Parking(sql)
+        self.hidden: frozenset[str] = frozenset()
+        """Definition hashes whose events no projection sees (the engine's own workflows)."""
 
     # ------------------------------------------------------------------ setup
     def setup(self) -> list[str]:
@@ -136,6 +138,8 @@ class ProjectionRunner:
 
     # ------------------------------------------------------------------ applying
     def _apply(self, cur: Cursor, events: Sequence[ProjectedEvent], pos: dict[str, int]) -> None:
+        if self.hidden:
+            events = [e for e in events if e.definition_hash not in self.hidden]
         for p in self.projections:
             mine = [e for e in events if e.position > pos[p.name] and e.topic in p.topics]
             if mine:

@@ -93,9 +93,11 @@ class Reader:
         return allowed_report(compiled, view_of(agg, copy_data=False), who, now)
 
     def instance_ids(self, *, batch: int = 1000) -> Iterator[UUID]:
-        """Every instance id, in creation order (a scan of the log's start events)."""
+        """Every instance id, in creation order (a scan of the log's start events); the
+        engine's own workflows' instances (the privacy stream) are left out."""
+        skip = frozenset(h.encode() for h in self.commands.registry.internal_hashes())
         with translate_errors("scanning the log", self._label):
-            yield from instance_ids(self.commands.app.recorder, batch=batch)
+            yield from instance_ids(self.commands.app.recorder, batch=batch, skip=skip)
 
     def events(
         self, iid: UUID, gt: int | None = None, lte: int | None = None

@@ -121,6 +121,7 @@ DEMO = {
     "migration_v3",
     "escalated",
     "deemed_favourable",
+    "privacy",
 }
 
 
@@ -264,6 +265,7 @@ def test_stats_and_projections(db: str, store: tuple[Path, dict[str, Any]]) -> N
     assert all(
         set(s) == {"name", "version", "position", "head", "behind", "parked"} for s in status
     )
-    assert all(s["position"] == s["head"] == store[1]["events"] for s in status)
+    logged = store[1]["events"] + store[1]["privacy"]["events"]  # requests and erasures
+    assert all(s["position"] == s["head"] == logged for s in status)
     rebuilt = as_json(db, "projections", "rebuild", "requests")
-    assert rebuilt == {"rebuilt": ["requests"], "events": store[1]["events"]}
+    assert rebuilt == {"rebuilt": ["requests"], "events": logged}

@@ -58,7 +58,7 @@ def test_a_refused_fire_exits_3_and_writes_nothing(session: tuple[str, dict]) ->
     url, summary = session
     with Engine.open(url, workflows=[definition()]) as engine:
         before = event_count(engine)
-    assert before == summary["events"]
+    assert before == summary["events"] + summary["privacy"]["events"]
     sample = summary["sample_id"]
     refused = process("--db", url, "fire", sample, "approve", "--as", "commission:c-1")
     assert refused.returncode == 3

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from engine import Engine, EngineError
-from tests.helpers import REQUESTER, event_count, submit
+from tests.helpers import REQUESTER, REVIEWER, event_count, submit
 from tests.reliability.conftest import Figures
 from tests.reliability.hostile_amendments import amendment_arguments
 from tests.toy import toy_definition
@@ -80,7 +80,21 @@ def _valid(engine: Engine, iid: object) -> dict[str, dict[str, Any]]:
         "worklist": {"actor": REQUESTER},
         "run_deadlines_in_background": {"interval": 60.0},
         **amendment_arguments(iid, REQUESTER),
-    }
+        "subject": {"subject": "person:nobody"},
+        "request_erasure": {"subject": "person:nobody", "actor": REQUESTER, "reason": "x",
+                            "legal_basis": "y"},
+        "approve_erasure": {"subject": "person:nobody", "actor": REQUESTER, "reason": "x"},
+        "forget": {"subject": "person:nobody", "actor": REQUESTER, "approver": REVIEWER,
+                   "reason": "x", "legal_basis": "y"},
+        "place_hold": {"subject": "person:nobody", "actor": REQUESTER, "reason": "x",
+                       "hold": "H-1"},
+        "release_hold": {"subject": "person:nobody", "actor": REQUESTER, "reason": "x",
+                         "hold": "H-1"},
+        "erasures_due": {},
+        "run_due_erasures": {"actor": REQUESTER},
+        "rotate_kek": {"new_key_file": "/nonexistent/kek.key"},
+        "export_personal_data": {"out": io.StringIO(), "actor": REQUESTER, "reason": "x"},
+    }  # fmt: skip
 
 
 def _public_methods() -> list[str]:

@@ -3,6 +3,8 @@ separation of duties, and bad input refused with typed errors and nothing writte
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -176,3 +178,23 @@ def test_a_ciphertext_moved_to_another_field_event_or_instance_does_not_open(
     other = str(KIT.walk_to(engine, "submitted").id)
     with pytest.raises(EnvelopeInvalid, match="does not open"):
         revealer.reveal({"contact": {"name": name}}, instance_id=other, event_version=1, exact=True)
+
+
+def test_a_decrypted_export_after_erasure_holds_the_marker_and_records_the_access(
+    engine: Engine, clock: StepClock
+) -> None:
+    view = KIT.walk_to(engine, "disseminated")
+    clock.now += 6 * YEAR
+    engine.forget(EXPERT, actor=TEAM, approver=DPO, reason="asked", legal_basis="Art. 17")
+    out = io.StringIO()
+    before = written(engine)
+    count = engine.export_personal_data(out, actor=AUDITOR, reason="DSAR", instances=[view.id])
+    assert written(engine) == before + 1  # the access, recorded before anything is written
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert count == len(lines)
+    values = {(x["subject"], x["value"]) for x in lines if x["path"].endswith("name")}
+    assert (EXPERT, ERASED_MARK) in values
+    assert ("expert:exp-es-1", "Javier Ruiz") in values
+    with pytest.raises(PermissionDenied):
+        engine.export_personal_data(io.StringIO(), actor=TEAM, reason="curious")
+    assert written(engine) == before + 1

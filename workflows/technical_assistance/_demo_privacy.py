@@ -31,6 +31,8 @@ class PrivacyOutcome(BaseModel):
     erased_ref: str | None = None
     deferred: str | None = None
     deferred_until: str | None = None
+    events: int = 0
+    """Events recorded on the privacy stream (the summary's ``events`` counts requests')."""
 
     def text(self) -> str:
         """One line for the demo's summary."""
@@ -78,7 +80,9 @@ def erase_experts(
                 deferred = done
         if erased is not None and deferred is not None:
             break
+    streams = [s.erasure for s in (erased, deferred) if s is not None and s.erasure]
     return PrivacyOutcome(
+        events=sum(len(engine.history(sid)) for sid in streams),
         erased=erased.subject if erased else None,
         erased_ref=erased.erasure if erased else None,
         deferred=deferred.subject if deferred else None,

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -125,6 +126,31 @@ def due(
 
 
 @handles_errors
+def export(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The JSON-lines file.")],
+    actor: As,
+    reason: Reason,
+    instance: Annotated[
+        list[str] | None, typer.Option("--instance", help="Only these (ids or prefixes).")
+    ] = None,
+) -> None:
+    """Write personal fields in clear (one JSON line each), recorded first as an access on
+    the privacy stream; ``socieux audit export`` stays encrypted and verifiable."""
+    st = state_of(ctx)
+    buffer = io.StringIO()  # the file is written only once the access is recorded
+    count = st.engine().export_personal_data(
+        buffer, actor=parse_actor(actor), reason=reason, instances=instance
+    )
+    output.write_text(buffer.getvalue(), encoding="utf-8")
+    st.out(
+        {"fields": count, "output": str(output)},
+        lambda: st.console.print(f"{plural(count, 'personal field')} written to {output}",
+                                 markup=False),
+    )  # fmt: skip
+
+
+@handles_errors
 def rotate_kek(
     ctx: typer.Context,
     new_key_file: Annotated[Path, typer.Argument(help="The new KEK's file (64 hex digits).")],
@@ -161,6 +187,8 @@ def build() -> typer.Typer:
         ("release", release,
          "socieux privacy release expert:E-104 --as auditor:a-1 --reason closed --hold OLAF-1"),
         ("due", due, "socieux privacy due --run --as privacy_officer:dpo-1"),
+        ("export", export,
+         "socieux privacy export -o personal.jsonl --as auditor:a-1 --reason 'DSAR 2026-4'"),
         ("rotate-kek", rotate_kek, "socieux privacy rotate-kek /etc/socieux/kek-2026.key"),
     ):  # fmt: skip
         group.command(name, epilog=example(ex))(func)
