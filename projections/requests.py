@@ -136,11 +136,24 @@ class RequestsProjection(Projection):
             cur.execute("DROP TABLE IF EXISTS req_text")
 
     def _create_text(self, cur: Cursor) -> None:
-        """The trigram index of titles and institutions (``q``)."""
+        """The trigram index of titles and institutions (``q``): an FTS5 table on SQLite;
+        on PostgreSQL, GIN indexes of pg_trgm where the extension is installed or may be
+        (without it, ``q`` scans, as before)."""
         if self.sql.dialect == "sqlite":
             cur.execute(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS req_text USING "
                 "fts5(title, institution, tokenize = 'trigram case_sensitive 0')"
+            )
+            return
+        schema = _trigram_schema(cur)
+        if schema is None:
+            return
+        r = self.t("req_requests")
+        opclass = '"' + schema.replace('"', '""') + '".gin_trgm_ops'
+        for col in TEXT_COLUMNS:
+            cur.execute(
+                f"CREATE INDEX IF NOT EXISTS req_{col}_trgm_v3_idx ON {r} "
+                f"USING gin (lower({col}) {opclass})"
             )
 
     # ------------------------------------------------------------------ applying
@@ -335,6 +348,28 @@ class RequestsProjection(Projection):
         with self.fresh().read() as cur:
             cur.execute(f"SELECT DISTINCT area FROM {self.t('req_request_areas')} ORDER BY area")
             return [str(r["area"]) for r in cur.fetchall()]
+
+
+def _trigram_schema(cur: Cursor) -> str | None:
+    """The schema of PostgreSQL's pg_trgm, installed here if it may be (in a savepoint:
+    a refusal leaves the transaction usable); ``None`` if it is not available."""
+    find = (
+        "SELECT n.nspname AS schema FROM pg_extension e "
+        "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
+    )
+    cur.execute(find)
+    row = cur.fetchone()
+    if row is None:
+        cur.execute("SAVEPOINT req_trgm")
+        try:
+            cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+        except Exception:  # no privilege, no such extension, no public schema
+            cur.execute("ROLLBACK TO SAVEPOINT req_trgm")
+            return None
+        cur.execute("RELEASE SAVEPOINT req_trgm")
+        cur.execute(find)
+        row = cur.fetchone()
+    return None if row is None else str(row["schema"])
 
 
 def _row(r: Any, now: datetime) -> RequestRow:
