@@ -10,6 +10,9 @@ Suites (full size / ``--quick`` size):
                (300 requests, 3 rounds / 150 requests, 1 round)
 * ``rebuild``  projection rebuild vs a raw notification scan (100k / 20k events)
 * ``reads``    requests() latency (100k / 10k instances), as_of, verify
+* ``portfolio`` the read side on the demo generator's portfolio: rebuild events/s and every
+               requests() filter, sort and a deep cursor page (100k / 2k requests;
+               ``python -m bench.portfolio --db FILE`` keeps the filled file for reuse)
 * ``scale``    peak RSS of rebuild and verify at 100k and 1M events (10k and 100k)
 * ``cli``      ``socieux --help`` and ``socieux show ID`` vs ``python -c pass``
 * ``hooks``    a subscriber's cost to commands, and backlog delivery vs a raw scan
@@ -41,6 +44,7 @@ from bench import (
     deadlines,
     hooks,
     peers,
+    portfolio,
     postgres,
     privacy,
     profile,
@@ -65,6 +69,7 @@ SUITES: dict[str, Callable[[bool], dict[str, Any]]] = {
     ),
     "rebuild": lambda quick: rebuild.run(20_000 if quick else 100_000),
     "reads": lambda quick: reads.run(10_000 if quick else 100_000, 50 if quick else 200),
+    "portfolio": lambda quick: portfolio.run(2_000 if quick else 100_000, 10 if quick else 30),
     "scale": lambda quick: scale.run(10_000, 100_000) if quick else scale.run(100_000, 1_000_000),
     "cli": lambda _quick: cli.run(10),
     "hooks": lambda quick: hooks.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),

@@ -1,8 +1,11 @@
-"""CLI start-up: ``socieux --help`` and ``socieux show ID`` next to ``python -c pass``.
+"""CLI start-up: ``socieux --help``, ``list`` and ``show ID`` next to ``python -c pass``.
 
 Each command runs as a fresh subprocess, interleaved, ``runs`` times; the figure is the
-median wall time. ``show`` reads a SQLite file holding one request (made through the
-engine), addressed by an 8-character id prefix as a user would type it.
+median wall time. ``list`` and ``show`` read a SQLite file holding one request (made
+through the engine), ``show`` addressing it by an 8-character id prefix as a user would
+type it. The children may write ``.pyc`` files (``PYTHONDONTWRITEBYTECODE`` is dropped
+from their environment): an installed package has its bytecode, and a start-up figure
+that compiles every module from source each time measures the compiler.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from workflows.technical_assistance import definition
 
 DESIGN_TARGET_S = 0.3
 """DESIGN section 7: ``socieux --help`` starts in under 0.3 s."""
+HELP_TARGET_S = 0.1
+"""Issue 19: ``socieux --help`` in under 0.1 s."""
+READ_TARGET_S = 0.15
+"""Issue 19: ``socieux list`` and ``socieux show`` in under 150 ms."""
 
 
 def _socieux() -> str:
@@ -46,10 +53,12 @@ def run(runs: int) -> dict[str, Any]:
         url = f"sqlite:///{path}"
         with Engine.open(url, workflows=[definition()], projections=builtin()) as engine:
             iid = engine.start(WORKFLOW, START.payload, actor=START.actor).id
-        env = {k: v for k, v in os.environ.items() if k != "SOCIEUX_DEBUG"}
+        dropped = ("SOCIEUX_DEBUG", "PYTHONDONTWRITEBYTECODE")
+        env = {k: v for k, v in os.environ.items() if k not in dropped}
         commands = {
             "python_c_pass": [sys.executable, "-c", "pass"],
             "socieux_help": [_socieux(), "--help"],
+            "socieux_list": [_socieux(), "--db", url, "list"],
             "socieux_show": [_socieux(), "--db", url, "show", str(iid)[:8]],
         }
         for cmd in commands.values():  # warm the page cache and the .pyc files
@@ -66,4 +75,10 @@ def run(runs: int) -> dict[str, Any]:
             out[f"{name}_over_python_s"] = round(median(values) - base, 3)
     out["target_help_s"] = DESIGN_TARGET_S
     out["meets_help_target"] = out["socieux_help_s"] < DESIGN_TARGET_S
+    out["issue_targets_s"] = {"help": HELP_TARGET_S, "list": READ_TARGET_S, "show": READ_TARGET_S}
+    out["met"] = {
+        "help": out["socieux_help_s"] < HELP_TARGET_S,
+        "list": out["socieux_list_s"] < READ_TARGET_S,
+        "show": out["socieux_show_s"] < READ_TARGET_S,
+    }
     return out

@@ -131,7 +131,9 @@ def _reads(r: dict[str, Any]) -> list[Row]:
                 (
                     f"get(as_of) at {key[6:]} of {a['events']} p50 (ms)",
                     f"{v['with_snapshots']['p50_ms']:.1f}",
-                    f"without snapshots {v['without_snapshots']['p50_ms']:.1f} ms; target < 20 ms",
+                    f"without snapshots {v['without_snapshots']['p50_ms']:.1f} ms; "
+                    f"target < {a['target_ms']} ms: "
+                    f"{_met(v['with_snapshots']['p50_ms'] < a['target_ms'])}",
                 )
             )
     v = r["verify"]
@@ -142,6 +144,38 @@ def _reads(r: dict[str, Any]) -> list[Row]:
             v.get("skipped", f"{v.get('events', 0):,} events"),
         )
     )
+    return rows
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def _portfolio(r: dict[str, Any]) -> list[Row]:
+    b = r["rebuild"]
+    rows = [
+        (
+            "portfolio: rebuild (events/s)",
+            _n(b["events_per_s"]),
+            f"{b['events']:,} events of {r['requests']:,} demo requests; "
+            f"{_n(b['cpu_events_per_s'])}/CPU-s; target >= {_n(b['target_events_per_s'])}: "
+            f"{_met(b['met'])}",
+        )
+    ]
+    for name, v in r["requests_query"].items():
+        target = (
+            "for comparison"
+            if name.startswith("page_at_offset")
+            else (f"target < {r['query_target_ms']:g} ms: {_met(v['met'])}")
+        )
+        rows.append(
+            (
+                f"portfolio: requests() {name} p50/p99 (ms)",
+                f"{v['p50_ms']:.1f}/{v['p99_ms']:.1f}",
+                f"{v['matches']:,} matches; {target}",
+            )
+        )
+    rows.append(("portfolio: portfolio() uncached (ms)", _n(r["portfolio_figures_ms"]), ""))
     return rows
 
 
@@ -168,8 +202,21 @@ def _scale(r: dict[str, Any]) -> list[Row]:
 def _cli(r: dict[str, Any]) -> list[Row]:
     return [
         ("cli: python -c pass (s)", f"{r['python_c_pass_s']:.3f}", f"median of {r['runs']}"),
-        ("cli: socieux --help (s)", f"{r['socieux_help_s']:.3f}", "target < 0.3 s"),
-        ("cli: socieux show ID (s)", f"{r['socieux_show_s']:.3f}", ""),
+        (
+            "cli: socieux --help (s)",
+            f"{r['socieux_help_s']:.3f}",
+            f"target < 0.1 s: {_met(r['met']['help'])}",
+        ),
+        (
+            "cli: socieux list (s)",
+            f"{r['socieux_list_s']:.3f}",
+            f"target < 0.15 s: {_met(r['met']['list'])}",
+        ),
+        (
+            "cli: socieux show ID (s)",
+            f"{r['socieux_show_s']:.3f}",
+            f"target < 0.15 s: {_met(r['met']['show'])}",
+        ),
     ]
 
 
@@ -195,6 +242,7 @@ _SUITES = {
     "postgres": _postgres,
     "rebuild": _rebuild,
     "reads": _reads,
+    "portfolio": _portfolio,
     "scale": _scale,
     "cli": _cli,
     "profile": _profile,

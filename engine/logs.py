@@ -11,9 +11,15 @@ decided when it is made (a host may configure logging after importing the engine
   on first use, so a host that configured nothing sees nothing, not even warnings.
 
 The stdlib record's message is ``event key=value ...``; the fields are also on the record
-as ``record.socieux`` (a dict) for structured handlers. ``structlog.contextvars`` (the
-``correlation_id`` and ``actor_id`` bound by :func:`engine.commands.context.command_context`)
-are merged into them.
+as ``record.socieux`` (a dict) for structured handlers. The fields bound by
+:func:`bound_fields` (the ``correlation_id`` and ``actor_id`` of
+:func:`engine.commands.context.command_context`) and ``structlog.contextvars`` are merged
+into them.
+
+structlog is imported by the host, never by the engine: importing it pulls in rich,
+pygments and asyncio (a third of an opened engine's memory). A host that configured
+structlog has imported it, so "not imported" means "not configured"; while it is
+imported, :func:`bound_fields` binds its ``structlog.contextvars`` too.
 
 There is deliberately no ``exception()``: the engine logs an exception's type, never its
 message or traceback (both may hold personal data).
@@ -22,16 +28,41 @@ message or traceback (both may hold personal data).
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import ModuleType
 from typing import Any
 
-import structlog
-
-__all__ = ["ROOT_LOGGER", "EngineLogger", "get_logger"]
+__all__ = ["ROOT_LOGGER", "EngineLogger", "bound_fields", "get_logger"]
 
 ROOT_LOGGER = "socieux"
 """The standard-library logger every engine logger is a child of."""
 
 _null_handler_added = False
+_FIELDS: ContextVar[dict[str, object]] = ContextVar("socieux_log_fields", default={})  # noqa: B039 - never mutated
+
+
+def _structlog() -> ModuleType | None:
+    """structlog if the host imported it (it cannot be configured otherwise)."""
+    return sys.modules.get("structlog")
+
+
+@contextmanager
+def bound_fields(**fields: object) -> Iterator[None]:
+    """Add ``fields`` to every engine log line in the block (and, when the host uses
+    structlog, to its ``structlog.contextvars``)."""
+    token = _FIELDS.set({**_FIELDS.get(), **fields})
+    try:
+        module = _structlog()
+        if module is None:
+            yield
+        else:
+            with module.contextvars.bound_contextvars(**fields):
+                yield
+    finally:
+        _FIELDS.reset(token)
 
 
 def get_logger(name: str) -> EngineLogger:
@@ -39,7 +70,7 @@ def get_logger(name: str) -> EngineLogger:
     if name != ROOT_LOGGER and not name.startswith(ROOT_LOGGER + "."):
         msg = f"engine logger names start with {ROOT_LOGGER!r}., got {name!r}"
         raise ValueError(msg)
-    return EngineLogger(name, {}, logging.getLogger(name), structlog.get_logger(name))
+    return EngineLogger(name, {}, logging.getLogger(name))
 
 
 def _add_null_handler() -> None:
@@ -54,15 +85,12 @@ def _add_null_handler() -> None:
 class EngineLogger:
     """A logger with bound fields: ``bind``, then ``debug``/``info``/``warning``/``error``."""
 
-    __slots__ = ("_context", "_name", "_proxy", "_stdlib")
+    __slots__ = ("_context", "_name", "_stdlib")
 
-    def __init__(
-        self, name: str, context: dict[str, Any], stdlib: logging.Logger, proxy: Any
-    ) -> None:
+    def __init__(self, name: str, context: dict[str, Any], stdlib: logging.Logger) -> None:
         self._name = name
         self._context = context
         self._stdlib = stdlib
-        self._proxy = proxy  # structlog's lazy proxy: it reads the configuration per call
 
     @property
     def name(self) -> str:
@@ -71,7 +99,7 @@ class EngineLogger:
 
     def bind(self, **fields: Any) -> EngineLogger:
         """A logger that adds ``fields`` to every line."""
-        return EngineLogger(self._name, {**self._context, **fields}, self._stdlib, self._proxy)
+        return EngineLogger(self._name, {**self._context, **fields}, self._stdlib)
 
     def debug(self, event: str, **fields: Any) -> None:
         """Log ``event`` at DEBUG."""
@@ -90,14 +118,19 @@ class EngineLogger:
         self._log(logging.ERROR, "error", event, fields)
 
     def _log(self, level: int, method: str, event: str, fields: dict[str, Any]) -> None:
-        if structlog.is_configured():
-            getattr(self._proxy, method)(event, **{**self._context, **fields})
+        module = _structlog()
+        if module is not None and module.is_configured():
+            proxy = module.get_logger(self._name)  # reads the configuration per call
+            getattr(proxy, method)(event, **{**self._context, **fields})
             return
         if not _null_handler_added:
             _add_null_handler()
         if not self._stdlib.isEnabledFor(level):
             return
-        merged = {**structlog.contextvars.get_contextvars(), **self._context, **fields}
+        bound = _FIELDS.get()
+        if module is not None:
+            bound = {**bound, **module.contextvars.get_contextvars()}
+        merged = {**bound, **self._context, **fields}
         extra = {"socieux": {"event": event, **merged}}
         # stacklevel 3: the record names the engine's line that logged, not this module
         self._stdlib.log(level, _message(event, merged), extra=extra, stacklevel=3)

@@ -24,7 +24,8 @@ def query_name(kind: str, filters: Mapping[str, object]) -> str:
 
 class Keyset:
     """The ``WHERE`` part and the page for a sort on ``columns`` (``(name, descending)``),
-    the last of which must be unique (the row's id or position)."""
+    the last of which must be unique (the row's id or position). A name may be qualified
+    (``x.updated_at``): the row's value is read under its last part (``updated_at``)."""
 
     def __init__(self, query: str, columns: Sequence[tuple[str, bool]]) -> None:
         self.query = query
@@ -59,7 +60,7 @@ class Keyset:
         cursor = None
         if len(rows) > limit and shown:
             last = shown[-1]
-            key: list[Key] = [last[c] for c, _ in self.columns]
+            key: list[Key] = [last[c.rpartition(".")[2]] for c, _ in self.columns]
             cursor = encode_cursor(self.query, key)
         return Page([build(r) for r in shown], total=total, next_cursor=cursor)
 

@@ -74,7 +74,10 @@ class AuditTrailProjection(Projection):
         cur.execute(
             f"CREATE UNIQUE INDEX IF NOT EXISTS aud_instance_idx ON {t} (instance_id, version)"
         )
-        cur.execute(f"CREATE INDEX IF NOT EXISTS aud_actor_idx ON {t} (actor, at)")
+
+    def indexes(self) -> Sequence[str]:
+        """By actor, in time order."""
+        return [f"CREATE INDEX IF NOT EXISTS aud_actor_idx ON {self.t('aud_events')} (actor, at)"]
 
     def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
         """Insert one row per event."""

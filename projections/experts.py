@@ -86,9 +86,12 @@ class ExpertsProjection(Projection):
             "employer_type TEXT, expertise TEXT, principal INTEGER NOT NULL, "
             "days_planned INTEGER NOT NULL, PRIMARY KEY (instance_id, activity_id, expert_id))"
         )
-        cur.execute(
+
+    def indexes(self) -> Sequence[str]:
+        """Assignments by expert."""
+        return [
             f"CREATE INDEX IF NOT EXISTS exp_expert_idx ON {self.t('exp_assignments')} (expert_id)"
-        )
+        ]
 
     def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
         """Upsert planned activities, assignments and activity outcomes."""

@@ -83,7 +83,10 @@ class PortfolioProjection(Projection):
             "state TEXT NOT NULL, entered_at TEXT NOT NULL, left_at TEXT, days REAL, "
             "PRIMARY KEY (instance_id, seq))"
         )
-        cur.execute(f"CREATE INDEX IF NOT EXISTS pf_state_idx ON {t} (state, days)")
+
+    def indexes(self) -> Sequence[str]:
+        """Stays by state, shortest first."""
+        return [f"CREATE INDEX IF NOT EXISTS pf_state_idx ON {self.t('pf_spells')} (state, days)"]
 
     def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
         """Close the open stay and open a new one on every change of state."""

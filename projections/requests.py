@@ -12,12 +12,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from engine.commands.arguments import check_datetime, check_int, check_str
+from engine.commands.arguments import check_datetime, check_int
 from engine.errors import InvalidArgument
 from engine.persistence.sql import Cursor
 from engine.projection.page import Page
 from engine.projection.protocol import ProjectedEvent, Projection
 from projections._paging import Keyset, query_name
+from projections._request_query import ORDERS, PROBE_ABOVE, TEXT_COLUMNS, RequestQuery
 from projections._util import chunks, dumps, iso, loads, parse_iso, placeholders
 
 __all__ = ["RequestRow", "RequestsProjection"]
@@ -42,14 +43,6 @@ _COLUMNS = (
     "stage_dates",
     "version",
 )
-_ORDER: dict[str, tuple[tuple[str, bool], ...]] = {
-    "updated": (("updated_at", True), ("id", False)),
-    "created": (("created_at", True), ("id", False)),
-    "id": (("id", False),),
-}
-"""Each order's sort columns (``(name, descending)``); the last is unique (keyset paging)."""
-_TEXT = ("title", "institution")
-"""The columns the free-text filter ``q`` searches (case-insensitive substring)."""
 
 
 class RequestRow(BaseModel):
@@ -81,11 +74,11 @@ class RequestsProjection(Projection):
     """Current state and key facts of every instance, indexed for filtering."""
 
     name = "requests"
-    version = 2
+    version = 3
     tables: ClassVar[tuple[str, ...]] = ("req_requests", "req_request_areas")
 
     def create(self, cur: Cursor) -> None:
-        """Tables and indexes."""
+        """Tables (and the text index); the other indexes are in :meth:`indexes`."""
         r, a = self.t("req_requests"), self.t("req_request_areas")
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {r} (id TEXT PRIMARY KEY, workflow TEXT NOT NULL, "
@@ -95,27 +88,80 @@ class RequestsProjection(Projection):
             "updated_at TEXT NOT NULL, state_entered_at TEXT NOT NULL, due_at TEXT, "
             "stage_dates TEXT NOT NULL, version INTEGER NOT NULL)"
         )
+        # The area links carry their request's sort keys (kept equal in every batch).
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {a} (id TEXT NOT NULL, area TEXT NOT NULL, "
-            "PRIMARY KEY (id, area))"
+            "updated_at TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (id, area))"
         )
-        # Few indexes on purpose: each one costs WAL pages in every write. The composite ones
-        # serve the usual "filter, newest first, LIMIT n" without sorting (docs/benchmarks.md).
-        for name, cols in (
-            ("state", "state, updated_at"),
-            ("country", "country, updated_at"),
-            ("due_at", "due_at"),
-            ("updated_at", "updated_at"),
-            ("created", "created_at DESC, id"),  # order="created": the first page in 0.6 ms
-        ):
-            cur.execute(f"CREATE INDEX IF NOT EXISTS req_{name}_v2_idx ON {r} ({cols})")
-        cur.execute(f"CREATE INDEX IF NOT EXISTS req_area_idx ON {a} (area, id)")
+        self._create_text(cur)
+
+    def indexes(self) -> Sequence[str]:
+        """The filter and sort indexes (built after a rebuild's replay)."""
+        r, a = self.t("req_requests"), self.t("req_request_areas")
+        # Each index costs WAL pages in every write, so only the filters that may match
+        # many rows get one with the sort key; a selective filter's few rows are sorted
+        # (docs/benchmarks.md). Such a (filter, sort) answers its first page, any page
+        # after a cursor and its count from one index.
+        out = [
+            f"CREATE INDEX IF NOT EXISTS req_{name}_v3_idx ON {r} ({cols})"
+            for name, cols in (
+                ("state", "state, updated_at DESC, id"),
+                ("state_created", "state, created_at DESC, id"),
+                ("country", "country, updated_at DESC, id"),
+                ("region", "region, updated_at DESC, id"),
+                ("inst_type", "institution_type, updated_at DESC, id"),
+                ("inst", "institution"),
+                ("version", "definition_hash, updated_at DESC, id"),
+                ("updated", "updated_at DESC, id"),
+                ("created", "created_at DESC, id"),
+            )
+        ]
+        out.append(
+            f"CREATE INDEX IF NOT EXISTS req_due_v3_idx ON {r} (due_at) "
+            "WHERE final = 0 AND due_at IS NOT NULL"
+        )
+        out += [
+            f"CREATE INDEX IF NOT EXISTS req_area_{name}_v3_idx ON {a} ({cols})"
+            for name, cols in (
+                ("updated", "area, updated_at DESC, id"),
+                ("created", "area, created_at DESC, id"),
+            )
+        ]
+        return out
+
+    def drop(self, cur: Cursor) -> None:
+        """Drop the tables (and, on SQLite, the text index)."""
+        super().drop(cur)
+        if self.sql.dialect == "sqlite":
+            cur.execute("DROP TABLE IF EXISTS req_text")
+
+    def _create_text(self, cur: Cursor) -> None:
+        """The trigram index of titles and institutions (``q``): an FTS5 table on SQLite;
+        on PostgreSQL, GIN indexes of pg_trgm where the extension is installed or may be
+        (without it, ``q`` scans, as before)."""
+        if self.sql.dialect == "sqlite":
+            cur.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS req_text USING "
+                "fts5(title, institution, tokenize = 'trigram case_sensitive 0')"
+            )
+            return
+        schema = _trigram_schema(cur)
+        if schema is None:
+            return
+        r = self.t("req_requests")
+        opclass = '"' + schema.replace('"', '""') + '".gin_trgm_ops'
+        for col in TEXT_COLUMNS:
+            cur.execute(
+                f"CREATE INDEX IF NOT EXISTS req_{col}_trgm_v3_idx ON {r} "
+                f"USING gin (lower({col}) {opclass})"
+            )
 
     # ------------------------------------------------------------------ applying
     def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
-        """Fold the batch per instance, then upsert rows and area links."""
+        """Fold the batch per instance, then upsert rows, area links and the text index."""
         ids = list(dict.fromkeys(e.instance_id for e in events))
         rows = self._load(cur, ids)
+        before = {i: tuple(row[c] for c in TEXT_COLUMNS) for i, row in rows.items()}
         for e in events:
             rows[e.instance_id] = self._fold(rows.get(e.instance_id), e)
         cols = ", ".join(_COLUMNS)
@@ -125,15 +171,56 @@ class RequestsProjection(Projection):
             f"ON CONFLICT (id) DO UPDATE SET {updates}",
             [tuple(rows[i][c] for c in _COLUMNS) for i in ids],
         )
+        self._links(cur, events, ids, rows)
+        if self.sql.dialect == "sqlite":
+            texts = [i for i in ids if before.get(i) != tuple(rows[i][c] for c in TEXT_COLUMNS)]
+            self._texts(cur, texts)
+
+    def _links(
+        self,
+        cur: Cursor,
+        events: Sequence[ProjectedEvent],
+        ids: Sequence[str],
+        rows: dict[str, dict[str, Any]],
+    ) -> None:
+        """Rewrite the area links whose areas changed; move the others' sort keys."""
         changed = list(
             dict.fromkeys(e.instance_id for e in events if e.source is None or "areas" in e.payload)
         )
         a = self.t("req_request_areas")
         for part in chunks(changed):
             cur.execute(f"DELETE FROM {a} WHERE id IN ({placeholders(len(part))})", tuple(part))
-        links = [(i, area) for i in changed for area in sorted(set(loads(rows[i]["areas"])))]
+        links = [
+            (i, area, rows[i]["updated_at"], rows[i]["created_at"])
+            for i in changed
+            for area in sorted(set(loads(rows[i]["areas"])))
+        ]
         if links:
-            cur.executemany(f"INSERT INTO {a} (id, area) VALUES (?, ?)", links)
+            cur.executemany(
+                f"INSERT INTO {a} (id, area, updated_at, created_at) VALUES (?, ?, ?, ?)", links
+            )
+        moved = set(changed)
+        kept = [
+            (rows[i]["updated_at"], i) for i in ids if i not in moved and rows[i]["areas"] != "[]"
+        ]
+        if kept:
+            cur.executemany(f"UPDATE {a} SET updated_at = ? WHERE id = ?", kept)
+
+    def _texts(self, cur: Cursor, ids: Sequence[str]) -> None:
+        """Re-index the title and institution of ``ids`` (SQLite's FTS5 table)."""
+        r = self.t("req_requests")
+        for part in chunks(ids):
+            cur.execute(
+                f"SELECT rowid AS rid, title, institution FROM {r} "
+                f"WHERE id IN ({placeholders(len(part))})",
+                tuple(part),
+            )
+            found = [(x["rid"], x["title"], x["institution"]) for x in cur.fetchall()]
+            rids = [(rid,) for rid, _, _ in found]
+            cur.executemany("DELETE FROM req_text WHERE rowid = ?", rids)
+            cur.executemany(
+                "INSERT INTO req_text (rowid, title, institution) VALUES (?, ?, ?)", found
+            )
 
     def _load(self, cur: Cursor, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
@@ -195,52 +282,14 @@ class RequestsProjection(Projection):
             row["action_code"] = p["action_code"]
 
     # ------------------------------------------------------------------ queries
-    def _where(self, filters: dict[str, Any]) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        for col in (
-            "state",
-            "country",
-            "region",
-            "workflow",
-            "definition_hash",
-            "institution",
-            "institution_type",
-        ):
-            value = filters.pop(col, None)
-            if value is not None:
-                check_str(col, value)
-                clauses.append(f"{col} = ?")
-                params.append(value)
-        area = filters.pop("area", None)
-        if area is not None:
-            check_str("area", area)
-            clauses.append(f"id IN (SELECT id FROM {self.t('req_request_areas')} WHERE area = ?)")
-            params.append(area)
-        for name, op in (("since", ">="), ("until", "<")):
-            at = filters.pop(name, None)
-            if at is not None:
-                clauses.append(f"updated_at {op} ?")
-                params.append(iso(check_datetime(name, at)))
-        q = filters.pop("q", None)
-        if q is not None:
-            pattern = "%" + _escape_like(check_str("q", q)) + "%"
-            clauses.append(
-                "(" + " OR ".join(f"lower({c}) LIKE lower(?) ESCAPE '\\'" for c in _TEXT) + ")"
-            )
-            params.extend([pattern] * len(_TEXT))
-        overdue = filters.pop("overdue", None)
-        if overdue is not None:
-            if not isinstance(overdue, bool):
-                raise InvalidArgument("overdue must be True or False")
-            now = iso(filters.pop("now", None) or self.ctx.now())
-            test = "final = 0 AND due_at IS NOT NULL AND due_at < ?"
-            clauses.append(test if overdue else f"NOT ({test})")
-            params.append(now)
-        filters.pop("now", None)
-        if filters:
-            raise InvalidArgument(f"unknown filter(s): {', '.join(sorted(filters))}")
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+    def _query(self, filters: dict[str, Any]) -> RequestQuery:
+        return RequestQuery.build(
+            filters,
+            requests=self.t("req_requests"),
+            areas=self.t("req_request_areas"),
+            text="req_text" if self.sql.dialect == "sqlite" else None,
+            now=self.ctx.now,
+        )
 
     def list(
         self,
@@ -259,34 +308,39 @@ class RequestsProjection(Projection):
         optional, combined with AND.
 
         One page of at most ``limit`` rows, with ``total`` (every match) and
-        ``next_cursor``: pass it back as ``cursor`` (same filters and order) for the next.
+        ``next_cursor``: pass it back as ``cursor`` (same filters and order) for the next
+        (a cursor reads on from where the last page ended; a deep ``offset`` reads and
+        skips every row before it).
         """
-        if not isinstance(order, str) or order not in _ORDER:
-            raise InvalidArgument(f"order must be one of {', '.join(_ORDER)}")
+        if not isinstance(order, str) or order not in ORDERS:
+            raise InvalidArgument(f"order must be one of {', '.join(ORDERS)}")
         check_int("limit", limit, minimum=1, maximum=10_000)
         now = filters.get("now") or self.ctx.now()
         if "now" in filters:
             check_datetime("now", now)
-        where, params = self._where(dict(filters))
+        query = self._query(dict(filters))
         named = {k: v for k, v in filters.items() if k != "now"}
-        keys = Keyset(query_name(f"requests/{order}", named), _ORDER[order])
-        page_where, after_params = keys.after(where, cursor, offset)
-        r = self.t("req_requests")
+        keys = Keyset(query_name(f"requests/{order}", named), query.order(order))
+        count_sql, count_params = query.count()
         with self.fresh().read() as cur:
-            cur.execute(f"SELECT COUNT(*) AS n FROM {r}{where}", params)
+            cur.execute(count_sql, count_params)
             total = int(cur.fetchone()["n"])
+            if total > PROBE_ABOVE:
+                query.probe_text()
+            where, params = query.where()
+            page_where, after_params = keys.after(where, cursor, offset)
             cur.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM {r}{page_where} "
-                f"ORDER BY {keys.order_by} LIMIT ? OFFSET ?",
+                f"SELECT {', '.join('r.' + c for c in _COLUMNS)} FROM {query.tables()}"
+                f"{page_where} ORDER BY {keys.order_by} LIMIT ? OFFSET ?",
                 (*params, *after_params, limit + 1, offset),
             )
             return keys.page(cur.fetchall(), limit, total, lambda row: _row(row, now))
 
     def count(self, **filters: Any) -> int:
         """How many requests match the filters of :meth:`list`."""
-        where, params = self._where(dict(filters))
+        count_sql, params = self._query(dict(filters)).count()
         with self.fresh().read() as cur:
-            cur.execute(f"SELECT COUNT(*) AS n FROM {self.t('req_requests')}{where}", params)
+            cur.execute(count_sql, params)
             return int(cur.fetchone()["n"])
 
     def areas(self) -> builtins.list[str]:
@@ -296,9 +350,26 @@ class RequestsProjection(Projection):
             return [str(r["area"]) for r in cur.fetchall()]
 
 
-def _escape_like(text: str) -> str:
-    """``text`` matched literally by ``LIKE ... ESCAPE '\\'`` (``%``, ``_``, ``\\`` escaped)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _trigram_schema(cur: Cursor) -> str | None:
+    """The schema of PostgreSQL's pg_trgm, installed here if it may be (in a savepoint:
+    a refusal leaves the transaction usable); ``None`` if it is not available."""
+    find = (
+        "SELECT n.nspname AS schema FROM pg_extension e "
+        "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
+    )
+    cur.execute(find)
+    row = cur.fetchone()
+    if row is None:
+        cur.execute("SAVEPOINT req_trgm")
+        try:
+            cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+        except Exception:  # no privilege, no such extension, no public schema
+            cur.execute("ROLLBACK TO SAVEPOINT req_trgm")
+            return None
+        cur.execute("RELEASE SAVEPOINT req_trgm")
+        cur.execute(find)
+        row = cur.fetchone()
+    return None if row is None else str(row["schema"])
 
 
 def _row(r: Any, now: datetime) -> RequestRow:

@@ -11,9 +11,9 @@ Everything inside sees the binding: every command records ``correlation_id`` (an
 carries ``correlation_id``. The binding lives in a :class:`contextvars.ContextVar`, so it
 is per thread and per asyncio task, and nested contexts override only what they set.
 
-The same keys are bound in ``structlog.contextvars`` for the duration, so a host that
-adds ``structlog.contextvars.merge_contextvars`` to its processors gets them on its own
-log lines too.
+The same keys are bound in ``structlog.contextvars`` for the duration (when the host
+uses structlog), so a host that adds ``structlog.contextvars.merge_contextvars`` to its
+processors gets them on its own log lines too.
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from uuid import uuid4
 
-import structlog
-
 from engine.errors import InvalidArgument
 from engine.instance.hashing import storable_text
 from engine.instance.identity import is_canonical_actor_id
 from engine.instance.views import Actor
+from engine.logs import bound_fields
 
 __all__ = [
     "CommandContext",
@@ -117,7 +116,7 @@ def command_context(
     if bound.actor is not None:
         log_keys["actor_id"] = bound.actor.id
     try:
-        with structlog.contextvars.bound_contextvars(**log_keys):
+        with bound_fields(**log_keys):
             yield bound
     finally:
         _CURRENT.reset(token)

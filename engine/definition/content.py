@@ -6,7 +6,11 @@ versions included); every instance records the hash of the definition it started
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from typing import Any
+
+from pydantic import BaseModel
 
 from engine.definition.audit_policy import audit_dict
 from engine.definition.model import (
@@ -22,6 +26,14 @@ from engine.instance.hashing import canonical_json, hash_fields
 __all__ = ["content_hash", "to_dict", "to_json"]
 
 
+@cache
+def _schema_text(model: type[BaseModel]) -> str:
+    """A payload model's JSON schema, as JSON text: built once per process (opening an
+    engine hashes and records every definition, and the schemas are most of that work),
+    and parsed again for each caller, who gets a copy of its own."""
+    return json.dumps(model.model_json_schema())
+
+
 def _transition_dict(t: TransitionDef) -> dict[str, Any]:
     return {
         "trigger": t.trigger,
@@ -31,7 +43,7 @@ def _transition_dict(t: TransitionDef) -> dict[str, Any]:
         "guards": list(t.guards),
         "payload": {
             "model": f"{t.payload.__module__}.{t.payload.__qualname__}",
-            "schema": t.payload.model_json_schema(),
+            "schema": json.loads(_schema_text(t.payload)),
         },
         "separation": list(t.separation),
         "internal": t.internal,
@@ -111,8 +123,6 @@ def to_json(defn: WorkflowDefinition, *, indent: int | None = 2) -> str:
     """Pretty JSON (or canonical JSON with ``indent=None``)."""
     if indent is None:
         return canonical_json(to_dict(defn))
-    import json
-
     return json.dumps(to_dict(defn), indent=indent, ensure_ascii=False, sort_keys=True)
 
 

@@ -156,6 +156,20 @@ class Projection:
         """Create tables and indexes (``IF NOT EXISTS``)."""
         raise NotImplementedError
 
+    def indexes(self) -> Sequence[str]:
+        """``CREATE INDEX IF NOT EXISTS`` statements for the tables (none by default).
+
+        The runner runs them after :meth:`create`; a rebuild runs them once, after
+        replaying the log: building an index once is cheaper than keeping it up through
+        every batch. A unique index that guards the data belongs in :meth:`create`.
+        """
+        return ()
+
+    def create_indexes(self, cur: Cursor) -> None:
+        """Run :meth:`indexes`."""
+        for statement in self.indexes():
+            cur.execute(statement)
+
     def drop(self, cur: Cursor) -> None:
         """Drop this projection's tables."""
         for table in self.tables:

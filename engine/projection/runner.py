@@ -20,8 +20,10 @@ once and resumable after a crash.
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import cast
 
 from eventsourcing.persistence import Notification
@@ -62,6 +64,23 @@ class ProjectionStatus(BaseModel):
     """Events this projection could not apply (see :mod:`engine.projection.parking`)."""
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for one batch of a catch-up.
+
+    Decoding thousands of events allocates enough containers to start collection after
+    collection, each walking every live object: about half of a rebuild's time. Reference
+    counting still frees the batch as it goes; cycles wait until the collector is back.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class ProjectionRunner:
     """Applies registered projections to the event log of one engine."""
 
@@ -92,11 +111,13 @@ class ProjectionRunner:
             for p in self.projections:
                 if stored.get(p.name) == p.version:
                     p.create(cur)
+                    p.create_indexes(cur)  # a rebuild stopped before its indexes
                     continue
                 if p.name in stored:
                     p.drop(cur)
                     reset.append(p.name)
                 p.create(cur)
+                p.create_indexes(cur)
                 cur.execute(f"DELETE FROM {self._pos} WHERE name = ?", (p.name,))
                 cur.execute(
                     f"INSERT INTO {self._pos} (name, position, version) VALUES (?, 0, ?)",
@@ -167,14 +188,17 @@ class ProjectionRunner:
         while True:
             with self._sql.read() as cur:
                 start = min(self._positions(cur).values())
-            page = self._app.recorder.select_notifications(start, batch, inclusive_of_start=False)
-            if not page:
-                return done
-            events = self._decode(page)
-            with self._sql.write() as cur:
-                pos = self._positions(cur, lock=True)
-                self._apply(cur, events, pos)
-                self._advance(cur, page[-1].id)
+            with _collector_paused():
+                page = self._app.recorder.select_notifications(
+                    start, batch, inclusive_of_start=False
+                )
+                if not page:
+                    return done
+                events = self._decode(page)
+                with self._sql.write() as cur:
+                    pos = self._positions(cur, lock=True)
+                    self._apply(cur, events, pos)
+                    self._advance(cur, page[-1].id)
             done += len(page)
             if progress is not None:
                 progress(len(page))
@@ -223,7 +247,9 @@ class ProjectionRunner:
         batch: int = 5000,
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Drop and recreate the named projections (default all), then replay the log."""
+        """Drop and recreate the named projections (default all), then replay the log;
+        their indexes are built at the end, once (a rebuild cut short gets them when the
+        engine next opens)."""
         chosen = [p for p in self.projections if names is None or p.name in names]
         with self._sql.write() as cur:
             for p in chosen:
@@ -231,7 +257,11 @@ class ProjectionRunner:
                 p.create(cur)
                 cur.execute(f"UPDATE {self._pos} SET position = 0 WHERE name = ?", (p.name,))
             self.parking.clear(cur, [p.name for p in chosen])
-        return self.catch_up(batch=batch, progress=progress)
+        done = self.catch_up(batch=batch, progress=progress)
+        with self._sql.write() as cur:
+            for p in chosen:
+                p.create_indexes(cur)
+        return done
 
     def wait_for(self, position: int, *, timeout: float = 10.0, poll: float = 0.05) -> None:
         """Block until every projection has applied ``position`` (``ProjectionLag`` if not)."""

@@ -115,15 +115,38 @@ class Reader:
             raise InstanceNotFound(str(iid), f"it has no version {version}")
         return agg
 
+    def _snapshot_bounds(self, iid: UUID, at: datetime) -> tuple[int | None, int | None]:
+        """The highest snapshotted version whose event was recorded by ``at``, and the
+        lowest one recorded after it (``None`` where there is none), found by bisection on
+        the events' times (they never go backwards in an instance): only the snapshot
+        used is decoded, and the replay reads no event past the second bound."""
+        snapshots = self.commands.app.snapshots
+        if snapshots is None:
+            return None, None
+        app = self.commands.app
+        versions = [int(s.originator_version) for s in snapshots.recorder.select_events(iid)]
+        lo, hi = 0, len(versions)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            v = versions[mid]
+            event = next(app.instance_events(iid, gt=v - 1, lte=v), None)
+            if event is not None and event.timestamp <= at:
+                lo = mid + 1
+            else:
+                hi = mid
+        return (versions[lo - 1] if lo else None), (versions[lo] if lo < len(versions) else None)
+
     def _as_of(self, iid: UUID, at: datetime) -> WorkflowInstance:
         """Replay up to ``at``: from the latest snapshot taken before it, then events."""
         if at.tzinfo is None:
             raise InvalidArgument("as_of must be timezone-aware")
         app = self.commands.app
         with translate_errors("reading events", self._label):
-            agg = app.trusted_snapshot(iid, modified_by=at)
+            below, above = self._snapshot_bounds(iid, at)
+            agg = None if below is None else app.trusted_snapshot(iid, lte=below, modified_by=at)
             gt = agg.version if agg is not None else None
-            for event in app.instance_events(iid, gt=gt):  # decoded lazily
+            lte = None if above is None else above - 1
+            for event in app.instance_events(iid, gt=gt, lte=lte):  # decoded lazily
                 if event.timestamp > at:
                     break
                 agg = event.mutate(agg)

@@ -7,7 +7,19 @@ from typing import Any
 
 import pytest
 
-from bench import cache, cli, command, hooks, peers, postgres, profile, reads, rebuild, scale
+from bench import (
+    cache,
+    cli,
+    command,
+    hooks,
+    peers,
+    portfolio,
+    postgres,
+    profile,
+    reads,
+    rebuild,
+    scale,
+)
 from bench.common import quiet_logs
 from bench.report import summary_rows
 
@@ -31,6 +43,7 @@ def test_every_sqlite_suite_runs_at_tiny_sizes_and_reports_finite_figures() -> N
         "peers": peers.run(3, 1),
         "rebuild": rebuild.run(200),
         "reads": reads.run(600, 2, long_events=60),  # 10% of rows must fill a page of 50
+        "portfolio": portfolio.run(120, 1),
         "scale": scale.run(100, 200),
         "profile": profile.run(3, 1),
         "cli": cli.run(1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 import pytest
@@ -71,3 +72,24 @@ def test_a_snapshot_that_disagrees_with_the_stored_event_is_not_used(
     as_of = engine.get(iid, as_of=at)
     assert as_of.version == SNAPSHOT_INTERVAL + 3
     assert "forged" not in [n["text"] for n in as_of.data["notes"]]
+
+
+@pytest.mark.parametrize("store_url", BACKENDS, indirect=True)
+def test_as_of_any_time_equals_the_version_recorded_by_then(open_engine: EngineFactory) -> None:
+    """``as_of`` starts from the snapshot it finds by bisection: at each event's time, and
+    just before it, it must show exactly the version recorded by then, on either side of
+    every snapshot."""
+    engine = open_engine(projections=[])
+    iid = submit(engine)
+    _walk(engine, iid, 2 * SNAPSHOT_INTERVAL + 7)
+    history = engine.history(iid)
+    assert len(list(engine.application.snapshots.get(iid))) == 2  # type: ignore[union-attr]
+    for entry in history:
+        view = engine.get(iid, as_of=entry.at)
+        assert view.version == entry.version
+        assert view.data == engine.get(iid, version=entry.version).data
+    for version in (2, SNAPSHOT_INTERVAL, SNAPSHOT_INTERVAL + 1, 2 * SNAPSHOT_INTERVAL + 1):
+        entry = history[version - 1]
+        assert history[version - 2].at < entry.at - timedelta(microseconds=1)
+        view = engine.get(iid, as_of=entry.at - timedelta(microseconds=1))
+        assert view.version == version - 1
