@@ -18,6 +18,8 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID, uuid4
 
+from pydantic import BaseModel
+
 from engine.commands.cache import InstanceCache
 from engine.commands.clock import Clock, command_time
 from engine.commands.compiled import CompiledWorkflow, Decision
@@ -62,6 +64,9 @@ class CommandService:
     reveal: Callable[[UUID, dict[str, Any]], dict[str, Any]] | None = None
     """Opens the personal fields of an instance's data for a check that never records them
     (a migration's validation of the upcast data)."""
+    seal: Callable[[UUID, int, type[BaseModel], dict[str, Any]], dict[str, Any]] | None = None
+    """Seals the personal fields among some values of a payload model, as an event recorded
+    at the given version stores them (a correction's new values; privacy)."""
     last_position: int = 0
     """Notification id of the last event this engine recorded."""
 

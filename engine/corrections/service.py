@@ -26,9 +26,9 @@ from engine.commands.compiled import CompiledWorkflow
 from engine.commands.context import bound_call
 from engine.commands.service import MAX_ATTEMPTS, CommandService
 from engine.corrections.fold import effect_of, fold
-from engine.corrections.seam import stored_value
+from engine.corrections.seam import opened, sealed
 from engine.definition.audit_policy import AuditPolicy
-from engine.definition.model import START_STATE, SYSTEM_ROLE
+from engine.definition.model import START_STATE, SYSTEM_ROLE, TransitionDef
 from engine.errors import ConcurrencyConflict, InvalidCorrection, PermissionDenied
 from engine.instance import amendments as am
 from engine.instance.aggregate import WorkflowInstance
@@ -125,17 +125,19 @@ class AmendmentService:
                 raise InvalidCorrection(msg, version=version, fields=unknown)
             _no_pending(agg, version, changes)
             amended = am.state_of(agg, "amended")
-            current = {**target.payload, **amended.get(str(version), {})}
+            stored_now = {**target.payload, **amended.get(str(version), {})}
+            current = opened(self.commands, agg.id, stored_now)
             new, guards = self._recheck(agg, compiled, events, target, {**current, **changes})
             same = sorted(f for f in changes if new[f] == current[f])
             if same:
                 raise InvalidCorrection(f"no change to {', '.join(same)}", fields=same)
-            values = {f: new[f] for f in changes}
+            model = _transition(compiled, target).payload
+            values = sealed(self.commands, agg.id, agg.version + 1, model,
+                            {f: new[f] for f in changes})  # fmt: skip
             record: dict[str, Any] = {
                 "target": {"version": version, "trigger": target.trigger,
                            "collect_as": target.collect_as},
-                "changes": [{"field": f, "old": self._stored(agg, version, f, current[f]),
-                             "new": self._stored(agg, version, f, values[f])}
+                "changes": [{"field": f, "old": stored_now[f], "new": values[f]}
                             for f in sorted(values)],
                 "pending": policy.four_eyes,
                 "effect": None if policy.four_eyes else self._effect(agg, events, target, values),
@@ -164,8 +166,9 @@ class AmendmentService:
             target = _target(events, version)
             amended = am.state_of(agg, "amended")
             values = {str(c["field"]): c["new"] for c in record["changes"]}
-            current = {**target.payload, **amended.get(str(version), {})}
-            _, guards = self._recheck(agg, compiled, events, target, {**current, **values})
+            stored_now = {**target.payload, **amended.get(str(version), {}), **values}
+            plain = opened(self.commands, agg.id, stored_now)
+            _, guards = self._recheck(agg, compiled, events, target, plain)
             out = {"correction": correction,
                    "requested_by": record["requested_by"],
                    "effect": self._effect(agg, events, target, values)}  # fmt: skip
@@ -182,8 +185,7 @@ class AmendmentService:
         payload: Mapping[str, Any],
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The corrected payload validated, and the target's guards re-run on it."""
-        origin = target.source or START_STATE
-        t = compiled.transition(origin, target.trigger)
+        t = _transition(compiled, target)
         model = compiled.validate_payload(t, dict(payload), target.audit.get("reason"))
         version = target.originator_version
         view = self._before(agg, compiled, events, version)
@@ -222,17 +224,12 @@ class AmendmentService:
     ) -> dict[str, Any]:
         folded = fold(events, am.state_of(agg, "amended"))
         version = target.originator_version
-        effect = effect_of(folded, version, target.collect_as, values)
-        stored = {k: self._stored(agg, version, k, v) for k, v in effect["data"].items()}
-        for item in effect["collected"]:
-            item["fields"] = {
-                k: self._stored(agg, version, k, v) for k, v in item["fields"].items()
-            }
-        return {**effect, "data": stored}
+        return effect_of(folded, version, target.collect_as, values)
 
-    @staticmethod
-    def _stored(agg: WorkflowInstance, version: int, name: str, value: Any) -> Any:
-        return stored_value(agg.id, version, name, value)
+
+def _transition(compiled: CompiledWorkflow, target: WorkflowInstance.Event) -> TransitionDef:
+    """The definition's transition that recorded ``target``."""
+    return compiled.transition(target.source or START_STATE, target.trigger)
 
 
 def _policy(compiled: CompiledWorkflow, trigger: str, who: Actor) -> AuditPolicy:

@@ -49,4 +49,5 @@ def open_privacy(config: StoreConfig, sql: SqlStore, commands: CommandService) -
         service.register(record=False)
     commands.protect = service.protect
     commands.reveal = service.reveal_for_checks
+    commands.seal = service.seal_values
     return service

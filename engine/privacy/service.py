@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel
+
 from engine.commands.clock import command_time
 from engine.commands.compiled import Decision
 from engine.commands.context import current_context, valid_actor
@@ -29,6 +31,7 @@ from engine.instance.views import Actor, HistoryEntry, InstanceView
 from engine.logs import get_logger
 from engine.persistence.sql import SqlStore
 from engine.persistence.store import translate_errors
+from engine.privacy.amendments import reveal_amendment
 from engine.privacy.compact import compact
 from engine.privacy.disclosure import personal_lines
 from engine.privacy.index import catch_up
@@ -84,6 +87,14 @@ class PrivacyService:
                 decision.transition.payload, decision.payload, instance_id=str(iid),
                 version=version,
             )  # fmt: skip
+
+    def seal_values(
+        self, iid: UUID, version: int, model: type[BaseModel], values: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Some of ``model``'s payload fields, sealed as an event recorded at ``version``
+        stores them (a correction's new values: the command service's ``seal`` hook)."""
+        with translate_errors("storing a data key", self.commands.label):
+            return self.vault.seal_payload(model, values, instance_id=str(iid), version=version)
 
     @staticmethod
     def hidden_hashes() -> frozenset[str]:
@@ -156,7 +167,12 @@ class PrivacyService:
             payload = revealer.reveal(
                 e.payload, instance_id=str(iid), event_version=e.version, exact=exact
             )
-            out.append(e if payload is e.payload else e.model_copy(update={"payload": payload}))
+            update: dict[str, Any] = {} if payload is e.payload else {"payload": payload}
+            if e.amendment is not None:
+                amendment = reveal_amendment(revealer, str(iid), e.amendment)
+                if amendment is not e.amendment:
+                    update["amendment"] = amendment
+            out.append(e.model_copy(update=update) if update else e)
         return out
 
     # ------------------------------------------------------------------ erasure
