@@ -31,7 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "hooks": BASE | {"instance", "persistence", "projection", "commands"},
     "audit": BASE | {"instance", "definition", "persistence", "commands", "queries"},
     "deadlines": BASE | {"instance", "definition", "persistence", "commands", "projection"},
-    "privacy": BASE | {"instance", "definition", "persistence", "commands"},
+    "privacy": BASE | {"instance", "definition", "persistence", "commands", "queries", "audit"},
     "bootstrap": BASE
     | {"instance", "definition", "persistence", "commands", "queries", "projection", "hooks"}
     | {"audit", "deadlines", "privacy"},
