@@ -152,12 +152,12 @@ class PrivacyService(ReadSide):
         if self._stream(sid) is not None:
             raise ErasureConflict(f"an erasure of {subject} is already recorded", subject=subject)
         self.register(record=True)
-        self.vault.store.set_status(subject, LIVE, erasure=str(sid))
         self.commands.start(
             PRIVACY_WORKFLOW, {"subject": subject, "legal_basis": legal_basis}, actor=actor,
             reason=reason, trigger=REQUEST, version=None, correlation_id=None,
             causation_id=None, instance_id=sid,
         )  # fmt: skip
+        self.vault.store.set_status(subject, LIVE, erasure=str(sid))  # after: refused writes none
         _log.info("erasure_requested", erasure=str(sid), role=actor.role)
         return self.status(subject)
 

@@ -216,3 +216,16 @@ def test_explain_and_diff_show_personal_fields_as_reads_do(
     assert engine.subject(EXPERT).status == "restricted"  # the request is still open
     explained = engine.explain(view.id, mobilised.version)
     assert {e["name"] for e in explained.payload["experts"]} == {RESTRICTED_MARK, "Javier Ruiz"}
+
+
+def test_a_request_by_a_role_without_the_right_writes_nothing(engine: Engine) -> None:
+    KIT.walk_to(engine, "disseminated")
+    before = written(engine)
+    with pytest.raises(PermissionDenied):  # a role of the privacy workflow, not a requester
+        engine.request_erasure(EXPERT, actor=AUDITOR, reason="me", legal_basis="Art. 17")
+    with pytest.raises(InvalidArgument):  # not a role of the privacy workflow at all
+        engine.request_erasure(
+            EXPERT, actor=Actor("e-1", "expert"), reason="me", legal_basis="Art. 17"
+        )
+    assert written(engine) == before
+    assert (engine.subject(EXPERT).erasure, engine.subject(EXPERT).state) == (None, None)
