@@ -55,7 +55,7 @@ MAX_WAIT = 86_400.0
 """The longest ``timeout`` a wait takes (a day)."""
 
 
-class Engine(AuditMethods, AmendmentMethods, PrivacyMethods):
+class Engine(PrivacyMethods, AuditMethods, AmendmentMethods):
     """An open engine. Use :meth:`open`; close it (or use it as a context manager)."""
 
     def __init__(self, parts: EngineParts) -> None:

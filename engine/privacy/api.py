@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from uuid import UUID
 
+from engine.audit.api import AuditMethods
 from engine.commands import arguments as args
 from engine.commands.compiled import MAX_REASON_LENGTH
 from engine.commands.context import bound_call
@@ -22,6 +23,7 @@ from engine.privacy.kek import Kek, read_key_file
 if TYPE_CHECKING:
     import os
 
+    from engine.audit.explain import Explanation, StateDiff
     from engine.privacy.service import PrivacyService
     from engine.privacy.status import SubjectStatus
     from engine.queries.reads import Reader
@@ -31,11 +33,25 @@ __all__ = ["PrivacyMethods"]
 _MAX_TEXT = 200
 
 
-class PrivacyMethods:
-    """The personal-data part of the public contract (``docs/privacy.md``)."""
+class PrivacyMethods(AuditMethods):
+    """The personal-data part of the public contract (``docs/privacy.md``); it extends
+    the audit part so that :meth:`explain` and :meth:`diff` show personal fields as
+    :meth:`engine.Engine.get` does (decrypted, or ``[erased]``/``[restricted]``)."""
 
     _privacy: PrivacyService
     _reader: Reader
+
+    def explain(self, instance_id: UUID | str, version: int) -> Explanation:
+        """Who fired version ``version`` of an instance, with which role and reason, which
+        guards ran, what each read, and whether the stored event's hash recomputes (its
+        payload's personal fields as this reader may see them)."""
+        found = super().explain(instance_id, version)
+        return self._privacy.reveal_entry(found.instance_id, found)
+
+    def diff(self, instance_id: UUID | str, since: datetime, until: datetime) -> StateDiff:
+        """What changed in an instance's state and data between two times, and by which
+        steps (personal fields as this reader may see them)."""
+        return self._privacy.reveal_diff(super().diff(instance_id, since, until))
 
     def subject(self, subject: str) -> SubjectStatus:
         """Where data subject ``subject`` (a pseudonym such as ``expert:E-104``) stands:

@@ -6,17 +6,20 @@ only after that record is durable (a crash in between leaves an erasure that
 :meth:`PrivacyService.run_due` finishes). A refused step writes nothing.
 """
 
+# long module: every erasure step (request, approval, deferral, holds, due runs, the
+# decrypted export, rotation) shares the stream and key-table helpers at its end.
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
 
 from engine.commands.clock import command_time
 from engine.commands.compiled import Decision
-from engine.commands.context import current_context, valid_actor
+from engine.commands.context import valid_actor
 from engine.commands.service import CommandService
 from engine.errors import (
     ErasureConflict,
@@ -25,20 +28,19 @@ from engine.errors import (
     PermissionDenied,
     SubjectNotFound,
 )
-from engine.instance.aggregate import MIGRATE_TRIGGER
 from engine.instance.identity import actor_key
 from engine.instance.views import Actor, HistoryEntry, InstanceView
 from engine.logs import get_logger
 from engine.persistence.sql import SqlStore
 from engine.persistence.store import translate_errors
-from engine.privacy.amendments import reveal_amendment
 from engine.privacy.compact import compact
 from engine.privacy.disclosure import personal_lines
 from engine.privacy.index import catch_up
 from engine.privacy.kek import Kek
 from engine.privacy.keystore import LIVE, RESTRICTED, KeyRow
+from engine.privacy.readside import ReadSide
 from engine.privacy.retention import retention_facts
-from engine.privacy.reveal import AUDITOR_ROLE, Revealer
+from engine.privacy.reveal import Revealer
 from engine.privacy.status import SubjectStatus
 from engine.privacy.stream import (
     APPROVE,
@@ -63,11 +65,12 @@ from engine.privacy.vault import Vault
 __all__ = ["PrivacyService"]
 
 _log = get_logger("socieux.privacy")
+E = TypeVar("E", bound=HistoryEntry)
 _MAX_SUBJECT = 200
 
 
-class PrivacyService:
-    """The privacy part of an engine (one per engine)."""
+class PrivacyService(ReadSide):
+    """The privacy part of an engine (one per engine); the read side is :class:`ReadSide`."""
 
     def __init__(
         self, vault: Vault, commands: CommandService, sql: SqlStore, *, kind: str,
@@ -130,52 +133,6 @@ class PrivacyService:
                 (c.hash, c.name, 1, canonical_json(to_dict(c.definition))) for c in compiled
             )
 
-    # ------------------------------------------------------------------ read path
-    def revealer(self) -> Revealer:
-        """A revealer for the actor bound with ``engine.context`` (if any)."""
-        actor = current_context().actor
-        return Revealer(self.vault, role=actor.role if actor is not None else None)
-
-    def reveal_view(self, view: InstanceView) -> InstanceView:
-        """``view`` with its personal fields as this reader may see them."""
-        with translate_errors("reading data keys", self.commands.label):
-            data = self.revealer().reveal(
-                view.data, instance_id=str(view.id), event_version=view.version, exact=False
-            )
-        return view if data is view.data else view.model_copy(update={"data": data})
-
-    def reveal_for_checks(self, iid: UUID, data: dict[str, Any]) -> dict[str, Any]:
-        """``data`` opened in full (restricted fields too) for a check that records none of
-        it; erased fields read as their marker."""
-        out: dict[str, Any] = Revealer(self.vault, role=AUDITOR_ROLE).reveal(
-            data, instance_id=str(iid), event_version=None, exact=False
-        )
-        return out
-
-    def reveal_history(self, iid: UUID, entries: list[HistoryEntry]) -> list[HistoryEntry]:
-        """``entries`` (instance ``iid``'s history) with their payloads revealed."""
-        revealer = self.revealer()
-        with translate_errors("reading data keys", self.commands.label):
-            return self._revealed(iid, entries, revealer)
-
-    def _revealed(
-        self, iid: UUID, entries: list[HistoryEntry], revealer: Revealer
-    ) -> list[HistoryEntry]:
-        out = []
-        for e in entries:
-            exact = e.trigger != MIGRATE_TRIGGER  # a migration carries earlier envelopes
-            payload = revealer.reveal(
-                e.payload, instance_id=str(iid), event_version=e.version, exact=exact
-            )
-            update: dict[str, Any] = {} if payload is e.payload else {"payload": payload}
-            if e.amendment is not None:
-                amendment = reveal_amendment(revealer, str(iid), e.amendment)
-                if amendment is not e.amendment:
-                    update["amendment"] = amendment
-            out.append(e.model_copy(update=update) if update else e)
-        return out
-
-    # ------------------------------------------------------------------ erasure
     def status(self, subject: str) -> SubjectStatus:
         """Where the subject's erasure stands (``SubjectNotFound`` if no data of theirs)."""
         rows = self._rows(subject)
@@ -205,12 +162,12 @@ class PrivacyService:
         if self._stream(sid) is not None:
             raise ErasureConflict(f"an erasure of {subject} is already recorded", subject=subject)
         self.register(record=True)
-        self.vault.store.set_status(subject, LIVE, erasure=str(sid))
         self.commands.start(
             PRIVACY_WORKFLOW, {"subject": subject, "legal_basis": legal_basis}, actor=actor,
             reason=reason, trigger=REQUEST, version=None, correlation_id=None,
             causation_id=None, instance_id=sid,
         )  # fmt: skip
+        self.vault.store.set_status(subject, LIVE, erasure=str(sid))  # after: refused writes none
         _log.info("erasure_requested", erasure=str(sid), role=actor.role)
         return self.status(subject)
 

@@ -140,6 +140,7 @@ def _hold_open(ctx: GuardContext) -> GuardResult:
     return GuardResult(ok, "the hold is open" if ok else "no such open hold", {"hold": hold.hold})
 
 
+# long function: the privacy workflow's whole definition, one declaration read together.
 def privacy_definition() -> WorkflowDefinition:
     """The engine's privacy workflow (version 1)."""
     pending = ("requested", "approved", "deferred")

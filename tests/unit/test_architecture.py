@@ -32,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "audit": BASE | {"instance", "definition", "persistence", "commands", "queries"},
     "deadlines": BASE | {"instance", "definition", "persistence", "commands", "projection"},
     "corrections": BASE | {"instance", "definition", "persistence", "commands", "queries"},
-    "privacy": BASE | {"instance", "definition", "persistence", "commands"},
+    "privacy": BASE | {"instance", "definition", "persistence", "commands", "queries", "audit"},
     "bootstrap": BASE
     | {"instance", "definition", "persistence", "commands", "queries", "projection", "hooks"}
     | {"audit", "deadlines", "privacy"},

@@ -198,3 +198,34 @@ def test_a_decrypted_export_after_erasure_holds_the_marker_and_records_the_acces
     with pytest.raises(PermissionDenied):
         engine.export_personal_data(io.StringIO(), actor=TEAM, reason="curious")
     assert written(engine) == before + 1
+
+
+def test_explain_and_diff_show_personal_fields_as_reads_do(
+    engine: Engine, clock: StepClock
+) -> None:
+    view = KIT.walk_to(engine, "mobilised")
+    mobilised = next(h for h in engine.history(view.id) if h.trigger == "mobilise")
+    explained = engine.explain(view.id, mobilised.version)
+    assert {e["name"] for e in explained.payload["experts"]} == {"Claire Martin", "Javier Ruiz"}
+    changed = engine.diff(view.id, START, clock.now)
+    contact = next(c.after for c in changed.changes if c.path == "contact")
+    assert contact["name"] == "Sokha Chan"
+    assert "Claire Martin" in json.dumps([c.model_dump(mode="json") for c in changed.changes])
+    clock.now += 20 * YEAR
+    engine.forget(EXPERT, actor=TEAM, approver=DPO, reason="asked", legal_basis="Art. 17")
+    assert engine.subject(EXPERT).status == "restricted"  # the request is still open
+    explained = engine.explain(view.id, mobilised.version)
+    assert {e["name"] for e in explained.payload["experts"]} == {RESTRICTED_MARK, "Javier Ruiz"}
+
+
+def test_a_request_by_a_role_without_the_right_writes_nothing(engine: Engine) -> None:
+    KIT.walk_to(engine, "disseminated")
+    before = written(engine)
+    with pytest.raises(PermissionDenied):  # a role of the privacy workflow, not a requester
+        engine.request_erasure(EXPERT, actor=AUDITOR, reason="me", legal_basis="Art. 17")
+    with pytest.raises(InvalidArgument):  # not a role of the privacy workflow at all
+        engine.request_erasure(
+            EXPERT, actor=Actor("e-1", "expert"), reason="me", legal_basis="Art. 17"
+        )
+    assert written(engine) == before
+    assert (engine.subject(EXPERT).erasure, engine.subject(EXPERT).state) == (None, None)

@@ -1,0 +1,104 @@
+"""The read side of personal data: views, histories, explanations and diffs revealed for
+the reader bound with ``engine.context`` (an ``auditor`` also sees restricted fields)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+from uuid import UUID
+
+from engine.audit.explain import StateDiff
+from engine.commands.context import current_context
+from engine.commands.service import CommandService
+from engine.instance.aggregate import MIGRATE_TRIGGER
+from engine.instance.views import HistoryEntry, InstanceView
+from engine.persistence.store import translate_errors
+from engine.privacy.amendments import reveal_amendment
+from engine.privacy.reveal import AUDITOR_ROLE, Revealer
+from engine.privacy.vault import Vault
+
+__all__ = ["ReadSide"]
+
+E = TypeVar("E", bound=HistoryEntry)
+
+
+class ReadSide:
+    """Reveals what a reader may see (mixed into the privacy service)."""
+
+    vault: Vault
+    commands: CommandService
+
+    def revealer(self) -> Revealer:
+        """A revealer for the actor bound with ``engine.context`` (if any)."""
+        actor = current_context().actor
+        return Revealer(self.vault, role=actor.role if actor is not None else None)
+
+    def reveal_view(self, view: InstanceView) -> InstanceView:
+        """``view`` with its personal fields as this reader may see them."""
+        with translate_errors("reading data keys", self.commands.label):
+            data = self.revealer().reveal(
+                view.data, instance_id=str(view.id), event_version=view.version, exact=False
+            )
+        return view if data is view.data else view.model_copy(update={"data": data})
+
+    def reveal_for_checks(self, iid: UUID, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` opened in full (restricted fields too) for a check that records none of
+        it; erased fields read as their marker."""
+        out: dict[str, Any] = Revealer(self.vault, role=AUDITOR_ROLE).reveal(
+            data, instance_id=str(iid), event_version=None, exact=False
+        )
+        return out
+
+    def reveal_history(self, iid: UUID, entries: list[E]) -> list[E]:
+        """``entries`` (instance ``iid``'s history) with their payloads revealed."""
+        revealer = self.revealer()
+        with translate_errors("reading data keys", self.commands.label):
+            return self._revealed(iid, entries, revealer)
+
+    def reveal_entry(self, iid: UUID, entry: E) -> E:
+        """One history entry (an explanation too) with its payload revealed."""
+        return self.reveal_history(iid, [entry])[0]
+
+    def reveal_diff(self, found: StateDiff) -> StateDiff:
+        """A state diff with its steps' payloads and its changed values revealed."""
+        iid = found.instance_id
+        revealer = self.revealer()
+        with translate_errors("reading data keys", self.commands.label):
+            changes = [
+                c.model_copy(update={
+                    "before": _reveal_at(revealer, iid, c.path, c.before),
+                    "after": _reveal_at(revealer, iid, c.path, c.after),
+                })
+                for c in found.changes
+            ]  # fmt: skip
+        steps = self.reveal_history(iid, found.steps)
+        return found.model_copy(update={"changes": changes, "steps": steps})
+
+    def _revealed(self, iid: UUID, entries: list[E], revealer: Revealer) -> list[E]:
+        out = []
+        for e in entries:
+            exact = e.trigger != MIGRATE_TRIGGER  # a migration carries earlier envelopes
+            payload = revealer.reveal(
+                e.payload, instance_id=str(iid), event_version=e.version, exact=exact
+            )
+            update: dict[str, Any] = {} if payload is e.payload else {"payload": payload}
+            if e.amendment is not None:
+                amendment = reveal_amendment(revealer, str(iid), e.amendment)
+                if amendment is not e.amendment:
+                    update["amendment"] = amendment
+            out.append(e.model_copy(update=update) if update else e)
+        return out
+
+    # ------------------------------------------------------------------ erasure
+
+
+def _reveal_at(revealer: Revealer, iid: UUID, path: str, value: Any) -> Any:
+    """``value`` found at data path ``path`` (``a.b`` or ``a[2]``), revealed."""
+    keys = re.sub(r"\[(\d+)\]", r".\1", path).split(".")
+    nested: Any = value
+    for key in reversed(keys):
+        nested = {key: nested}
+    opened = revealer.reveal(nested, instance_id=str(iid), event_version=None, exact=False)
+    for key in keys:
+        opened = opened[key]
+    return opened
