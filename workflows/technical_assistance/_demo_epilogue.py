@@ -57,7 +57,7 @@ def migrate_waiting_v1(epilogue: Epilogue) -> None:
     version 2 (one is blocked: its institution is not in the 2025.1 registry)."""
     engine = epilogue.engine
     on_v1 = [i for i in epilogue.batch if engine.get(i).definition_version == 1]
-    outcome = migrate_pending(engine, on_v1)
+    outcome = migrate_pending(engine, on_v1) if on_v1 else None
     if outcome is not None:
         epilogue.migrations.append(outcome)
 
