@@ -80,7 +80,9 @@ class RequestQuery:
     params: list[Any] = field(default_factory=list)
     area: str | None = None
     text_clause: int | None = None
-    """Where the trigram lookup is in ``clauses`` (``None``: no lookup)."""
+    """Where the text-table lookup is in ``clauses`` (``None``: no lookup)."""
+    text_match: tuple[str, list[Any]] = ("", [])
+    """The text table's condition and its parameters."""
 
     @classmethod
     def build(
@@ -128,18 +130,21 @@ class RequestQuery:
 
     def search(self, text: str) -> None:
         """``q``: a case-insensitive substring of the title or the institution."""
-        if self.text is not None and len(text) >= TRIGRAMS:
+        pattern = "%" + _escape_like(text) + "%"
+        if self.text is None:
+            tests = [f"lower(r.{c}) LIKE lower(?) ESCAPE '\\'" for c in TEXT_COLUMNS]
+            self.add("(" + " OR ".join(tests) + ")", *([pattern] * len(TEXT_COLUMNS)))
+            return
+        self.text_clause = len(self.clauses)
+        if len(text) >= TRIGRAMS:
             # FTS5's trigram tokenizer folds case as PostgreSQL's lower() does (not only
             # ASCII, as SQLite's lower() and LIKE do): the same rows on both dialects.
-            self.text_clause = len(self.clauses)
-            self.add(
-                f"r.rowid IN (SELECT rowid FROM {self.text} WHERE {self.text} MATCH ?)",
-                fts_phrase(text),
-            )
-            return
-        pattern = "%" + _escape_like(text) + "%"
-        tests = [f"lower(r.{c}) LIKE lower(?) ESCAPE '\\'" for c in TEXT_COLUMNS]
-        self.add("(" + " OR ".join(tests) + ")", *([pattern] * len(TEXT_COLUMNS)))
+            self.text_match = (f"{self.text} MATCH ?", [fts_phrase(text)])
+        else:  # too short for trigrams: scan the text table (narrow), not the requests
+            tests = [f"{c} LIKE ? ESCAPE '\\'" for c in TEXT_COLUMNS]
+            self.text_match = (" OR ".join(tests), [pattern] * len(TEXT_COLUMNS))
+        match, params = self.text_match
+        self.add(f"r.rowid IN (SELECT rowid FROM {self.text} WHERE {match})", *params)
 
     def probe_text(self) -> None:
         """Read the page in sort order, testing each row against the text matches (once
@@ -178,13 +183,14 @@ class RequestQuery:
             return f"SELECT COUNT(*) AS n FROM {self.areas} AS x WHERE x.area = ?", [self.area]
         if self.text is not None and self.text_clause is not None:
             if self.area is None and len(self.clauses) == 1:
-                match = f"SELECT COUNT(*) AS n FROM {self.text} WHERE {self.text} MATCH ?"
-                return match, list(self.params)
+                match, params = self.text_match
+                return f"SELECT COUNT(*) AS n FROM {self.text} WHERE {match}", list(params)
             # With other filters: their index finds the rows, each tested against the
             # matches (no row of the table is read to count).
             probing = RequestQuery(self.requests, self.areas, self.text, self.now)
             probing.clauses, probing.params = list(self.clauses), list(self.params)
             probing.area, probing.text_clause = self.area, self.text_clause
+            probing.text_match = self.text_match
             probing.probe_text()
             where, params = probing.where()
             return f"SELECT COUNT(*) AS n FROM {probing.tables()}{where}", params

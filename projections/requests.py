@@ -110,14 +110,16 @@ class RequestsProjection(Projection):
                 ("country", "country, updated_at DESC, id"),
                 ("region", "region, updated_at DESC, id"),
                 ("inst_type", "institution_type, updated_at DESC, id"),
-                ("inst", "institution"),
+                ("inst", "institution, updated_at DESC, id"),
+                ("workflow", "workflow, updated_at DESC, id"),
                 ("version", "definition_hash, updated_at DESC, id"),
                 ("updated", "updated_at DESC, id"),
                 ("created", "created_at DESC, id"),
             )
         ]
+        # overdue: the open requests with a due time, newest first, due time included
         out.append(
-            f"CREATE INDEX IF NOT EXISTS req_due_v3_idx ON {r} (due_at) "
+            f"CREATE INDEX IF NOT EXISTS req_due_v3_idx ON {r} (updated_at DESC, id, due_at) "
             "WHERE final = 0 AND due_at IS NOT NULL"
         )
         out += [

@@ -108,5 +108,5 @@ def test_a_rebuild_builds_the_indexes_and_answers_the_same(open_engine: EngineFa
         else:
             cur.execute("SELECT indexname AS name FROM pg_indexes")
         present = {row["name"] for row in cur.fetchall()}
-    assert len(names) == 12
+    assert len(names) == 13
     assert names <= present
