@@ -79,6 +79,10 @@ class RequestQuery:
     """Conditions on the requests table (alias ``r``)."""
     params: list[Any] = field(default_factory=list)
     area: str | None = None
+    counts: str | None = None
+    """The table of matches per (filter, value), kept by the projection."""
+    equal: list[tuple[str, str]] = field(default_factory=list)
+    """The equality filters among ``clauses`` (column, value)."""
     text_clause: int | None = None
     """Where the text-table lookup is in ``clauses`` (``None``: no lookup)."""
     text_match: tuple[str, list[Any]] = ("", [])
@@ -93,14 +97,16 @@ class RequestQuery:
         areas: str,
         text: str | None,
         now: Callable[[], datetime],
+        counts: str | None = None,
     ) -> RequestQuery:
         """Check and translate ``filters`` (a copy: it is emptied); unknown ones refused."""
-        q = cls(requests, areas, text, now)
+        q = cls(requests, areas, text, now, counts=counts)
         for col in EQUAL_FILTERS:
             value = filters.pop(col, None)
             if value is not None:
                 check_str(col, value)
                 q.add(f"r.{col} = ?", value)
+                q.equal.append((col, value))
         area = filters.pop("area", None)
         if area is not None:
             q.area = check_str("area", area)
@@ -168,6 +174,16 @@ class RequestQuery:
             return f"{self.requests} AS r"
         return f"{self.areas} AS x JOIN {self.requests} AS r ON r.id = x.id"
 
+    def _counted(self) -> tuple[str, str | None] | None:
+        """(dimension, value) when the count is one row of the counts table: no filter
+        (every request has a state: ``("state", None)``), one equality filter, or the
+        area alone; ``None`` otherwise."""
+        if not self.clauses:
+            return ("state", None) if self.area is None else ("area", self.area)
+        if self.area is None and len(self.clauses) == 1 and len(self.equal) == 1:
+            return self.equal[0]
+        return None
+
     def where(self) -> tuple[str, list[Any]]:
         """``""`` or `` WHERE ...`` of the matching rows, and its parameters."""
         clauses, params = list(self.clauses), list(self.params)
@@ -178,7 +194,13 @@ class RequestQuery:
 
     def count(self) -> tuple[str, list[Any]]:
         """``SELECT COUNT(*) AS n ...`` of the matching rows (without the join when the
-        area is the only filter), and its parameters."""
+        area is the only filter, from the counts table when one filter or none is
+        given), and its parameters."""
+        counted = self._counted()
+        if counted is not None and self.counts is not None:
+            dim, value = counted
+            sql = f"SELECT COALESCE(SUM(n), 0) AS n FROM {self.counts} WHERE dim = ?"
+            return (sql, [dim]) if value is None else (f"{sql} AND value = ?", [dim, value])
         if self.area is not None and not self.clauses:
             return f"SELECT COUNT(*) AS n FROM {self.areas} AS x WHERE x.area = ?", [self.area]
         if self.text is not None and self.text_clause is not None:
