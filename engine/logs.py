@@ -131,7 +131,12 @@ class EngineLogger:
         if module is not None:
             bound = {**bound, **module.contextvars.get_contextvars()}
         merged = {**bound, **self._context, **fields}
-        extra = {"socieux": {"event": event, **merged}}
+        # ``socieux_fields``: what the structlog path would have been given (a handler that
+        # hands records on to structlog, as the CLI's does, logs exactly that line)
+        extra = {
+            "socieux": {"event": event, **merged},
+            "socieux_fields": {**self._context, **fields},
+        }
         # stacklevel 3: the record names the engine's line that logged, not this module
         self._stdlib.log(level, _message(event, merged), extra=extra, stacklevel=3)
 

@@ -66,10 +66,12 @@ class Keyset:
 
 
 def _after(columns: Sequence[tuple[str, bool]], key: Sequence[Key]) -> tuple[str, list[Any]]:
-    """Lexicographic "after" on ``columns``: ``a < ? OR (a = ? AND (id > ?))``."""
+    """Lexicographic "after" on ``columns``: ``a <= ? AND (a < ? OR id > ?)``, the same
+    rows as ``a < ? OR (a = ? AND id > ?)``, with a range on ``a`` that an index seeks to
+    (an OR at the top would make the database read every row before the cursor)."""
     (col, desc), rest = columns[0], columns[1:]
     op = "<" if desc else ">"
     if not rest:
         return f"{col} {op} ?", [key[0]]
     inner, params = _after(rest, key[1:])
-    return f"({col} {op} ? OR ({col} = ? AND {inner}))", [key[0], key[0], *params]
+    return f"({col} {op}= ? AND ({col} {op} ? OR {inner}))", [key[0], key[0], *params]

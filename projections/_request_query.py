@@ -79,8 +79,14 @@ class RequestQuery:
     """Conditions on the requests table (alias ``r``)."""
     params: list[Any] = field(default_factory=list)
     area: str | None = None
+    counts: str | None = None
+    """The table of matches per (filter, value), kept by the projection."""
+    equal: list[tuple[str, str]] = field(default_factory=list)
+    """The equality filters among ``clauses`` (column, value)."""
     text_clause: int | None = None
-    """Where the trigram lookup is in ``clauses`` (``None``: no lookup)."""
+    """Where the text-table lookup is in ``clauses`` (``None``: no lookup)."""
+    text_match: tuple[str, list[Any]] = ("", [])
+    """The text table's condition and its parameters."""
 
     @classmethod
     def build(
@@ -91,14 +97,16 @@ class RequestQuery:
         areas: str,
         text: str | None,
         now: Callable[[], datetime],
+        counts: str | None = None,
     ) -> RequestQuery:
         """Check and translate ``filters`` (a copy: it is emptied); unknown ones refused."""
-        q = cls(requests, areas, text, now)
+        q = cls(requests, areas, text, now, counts=counts)
         for col in EQUAL_FILTERS:
             value = filters.pop(col, None)
             if value is not None:
                 check_str(col, value)
                 q.add(f"r.{col} = ?", value)
+                q.equal.append((col, value))
         area = filters.pop("area", None)
         if area is not None:
             q.area = check_str("area", area)
@@ -128,18 +136,21 @@ class RequestQuery:
 
     def search(self, text: str) -> None:
         """``q``: a case-insensitive substring of the title or the institution."""
-        if self.text is not None and len(text) >= TRIGRAMS:
+        pattern = "%" + _escape_like(text) + "%"
+        if self.text is None:
+            tests = [f"lower(r.{c}) LIKE lower(?) ESCAPE '\\'" for c in TEXT_COLUMNS]
+            self.add("(" + " OR ".join(tests) + ")", *([pattern] * len(TEXT_COLUMNS)))
+            return
+        self.text_clause = len(self.clauses)
+        if len(text) >= TRIGRAMS:
             # FTS5's trigram tokenizer folds case as PostgreSQL's lower() does (not only
             # ASCII, as SQLite's lower() and LIKE do): the same rows on both dialects.
-            self.text_clause = len(self.clauses)
-            self.add(
-                f"r.rowid IN (SELECT rowid FROM {self.text} WHERE {self.text} MATCH ?)",
-                fts_phrase(text),
-            )
-            return
-        pattern = "%" + _escape_like(text) + "%"
-        tests = [f"lower(r.{c}) LIKE lower(?) ESCAPE '\\'" for c in TEXT_COLUMNS]
-        self.add("(" + " OR ".join(tests) + ")", *([pattern] * len(TEXT_COLUMNS)))
+            self.text_match = (f"{self.text} MATCH ?", [fts_phrase(text)])
+        else:  # too short for trigrams: scan the text table (narrow), not the requests
+            tests = [f"{c} LIKE ? ESCAPE '\\'" for c in TEXT_COLUMNS]
+            self.text_match = (" OR ".join(tests), [pattern] * len(TEXT_COLUMNS))
+        match, params = self.text_match
+        self.add(f"r.rowid IN (SELECT rowid FROM {self.text} WHERE {match})", *params)
 
     def probe_text(self) -> None:
         """Read the page in sort order, testing each row against the text matches (once
@@ -163,6 +174,16 @@ class RequestQuery:
             return f"{self.requests} AS r"
         return f"{self.areas} AS x JOIN {self.requests} AS r ON r.id = x.id"
 
+    def _counted(self) -> tuple[str, str | None] | None:
+        """(dimension, value) when the count is one row of the counts table: no filter
+        (every request has a state: ``("state", None)``), one equality filter, or the
+        area alone; ``None`` otherwise."""
+        if not self.clauses:
+            return ("state", None) if self.area is None else ("area", self.area)
+        if self.area is None and len(self.clauses) == 1 and len(self.equal) == 1:
+            return self.equal[0]
+        return None
+
     def where(self) -> tuple[str, list[Any]]:
         """``""`` or `` WHERE ...`` of the matching rows, and its parameters."""
         clauses, params = list(self.clauses), list(self.params)
@@ -173,18 +194,25 @@ class RequestQuery:
 
     def count(self) -> tuple[str, list[Any]]:
         """``SELECT COUNT(*) AS n ...`` of the matching rows (without the join when the
-        area is the only filter), and its parameters."""
+        area is the only filter, from the counts table when one filter or none is
+        given), and its parameters."""
+        counted = self._counted()
+        if counted is not None and self.counts is not None:
+            dim, value = counted
+            sql = f"SELECT COALESCE(SUM(n), 0) AS n FROM {self.counts} WHERE dim = ?"
+            return (sql, [dim]) if value is None else (f"{sql} AND value = ?", [dim, value])
         if self.area is not None and not self.clauses:
             return f"SELECT COUNT(*) AS n FROM {self.areas} AS x WHERE x.area = ?", [self.area]
         if self.text is not None and self.text_clause is not None:
             if self.area is None and len(self.clauses) == 1:
-                match = f"SELECT COUNT(*) AS n FROM {self.text} WHERE {self.text} MATCH ?"
-                return match, list(self.params)
+                match, params = self.text_match
+                return f"SELECT COUNT(*) AS n FROM {self.text} WHERE {match}", list(params)
             # With other filters: their index finds the rows, each tested against the
             # matches (no row of the table is read to count).
             probing = RequestQuery(self.requests, self.areas, self.text, self.now)
             probing.clauses, probing.params = list(self.clauses), list(self.params)
             probing.area, probing.text_clause = self.area, self.text_clause
+            probing.text_match = self.text_match
             probing.probe_text()
             where, params = probing.where()
             return f"SELECT COUNT(*) AS n FROM {probing.tables()}{where}", params

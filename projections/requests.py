@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import builtins
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -18,7 +19,13 @@ from engine.persistence.sql import Cursor
 from engine.projection.page import Page
 from engine.projection.protocol import ProjectedEvent, Projection
 from projections._paging import Keyset, query_name
-from projections._request_query import ORDERS, PROBE_ABOVE, TEXT_COLUMNS, RequestQuery
+from projections._request_query import (
+    EQUAL_FILTERS,
+    ORDERS,
+    PROBE_ABOVE,
+    TEXT_COLUMNS,
+    RequestQuery,
+)
 from projections._util import chunks, dumps, iso, loads, parse_iso, placeholders
 
 __all__ = ["RequestRow", "RequestsProjection"]
@@ -74,8 +81,8 @@ class RequestsProjection(Projection):
     """Current state and key facts of every instance, indexed for filtering."""
 
     name = "requests"
-    version = 3
-    tables: ClassVar[tuple[str, ...]] = ("req_requests", "req_request_areas")
+    version = 4
+    tables: ClassVar[tuple[str, ...]] = ("req_requests", "req_request_areas", "req_counts")
 
     def create(self, cur: Cursor) -> None:
         """Tables (and the text index); the other indexes are in :meth:`indexes`."""
@@ -92,6 +99,12 @@ class RequestsProjection(Projection):
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {a} (id TEXT NOT NULL, area TEXT NOT NULL, "
             "updated_at TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (id, area))"
+        )
+        # How many requests have each value of each equality filter (and each area): the
+        # total of a one-filter query, without counting its rows.
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.t('req_counts')} (dim TEXT NOT NULL, "
+            "value TEXT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (dim, value))"
         )
         self._create_text(cur)
 
@@ -110,14 +123,16 @@ class RequestsProjection(Projection):
                 ("country", "country, updated_at DESC, id"),
                 ("region", "region, updated_at DESC, id"),
                 ("inst_type", "institution_type, updated_at DESC, id"),
-                ("inst", "institution"),
+                ("inst", "institution, updated_at DESC, id"),
+                ("workflow", "workflow, updated_at DESC, id"),
                 ("version", "definition_hash, updated_at DESC, id"),
                 ("updated", "updated_at DESC, id"),
                 ("created", "created_at DESC, id"),
             )
         ]
+        # overdue: the open requests with a due time, newest first, due time included
         out.append(
-            f"CREATE INDEX IF NOT EXISTS req_due_v3_idx ON {r} (due_at) "
+            f"CREATE INDEX IF NOT EXISTS req_due_v3_idx ON {r} (updated_at DESC, id, due_at) "
             "WHERE final = 0 AND due_at IS NOT NULL"
         )
         out += [
@@ -162,6 +177,7 @@ class RequestsProjection(Projection):
         ids = list(dict.fromkeys(e.instance_id for e in events))
         rows = self._load(cur, ids)
         before = {i: tuple(row[c] for c in TEXT_COLUMNS) for i, row in rows.items()}
+        counted_before = {i: _counted(row) for i, row in rows.items()}
         for e in events:
             rows[e.instance_id] = self._fold(rows.get(e.instance_id), e)
         cols = ", ".join(_COLUMNS)
@@ -172,6 +188,7 @@ class RequestsProjection(Projection):
             [tuple(rows[i][c] for c in _COLUMNS) for i in ids],
         )
         self._links(cur, events, ids, rows)
+        self._counts(cur, counted_before, {i: _counted(rows[i]) for i in ids})
         if self.sql.dialect == "sqlite":
             texts = [i for i in ids if before.get(i) != tuple(rows[i][c] for c in TEXT_COLUMNS)]
             self._texts(cur, texts)
@@ -205,6 +222,31 @@ class RequestsProjection(Projection):
         ]
         if kept:
             cur.executemany(f"UPDATE {a} SET updated_at = ? WHERE id = ?", kept)
+
+    def _counts(
+        self,
+        cur: Cursor,
+        before: dict[str, Counter[tuple[str, str]]],
+        after: dict[str, Counter[tuple[str, str]]],
+    ) -> None:
+        """Move the counts per (filter, value) from the rows' old values to their new."""
+        delta: Counter[tuple[str, str]] = Counter()
+        for i, now in after.items():
+            delta.update(now)
+            delta.subtract(before.get(i, Counter()))
+        changes = [(dim, value, n) for (dim, value), n in sorted(delta.items()) if n]
+        if not changes:
+            return
+        c = self.t("req_counts")
+        cur.executemany(
+            f"INSERT INTO {c} (dim, value, n) VALUES (?, ?, ?) "
+            f"ON CONFLICT (dim, value) DO UPDATE SET n = {c}.n + excluded.n",
+            changes,
+        )
+        cur.executemany(
+            f"DELETE FROM {c} WHERE dim = ? AND value = ? AND n = 0",
+            [(dim, value) for dim, value, _ in changes],
+        )
 
     def _texts(self, cur: Cursor, ids: Sequence[str]) -> None:
         """Re-index the title and institution of ``ids`` (SQLite's FTS5 table)."""
@@ -289,6 +331,7 @@ class RequestsProjection(Projection):
             areas=self.t("req_request_areas"),
             text="req_text" if self.sql.dialect == "sqlite" else None,
             now=self.ctx.now,
+            counts=self.t("req_counts"),
         )
 
     def list(
@@ -348,6 +391,15 @@ class RequestsProjection(Projection):
         with self.fresh().read() as cur:
             cur.execute(f"SELECT DISTINCT area FROM {self.t('req_request_areas')} ORDER BY area")
             return [str(r["area"]) for r in cur.fetchall()]
+
+
+def _counted(row: dict[str, Any]) -> Counter[tuple[str, str]]:
+    """The (filter, value) pairs a row counts for: its equality filters and its areas."""
+    pairs: Counter[tuple[str, str]] = Counter(
+        (col, str(row[col])) for col in EQUAL_FILTERS if row[col] is not None
+    )
+    pairs.update(("area", area) for area in set(loads(row["areas"])))
+    return pairs
 
 
 def _trigram_schema(cur: Cursor) -> str | None:

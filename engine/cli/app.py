@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from engine.cli.console import CliState, fail, json_errors, write_error
 from engine.cli.examples import example
+from engine.logs import ROOT_LOGGER
 
 __all__ = ["build_app"]
 
@@ -38,8 +39,46 @@ class _Stderr:
         sys.stderr.flush()
 
 
+class _StructlogOnFirstLine(logging.Handler):
+    """Configures structlog when the first engine line is logged, and logs it there.
+
+    Importing structlog pulls in rich, pygments and asyncio (a tenth of a command's start);
+    most commands log nothing. Until structlog is imported the engine logs through the
+    standard ``socieux`` logger, where this handler waits (at the CLI's level); from the
+    first line on, structlog is configured and the engine logs through it directly.
+    """
+
+    def __init__(self, fmt: LogFormat) -> None:
+        super().__init__()
+        self.fmt = fmt
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = getattr(record, "socieux_fields", None)
+        line = getattr(record, "socieux", None)
+        if not isinstance(fields, dict) or not isinstance(line, dict):
+            return
+        import structlog
+
+        if not structlog.is_configured():
+            _configure_structlog(self.fmt)
+        logger = structlog.get_logger(record.name)
+        getattr(logger, record.levelname.lower())(line["event"], **fields)
+
+
 def configure_logging(fmt: LogFormat) -> None:
-    """The CLI (never the library) configures structlog: text shows warnings, json all."""
+    """The CLI (never the library) configures structlog: text shows warnings, json all
+    (on the first line logged, unless structlog is already imported)."""
+    root = logging.getLogger(ROOT_LOGGER)
+    for handler in [h for h in root.handlers if isinstance(h, _StructlogOnFirstLine)]:
+        root.removeHandler(handler)
+    if "structlog" in sys.modules:
+        _configure_structlog(fmt)
+        return
+    root.setLevel(logging.INFO if fmt is LogFormat.json else logging.WARNING)
+    root.addHandler(_StructlogOnFirstLine(fmt))
+
+
+def _configure_structlog(fmt: LogFormat) -> None:
     import structlog
 
     if fmt is LogFormat.json:

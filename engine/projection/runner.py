@@ -261,6 +261,8 @@ class ProjectionRunner:
         with self._sql.write() as cur:
             for p in chosen:
                 p.create_indexes(cur)
+                for table in p.tables:  # the planner's statistics, for the filled tables
+                    cur.execute(f"ANALYZE {p.t(table)}")
         return done
 
     def wait_for(self, position: int, *, timeout: float = 10.0, poll: float = 0.05) -> None:

@@ -108,5 +108,23 @@ def test_a_rebuild_builds_the_indexes_and_answers_the_same(open_engine: EngineFa
         else:
             cur.execute("SELECT indexname AS name FROM pg_indexes")
         present = {row["name"] for row in cur.fetchall()}
-    assert len(names) == 12
+    assert len(names) == 13
     assert names <= present
+
+
+def test_one_filter_counts_are_the_rows_that_match(open_engine: EngineFactory) -> None:
+    engine = _engine(open_engine)
+    requests = engine.projection(RequestsProjection)
+    rows = requests.list(limit=100)
+    engine.fire(rows[0].id, "fine_tune", action_plan_payload(), actor=ACTORS["team"])
+    engine.fire(rows[1].id, "withdraw", None, actor=ACTORS["partner"], reason="changed")
+    rows = requests.list(limit=100)
+    assert requests.count() == len(rows) == 9
+    for col in ("state", "country", "region", "workflow", "institution", "institution_type"):
+        for value in {getattr(r, col) for r in rows}:
+            expected = sum(1 for r in rows if getattr(r, col) == value)
+            assert requests.count(**{col: value}) == expected, (col, value)
+            assert requests.list(**{col: value}).total == expected
+    for area in ("sp.financing", "sp.information"):
+        assert requests.count(area=area) == sum(1 for r in rows if area in r.areas)
+    assert requests.count(state="approved") == 0
