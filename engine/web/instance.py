@@ -82,7 +82,9 @@ def request_page(engine: Engine, text: str, as_of: AsOf) -> RequestPage:
     past = tuple(e for e in entries if e.version <= view.version)
     stages = tuple(Stage(**s) for s in desc["stages"])
     late = [s.state for s in stages if s.late]
-    diagram = layout(defn, path=[(e.source, e.dest) for e in past], current=view.state, late=late)
+    diagram = layout(
+        defn, path=[(e.source, e.dest, e.trigger) for e in past], current=view.state, late=late
+    )
     return RequestPage(
         view=view,
         title=defn.title or defn.name,

@@ -129,15 +129,17 @@ def _path(a: tuple[float, float], b: tuple[float, float]) -> str:
 def layout(
     defn: WorkflowDefinition,
     *,
-    path: Sequence[tuple[str | None, str]] = (),
+    path: Sequence[tuple[str | None, str, str]] = (),
     current: str | None = None,
     late: Iterable[str] = (),
 ) -> Diagram:
-    """The drawing of ``defn``, marking the moves of ``path`` (``(source, dest)``; source
-    ``None`` for the start), the ``current`` state and the ``late`` ones."""
+    """The drawing of ``defn``, marking the moves of ``path`` (``(source, dest, trigger)``;
+    source ``None`` for the start), the ``current`` state and the ``late`` ones. An arrow is
+    taken when its own trigger fired from its source: of two transitions between the same
+    states (an opinion given, or deemed favourable by silence), only the one fired is."""
     pos = _positions(defn)
-    visited = {dest for _, dest in path}
-    moves = {(s, d) for s, d in path if s is not None and s != d}
+    visited = {dest for _, dest, _ in path}
+    moves = {(s, d, t) for s, d, t in path if s is not None and s != d}
     late_states = set(late)
     nodes = tuple(
         Node(s.name, *pos[s.name], s.final, s.name in visited, s.name == current,
@@ -150,7 +152,7 @@ def layout(
             continue
         for src in t.source:
             d = _path(pos[src], pos[t.dest])
-            edges.append(Edge(t.trigger, src, t.dest, d, (src, t.dest) in moves))
+            edges.append(Edge(t.trigger, src, t.dest, d, (src, t.dest, t.trigger) in moves))
     width = max(x for x, _ in pos.values()) + NODE_W + PAD
     height = max(y for _, y in pos.values()) + NODE_H + ROW / 2 + PAD
     edges.sort(key=lambda e: e.taken)  # taken arrows drawn last, on top

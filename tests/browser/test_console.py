@@ -83,7 +83,7 @@ def test_a_request_shows_its_path_and_current_state_highlighted(
 ) -> None:
     rid = _open_first(page, console, "disseminated")
     history = console.engine.history(rid)
-    moves = {(e.source, e.dest) for e in history if e.source and e.source != e.dest}
+    moves = {(e.source, e.trigger) for e in history if e.source and e.source != e.dest}
     expect(page.locator("#current-state")).to_have_text("disseminated")
     expect(page.locator('g.state.current[data-state="disseminated"]')).to_have_count(1)
     expect(page.locator("path.edge.taken")).to_have_count(len(moves))
