@@ -36,10 +36,14 @@ def describe_instance(
     at = as_of or (later[0].at if later else None) or datetime.now(UTC)
     final = view.state in compiled.final_states
     sla = compiled.sla_days.get(view.state)
-    days_in_state = _days(view.state_entered_at, at)
-    overdue = not final and sla is not None and days_in_state > sla
     past = [e for e in entries if e.version <= view.version]
-    stages = _stages(past, at, compiled.sla_days, compiled.final_states)
+    clocked = _sla_clock(compiled, past)
+    entered = view.state_entered_at
+    if clocked is not past:  # counted in effective time: from the step that entered it
+        entered = next((e.at for e in reversed(clocked) if e.source != e.dest), entered)
+    days_in_state = _days(entered, at)
+    overdue = not final and sla is not None and days_in_state > sla
+    stages = _stages(clocked, at, compiled.sla_days, compiled.final_states)
     now_late = f"overdue: {days_in_state:.1f} days in {view.state}, SLA {sla} days"
     descriptions = {s.name: s.description for s in compiled.definition.states}
     return {
@@ -55,6 +59,18 @@ def describe_instance(
         "next": _next(compiled, view.state),
         "timeline": [_step(e) for e in past],
     }
+
+
+def _sla_clock(compiled: CompiledWorkflow, entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """The entries as the SLA clock counts them: at their effective times where the
+    workflow's audit policy says ``sla`` counts in effective time, else as recorded."""
+    policy = compiled.definition.audit
+    if policy is None or "sla" not in policy.effective_clocks:
+        return entries
+    return [
+        e.model_copy(update={"at": e.effective_at}) if e.effective_at is not None else e
+        for e in entries
+    ]
 
 
 def _late_stays(stages: list[dict[str, Any]]) -> list[str]:

@@ -11,7 +11,8 @@ Open deadlines are part of the instance's state: an event may schedule and cance
 not dataclass fields of the events: an event without them keeps its exact stored body.
 """
 
-# long module: the aggregate, its four event classes and the helpers their apply shares.
+# long module: the aggregate, its event classes (steps, migrations, escalations and the four
+# amendments, whose apply lives in engine.instance.amendments) and the helpers they share.
 
 from __future__ import annotations
 

@@ -142,3 +142,24 @@ def test_a_forged_effective_time_is_reported_online_and_offline(
         engine.export(out)
     offline = verify_file(tmp_path / "x.jsonl")
     assert [p.rule for p in offline.problems] == ["effective"]
+
+
+def test_the_sla_clock_counts_in_effective_time_where_the_workflow_says_so() -> None:
+    from engine.cli.describe import describe_instance
+    from engine.definition.model import StateDef
+
+    base = audit_definition()
+    states = tuple(
+        s.model_copy(update={"sla_days": 10}) if s.name == "submitted" else s for s in base.states
+    )
+    assert isinstance(states[0], StateDef)
+    policy = base.audit.model_copy(update={"effective_clocks": ("sla",)})  # type: ignore[union-attr]
+    for defn, overdue in ((base.model_copy(update={"states": states}), False),
+                          (base.model_copy(update={"states": states, "audit": policy}), True)):  # fmt: skip
+        with Engine.open("memory://", workflows=[defn], projections=[]) as engine:
+            now = datetime.now(UTC)
+            v = engine.start("grant", {"title": "T", "amount": 5}, actor=PARTNER,
+                             effective_at=now - timedelta(days=12))  # fmt: skip
+            shown = describe_instance(engine, str(v.id))
+            assert shown["overdue"] is overdue
+            assert (shown["stages"][0]["days"] >= 12) is overdue
