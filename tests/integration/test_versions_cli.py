@@ -1,5 +1,6 @@
 """``socieux workflows versions | diff``, ``socieux migrate`` and ``replay --check`` per
-definition, on a SQLite file holding technical-assistance requests of both versions."""
+definition, on a SQLite file holding technical-assistance requests of versions 1 and 2
+(version 3 is installed too, and the latest)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def db(tmp_path: Path) -> tuple[str, dict[str, Any]]:
             "v1_submitted": walk_to(engine, "submitted", version=1).id,
             "v1_fine_tuned": walk_to(engine, "fine_tuned", version=1).id,
             "v1_approved": walk_to(engine, "approved", version=1).id,
-            "v2_submitted": walk_to(engine, "submitted").id,
+            "v2_submitted": walk_to(engine, "submitted", version=2).id,
         }
     return url, ids
 
@@ -35,14 +36,15 @@ def cli(url: str, *args: str) -> Any:
     return runner.invoke(build_app(), ["--db", url, *args])
 
 
-def test_versions_lists_both_and_marks_the_latest(db: tuple[str, dict[str, Any]]) -> None:
+def test_versions_lists_every_one_and_marks_the_latest(db: tuple[str, dict[str, Any]]) -> None:
     url, _ = db
     result = cli(url, "--json", "workflows", "versions", NAME)
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert [(r["version"], r["latest"], r["migrates_from"]) for r in rows] == [
         (1, False, []),
-        (2, True, [1]),
+        (2, False, [1]),
+        (3, True, [2]),
     ]
     unknown = cli(url, "workflows", "versions", "nope")
     assert unknown.exit_code == 5
