@@ -20,6 +20,7 @@ from engine.commands.compiled import CompiledWorkflow
 from engine.commands.registry import WorkflowRegistry
 from engine.deadlines.readmodel import DUE, WORKLIST
 from engine.deadlines.types import DueDeadline, WorkItem
+from engine.definition.model import SYSTEM_ROLE
 from engine.errors import EngineError, InvalidArgument
 from engine.instance.hashing import utc_iso
 from engine.instance.views import Actor, InstanceView
@@ -106,6 +107,9 @@ def worklist(
         raise InvalidArgument("actor must be an engine.Actor")
     if type(limit) is not int or not 1 <= limit <= 100_000:
         raise InvalidArgument("limit must be an integer from 1 to 100000")
+    if actor.role == SYSTEM_ROLE:
+        why = f"the role {SYSTEM_ROLE!r} is the engine's own (due deadlines); it has no worklist"
+        raise InvalidArgument(why, argument="actor")
     if not any(actor.role in c.roles for c in registry.all()):
         raise InvalidArgument(f"role {actor.role!r} is not a role of any registered workflow")
     candidates = _candidates(registry, actor.role)

@@ -89,4 +89,7 @@ def test_bad_input_exits_2(engine: Engine) -> None:
     assert _run(engine, "deadlines", "list", "--within", "soon").exit_code == 2
     assert _run(engine, "inbox", "--as", "nobody").exit_code == 2
     assert _run(engine, "inbox", "--as", "ghost:x").exit_code == 2
+    system = _run(engine, "inbox", "--as", "system:x")  # the engine's own role: no worklist
+    assert system.exit_code == 2
+    assert "engine's own" in system.output
     assert deadlines.parse_within("2w") == timedelta(weeks=2)
