@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from engine import Actor, Engine, EngineError, InstanceView
 from engine.instance.aggregate import WorkflowInstance, recompute_hash
+from engine.instance.convert import view_of
 from engine.instance.hashing import GENESIS_HASH
 from tests.helpers import event_count
 from tests.toy import toy_definition
@@ -80,7 +81,9 @@ def test_replaying_the_store_gives_exactly_the_live_state(cmds: list[tuple[Any, 
         assert event_count(engine) == accepted
         for iid, view in live.items():
             replayed = engine.application.repository.get(iid)  # straight from the store
-            assert (replayed.state, replayed.data, replayed.version) == (
+            # personal fields are stored as envelopes: read the replay as reads show it
+            shown = engine._privacy.reveal_view(view_of(replayed, copy_data=True))
+            assert (replayed.state, shown.data, replayed.version) == (
                 view.state,
                 view.data,
                 view.version,
