@@ -36,10 +36,9 @@ QUERY_TARGET_MS = 10.0
 
 
 def _workflows() -> list[Any]:
-    from workflows.technical_assistance.workflow import definition
-    from workflows.technical_assistance.workflow_v2 import definition_v2
+    from workflows.technical_assistance import definitions
 
-    return [definition(), definition_v2()]
+    return list(definitions())  # every version the demo uses
 
 
 def fill(path: Path, requests: int) -> dict[str, Any]:
