@@ -83,13 +83,13 @@ def test_a_request_shows_its_path_and_current_state_highlighted(
 ) -> None:
     rid = _open_first(page, console, "disseminated")
     history = console.engine.history(rid)
-    moves = {(e.source, e.trigger) for e in history if e.source and e.source != e.dest}
+    moves = {(e.source, e.dest) for e in history if e.source and e.source != e.dest}
     expect(page.locator("#current-state")).to_have_text("disseminated")
     expect(page.locator('g.state.current[data-state="disseminated"]')).to_have_count(1)
     taken = page.locator("path.edge.taken")
     expect(taken.first).to_be_visible()
     edges = taken.evaluate_all("es => es.map(e => e.getAttribute('data-edge'))")
-    assert set(edges) == {f"{s}-{d}" for s, d in moves}  # one path per transition drawn
+    assert sorted(edges) == sorted(f"{s}-{d}" for s, d in moves)  # only the fired trigger's
     for e in history:
         expect(page.locator(f'g.state.visited[data-state="{e.dest}"]')).to_have_count(1)
     expect(page.locator("g.state.visited")).to_have_count(len({e.dest for e in history}))
