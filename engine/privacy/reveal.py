@@ -9,11 +9,10 @@ its event version must be the event's (in a history) or an earlier one (in the d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from engine.errors import EnvelopeInvalid
-from engine.privacy.envelope import is_envelope, open_envelope
+from engine.privacy.envelope import MARK
 from engine.privacy.keystore import ERASED, RESTRICTED, KeyRow
 from engine.privacy.vault import Vault
 
@@ -24,15 +23,26 @@ RESTRICTED_MARK = "[restricted]"
 AUDITOR_ROLE = "auditor"
 
 
-def _envelopes(node: object, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
-    if is_envelope(node):
-        yield path, node
-    elif isinstance(node, dict):
+def _envelopes(node: object, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
+    """Every envelope under ``node`` with its path (a plain recursion: reads walk every
+    instance's data, so no generator frames)."""
+    found: list[tuple[tuple[str, ...], Any]] = []
+    _collect(node, path, found)
+    return found
+
+
+def _collect(node: object, path: tuple[str, ...], found: list[tuple[tuple[str, ...], Any]]) -> None:
+    if isinstance(node, dict):
+        if node.get(MARK) == 1:
+            found.append((path, node))
+            return
         for k, v in node.items():
-            yield from _envelopes(v, (*path, str(k)))
+            if isinstance(v, dict | list):
+                _collect(v, (*path, str(k)), found)
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            yield from _envelopes(v, (*path, str(i)))
+            if isinstance(v, dict | list):
+                _collect(v, (*path, str(i)), found)
 
 
 def subjects_in(node: object) -> set[str]:
@@ -42,7 +52,7 @@ def subjects_in(node: object) -> set[str]:
 
 def has_envelopes(node: object) -> bool:
     """Whether ``node`` holds at least one envelope."""
-    return next(_envelopes(node, ()), None) is not None
+    return bool(_envelopes(node, ()))
 
 
 class Revealer:
@@ -54,10 +64,10 @@ class Revealer:
 
     def reveal(self, node: Any, *, instance_id: str, event_version: int | None, exact: bool) -> Any:
         """``node`` with its envelopes opened; ``exact``: the node is one event's payload."""
-        found = list(_envelopes(node, ()))
+        found = _envelopes(node, ())
         if not found:
             return node
-        rows = self._vault.store.rows(str(env.get("kid")) for _, env in found)
+        rows = self._vault.rows(str(env.get("kid")) for _, env in found)
         out = node
         for path, env in found:  # copy-on-write along each envelope's path only
             opened = self._open(env, ".".join(path), rows, instance_id, event_version, exact=exact)
@@ -85,7 +95,7 @@ class Revealer:
             return ERASED_MARK
         if row.status == RESTRICTED and self._role != AUDITOR_ROLE:
             return RESTRICTED_MARK
-        return open_envelope(env, self._vault.key_for(row), instance_id=iid)
+        return self._vault.open(env, row, instance_id=iid)
 
 
 def _replaced(node: Any, path: tuple[str, ...], value: object) -> Any:

@@ -168,6 +168,7 @@ class PrivacyService(ReadSide):
             causation_id=None, instance_id=sid,
         )  # fmt: skip
         self.vault.store.set_status(subject, LIVE, erasure=str(sid))  # after: refused writes none
+        self.vault.forget_cached(subject)
         _log.info("erasure_requested", erasure=str(sid), role=actor.role)
         return self.status(subject)
 
@@ -281,6 +282,7 @@ class PrivacyService(ReadSide):
             self._fire(sid, DEFER, facts.model_dump(mode="json"), actor,
                        "retention not over: erasure deferred, data restricted")  # fmt: skip
             self.vault.store.set_status(subject, RESTRICTED, erasure=str(sid))
+            self.vault.forget_cached(subject)
             _log.info("erasure_deferred", erasure=str(sid))
         return self.status(subject)
 

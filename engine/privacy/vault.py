@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from engine.errors import StorageUnavailable
-from engine.privacy.envelope import seal_value
+from engine.privacy.envelope import open_envelope, seal_value
 from engine.privacy.kek import Kek
 from engine.privacy.keystore import ERASED, LIVE, KeyRow, KeyStore
 from engine.privacy.subjects import personal_fields, personal_values
 
 __all__ = ["Vault"]
+
+ROWS_TTL = 1.0
+"""Seconds a key row's status is trusted before it is read again (cross-process erasure)."""
+_BOUND = ("kid", "kv", "ev", "path", "alg", "n", "ct", "kc")
+_MAX_OPENED = 50_000
+"""Opened fields remembered per process (then forgotten all at once)."""
 
 
 class Vault:
@@ -32,6 +39,8 @@ class Vault:
         self.store = store
         self._keys: dict[tuple[str, int], bytes] = {}
         self._live: dict[str, int] = {}  # subject -> live key version
+        self._opened: dict[tuple[str, ...], str] = {}  # (subject, instance, envelope) -> text
+        self._rows: dict[str, tuple[float, list[KeyRow]]] = {}  # subject -> (read at, rows)
         self._lock = threading.Lock()
 
     @property
@@ -123,11 +132,42 @@ class Vault:
         cached = self._keys.get((row.subject, row.version))
         return cached if cached is not None else self._cache(row)
 
-    def forget_cached(self, subject: str) -> None:
-        """Drop the subject's keys from this process's memory."""
+    def open(self, envelope: dict[str, Any], row: KeyRow, *, instance_id: str) -> str:
+        """The plaintext of an envelope whose key row the caller found live (opened once,
+        then remembered: a read decrypts each field of an instance's data again)."""
+        memo = (row.subject, instance_id, *(str(envelope.get(k)) for k in _BOUND))
+        found = self._opened.get(memo)
+        if found is not None:  # the very same envelope (every bound field) opened here
+            return found
+        text = open_envelope(envelope, self.key_for(row), instance_id=instance_id)
         with self._lock:
+            if len(self._opened) >= _MAX_OPENED:
+                self._opened.clear()
+            self._opened[memo] = text
+        return text
+
+    def rows(self, subjects: Iterable[str]) -> dict[tuple[str, int], KeyRow]:
+        """The key rows of ``subjects``, read at most ``ROWS_TTL`` seconds ago: another
+        process's erasure or restriction shows here within that time (this process's own
+        at once)."""
+        now = time.monotonic()
+        wanted = set(subjects)
+        stale = sorted(s for s in wanted if now - self._rows.get(s, (-ROWS_TTL, []))[0] >= ROWS_TTL)
+        if stale:
+            fresh = self.store.rows(stale)
+            with self._lock:
+                for subject in stale:
+                    self._rows[subject] = (now, [r for (s, _), r in fresh.items() if s == subject])
+        return {(r.subject, r.version): r for s in wanted for r in self._rows[s][1]}
+
+    def forget_cached(self, subject: str) -> None:
+        """Drop the subject's keys, rows and what they opened from this process's memory."""
+        with self._lock:
+            self._rows.pop(subject, None)
             for k in [k for k in self._keys if k[0] == subject]:
                 del self._keys[k]
+            for m in [m for m in self._opened if m[0] == subject]:
+                del self._opened[m]
             self._live.pop(subject, None)
 
     def rotate(self, new: Kek) -> int:

@@ -13,4 +13,5 @@ def test_the_privacy_suite_runs_at_tiny_sizes_and_reports_finite_ratios() -> Non
     figures = privacy.run(3, 1)
     assert set(figures["ratios"]) == {"with_vs_without_encryption", "starts_with_vs_without"}
     values = [*figures["steps_per_second"].values(), *figures["ratios"].values()]
+    values += [*figures["cpu_only"]["ratios"].values()]
     assert all(math.isfinite(v) and v > 0 for v in values)
