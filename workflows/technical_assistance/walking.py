@@ -25,7 +25,7 @@ from workflows.technical_assistance.workflow import NAME
 if TYPE_CHECKING:
     from engine import Engine, InstanceView
 
-__all__ = ["PATHS", "PATHS_V2", "paths", "walk_to"]
+__all__ = ["PATHS", "PATHS_V2", "attach_reports", "paths", "walk_to"]
 
 PATHS: Mapping[str, tuple[str, ...]] = {
     "submitted": ("submit",),
@@ -129,7 +129,7 @@ def _actor(trigger: str, body: Mapping[str, Any] | None, version: int) -> Actor:
     return ACTORS[_WHO[trigger]]
 
 
-def _attach_reports(engine: Engine, view: InstanceView) -> InstanceView:
+def attach_reports(engine: Engine, view: InstanceView) -> InstanceView:
     """Where the instance's definition takes evidence (version 3), the team attaches each
     delivered activity's report as validated, as ``implement`` then requires."""
     audit = engine.registry.by_hash(view.definition_hash).definition.audit
@@ -181,7 +181,7 @@ def walk_to(
             actor = _actor(trigger, body, version)
             reason = _REASONS.get(trigger)
             if trigger == "implement" and view is not None:
-                view = _attach_reports(engine, view)
+                view = attach_reports(engine, view)
             if view is None:
                 view = engine.start(NAME, body, actor=actor, reason=reason, version=version)
             else:
