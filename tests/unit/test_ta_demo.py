@@ -237,7 +237,7 @@ def test_version_3_requests_implement_with_reports_on_file_and_show_amendments(
     late = engine.audit_report("late").rows
     assert [r["trigger"] for r in late] == ["record_activity"]
     corrections = engine.audit_report("corrections").rows
-    assert {r["field"] for r in corrections} == {"participants", "days_worked", "contact"}
+    assert {r["field"] for r in corrections} == {"participants", "days_worked", "title"}
     assert all(r["status"] == "approved" and r["approved_by"] != r["requested_by"]
                for r in corrections)  # fmt: skip
     assert engine.verify().ok

@@ -8,9 +8,9 @@
   two weeks or more after the activity ended, carries the activity's last day as its
   effective time (recorded late).
 * :func:`show_amendments` (a step of the demo's epilogue): the team corrects a mistyped
-  participants count, expert-days worked and the contact's e-mail address; a second team
+  participants count, expert-days worked and a request's title; a second team
   member or the Commission approves each; one requester tries to approve their own
-  correction first and is refused; a partner, an auditor and the team add notes.
+  correction first and is refused; the team and an auditor add notes.
 
 Everything is derived from the seed's stories and the recorded views, never from a random
 draw of the stories' own generators, so it shifts no other part of the portfolio.
@@ -170,14 +170,14 @@ def show_amendments(epilogue: Epilogue) -> None:
         approver = _APPROVERS[k % len(_APPROVERS)]  # never a requester (team-1..8)
         engine.approve_correction(view.id, asked, actor=approver, reason="Checked")
         corrections, approved = corrections + 1, approved + 1
-    contacts = [(v, h) for v in audited for h in own[v.id] if h.trigger == "submit"]
-    for view, entry in contacts[:1]:  # a request started on version 3
-        contact = dict(view.data.get("contact") or {})
-        if not contact.get("email"):
+    submitted = [(v, h) for v in audited for h in own[v.id] if h.trigger == "submit"]
+    for view, entry in submitted[:1]:  # a request started on version 3
+        title = str(entry.payload.get("title") or "")
+        if not title:
             continue
-        fixed = {**contact, "email": str(contact["email"]).replace("@", ".office@", 1)}
-        asked = _correct(engine, view, entry, {"contact": fixed},
-                         reason="The contact's new address", actor=_CLERK)  # fmt: skip
+        why = "The partner's letter names the second phase"
+        fixed = {"title": f"{title} (phase 2)"[:200]}
+        asked = _correct(engine, view, entry, fixed, reason=why, actor=_CLERK)
         if asked is None:
             continue
         try:  # the requester may not approve their own correction
