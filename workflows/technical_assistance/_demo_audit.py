@@ -67,7 +67,8 @@ class AmendmentOutcome(BaseModel):
         return (
             f"Audit trail: {self.corrections} corrections ({self.approved} approved by a "
             f"second person, {self.refused} self-approval refused), {self.evidence} validated "
-            f"activity reports on file, {self.notes} notes, {self.late} late entries."
+            f"activity reports on file, {self.notes} notes, {self.late} late "
+            + ("entry." if self.late == 1 else "entries.")
         )
 
 
