@@ -3,11 +3,14 @@ window, evidence and days reports (and late, corrections) answer on real portfol
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.cli_support import as_json, ok
+from tests.e2e.test_cli_docs import _runs_as_documented
 
 TODAY = "2026-12-01T13:00:00Z"
 
@@ -73,3 +76,22 @@ def test_late_and_corrections_show_the_demo_audit_trail(demo: tuple[str, dict[st
     corrections = as_json(url, "audit", "report", "corrections")["rows"]
     assert {r["field"] for r in corrections} == {"participants", "days_worked", "title"}
     assert all(r["approved_by"] not in {None, r["requested_by"]} for r in corrections)
+
+
+AUDIT_DOC = Path(__file__).resolve().parents[2] / "docs" / "audit.md"
+
+
+def test_the_version_3_session_of_the_audit_guide_runs_as_documented(tmp_path: Path) -> None:
+    text = AUDIT_DOC.read_text(encoding="utf-8")
+    block = text.split("<!-- ta-v3-session", 1)[1].split("```console\n", 1)[1]
+    steps: list[tuple[str, int, list[str]]] = []
+    for line in block.split("\n```", 1)[0].splitlines():
+        if line.startswith("$ "):
+            code = re.search(r"#\s*exit (\d+)\s*$", line)
+            steps.append((line[2:], int(code.group(1)) if code else 0, []))
+        else:
+            steps[-1][2].append(line)
+    assert [s[0].split()[1:3] for s in steps if s[0].startswith("socieux audit report")] == [
+        ["audit", "report"]
+    ] * 6
+    _runs_as_documented(steps, tmp_path)
