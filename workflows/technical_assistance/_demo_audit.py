@@ -160,6 +160,7 @@ def show_amendments(epilogue: Epilogue) -> None:
         if any(_delivered(h) for h in own[v.id])
     }
     corrections = approved = refused = 0
+    corrected: list[InstanceView] = []
     for k, ((view, entry), (name, change, why)) in enumerate(
         zip(records.values(), _RECORD_FIXES, strict=False)
     ):
@@ -171,6 +172,7 @@ def show_amendments(epilogue: Epilogue) -> None:
         approver = _APPROVERS[k % len(_APPROVERS)]  # never a requester (team-1..8)
         engine.approve_correction(view.id, asked, actor=approver, reason="Checked")
         corrections, approved = corrections + 1, approved + 1
+        corrected.append(view)
     submitted = [(v, h) for v in audited for h in own[v.id] if h.trigger == "submit"]
     for view, entry in submitted[:1]:  # a request started on version 3
         title = str(entry.payload.get("title") or "")
@@ -188,7 +190,8 @@ def show_amendments(epilogue: Epilogue) -> None:
             refused += 1
         engine.approve_correction(view.id, asked, actor=_APPROVERS[0], reason="Checked")
         corrections, approved = corrections + 1, approved + 1
-    notes = sum(_notes(engine, view) for view in audited[:3])
+        corrected.append(view)
+    notes = sum(_notes(engine, view) for view in (corrected or audited)[:3])  # the same few
     evidence = sum(1 for v in views for e in v.evidence if e.get("validated") is True)
     epilogue.amendments = AmendmentOutcome(corrections=corrections, approved=approved,
         refused=refused, evidence=evidence, notes=notes, late=late)  # fmt: skip
