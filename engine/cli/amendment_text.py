@@ -15,30 +15,31 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _correction(record: dict[str, Any]) -> str:
+def _correction(record: dict[str, Any], arrow: str) -> str:
     target = record.get("target", {})
     changes = ", ".join(
-        f"{c.get('field')} {_json(c.get('old'))} → {_json(c.get('new'))}"
+        f"{c.get('field')} {_json(c.get('old'))} {arrow} {_json(c.get('new'))}"
         for c in record.get("changes", [])
     )
     status = " (awaiting a second person's approval)" if record.get("pending") else ""
     return f"corrects v{target.get('version')} ({target.get('trigger')}): {changes}{status}"
 
 
-def amendment_line(e: HistoryEntry) -> str | None:
-    """What the amendment ``e`` says, or that ``e`` was corrected; ``None`` otherwise."""
+def amendment_line(e: HistoryEntry, arrow: str = "->") -> str | None:
+    """What the amendment ``e`` says, or that ``e`` was corrected; ``None`` otherwise
+    (``arrow`` between a field's old and new value: the CLI's ``->``, the console's ``→``)."""
     record = e.amendment
     if record is None:
         if e.corrected_by:
             return "corrected by " + ", ".join(f"v{v}" for v in e.corrected_by)
         return None
-    return _described(e.trigger, record)
+    return _described(e.trigger, record, arrow)
 
 
-def _described(trigger: str, record: dict[str, Any]) -> str | None:
+def _described(trigger: str, record: dict[str, Any], arrow: str) -> str | None:
     e = trigger
     if e == "__correct__":
-        return _correction(record)
+        return _correction(record, arrow)
     if e == "__approve_correction__":
         return f"approves the correction at v{record.get('correction')} (requested by " \
             f"{record.get('requested_by')}): it takes effect"  # fmt: skip

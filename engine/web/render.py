@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -50,7 +51,7 @@ class Renderer:
         self.env.filters["when"] = when
         self.env.filters["day"] = day
         self.env.filters["short"] = lambda value: str(value)[:8]
-        self.env.filters["amendment"] = amendment_line
+        self.env.filters["amendment"] = partial(amendment_line, arrow="→")
         self.env.globals["nav"] = NAV
 
     def text(self, name: str, context: Mapping[str, object]) -> str:

@@ -55,7 +55,7 @@ def test_a_correction_is_approved_by_a_second_person_and_shows_in_history(db: st
     ok(db, "approve-correction", iid[:8], "3", "--as", "approver:a-1")
     assert as_json(db, "show", iid[:8])["data"]["amount"] == 600
     history = ok(db, "history", iid[:8])
-    assert "corrects v1 (submit): amount 500 → 600" in history
+    assert "corrects v1 (submit): amount 500 -> 600" in history
     assert "corrected by v3" in history
     assert "approves the correction at v3" in history
     bad = run(db, "correct", iid[:8], "9", "--set", "amount=1", "--reason", "x", "--as", "team:t")

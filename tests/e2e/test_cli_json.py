@@ -122,6 +122,7 @@ DEMO = {
     "escalated",
     "deemed_favourable",
     "privacy",
+    "amendments",
 }
 
 

@@ -8,7 +8,14 @@ its two migrations; ``technical-assistance-v3.jsonl`` the demo of all three vers
 1, 64 requests, ``today`` 2026-12-01 13:00 UTC, exported with ``engine.export``): version 2
 requests migrated to version 3 the day it came out and at the end, version 1 ones through
 version 2 to version 3, every migration rescheduling deadlines; escalations to the team
-and to the Commission, by the runner passing every other week and at the end; silences deemed favourable.
+and to the Commission, by the runner passing every other week and at the end; silences deemed favourable;
+version 3's audit trail: validated activity reports attached before each ``implement``,
+corrections approved by a second person (one after a refused self-approval), notes, an
+activity recorded late; and the privacy stream of the expert the demo erased. Personal data
+is exported as envelopes (no key is committed): the recorded states are those of the export
+loaded into a fresh store, which cannot open them (``[erased]``). A store installs its
+privacy workflow at open because it recorded the definition; :func:`load_export` writes
+events only, so the tests install it for the version 3 history.
 """
 
 from __future__ import annotations
@@ -19,8 +26,9 @@ import pytest
 
 from engine import Actor, Engine, IntegrityViolation, UnknownWorkflow
 from engine.audit.offline.canonical import canonical_json
+from engine.privacy.stream import privacy_definition
 from tests.golden import HERE, expected_states, load_export
-from workflows.technical_assistance import definition
+from workflows.technical_assistance import definition, definitions
 
 V1 = "technical-assistance-v1"
 V1_HASH = "c9979d7f33ee3594726804834c0944aba984dad29137faf0d36d41a565e40416"
@@ -114,13 +122,21 @@ def golden_v2() -> Engine:
 
 
 V3 = "technical-assistance-v3"
-V3_HASH = "2ce0e7a5b7a65b455eee57655fa9d649be3270fc71c7fa2f2ddf2216665de75e"
+V3_HASH = "eb1cb932ad07376d13b6ff2366bea651a76b3d4424accbfe2c19d17d0a943586"
+V3_EVENTS = 517
+
+
+def _engine_for(name: str) -> Engine:
+    """An empty store for the golden history ``name`` (version 3's holds a privacy stream)."""
+    if name == V3:
+        return Engine.open("memory://", workflows=[*definitions(), privacy_definition()])
+    return Engine.open("memory://")
 
 
 @pytest.fixture(scope="module")
 def golden_v3() -> Engine:
-    engine = Engine.open("memory://")
-    assert load_export(engine, HERE / f"{V3}.jsonl") == 494
+    engine = _engine_for(V3)
+    assert load_export(engine, HERE / f"{V3}.jsonl") == V3_EVENTS
     return engine
 
 
@@ -128,7 +144,7 @@ def golden_v3() -> Engine:
 def test_every_definition_a_golden_history_pins_is_installed_unchanged(name: str) -> None:
     """Changing an installed definition's content changes its hash: the committed histories
     would then no longer replay with their own rules, so ship a new version instead."""
-    engine = Engine.open("memory://")
+    engine = _engine_for(name)
     load_export(engine, HERE / f"{name}.jsonl")
     pinned = {s["definition_hash"] for s in expected_states(name).values()}
     for digest in pinned:
@@ -185,14 +201,14 @@ def test_the_golden_v3_history_replays_verifies_and_holds_its_deadlines(
         assert got == want, iid
     report = golden_v3.verify()
     assert report.ok, report.problems[:5]
-    assert report.events_checked == 494
+    assert report.events_checked == V3_EVENTS
     offline = Engine.verify_file(HERE / f"{V3}.jsonl")
     assert offline.ok, offline.problems[:5]
     histories = {iid: golden_v3.history(iid) for iid in expected_states(V3)}
     moves = {i: sum(h.trigger == "__migrate__" for h in hs) for i, hs in histories.items()}
-    assert sorted(n for n in moves.values() if n) == [1] * 19 + [2] * 2  # v1 -> v2 -> v3
+    assert sorted(n for n in moves.values() if n) == [1] * 18 + [2] * 2  # v1 -> v2 -> v3
     roles = [h.payload for hs in histories.values() for h in hs if h.trigger == "__escalate__"]
-    assert len(roles) == 19
+    assert len(roles) == 17
     deemed = [i for i, hs in histories.items() if any(h.trigger == "deem_favourable" for h in hs)]
     assert len(deemed) == 6
 
@@ -226,3 +242,21 @@ def test_negative_control_without_version_3_its_requests_are_refused() -> None:
         engine.allowed(on_v3, Actor("x", "socieux_team"))
     assert V3_HASH[:12] in str(caught.value)
     assert not engine.replay_check().ok
+
+
+def test_the_golden_v3_history_holds_version_3_audit_trail(golden_v3: Engine) -> None:
+    histories = {iid: golden_v3.history(iid) for iid in expected_states(V3)}
+    every = [h for hs in histories.values() for h in hs]
+    count = {t: sum(h.trigger == t for h in every) for t in
+             ("__attach_evidence__", "__note__", "__correct__", "__approve_correction__")}  # fmt: skip
+    assert count == {"__attach_evidence__": 8, "__note__": 6, "__correct__": 3,
+                     "__approve_correction__": 3}  # fmt: skip
+    for iid, hs in histories.items():
+        for h in hs:
+            if h.trigger == "implement" and h.definition_hash == V3_HASH:
+                (guard,) = [g for g in h.guards if g.name == "activity_reports_on_file"]
+                assert guard.ok, iid
+    rows = golden_v3.audit_report("corrections").rows
+    assert sorted(r["field"] for r in rows) == ["days_worked", "participants", "title"]
+    assert all(r["status"] == "approved" and r["approved_by"] != r["requested_by"] for r in rows)
+    assert [r["trigger"] for r in golden_v3.audit_report("late").rows] == ["record_activity"]

@@ -23,6 +23,7 @@ from engine.testing import StepClock, actor, kit, payload, walk_to
 from projections.requests import RequestsProjection
 from tests.helpers import REVIEWER, submit
 from tests.toy import toy_definition
+from workflows.technical_assistance.walking import attach_reports
 
 
 @pytest.fixture
@@ -196,6 +197,7 @@ def test_the_kits_activity_records_cover_every_planned_activity(socieux_engine: 
     assert kit().records() == list(records.values())  # type: ignore[attr-defined]
     for record in records.values():
         socieux_engine.fire(clockless.id, "record_activity", record, actor=actor("expert"))
+    attach_reports(socieux_engine, socieux_engine.get(clockless.id))  # version 3 wants them
     done = socieux_engine.fire(clockless.id, "implement", {}, actor=actor("team"))
     assert done.state == "implemented"
     assert payload("record_activity")["activity_id"] == planned[0]  # type: ignore[index]

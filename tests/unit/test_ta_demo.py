@@ -144,13 +144,22 @@ def test_the_demo_runs_every_version_and_migrates_the_open_requests(
     assert "not in the 2025.1 registry" in reason
     assert "Migrated 2 of 3 version 1 requests" in summary.text()
     assert summary.migration_v3 is not None
-    assert summary.migration_v3.migrated == summary.migration_v3.planned > 2
+    assert summary.migration_v3.migrated > 2
+    # Only requests already implemented stay on version 2: version 3's implement wants
+    # each delivered activity's report on file as validated evidence, which version 2
+    # cannot record.
+    assert summary.migration_v3.reasons
+    assert all(
+        r.startswith("guard activity_reports_on_file of 'implement' refuses: no validated")
+        for r in summary.migration_v3.reasons
+    )
     views = [engine.get(i) for i in engine.instance_ids()]
     newest = max(views, key=lambda v: v.created_at)
     oldest = min(views, key=lambda v: v.created_at)
     assert (oldest.definition_version, newest.definition_version) == (1, 3)
     final = engine.registry.get("technical-assistance").final_states
-    assert all(v.state in final for v in views if v.definition_version == 2)  # open ones moved
+    still_v2 = {v.state for v in views if v.definition_version == 2 and v.state not in final}
+    assert still_v2 == {"implemented"}  # the other open ones moved
     moves = {v.id: [h for h in engine.history(v.id) if h.trigger == "__migrate__"] for v in views}
     twice = [i for i, m in moves.items() if len(m) == 2]  # version 1 -> 2 -> 3
     assert len(twice) == 2
@@ -195,3 +204,40 @@ def test_the_epilogue_is_a_list_of_steps_run_at_today(demo: tuple[Engine, DemoCl
     bare = run_demo(engine, requests=8, clock=clock, epilogue=())
     assert bare.migration is None  # no epilogue: no migration at today
     assert bare.migration_v3 is not None  # version 3's launch is part of the story itself
+
+
+def test_version_3_requests_implement_with_reports_on_file_and_show_amendments(
+    demo: tuple[Engine, DemoClock],
+) -> None:
+    engine, clock = demo
+    summary = run_demo(engine, clock=clock)
+    done = summary.amendments
+    assert done is not None
+    assert (done.corrections, done.approved, done.refused, done.late) == (3, 3, 1, 1)
+    assert done.notes >= 2
+    assert done.evidence > 0
+    assert summary.refusals["permission_denied"] >= 1  # the self-approval among the refusals
+    assert "Audit trail: 3 corrections (3 approved by a second person" in summary.text()
+    implemented_on_v3 = 0
+    for iid in engine.instance_ids():
+        history = engine.history(iid)
+        for k, h in enumerate(history):
+            view = engine.get(iid, version=h.version)
+            if h.trigger != "implement" or view.definition_version != 3:
+                continue
+            implemented_on_v3 += 1
+            before = engine.get(iid, version=h.version - 1)
+            reports = {e["reference"] for e in before.evidence if e["validated"]}
+            cited = {r["report_reference"] for r in before.data["activity_records"]
+                     if r.get("status") == "delivered"}  # fmt: skip
+            assert cited <= reports, (iid, k)
+            (guard,) = [g for g in h.guards if g.name == "activity_reports_on_file"]
+            assert guard.ok
+    assert implemented_on_v3 > 0
+    late = engine.audit_report("late").rows
+    assert [r["trigger"] for r in late] == ["record_activity"]
+    corrections = engine.audit_report("corrections").rows
+    assert {r["field"] for r in corrections} == {"participants", "days_worked", "title"}
+    assert all(r["status"] == "approved" and r["approved_by"] != r["requested_by"]
+               for r in corrections)  # fmt: skip
+    assert engine.verify().ok

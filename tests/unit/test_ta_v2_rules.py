@@ -31,6 +31,7 @@ from workflows.technical_assistance.builders import (
     walk_to,
 )
 from workflows.technical_assistance.payloads_v2 import OpinionPayload
+from workflows.technical_assistance.walking import attach_reports
 
 PARTNER, DELEGATION, TEAM = ACTORS["partner"], ACTORS["delegation"], ACTORS["team"]
 SYSTEM = Actor("system", "system")
@@ -246,6 +247,7 @@ def test_an_expert_records_only_their_own_activities(engine: Engine) -> None:
     view = engine.fire(view.id, "record_activity", mine, actor=Actor("EXP-FR-1", "expert"))
     view = engine.fire(view.id, "record_activity", record, actor=TEAM)
     assert [r["activity_id"] for r in view.data["activity_records"]] == ["A1", "A2"]
+    view = attach_reports(engine, view)  # the latest version (3) wants them on file
     assert engine.fire(view.id, "implement", {}, actor=TEAM).state == "implemented"
 
 

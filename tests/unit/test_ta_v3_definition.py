@@ -29,8 +29,16 @@ def test_version_2_keeps_its_hash_and_version_3_reuses_its_rules() -> None:
     v2, v3 = definition_v2(), definition_v3()
     assert content_hash(v2) == content_hash(definitions()[1]) == V2_HASH
     assert content_hash(v3) != V2_HASH
-    assert v3.transitions == v2.transitions
-    assert [g.name for g in v3.guards] == [g.name for g in v2.guards]
+    implement = "activity_reports_on_file"  # and implement wants the reports on file
+    assert [t for t in v3.transitions if t.trigger != "implement"] == [
+        t for t in v2.transitions if t.trigger != "implement"
+    ]
+    assert [t.guards for t in v3.transitions if t.trigger == "implement"] == [
+        (*t.guards, implement) for t in v2.transitions if t.trigger == "implement"
+    ]
+    assert [g.name for g in v3.guards] == [*(g.name for g in v2.guards), implement]
+    assert v2.audit is None
+    assert v3.audit is not None
     assert {k: v for k, v in v3.settings.items() if k != "commission_escalation_days"} == dict(
         v2.settings
     )

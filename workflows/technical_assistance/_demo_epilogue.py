@@ -4,7 +4,8 @@ request's story (see :mod:`workflows.technical_assistance.demo`).
 Each step is a function of one :class:`Epilogue` (the engine, today, the batch's ids, and
 what earlier steps reported). :data:`EPILOGUE` migrates the waiting version 1 requests to
 version 2, every open version 2 request to version 3, fires the deadlines due by today,
-then two experts ask to be forgotten (one erased, one deferred by retention). A feature
+then two experts ask to be forgotten (one erased, one deferred by retention), and the team
+corrects a few records with four eyes and adds notes (:mod:`._demo_audit`). A feature
 that wants the demo to show it adds its own step at the end of :data:`EPILOGUE` (or a
 caller passes ``epilogue=(*EPILOGUE, step)`` to ``run_demo``).
 """
@@ -17,6 +18,7 @@ from datetime import datetime
 from uuid import UUID
 
 from engine import Engine
+from workflows.technical_assistance._demo_audit import AmendmentOutcome, show_amendments
 from workflows.technical_assistance._demo_migration import (
     MigrationOutcome,
     migrate_open,
@@ -46,6 +48,9 @@ class Epilogue:
     batch: list[UUID]
     migrations: list[MigrationOutcome] = field(default_factory=list)
     privacy: PrivacyOutcome | None = None
+    amendments: AmendmentOutcome | None = None
+    refusals: list[str] = field(default_factory=list)
+    """Error codes of the commands the steps expected to be refused."""
 
 
 EpilogueStep = Callable[[Epilogue], None]
@@ -94,6 +99,7 @@ EPILOGUE: tuple[EpilogueStep, ...] = (
     migrate_open_v2,
     fire_due_deadlines,
     forget_experts,
+    show_amendments,
 )
 """The demo's closing steps, in order (a host or another feature may add its own: pass
 ``epilogue=(*EPILOGUE, my_step)`` to :func:`run_demo`)."""

@@ -133,6 +133,8 @@ class Step:
     expect: str | None = None
     version: int = 1
     """The workflow version a ``submit`` starts (other steps follow the instance's)."""
+    effective_at: datetime | None = None
+    """When the fact happened, if it was recorded later (a late entry)."""
 
 
 @dataclass(slots=True)

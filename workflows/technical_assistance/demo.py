@@ -40,6 +40,13 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from engine import Engine, EngineError, InstanceView, WorkflowDefinition
+from workflows.technical_assistance._demo_audit import (
+    REPORTS,
+    AmendmentOutcome,
+    attach_reports,
+    late_entry,
+    with_reports,
+)
 from workflows.technical_assistance._demo_epilogue import EPILOGUE, Epilogue, EpilogueStep
 from workflows.technical_assistance._demo_migration import MigrationOutcome, migrate_open
 from workflows.technical_assistance._demo_privacy import PrivacyOutcome
@@ -143,6 +150,8 @@ class DemoSummary(BaseModel):
     """Requests of the batch whose Delegation's silence counted as consent."""
     privacy: PrivacyOutcome | None = None
     """The experts the demo forgot (one erased, one deferred by retention), as pseudonyms."""
+    amendments: AmendmentOutcome | None = None
+    """Corrections (and their approvals), validated reports on file, notes, late entries."""
 
     def text(self) -> str:
         """A short human summary, ending with the next commands to try."""
@@ -176,6 +185,8 @@ class DemoSummary(BaseModel):
         lines += [m.text() for m in (self.migration, self.migration_v3) if m is not None]
         if self.privacy is not None:
             lines.append(self.privacy.text())
+        if self.amendments is not None:
+            lines.append(self.amendments.text())
         lines += [
             "Next, try:",
             "  socieux list",
@@ -269,6 +280,8 @@ def run_demo(
     existing, last = _existing(engine)
     timeline = Timeline.for_batch(now, last)
     stories = build_scripts(seed=seed, salt=existing, requests=requests, timeline=timeline)
+    late_entry(stories, timeline.v3_from)
+    stories = [with_reports(story) for story in stories]
     every = [*(s for story in stories for s in story), *ticks(timeline), *launch_v3(timeline)]
     steps = sorted(every, key=lambda s: (s.at, s.seq))
     views: dict[str, InstanceView] = {}
@@ -332,6 +345,8 @@ def _send(engine: Engine, step: Step) -> InstanceView | str | None:
         if step.trigger == DUE:
             engine.run_due(now=step.at)
             return engine.get(step.instance_id)
+        if step.trigger == REPORTS:
+            return attach_reports(engine, step)
         if step.trigger == "submit":
             view = engine.start(
                 NAME,
@@ -340,11 +355,11 @@ def _send(engine: Engine, step: Step) -> InstanceView | str | None:
                 reason=step.reason,
                 instance_id=step.instance_id,
                 version=step.version,
+                effective_at=step.effective_at,
             )
         else:
-            view = engine.fire(
-                step.instance_id, step.trigger, step.payload, actor=step.actor, reason=step.reason
-            )
+            view = engine.fire(step.instance_id, step.trigger, step.payload, actor=step.actor,
+                               reason=step.reason, effective_at=step.effective_at)  # fmt: skip
     except EngineError as exc:
         if exc.code == step.expect:
             return exc.code
@@ -395,7 +410,7 @@ def _summary(
         instances=len(views),
         events=sum(v.version for v in views.values()),
         states=dict(Counter(v.state for v in views.values())),
-        refusals=dict(refusals),
+        refusals=dict(refusals + Counter(closing.refusals)),
         countries=len({v.data.get("country") for v in views.values()}),
         activities=sum(len(v.data.get("activities", [])) for v in views.values()),
         experts=len(experts),
@@ -412,4 +427,5 @@ def _summary(
         escalated=len(escalated),
         deemed_favourable=len(deemed),
         privacy=closing.privacy,
+        amendments=closing.amendments,
     )

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from engine import Actor
@@ -23,7 +25,7 @@ from workflows.technical_assistance.workflow import NAME
 if TYPE_CHECKING:
     from engine import Engine, InstanceView
 
-__all__ = ["PATHS", "PATHS_V2", "paths", "walk_to"]
+__all__ = ["PATHS", "PATHS_V2", "attach_reports", "paths", "walk_to"]
 
 PATHS: Mapping[str, tuple[str, ...]] = {
     "submitted": ("submit",),
@@ -127,6 +129,28 @@ def _actor(trigger: str, body: Mapping[str, Any] | None, version: int) -> Actor:
     return ACTORS[_WHO[trigger]]
 
 
+def attach_reports(engine: Engine, view: InstanceView) -> InstanceView:
+    """Where the instance's definition takes evidence (version 3), the team attaches each
+    delivered activity's report as validated, as ``implement`` then requires."""
+    audit = engine.registry.by_hash(view.definition_hash).definition.audit
+    if audit is None or ACTORS["team"].role not in audit.validate_roles:
+        return view
+    on_file = {e.get("reference") for e in view.evidence}
+    for record in view.data.get("activity_records") or []:
+        ref = str(record.get("report_reference") or "")
+        if record.get("status", "delivered") != "delivered" or not ref or ref in on_file:
+            continue
+        on_file.add(ref)
+        digest = hashlib.sha256(f"{view.id}:{ref}".encode()).hexdigest()
+        view = engine.attach_evidence(
+            view.id, type="activity_report", title=f"Activity report {ref}", sha256=digest,
+            size=1024, media_type="application/pdf",
+            effective_date=date.fromisoformat(str(record.get("actual_end"))),
+            reference=ref, validated=True, actor=ACTORS["team"],
+        )  # fmt: skip
+    return view
+
+
 def walk_to(
     engine: Engine,
     state: str,
@@ -141,7 +165,8 @@ def walk_to(
     (for ``record_activity``, over every record); an overridden ``country`` of ``submit``
     is built in (so version 2's institution id is one of that country). Later payloads
     follow the instance's data, so an overridden action plan is mobilised and recorded as
-    overridden.
+    overridden. Before ``implement`` on a version that takes evidence (3), the team
+    attaches each delivered activity's report as validated.
     Raises ``KeyError`` for a state not in :func:`paths` of that version.
     """
     if version is None:
@@ -155,6 +180,8 @@ def walk_to(
             body = {**(payload or {}), **extra} if payload is not None or extra else None
             actor = _actor(trigger, body, version)
             reason = _REASONS.get(trigger)
+            if trigger == "implement" and view is not None:
+                view = attach_reports(engine, view)
             if view is None:
                 view = engine.start(NAME, body, actor=actor, reason=reason, version=version)
             else:

@@ -14,6 +14,11 @@ Leaving the state cancels both. ``consulting_delegation`` keeps version 2's sile
 deadline only (its 7-day SLA is shorter than the way it ends). Version 2 requests in any
 state that is not final may migrate here (``MIGRATION_FROM_V2``, no data change); the
 migration schedules the escalations, counted from when the request entered its state.
+
+Version 3 declares an audit policy (:data:`~.audit_v3.AUDIT_V3`: corrections with four
+eyes, evidence, notes, effective time) and its ``implement`` also requires a validated
+activity report on file per delivered activity (``activity_reports_on_file``), so a
+version 2 request already implemented stays on version 2.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from pydantic import Field
 
 from engine import DeadlineDef, MigrationDef, StateDef, WorkflowDefinition
 from workflows.technical_assistance import workflow_v2 as v2
+from workflows.technical_assistance.audit_v3 import AUDIT_V3, implement_with_reports
+from workflows.technical_assistance.guards_evidence import ACTIVITY_REPORTS_GUARD
 
 __all__ = ["ESCALATED_STATES", "VERSION_V3", "SettingsV3", "definition_v3"]
 
@@ -66,12 +73,13 @@ def definition_v3(settings: Mapping[str, Any] | None = None) -> WorkflowDefiniti
         "then to the Commission.",
         roles=base.roles,
         states=tuple(_escalating(s, sla.get(s.name), further) for s in base.states),
-        transitions=base.transitions,
-        guards=base.guards,
+        transitions=implement_with_reports(base.transitions),
+        guards=(*base.guards, ACTIVITY_REPORTS_GUARD),
         settings={**base.settings, "commission_escalation_days": further},
         migrations=(MIGRATION_FROM_V2,),
         calendars=base.calendars,
         display=base.display,
+        audit=AUDIT_V3,
     )
 
 
