@@ -10,6 +10,9 @@ What happens around the write is plugged in by the composition root (:mod:`engin
 projections), ``after_commit`` callbacks run once the event is durable (hooks wake-up).
 """
 
+# long module: start, fire and their shared retry loop and body building stay together, so
+# a command's whole write path (decide, seal, schedule deadlines, hash, save) reads in one place.
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
