@@ -49,14 +49,19 @@ if TYPE_CHECKING:
     from engine.errors import (
         ConcurrencyConflict,
         EngineError,
+        EnvelopeInvalid,
+        ErasureConflict,
         GuardRejected,
         InstanceNotFound,
         IntegrityViolation,
         InvalidArgument,
+        InvalidCorrection,
+        InvalidEffectiveTime,
         InvalidPayload,
         MigrationBlocked,
         PermissionDenied,
         StorageUnavailable,
+        SubjectNotFound,
         TransitionNotAllowed,
         UnknownTrigger,
         UnknownWorkflow,
@@ -65,6 +70,7 @@ if TYPE_CHECKING:
     from engine.facade import Engine
     from engine.hooks.types import HookEvent, HookLag, HookStatus, ParkedEvent
     from engine.instance.views import Actor, AllowedReport, HistoryEntry, InstanceView, Refusal
+    from engine.privacy.status import SubjectStatus
     from engine.projection.page import Page
     from engine.projection.parking import ParkedProjectionEvent
     from engine.projection.runner import ProjectionStatus
@@ -101,6 +107,8 @@ _MODULES = {
     "engine.errors": (
         "ConcurrencyConflict",
         "EngineError",
+        "EnvelopeInvalid",
+        "ErasureConflict",
         "GuardRejected",
         "InstanceNotFound",
         "IntegrityViolation",
@@ -111,6 +119,7 @@ _MODULES = {
         "MigrationBlocked",
         "PermissionDenied",
         "StorageUnavailable",
+        "SubjectNotFound",
         "TransitionNotAllowed",
         "UnknownTrigger",
         "UnknownWorkflow",
@@ -124,6 +133,7 @@ _MODULES = {
     "engine.projection.page": ("Page",),
     "engine.projection.parking": ("ParkedProjectionEvent",),
     "engine.projection.runner": ("ProjectionStatus",),
+    "engine.privacy.status": ("SubjectStatus",),
 }
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}
 
@@ -141,6 +151,8 @@ __all__ = [
     "EmptyPayload",
     "Engine",
     "EngineError",
+    "EnvelopeInvalid",
+    "ErasureConflict",
     "Explanation",
     "ExportSummary",
     "FiredDeadline",
@@ -180,6 +192,8 @@ __all__ = [
     "StateDef",
     "StateDiff",
     "StorageUnavailable",
+    "SubjectNotFound",
+    "SubjectStatus",
     "TransitionDef",
     "TransitionNotAllowed",
     "UnknownTrigger",
