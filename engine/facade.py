@@ -20,7 +20,6 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from engine.audit.api import AuditMethods
 from engine.bootstrap import EngineParts, ProjectionMode, build
 from engine.commands import arguments as args
 from engine.commands.clock import Clock
@@ -55,7 +54,7 @@ MAX_WAIT = 86_400.0
 """The longest ``timeout`` a wait takes (a day)."""
 
 
-class Engine(PrivacyMethods, AuditMethods, AmendmentMethods):
+class Engine(PrivacyMethods, AmendmentMethods):
     """An open engine. Use :meth:`open`; close it (or use it as a context manager)."""
 
     def __init__(self, parts: EngineParts) -> None:
