@@ -7,6 +7,7 @@ the data, are opened field by field under that path, like the payload they amend
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from engine.privacy.reveal import Revealer, has_envelopes
@@ -45,7 +46,7 @@ def reveal_amendment(revealer: Revealer, iid: str, record: dict[str, Any]) -> di
     return result
 
 
-def _change(change: object, opened: Any) -> object:
+def _change(change: object, opened: Callable[[object], dict[str, Any]]) -> object:
     if not isinstance(change, dict) or not isinstance(change.get("field"), str):
         return change
     name = change["field"]
