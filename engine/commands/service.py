@@ -212,23 +212,19 @@ class CommandService:
     def save_all(self, aggs: Sequence[WorkflowInstance]) -> bool:
         """Record the pending events of ``aggs`` in one write transaction, all or none;
         ``False`` when another writer took one of their versions."""
-        kwargs: dict[str, InlineHook] = {}
+        hook: InlineHook | None = None
         with translate_errors("recording the event", self.label):
             events = [e for agg in aggs for e in agg.collect_events()]
             if self.inline is not None:
-                kwargs["inline_projection"] = self.inline(
-                    cast("Sequence[WorkflowInstance.Event]", events)
-                )
+                hook = self.inline(cast("Sequence[WorkflowInstance.Event]", events))
             try:
-                # The event store directly: Application.save adds protocol checks (~30 µs)
-                # and re-reads the store to snapshot; we snapshot from memory below.
-                recordings = self.app.events.put(events, **kwargs)
+                ids = self.app.record(events, hook)  # on SQLite: joins a group commit
             except Exception as exc:
                 if is_write_conflict(exc):
                     return False
                 raise
-            if recordings:
-                self.last_position = recordings[-1].notification.id
+            if ids:
+                self.last_position = max(self.last_position, ids[-1])
         # The events are durable from here on: nothing below may fail the command, or a
         # client would retry a command that was recorded and record it twice.
         for agg in aggs:
