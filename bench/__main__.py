@@ -25,6 +25,8 @@ Suites (full size / ``--quick`` size):
 * ``privacy``  the command path with vs without personal-data encryption (300 / 150 requests)
 * ``proofs``   tree heads, bundle size and proof time, head cost per command
                (100k and 1M events / 10k and 100k)
+* ``group``    group commit: 1, 2, 4 and 8 writer threads on one engine vs raw sqlite3,
+               synchronous FULL (320 requests x 7 steps, 3 rounds / 160 requests, 1 round)
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from bench import (
     command,
     console,
     deadlines,
+    group,
     hooks,
     peers,
     portfolio,
@@ -83,6 +86,7 @@ SUITES: dict[str, Callable[[bool], dict[str, Any]]] = {
         100 if quick else 1000,
     ),
     "privacy": lambda quick: privacy.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
+    "group": lambda quick: group.run(160 if quick else 320, 1 if quick else 3),
     "proofs": lambda quick: proofs.run(*((10_000, 100_000) if quick else (100_000, 1_000_000))),
 }
 
