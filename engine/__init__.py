@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         WorkingCalendar,
     )
     from engine.errors import (
+        BatchTooLarge,
         ConcurrencyConflict,
         EngineError,
         EnvelopeInvalid,
@@ -105,6 +106,7 @@ _MODULES = {
         "WorkingCalendar",
     ),
     "engine.errors": (
+        "BatchTooLarge",
         "ConcurrencyConflict",
         "EngineError",
         "EnvelopeInvalid",
@@ -141,6 +143,7 @@ __all__ = [
     "Actor",
     "AllowedReport",
     "AuditPolicy",
+    "BatchTooLarge",
     "BlockedDeadline",
     "ConcurrencyConflict",
     "DataUpcaster",

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 __all__ = [
+    "BatchTooLarge",
     "ConcurrencyConflict",
     "EngineError",
     "EnvelopeInvalid",
@@ -270,3 +271,10 @@ class InvalidEffectiveTime(InvalidArgument):
     or before the instance existed."""
 
     code = "invalid_effective_time"
+
+
+class BatchTooLarge(InvalidArgument):
+    """A command would take an ``engine.batch()`` past its limit (``limit``); it is not
+    staged, and nothing is written unless the batch ends normally."""
+
+    code = "batch_too_large"

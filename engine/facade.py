@@ -12,7 +12,8 @@ typed ``EngineError`` and writes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
@@ -22,10 +23,12 @@ from pydantic import BaseModel
 
 from engine.bootstrap import EngineParts, ProjectionMode, build
 from engine.commands import arguments as args
+from engine.commands.batch import MAX_BATCH, CommandBatch
 from engine.commands.clock import Clock
 from engine.commands.compiled import MAX_REASON_LENGTH
 from engine.commands.context import CommandContext, command_context, valid_actor
 from engine.commands.registry import WorkflowRegistry
+from engine.commands.service import CommandService
 from engine.corrections.api import AmendmentMethods
 from engine.definition.model import WorkflowDefinition
 from engine.errors import InvalidArgument
@@ -66,6 +69,7 @@ class Engine(PrivacyMethods, AmendmentMethods):
         self._audit = parts.audit
         self._privacy = parts.privacy
         self._closed = False
+        self._batch: ContextVar[CommandBatch | None] = ContextVar("socieux_batch", default=None)
 
     # ---------------------------------------------------------------- lifecycle
     @classmethod
@@ -170,7 +174,7 @@ class Engine(PrivacyMethods, AmendmentMethods):
             args.check_int("version", version, minimum=1)
         if instance_id is not None and not isinstance(instance_id, UUID):
             raise InvalidArgument("instance_id must be a UUID", argument="instance_id")
-        return self._privacy.reveal_view(self._commands.start(
+        return self._privacy.reveal_view(self._writer().start(
             workflow, data, actor=actor, reason=reason, trigger=trigger, version=version,
             correlation_id=correlation_id, causation_id=causation_id, instance_id=instance_id,
             effective_at=_effective(effective_at),
@@ -203,11 +207,42 @@ class Engine(PrivacyMethods, AmendmentMethods):
         _check_reason(reason)
         if expected_version is not None:
             args.check_int("expected_version", expected_version)
-        return self._privacy.reveal_view(self._commands.fire(
+        return self._privacy.reveal_view(self._writer().fire(
             self._reader.id(instance_id), trigger, data, actor=actor, reason=reason,
             expected_version=expected_version, correlation_id=correlation_id,
             causation_id=causation_id, effective_at=_effective(effective_at),
         ))  # fmt: skip
+
+    @contextmanager
+    def batch(self, *, limit: int = MAX_BATCH) -> Iterator[None]:
+        """Record the ``start`` and ``fire`` calls of this block together, all or none.
+
+        Commands inside decide against the batch's own view (a second command on an
+        instance sees the first) and are recorded in one transaction when the block ends.
+        An exception leaving the block writes nothing; a refused command the host catches
+        inside stages nothing and the batch goes on. ``ConcurrencyConflict`` at the end
+        (nothing written) if another writer moved one of the instances meanwhile; the
+        command past ``limit`` (at most 10,000) raises ``BatchTooLarge``. The batch
+        belongs to the calling thread (or task); reads inside it see the store, not the
+        batch; batches do not nest. See docs/group-commit.md.
+        """
+        args.check_int("limit", limit, minimum=1, maximum=MAX_BATCH)
+        if self._batch.get() is not None:
+            raise InvalidArgument("batches do not nest", argument="batch")
+        batch = CommandBatch(self._commands, limit)
+        token = self._batch.set(batch)
+        try:
+            yield
+        except BaseException:
+            batch.abort()
+            raise
+        finally:
+            self._batch.reset(token)
+        batch.commit()
+
+    def _writer(self) -> CommandService:
+        batch = self._batch.get()
+        return self._commands if batch is None else batch.commands
 
     @staticmethod
     def context(
