@@ -1,9 +1,9 @@
 """Group commit: the writes waiting at one moment share one transaction and one fsync.
 
 A command hands its events (already encoded) to :meth:`GroupCommit.record` and waits. The
-first waiter that finds no leader becomes the leader: it takes every write queued at that
-moment (up to :data:`MAX_GROUP`), opens one write transaction on the pool's writer
-connection (``BEGIN IMMEDIATE``), writes each under its own ``SAVEPOINT`` (the events, then
+first waiter that finds no leader becomes the leader: it takes the pool's writer connection,
+then every write queued at that moment (up to :data:`MAX_GROUP`), opens one write
+transaction (``BEGIN IMMEDIATE``), writes each under its own ``SAVEPOINT`` (the events, then
 its inline hook: read models, positions, the deadline table), and commits once. Each
 caller returns only after that commit, with its notification ids, so a returned command
 is durable and the instance cache only ever sees durable events.
@@ -35,7 +35,7 @@ from eventsourcing.persistence import PersistenceError, StoredEvent
 if TYPE_CHECKING:
     from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
-__all__ = ["MAX_GROUP", "GroupCommit", "GroupWriteFailed", "Write"]
+__all__ = ["MAX_GROUP", "GroupCommit", "GroupStats", "GroupWriteFailed", "Write"]
 
 MAX_GROUP = 256
 """The most writes one transaction takes; later arrivals wait for the next group."""
@@ -59,6 +59,18 @@ class Write:
     done: bool = False
 
 
+@dataclass
+class GroupStats:
+    """What one engine's group commit did so far (for tests and benchmarks)."""
+
+    transactions: int = 0
+    """Write transactions committed or attempted."""
+    writes: int = 0
+    """Writes they carried (a command's event, a batch, a correction, ...)."""
+    largest: int = 0
+    """The most writes one transaction carried."""
+
+
 class GroupCommit:
     """Leader/follower group commit over a SQLite application recorder (one per engine)."""
 
@@ -68,6 +80,12 @@ class GroupCommit:
         self._queue: list[Write] = []
         self._leading = False
         self._cond = threading.Condition(threading.Lock())
+        self.stats = GroupStats()
+
+    def queued(self) -> int:
+        """How many writes wait for the next transaction now."""
+        with self._cond:
+            return len(self._queue)
 
     def record(self, stored: Sequence[StoredEvent], hook: Hook | None = None) -> list[int]:
         """Write ``stored`` in the next group; its notification ids once it is durable.
@@ -86,10 +104,8 @@ class GroupCommit:
                 if write.done:
                     break
                 self._leading = True
-                group = self._queue[: self._max]
-                del self._queue[: self._max]
             try:
-                self._commit(group)
+                self._lead()
             finally:
                 with self._cond:
                     self._leading = False
@@ -99,12 +115,18 @@ class GroupCommit:
         assert write.ids is not None
         return write.ids
 
-    def _commit(self, group: list[Write]) -> None:
-        """One transaction for ``group``; sets every write's outcome, then marks it done."""
+    def _lead(self) -> None:
+        """Take the writer connection, then every write queued by then, and commit them.
+
+        The group is taken only once the connection is held: the writes that arrive while
+        the leader waits for it (another group of this engine's, a read-model write, or
+        another process's transaction) join this group."""
         pool = self._recorder.datastore.pool
+        group: list[Write] = []
         try:
             conn = pool.get_connection(is_writer=True)
             try:
+                group = self._take()
                 cur = conn.cursor()
                 cur.execute("BEGIN IMMEDIATE")
                 try:
@@ -117,16 +139,30 @@ class GroupCommit:
             finally:
                 pool.put_connection(conn)
         except BaseException as exc:
+            group = group or self._take()
             for write in group:
                 if write.error is None:
                     write.ids = None
                     write.error = _group_error(exc)
-            raise_now = not isinstance(exc, Exception)
-            _finish(group)
-            if raise_now:  # KeyboardInterrupt, SystemExit: the leader's thread stops
+            self._finish(group)
+            if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: stop here
                 raise
             return
-        _finish(group)
+        self._finish(group)
+
+    def _take(self) -> list[Write]:
+        with self._cond:
+            group = self._queue[: self._max]
+            del self._queue[: self._max]
+        return group
+
+    def _finish(self, group: list[Write]) -> None:
+        with self._cond:
+            self.stats.transactions += 1
+            self.stats.writes += len(group)
+            self.stats.largest = max(self.stats.largest, len(group))
+            for write in group:
+                write.done = True
 
     def _one(self, cur: SQLiteCursor, write: Write) -> None:
         """Insert one write under a savepoint; on its own failure, undo only it."""
@@ -154,8 +190,3 @@ def _group_error(exc: BaseException) -> BaseException:
     error = GroupWriteFailed(f"the group's write transaction failed: {detail}")
     error.__cause__ = exc
     return error
-
-
-def _finish(group: list[Write]) -> None:
-    for write in group:
-        write.done = True
