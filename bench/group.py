@@ -33,6 +33,8 @@ VS_ONE_WRITER = 3.0
 VS_SQLITE3 = 1.0
 """8 threads / raw sqlite3 one transaction per step, at least."""
 
+_per_txn: dict[int, list[float]] = {}
+
 
 def _walk(engine: Engine, ids: list[UUID], barrier: threading.Barrier, errors: list[str]) -> None:
     barrier.wait()
@@ -54,6 +56,9 @@ def _engine(requests: int, threads: int, mode: str) -> tuple[float, int]:
     ):  # fmt: skip
         ids = start_requests(engine, requests)
         engine.catch_up_projections()
+        group = engine.application.group
+        assert group is not None
+        txns, writes = group.stats.transactions, group.stats.writes
         barrier = threading.Barrier(threads + 1)
         errors: list[str] = []
         workers = [
@@ -67,6 +72,8 @@ def _engine(requests: int, threads: int, mode: str) -> tuple[float, int]:
         for w in workers:
             w.join()
         seconds = time.perf_counter() - t0
+        done = group.stats.transactions - txns
+        _per_txn.setdefault(threads, []).append((group.stats.writes - writes) / max(done, 1))
         if errors:
             raise RuntimeError(f"{len(errors)} thread(s) failed: {errors[0]}")
         final = {engine.get(i).version for i in ids}
@@ -82,6 +89,7 @@ def _sqlite3(requests: int) -> tuple[float, int]:
 
 def run(requests: int, rounds: int, mode: str = "catchup") -> dict[str, Any]:
     """``requests`` requests x 7 steps per system, ``rounds`` interleaved rounds."""
+    _per_txn.clear()
     systems = {f"engine_{t}_threads": (lambda t=t: _engine(requests, t, mode)) for t in THREADS}
     systems["sqlite3_one_txn_per_step"] = lambda: _sqlite3(requests)
     rates = side_by_side(systems, rounds)
@@ -103,6 +111,9 @@ def run(requests: int, rounds: int, mode: str = "catchup") -> dict[str, Any]:
         "events_per_s": {name: round(median(r)) for name, r in rates.items()},
         "events_per_s_by_round": {name: [round(x) for x in r] for name, r in rates.items()},
         "ratios": ratios,
+        "commands_per_transaction": {
+            f"engine_{t}_threads": round(median(v), 2) for t, v in sorted(_per_txn.items())
+        },
         "targets": {
             "engine_8_vs_1": f"{vs_one:.2f}x (target >= {VS_ONE_WRITER}x): "
             + ("met" if vs_one >= VS_ONE_WRITER else "not met"),
