@@ -11,12 +11,13 @@
   that path guarantees and eventsourcing's own function (``es_insert_events_uuid``) drops:
   it takes ``LOCK TABLE ... IN EXCLUSIVE MODE`` first, so notification ids are committed
   in order and a reader tailing the log never passes over an id committed later. It
-  then sends ``pg_notify`` on the store's events channel with the last id
-  (:mod:`engine.persistence.notify`). With an ``inline_projection`` hook the call runs in
-  a transaction with the hook's writes. The function is created (or replaced, when its
-  body differs: an older engine's database) each time the store opens, under the
-  engine's DDL advisory lock (:mod:`engine.persistence.schema`), so concurrent opens take
-  turns and an unchanged function is never rewritten.
+  then sends ``pg_notify`` on the store's events channel (its second argument; ``NULL``
+  with ``notify=off``) with the last id (:mod:`engine.persistence.notify`). With an
+  ``inline_projection`` hook the call runs in a transaction with the hook's writes. The
+  function is created (or replaced, when its body differs: an older engine's database)
+  each time the store opens, under the engine's DDL advisory lock
+  (:mod:`engine.persistence.schema`), so concurrent opens take turns and an unchanged
+  function is never rewritten.
 * ``db_functions=off`` keeps eventsourcing's pipelined transaction (same lock, an
   empty notification); ``notify=off`` sends none (and nothing listens).
 """
@@ -24,11 +25,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.persistence import ApplicationRecorder, ProgrammingError, StoredEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresFactory
-from eventsourcing.utils import Environment, EnvType, strtobool
+from eventsourcing.utils import Environment, EnvType, retry, strtobool
 from psycopg import sql
 
 from engine.persistence.notify import DEFAULT_FALLBACK_POLL, Wakeups, channel
@@ -79,19 +87,21 @@ class EngineRecorder(PostgresApplicationRecorder):
         self.notify = notify
         self.channel_name = channel(datastore.schema, "events")
         self.pg_function_name_insert_events = INSERT_FUNCTION
-        self.sql_invoke_pg_function_insert_events = sql.SQL("SELECT * FROM {}.{}(%s)").format(
+        self.sql_invoke_pg_function_insert_events = sql.SQL("SELECT * FROM {}.{}(%s, %s)").format(
             sql.Identifier(datastore.schema), sql.Identifier(INSERT_FUNCTION)
         )
         # eventsourcing's own function is not created: ours replaces its statement.
         del self.sql_create_statements[self.create_insert_function_statement_index]
 
     def _function_body(self, sequence: str) -> str:
+        """The body: the same in every process (the channel is an argument, ``NULL`` with
+        ``notify=off``), so processes with different settings never rewrite it."""
         table = sql.Identifier(self.datastore.schema, self.events_table_name).as_string(None)
         notify = (
-            f"    PERFORM pg_notify({sql.Literal(self.channel_name).as_string(None)}, "
+            "    IF channel IS NOT NULL THEN\n"
+            "        PERFORM pg_notify(channel, "
             f"currval({sql.Literal(sequence).as_string(None)}::regclass)::text);\n"
-            if self.notify
-            else ""
+            "    END IF;\n"
         )
         return (
             "\nBEGIN\n"
@@ -125,7 +135,8 @@ class EngineRecorder(PostgresApplicationRecorder):
             return
         curs.execute(
             sql.SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{name}(events {schema}.{event}[]) "
+                "CREATE OR REPLACE FUNCTION {schema}.{name}"
+                "(events {schema}.{event}[], channel text) "
                 "RETURNS SETOF bigint LANGUAGE plpgsql AS {body}"
             ).format(
                 schema=sql.Identifier(schema),
@@ -136,23 +147,35 @@ class EngineRecorder(PostgresApplicationRecorder):
             prepare=False,
         )
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as eventsourcing
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """Record ``stored_events``: by the insert function, with any inline hook in its
-        transaction (``db_functions=on``), or by eventsourcing's pipelined transaction."""
-        hook = kwargs.get("inline_projection")
-        if not self.datastore.enable_db_functions or hook is None or not stored_events:
+        """Record ``stored_events``: by the insert function in autocommit, or in a
+        transaction with an inline hook's writes (``db_functions=on``); by eventsourcing's
+        pipelined transaction (``db_functions=off``)."""
+        if not self.datastore.enable_db_functions or not stored_events:
             recorded: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
             return recorded
-        events = [
-            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-            for e in stored_events
-        ]
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            curs.execute(self.sql_invoke_pg_function_insert_events, (events,), prepare=True)
+        hook = kwargs.get("inline_projection")
+        params = (
+            [
+                self.construct_pg_stored_event(
+                    e.originator_id, e.originator_version, e.topic, e.state
+                )
+                for e in stored_events
+            ],
+            self.channel_name if self.notify else None,
+        )
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction() if hook is not None else nullcontext(),
+            conn.cursor() as curs,
+        ):
+            curs.execute(self.sql_invoke_pg_function_insert_events, params, prepare=True)
             ids = [int(r[INSERT_FUNCTION]) for r in curs.fetchall()]
-            hook(_Placeholders(curs), ids)
+            if hook is not None:
+                hook(_Placeholders(curs), ids)
         return ids
 
     def _notify_channel(self, curs: psycopg.Cursor[DictRow]) -> None:
