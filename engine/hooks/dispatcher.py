@@ -1,9 +1,11 @@
 """Hooks: host code that reacts to recorded events, at least once, after commit.
 
 ``engine.subscribe(handler, name="mailer", triggers=["approve"])`` registers a handler.
-A dispatcher thread reads the log after each commit (and polls, for other processes'
-commits), calls the handler with each matching event in log order, and then stores the
-subscriber's position in ``socieux_subscriptions``. So:
+A dispatcher thread reads the log after each commit of this engine and, on PostgreSQL,
+when another process's commit notifies the store's channel (:mod:`engine.persistence.notify`;
+it also polls every ``fallback_poll`` seconds, and every ``poll`` seconds while the
+listener is down or on SQLite), calls the handler with each matching event in log order,
+and then stores the subscriber's position in ``socieux_subscriptions``. So:
 
 * **After commit**: a handler only ever sees recorded events, and never runs inside (or
   delays) the command that recorded them.
@@ -40,6 +42,7 @@ from engine.hooks.lease import Leases
 from engine.hooks.store import SubscriberStore
 from engine.hooks.types import HookEvent, HookLag, HookStatus, ParkedEvent, Subscription
 from engine.logs import get_logger
+from engine.persistence.notify import wakeups_of
 from engine.persistence.sql import SqlStore
 from engine.persistence.store import EngineApplication
 
@@ -54,6 +57,7 @@ class HookDispatcher:
 
     def __init__(self, app: EngineApplication, sql: SqlStore, *, poll: float = 0.5) -> None:
         self._poll = poll
+        self._wakeups = wakeups_of(app)
         self._subs: dict[str, Subscription] = {}
         self._store = SubscriberStore(sql)
         self._leases = Leases(sql, self._store.subscriptions)
@@ -120,6 +124,13 @@ class HookDispatcher:
         return self._delivery.head()
 
     def _run(self) -> None:
+        self._wakeups.add("events", self._wake.set)
+        try:
+            self._loop()
+        finally:
+            self._wakeups.discard("events", self._wake.set)
+
+    def _loop(self) -> None:
         while not self._stop.is_set():
             try:
                 done = sum(self._deliver_if_subscribed(sub) for sub in list(self._subs.values()))
@@ -128,7 +139,7 @@ class HookDispatcher:
                 self._leases.clear()
                 done = 0
             if done == 0:
-                self._wake.wait(self._poll)
+                self._wake.wait(self._wakeups.poll(self._poll))
                 self._wake.clear()
             if done < PAGE:
                 # Not a backlog: let commits gather, so a busy writer costs one position

@@ -8,7 +8,10 @@
 
 SQLite runs with ``synchronous=FULL`` unless the URL says ``?synchronous=normal``
 (faster; a power cut may lose the last commits, never corrupt the file).
-PostgreSQL connection settings are built here, once (:func:`postgres_connect_kwargs`).
+PostgreSQL connection settings are built here, once (:func:`postgres_connect_kwargs`);
+PostgreSQL URLs also take ``db_functions=on|off`` (the insert function, default on),
+``notify=on|off`` (LISTEN/NOTIFY wake-ups, default on) and ``fallback_poll=SECONDS``
+(default 5; see :mod:`engine.persistence.notify`).
 """
 
 from __future__ import annotations
@@ -125,7 +128,8 @@ LIBPQ_PARAMETERS = frozenset(
 )  # fmt: skip
 """libpq connection parameters a PostgreSQL URL may carry: passed through to every
 connection (events, read models, schema creation)."""
-_PG_OWN = frozenset({"schema", "pool_size", "key_file"})
+_PG_OWN = frozenset({"schema", "pool_size", "key_file", "db_functions", "notify", "fallback_poll"})
+_ON_OFF = {"on": "y", "off": "n"}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
@@ -171,13 +175,21 @@ def _postgres_config(url: str, parts: SplitResult, query: dict[str, str]) -> Sto
         raise _bad(url, "the port is not a number") from None
     unknown = sorted(set(query) - LIBPQ_PARAMETERS - _PG_OWN)
     if unknown:
-        raise _bad(url, f"unknown parameter(s) {', '.join(unknown)} (libpq's, schema, pool_size)")
+        raise _bad(
+            url,
+            f"unknown parameter(s) {', '.join(unknown)} (libpq's, schema, pool_size, "
+            "db_functions, notify, fallback_poll)",
+        )
     schema = query.get("schema", "")
     if schema and not _IDENTIFIER.fullmatch(schema):
         raise _bad(url, "schema must be an identifier: letters, digits and _, not first a digit")
     if not query.get("pool_size", "5").isdigit() or not query.get("connect_timeout", "5").isdigit():
         raise _bad(url, "pool_size and connect_timeout must be whole numbers")
     libpq = {k: v for k, v in query.items() if k in LIBPQ_PARAMETERS - {"connect_timeout"}}
+    switches = {k: query.get(k, "on").lower() for k in ("db_functions", "notify")}
+    if any(v not in _ON_OFF for v in switches.values()):
+        raise _bad(url, "db_functions and notify must be on or off")
+    fallback = _fallback_poll(url, query.get("fallback_poll", "5"))
     env = {
         "PERSISTENCE_MODULE": "engine.persistence.postgres:Factory",
         "POSTGRES_DBNAME": dbname,
@@ -190,9 +202,22 @@ def _postgres_config(url: str, parts: SplitResult, query: dict[str, str]) -> Sto
         "POSTGRES_POOL_SIZE": query.get("pool_size", "5"),
         KEY_FILE: query.get("key_file", ""),
         "SOCIEUX_LIBPQ": json.dumps(libpq, sort_keys=True),
+        "POSTGRES_ENABLE_DB_FUNCTIONS": _ON_OFF[switches["db_functions"]],
+        "SOCIEUX_PG_NOTIFY": _ON_OFF[switches["notify"]],
+        "SOCIEUX_PG_FALLBACK_POLL": fallback,
     }
     label = f"postgresql://{env['POSTGRES_USER']}@{parts.hostname}:{port}/{dbname}"
     return StoreConfig("postgresql", env, label + (f"?schema={schema}" if schema else ""))
+
+
+def _fallback_poll(url: str, value: str) -> str:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0.01 <= seconds <= 3600:
+        raise _bad(url, "fallback_poll must be a number of seconds from 0.01 to 3600")
+    return repr(seconds)
 
 
 def postgres_connect_kwargs(env: dict[str, str]) -> dict[str, str | int]:

@@ -1,3 +1,4 @@
+# long module: the three projection modes and their wake-ups share one runner's positions
 """Runs projections: inline in the command's transaction, by catch-up, or as a worker.
 
 Positions live in ``socieux_projection_positions`` (one row per projection) and are
@@ -16,6 +17,12 @@ once and resumable after a crash.
   projections behind, the hook first catches up inside the same write-locked transaction.
 * ``worker``: a separate process (``socieux projections run``) catches up; use
   :meth:`wait_for` for read-your-writes.
+
+On PostgreSQL the worker loop sleeps until a commit notifies the store's events channel,
+and :meth:`wait_for` until a catch-up notifies the positions channel (each catch-up batch
+sends its new position in its own transaction); both still re-read every
+``fallback_poll`` seconds, and poll as before while the listener is down
+(:mod:`engine.persistence.notify`).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from pydantic import BaseModel, ConfigDict
 from engine.errors import EngineError
 from engine.instance.aggregate import WorkflowInstance
 from engine.logs import get_logger
+from engine.persistence.notify import wakeups_of
 from engine.persistence.sql import Cursor, SqlStore
 from engine.persistence.store import EngineApplication
 from engine.projection.parking import Parking
@@ -93,6 +101,12 @@ class ProjectionRunner:
         self._topics = {t for p in self.projections for t in p.topics}
         self._pos = sql.table(POSITIONS_TABLE)
         self.parking = Parking(sql)
+        self._wakeups = wakeups_of(app)
+        self._moved = (
+            self._wakeups.channels["positions"]
+            if self._wakeups.enabled and sql.dialect == "postgres"
+            else None
+        )
         self.hidden: frozenset[str] = frozenset()
         """Definition hashes whose events no projection sees (the engine's own workflows)."""
 
@@ -134,6 +148,8 @@ class ProjectionRunner:
 
     def _advance(self, cur: Cursor, position: int) -> None:
         cur.execute(f"UPDATE {self._pos} SET position = ? WHERE position < ?", (position, position))
+        if self._moved is not None:  # delivered at commit: wakes wait_for in any process
+            cur.execute("SELECT pg_notify(?, ?)", (self._moved, str(position)))
 
     def head(self) -> int:
         """The highest notification id in the log (0 when empty)."""
@@ -265,21 +281,40 @@ class ProjectionRunner:
                     cur.execute(f"ANALYZE {p.t(table)}")
         return done
 
+    def _lowest(self, position: int) -> int:
+        with self._sql.read() as cur:
+            return min(self._positions(cur).values(), default=position)
+
     def wait_for(self, position: int, *, timeout: float = 10.0, poll: float = 0.05) -> None:
         """Block until every projection has applied ``position`` (``ProjectionLag`` if not)."""
         deadline = time.monotonic() + timeout
-        while True:
-            with self._sql.read() as cur:
-                lowest = min(self._positions(cur).values(), default=position)
-            if lowest >= position:
-                return
-            if time.monotonic() >= deadline:
-                msg = f"projections are at {lowest}, not {position}, after {timeout}s"
-                raise ProjectionLag(msg, position=position, reached=lowest)
-            time.sleep(poll)
+        if self._lowest(position) >= position:
+            return
+        with self._wakeups.event("positions") as moved:
+            while True:
+                moved.clear()
+                lowest = self._lowest(position)
+                if lowest >= position:
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    msg = f"projections are at {lowest}, not {position}, after {timeout}s"
+                    raise ProjectionLag(msg, position=position, reached=lowest)
+                moved.wait(min(left, self._wakeups.poll(poll)))
 
     def run_forever(self, *, poll: float = 0.2, stop: Callable[[], bool] = lambda: False) -> None:
-        """The worker loop: catch up, then poll for new events until ``stop()``."""
-        while not stop():
-            if self.catch_up() == 0:
-                time.sleep(poll)
+        """The worker loop: catch up, then wait for new events until ``stop()``.
+
+        ``stop`` is asked every ``poll`` seconds; the log is read again when a commit
+        notifies (PostgreSQL), else every ``poll`` seconds (every ``fallback_poll`` seconds
+        while the listener is up).
+        """
+        with self._wakeups.event("events") as woken:
+            while not stop():
+                woken.clear()
+                if self.catch_up() != 0:
+                    continue
+                until = time.monotonic() + self._wakeups.poll(poll)
+                while not woken.wait(min(poll, max(0.0, until - time.monotonic()))):
+                    if stop() or time.monotonic() >= until:
+                        break
