@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 __all__ = [
+    "CommandIdReused",
     "ConcurrencyConflict",
     "EngineError",
     "EnvelopeInvalid",
@@ -24,6 +25,8 @@ __all__ = [
     "InvalidPayload",
     "MigrationBlocked",
     "PermissionDenied",
+    "ReplicaInvalid",
+    "ReplicaLag",
     "StorageUnavailable",
     "SubjectNotFound",
     "TransitionNotAllowed",
@@ -235,6 +238,27 @@ class StorageUnavailable(EngineError, OSError):
     """The database URL is invalid or the database cannot be reached or written."""
 
     code = "storage_unavailable"
+
+
+class ReplicaInvalid(StorageUnavailable):
+    """A replica URL given at open is not a usable replica of the primary: it is itself a
+    primary, it cannot be reached, or it replicates another cluster or database."""
+
+    code = "replica_invalid"
+
+
+class ReplicaLag(StorageUnavailable):
+    """A read that waits for its writes timed out: the replica had not replayed the
+    primary's commit (``waited_for``, ``replayed``: WAL positions) in time."""
+
+    code = "replica_lag"
+
+
+class CommandIdReused(EngineError, ValueError):
+    """A ``command_id`` already recorded for a different command (another trigger, actor,
+    workflow or instance): a retry must repeat the same command."""
+
+    code = "command_id_reused"
 
 
 class InvalidCorrection(EngineError, ValueError):

@@ -25,6 +25,7 @@ from engine.commands import arguments as args
 from engine.commands.clock import Clock
 from engine.commands.compiled import MAX_REASON_LENGTH
 from engine.commands.context import CommandContext, command_context, valid_actor
+from engine.commands.idempotency import check_command_id
 from engine.commands.registry import WorkflowRegistry
 from engine.corrections.api import AmendmentMethods
 from engine.definition.model import WorkflowDefinition
@@ -154,12 +155,15 @@ class Engine(PrivacyMethods, AmendmentMethods):
         causation_id: str | None = None,
         instance_id: UUID | None = None,
         effective_at: datetime | None = None,
+        command_id: UUID | str | None = None,
     ) -> InstanceView:
         """Create an instance of ``workflow`` by firing its start trigger.
 
         ``actor``, ``correlation_id`` and ``causation_id`` default to what
         :meth:`context` bound; an actor is required one way or the other.
         ``effective_at``: when the fact happened, if not now (see ``docs/audit.md``).
+        ``command_id``: an idempotency key; sent again, the command returns the instance
+        it created and writes nothing (see ``docs/deployment.md``).
         """
         args.check_str("workflow", workflow)
         data = args.check_mapping("data", data)
@@ -173,7 +177,7 @@ class Engine(PrivacyMethods, AmendmentMethods):
         return self._privacy.reveal_view(self._commands.start(
             workflow, data, actor=actor, reason=reason, trigger=trigger, version=version,
             correlation_id=correlation_id, causation_id=causation_id, instance_id=instance_id,
-            effective_at=_effective(effective_at),
+            effective_at=_effective(effective_at), command_id=check_command_id(command_id),
         ))  # fmt: skip
 
     def fire(
@@ -188,6 +192,7 @@ class Engine(PrivacyMethods, AmendmentMethods):
         correlation_id: str | None = None,
         causation_id: str | None = None,
         effective_at: datetime | None = None,
+        command_id: UUID | str | None = None,
     ) -> InstanceView:
         """Fire ``trigger`` on an instance; returns the new view.
 
@@ -197,6 +202,8 @@ class Engine(PrivacyMethods, AmendmentMethods):
         ``effective_at``: when the fact happened (a mission's date), beside the recorded
         time; guards still decide on the recorded time. Beyond the workflow's tolerance in
         the future, or before the instance existed: ``InvalidEffectiveTime``.
+        ``command_id``: an idempotency key; a command sent again with it returns the view
+        it recorded and writes nothing; on another command, ``CommandIdReused``.
         """
         args.check_str("trigger", trigger)
         data = args.check_mapping("data", data)
@@ -207,6 +214,7 @@ class Engine(PrivacyMethods, AmendmentMethods):
             self._reader.id(instance_id), trigger, data, actor=actor, reason=reason,
             expected_version=expected_version, correlation_id=correlation_id,
             causation_id=causation_id, effective_at=_effective(effective_at),
+            command_id=check_command_id(command_id),
         ))  # fmt: skip
 
     @staticmethod
