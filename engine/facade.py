@@ -78,6 +78,9 @@ class Engine(PrivacyMethods, AmendmentMethods):
         projections: Iterable[Projection] | None = None,
         clock: Clock | None = None,
         projection_mode: ProjectionMode | None = None,
+        replicas: Sequence[str] | None = None,
+        read_your_writes: bool = False,
+        replica_timeout: float = 5.0,
     ) -> Engine:
         """Open the store at ``url`` (default ``$SOCIEUX_DB`` or ``sqlite:///socieux.db``).
 
@@ -89,16 +92,33 @@ class Engine(PrivacyMethods, AmendmentMethods):
         projected in each command's own transaction; about half the write throughput,
         measured in docs/benchmarks.md) or ``worker`` (SQLite or PostgreSQL, with a
         separate ``socieux projections run`` process and :meth:`wait_for`).
+        ``replicas``: URLs of PostgreSQL streaming replicas of ``url``; commands go to
+        ``url``, reads to the replicas (a :class:`~engine.replicated.ReplicatedEngine`),
+        with ``read_your_writes`` waiting up to ``replica_timeout`` seconds for a replica
+        to replay this engine's commands (``ReplicaLag``); a replica that is a primary,
+        unreachable, or of another database raises ``ReplicaInvalid``. See
+        ``docs/deployment.md``.
         Raises ``StorageUnavailable`` for a bad URL or an unreachable database.
         """
+        chosen_workflows = None if workflows is None else list(workflows)
+        chosen = None if projections is None else list(projections)
+        if replicas is not None:
+            args.check_number("replica_timeout", replica_timeout, maximum=MAX_WAIT)
         parts = build(
             url,
-            workflows=workflows,
-            projections=projections,
+            workflows=chosen_workflows,
+            projections=chosen,
             clock=clock,
             projection_mode=projection_mode,
         )
-        return cls(parts)
+        if replicas is None:
+            return cls(parts)
+        from engine.replicated import open_replicated
+
+        return open_replicated(
+            parts, replicas, workflows=chosen_workflows, projections=chosen, clock=clock,
+            read_your_writes=bool(read_your_writes), timeout=replica_timeout,
+        )  # fmt: skip
 
     def close(self) -> None:
         """Release connections. Safe to call twice."""
