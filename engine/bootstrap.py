@@ -36,7 +36,7 @@ from engine.projection.runner import ProjectionRunner
 from engine.projection.service import ProjectionService
 from engine.queries.reads import Reader
 
-__all__ = ["EngineParts", "ProjectionMode", "build"]
+__all__ = ["EngineParts", "ProjectionMode", "build", "build_from"]
 
 ProjectionMode = Literal["catchup", "inline", "worker"]
 _MODES: dict[str, frozenset[str]] = {
@@ -73,6 +73,24 @@ def build(
 ) -> EngineParts:
     """Open the stores and wire the parts (see :meth:`engine.Engine.open`)."""
     config = parse_url(url or os.environ.get("SOCIEUX_DB") or DEFAULT_URL)
+    return build_from(
+        config,
+        workflows=workflows,
+        projections=projections,
+        clock=clock,
+        projection_mode=projection_mode,
+    )
+
+
+def build_from(
+    config: StoreConfig,
+    *,
+    workflows: Iterable[WorkflowDefinition] | None,
+    projections: Iterable[Projection] | None,
+    clock: Clock | None,
+    projection_mode: str | None,
+) -> EngineParts:
+    """:func:`build` for a parsed URL (a replica's read-only configuration, say)."""
     mode = _projection_mode(config, projection_mode)
     registry = WorkflowRegistry(load_entry_points() if workflows is None else workflows)
     chosen = load_projection_entry_points() if projections is None else list(projections)

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "BatchTooLarge",
+    "CommandIdReused",
     "ConcurrencyConflict",
     "EngineError",
     "EnvelopeInvalid",
@@ -25,6 +26,8 @@ __all__ = [
     "InvalidPayload",
     "MigrationBlocked",
     "PermissionDenied",
+    "ReplicaInvalid",
+    "ReplicaLag",
     "StorageUnavailable",
     "SubjectNotFound",
     "TransitionNotAllowed",
@@ -236,6 +239,27 @@ class StorageUnavailable(EngineError, OSError):
     """The database URL is invalid or the database cannot be reached or written."""
 
     code = "storage_unavailable"
+
+
+class ReplicaInvalid(StorageUnavailable):
+    """A replica URL given at open is not a usable replica of the primary: it is itself a
+    primary, it cannot be reached, or it replicates another cluster or database."""
+
+    code = "replica_invalid"
+
+
+class ReplicaLag(StorageUnavailable):
+    """A read that waits for its writes timed out: the replica had not replayed the
+    primary's commit (``waited_for``, ``replayed``: WAL positions) in time."""
+
+    code = "replica_lag"
+
+
+class CommandIdReused(EngineError, ValueError):
+    """A ``command_id`` already recorded for a different command (another trigger, actor,
+    workflow or instance): a retry must repeat the same command."""
+
+    code = "command_id_reused"
 
 
 class InvalidCorrection(EngineError, ValueError):

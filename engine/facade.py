@@ -27,6 +27,7 @@ from engine.commands.batch import MAX_BATCH, CommandBatch
 from engine.commands.clock import Clock
 from engine.commands.compiled import MAX_REASON_LENGTH
 from engine.commands.context import CommandContext, command_context, valid_actor
+from engine.commands.idempotency import check_command_id
 from engine.commands.registry import WorkflowRegistry
 from engine.commands.service import CommandService
 from engine.corrections.api import AmendmentMethods
@@ -81,6 +82,9 @@ class Engine(PrivacyMethods, AmendmentMethods):
         projections: Iterable[Projection] | None = None,
         clock: Clock | None = None,
         projection_mode: ProjectionMode | None = None,
+        replicas: Sequence[str] | None = None,
+        read_your_writes: bool = False,
+        replica_timeout: float = 5.0,
     ) -> Engine:
         """Open the store at ``url`` (default ``$SOCIEUX_DB`` or ``sqlite:///socieux.db``).
 
@@ -92,16 +96,33 @@ class Engine(PrivacyMethods, AmendmentMethods):
         projected in each command's own transaction; about half the write throughput,
         measured in docs/benchmarks.md) or ``worker`` (SQLite or PostgreSQL, with a
         separate ``socieux projections run`` process and :meth:`wait_for`).
+        ``replicas``: URLs of PostgreSQL streaming replicas of ``url``; commands go to
+        ``url``, reads to the replicas (a :class:`~engine.replicated.ReplicatedEngine`),
+        with ``read_your_writes`` waiting up to ``replica_timeout`` seconds for a replica
+        to replay this engine's commands (``ReplicaLag``); a replica that is a primary,
+        unreachable, or of another database raises ``ReplicaInvalid``. See
+        ``docs/deployment.md``.
         Raises ``StorageUnavailable`` for a bad URL or an unreachable database.
         """
+        chosen_workflows = None if workflows is None else list(workflows)
+        chosen = None if projections is None else list(projections)
+        if replicas is not None:
+            args.check_number("replica_timeout", replica_timeout, maximum=MAX_WAIT)
         parts = build(
             url,
-            workflows=workflows,
-            projections=projections,
+            workflows=chosen_workflows,
+            projections=chosen,
             clock=clock,
             projection_mode=projection_mode,
         )
-        return cls(parts)
+        if replicas is None:
+            return cls(parts)
+        from engine.replicated import open_replicated
+
+        return open_replicated(
+            parts, replicas, workflows=chosen_workflows, projections=chosen, clock=clock,
+            read_your_writes=bool(read_your_writes), timeout=replica_timeout,
+        )  # fmt: skip
 
     def close(self) -> None:
         """Release connections. Safe to call twice."""
@@ -158,12 +179,15 @@ class Engine(PrivacyMethods, AmendmentMethods):
         causation_id: str | None = None,
         instance_id: UUID | None = None,
         effective_at: datetime | None = None,
+        command_id: UUID | str | None = None,
     ) -> InstanceView:
         """Create an instance of ``workflow`` by firing its start trigger.
 
         ``actor``, ``correlation_id`` and ``causation_id`` default to what
         :meth:`context` bound; an actor is required one way or the other.
         ``effective_at``: when the fact happened, if not now (see ``docs/audit.md``).
+        ``command_id``: an idempotency key; sent again, the command returns the instance
+        it created and writes nothing (see ``docs/deployment.md``).
         """
         args.check_str("workflow", workflow)
         data = args.check_mapping("data", data)
@@ -177,7 +201,7 @@ class Engine(PrivacyMethods, AmendmentMethods):
         return self._privacy.reveal_view(self._writer().start(
             workflow, data, actor=actor, reason=reason, trigger=trigger, version=version,
             correlation_id=correlation_id, causation_id=causation_id, instance_id=instance_id,
-            effective_at=_effective(effective_at),
+            effective_at=_effective(effective_at), command_id=check_command_id(command_id),
         ))  # fmt: skip
 
     def fire(
@@ -192,6 +216,7 @@ class Engine(PrivacyMethods, AmendmentMethods):
         correlation_id: str | None = None,
         causation_id: str | None = None,
         effective_at: datetime | None = None,
+        command_id: UUID | str | None = None,
     ) -> InstanceView:
         """Fire ``trigger`` on an instance; returns the new view.
 
@@ -201,6 +226,8 @@ class Engine(PrivacyMethods, AmendmentMethods):
         ``effective_at``: when the fact happened (a mission's date), beside the recorded
         time; guards still decide on the recorded time. Beyond the workflow's tolerance in
         the future, or before the instance existed: ``InvalidEffectiveTime``.
+        ``command_id``: an idempotency key; a command sent again with it returns the view
+        it recorded and writes nothing; on another command, ``CommandIdReused``.
         """
         args.check_str("trigger", trigger)
         data = args.check_mapping("data", data)
@@ -211,6 +238,7 @@ class Engine(PrivacyMethods, AmendmentMethods):
             self._reader.id(instance_id), trigger, data, actor=actor, reason=reason,
             expected_version=expected_version, correlation_id=correlation_id,
             causation_id=causation_id, effective_at=_effective(effective_at),
+            command_id=check_command_id(command_id),
         ))  # fmt: skip
 
     @contextmanager

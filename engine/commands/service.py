@@ -28,6 +28,7 @@ from engine.commands.clock import Clock, command_time
 from engine.commands.compiled import CompiledWorkflow, Decision
 from engine.commands.context import bound_call
 from engine.commands.effective import effective_key, effective_start, with_effective
+from engine.commands.idempotency import COMMAND_ID, recorded, start_instance_id
 from engine.commands.registry import WorkflowRegistry
 from engine.definition.model import START_STATE
 from engine.errors import ConcurrencyConflict, EngineError, InvalidArgument
@@ -86,13 +87,15 @@ class CommandService:
         causation_id: str | None,
         instance_id: UUID | None,
         effective_at: datetime | None = None,
+        command_id: str | None = None,
     ) -> InstanceView:
-        """Create an instance of ``workflow`` by firing its start trigger."""
+        """Create an instance of ``workflow`` by firing its start trigger (once per
+        ``command_id``: see :mod:`engine.commands.idempotency`)."""
         who, corr, cause = bound_call(actor, correlation_id, causation_id)
         compiled = self.registry.get(workflow, version)
         starts = compiled.start_triggers()
         trig = trigger or (starts[0] if len(starts) == 1 else "")
-        iid = instance_id or uuid4()
+        iid = instance_id or (uuid4() if command_id is None else start_instance_id(command_id))
         log = _log.bind(instance_id=str(iid), trigger=trig, correlation_id=corr)
         now = command_time(self.clock)
         probe = _start_view(iid, compiled, now)
@@ -107,6 +110,8 @@ class CommandService:
         with_effective(body, effective_key(effective_at, now=now, compiled=compiled, since=None))
         _with_deadlines(body, compiled.deadline_changes((), None, decision.dest, now, 1))
         body["prev_hash"] = GENESIS_HASH
+        if command_id is not None:
+            body[COMMAND_ID] = command_id
         agg = WorkflowInstance.start(
             instance_id=iid,
             at=now,
@@ -115,7 +120,12 @@ class CommandService:
             body=body,
         )
         if not self._save(agg):
-            raise InvalidArgument(f"instance id {iid} already exists")
+            done = None
+            if command_id is not None:
+                done = self._retried(iid, command_id, trigger, who, workflow=compiled.name)
+            if done is None:
+                raise InvalidArgument(f"instance id {iid} already exists")
+            return done
         self.cache.put(agg)
         log.info("command_recorded", version=agg.version, state=agg.state, role=who.role)
         return view_of(agg, copy_data=True)
@@ -132,12 +142,18 @@ class CommandService:
         correlation_id: str | None,
         causation_id: str | None,
         effective_at: datetime | None = None,
+        command_id: str | None = None,
     ) -> InstanceView:
-        """Fire ``trigger`` on instance ``iid``; returns the new view."""
+        """Fire ``trigger`` on instance ``iid``; returns the new view (the recorded one when
+        ``command_id`` was recorded before: see :mod:`engine.commands.idempotency`)."""
         who, corr, cause = bound_call(actor, correlation_id, causation_id)
         log = _log.bind(instance_id=str(iid), trigger=trigger, correlation_id=corr)
         fresh = False
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            if command_id is not None:
+                done = self._retried(iid, command_id, trigger, who)
+                if done is not None:
+                    return done
             agg = self._current(iid, expected_version, fresh=fresh, attempt=attempt)
             compiled = self.registry.by_hash(agg.definition_hash)
             now = command_time(self.clock, agg.modified_on)
@@ -157,6 +173,8 @@ class CommandService:
             changes = compiled.deadline_changes(
                 open_deadlines(agg), decision.source, decision.dest, now, agg.version + 1
             )
+            if command_id is not None:
+                body[COMMAND_ID] = command_id
             agg.step(at=now, body=_with_deadlines(body, changes))
             if self._save(agg):
                 self.cache.put(agg)
@@ -171,6 +189,21 @@ class CommandService:
                 )
             fresh = True
         raise ConcurrencyConflict(str(iid), expected=None, actual=None, attempts=MAX_ATTEMPTS)
+
+    def _retried(
+        self,
+        iid: UUID,
+        command_id: str,
+        trigger: str | None,
+        who: Actor,
+        workflow: str | None = None,
+    ) -> InstanceView | None:
+        """The view the command with key ``command_id`` returned, if it was recorded."""
+        agg = recorded(self.app, iid, command_id, trigger=trigger, actor=who, workflow=workflow,
+                       label=self.label)  # fmt: skip
+        if agg is not None:
+            _log.info("command_retried", instance_id=str(iid), version=agg.version)
+        return None if agg is None else view_of(agg, copy_data=True)
 
     def _current(
         self, iid: UUID, expected: int | None, *, fresh: bool, attempt: int

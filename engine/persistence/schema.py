@@ -18,7 +18,7 @@ def ddl_lock(config: StoreConfig) -> Iterator[None]:
     ("tuple concurrently updated"); a session advisory lock held while the engine creates
     its schema and tables makes them take turns. Also creates the schema named in the URL.
     """
-    if config.kind != "postgresql":
+    if config.kind != "postgresql" or config.read_only:  # a replica: nothing is created
         yield
         return
     import psycopg

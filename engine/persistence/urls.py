@@ -167,12 +167,10 @@ def _writable(folder: Path) -> bool:
 
 def _postgres_config(url: str, parts: SplitResult, query: dict[str, str]) -> StoreConfig:
     dbname = unquote(parts.path.lstrip("/"))
-    if not dbname or not parts.hostname:
+    hosts = _hosts(url, parts.netloc.rpartition("@")[2])
+    if not dbname or not hosts:
         raise _bad(url, "expected postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME")
-    try:
-        port = parts.port or 5432
-    except ValueError:
-        raise _bad(url, "the port is not a number") from None
+    host, port = ",".join(h for h, _ in hosts), ",".join(p for _, p in hosts)
     unknown = sorted(set(query) - LIBPQ_PARAMETERS - _PG_OWN)
     if unknown:
         raise _bad(
@@ -193,8 +191,8 @@ def _postgres_config(url: str, parts: SplitResult, query: dict[str, str]) -> Sto
     env = {
         "PERSISTENCE_MODULE": "engine.persistence.postgres:Factory",
         "POSTGRES_DBNAME": dbname,
-        "POSTGRES_HOST": parts.hostname,
-        "POSTGRES_PORT": str(port),
+        "POSTGRES_HOST": host,
+        "POSTGRES_PORT": port,
         "POSTGRES_USER": unquote(parts.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", "5"),
@@ -206,7 +204,10 @@ def _postgres_config(url: str, parts: SplitResult, query: dict[str, str]) -> Sto
         "SOCIEUX_PG_NOTIFY": _ON_OFF[switches["notify"]],
         "SOCIEUX_PG_FALLBACK_POLL": fallback,
     }
-    label = f"postgresql://{env['POSTGRES_USER']}@{parts.hostname}:{port}/{dbname}"
+    if len(hosts) > 1:  # failover: a pooled connection to a lost primary is replaced
+        env["POSTGRES_PRE_PING"] = "y"
+    where = ",".join(f"{h}:{p}" for h, p in hosts)
+    label = f"postgresql://{env['POSTGRES_USER']}@{where}/{dbname}"
     return StoreConfig("postgresql", env, label + (f"?schema={schema}" if schema else ""))
 
 
@@ -218,6 +219,19 @@ def _fallback_poll(url: str, value: str) -> str:
     if not 0.01 <= seconds <= 3600:
         raise _bad(url, "fallback_poll must be a number of seconds from 0.01 to 3600")
     return repr(seconds)
+def _hosts(url: str, spec: str) -> list[tuple[str, str]]:
+    """``HOST[:PORT]`` or libpq's multi-host ``HOST1[:PORT1],HOST2[:PORT2]`` (failover)."""
+    found: list[tuple[str, str]] = []
+    for item in spec.split(",") if spec else ():
+        host, _, port = item.rpartition(":") if not item.endswith("]") else (item, "", "")
+        host, port = (host, port) if host else (item, "")
+        host = unquote(host.strip("[]")).lower()
+        if not host:
+            raise _bad(url, "a host is empty")
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            raise _bad(url, "the port is not a number")
+        found.append((host, port or "5432"))
+    return found
 
 
 def postgres_connect_kwargs(env: dict[str, str]) -> dict[str, str | int]:

@@ -40,7 +40,13 @@ ALLOWED: dict[str, set[str]] = {
     | {"instance", "definition", "persistence", "commands", "queries", "projection", "hooks"}
     | {"audit", "bootstrap", "deadlines", "corrections", "privacy"},
     "testing": BASE | {"instance", "definition", "projection", "facade"},
+    # The replicated engine is the facade's subclass (reads routed to replicas); the facade
+    # imports it only inside Engine.open(replicas=...), to return it.
+    "replicated": BASE
+    | {"definition", "persistence", "commands", "projection"}
+    | {"bootstrap", "facade"},
 }
+ALLOWED["facade"] = ALLOWED["facade"] | {"replicated"}
 """Part -> the engine parts it may import (``cli`` may import everything, and nothing may
 import ``cli``). ``engine/__init__.py`` re-exports public names lazily."""
 
