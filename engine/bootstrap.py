@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, cast
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal, cast
 
 from engine.audit.service import AuditService
 from engine.audit.source import AuditSource
@@ -20,7 +21,6 @@ from engine.commands.clock import Clock, command_time, utcnow
 from engine.commands.registry import WorkflowRegistry, load_entry_points
 from engine.commands.service import CommandService
 from engine.deadlines.readmodel import DeadlineReadModel, DeadlineRunner
-from engine.deadlines.service import DeadlineService
 from engine.definition.model import WorkflowDefinition
 from engine.errors import InvalidArgument
 from engine.hooks.access import HookService
@@ -36,6 +36,9 @@ from engine.projection.runner import ProjectionRunner
 from engine.projection.service import ProjectionService
 from engine.queries.reads import Reader
 
+if TYPE_CHECKING:
+    from engine.deadlines.service import DeadlineService
+
 __all__ = ["EngineParts", "ProjectionMode", "build", "build_from"]
 
 ProjectionMode = Literal["catchup", "inline", "worker"]
@@ -48,7 +51,8 @@ _MODES: dict[str, frozenset[str]] = {
 
 @dataclass(frozen=True)
 class EngineParts:
-    """Everything an open engine holds; the façade delegates to these."""
+    """Everything an open engine holds; the façade delegates to these. The deadline
+    service (firing, listing, claims) is built on first use: most engines never fire one."""
 
     config: StoreConfig
     app: EngineApplication
@@ -59,8 +63,22 @@ class EngineParts:
     projections: ProjectionService
     hooks: HookService
     audit: AuditService
-    deadlines: DeadlineService
+    deadline_runner: DeadlineRunner
     privacy: PrivacyService
+
+    @cached_property
+    def deadlines(self) -> DeadlineService:
+        """Due deadlines, the worklist and the background thread (built on first use)."""
+        from engine.deadlines.service import DeadlineService
+
+        return DeadlineService(
+            self.commands, self.sql, self.deadline_runner, read_only=self.config.read_only
+        )
+
+    def stop_deadlines(self) -> None:
+        """Stop the deadline thread, if a deadline service was ever built and started one."""
+        if "deadlines" in self.__dict__:
+            self.deadlines.stop()
 
 
 def build(
@@ -100,7 +118,7 @@ def build_from(
         parts = _wire(config, app, sql, registry, chosen, clock or utcnow, mode)
         if not config.read_only:  # a read-only engine creates nothing, reads what is there
             parts.projections.runner.setup()
-            parts.deadlines.runner.setup()
+            parts.deadline_runner.setup()
             _record_definitions(sql, registry)
     if mode != "worker":
         with translate_errors("preparing projections", config.label):
@@ -154,7 +172,7 @@ def _wire(  # noqa: PLR0917 - the composition root's one private helper
         projections=ProjectionService(runner, mode),
         hooks=HookService(dispatcher, config.label),
         audit=AuditService(source, now=lambda: command_time(clock)),
-        deadlines=DeadlineService(commands, sql, deadline_runner, read_only=config.read_only),
+        deadline_runner=deadline_runner,
         privacy=privacy,
     )
 

@@ -128,7 +128,7 @@ class Engine(PrivacyMethods, AmendmentMethods):
         """Release connections. Safe to call twice."""
         if not self._closed:
             self._closed = True
-            self._parts.deadlines.stop()
+            self._parts.stop_deadlines()
             self._hooks.dispatcher.close()
             with translate_errors("closing the store", self.url):
                 self._parts.sql.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 __all__ = ["chunks", "dumps", "iso", "loads", "parse_iso", "placeholders"]
@@ -12,8 +13,10 @@ __all__ = ["chunks", "dumps", "iso", "loads", "parse_iso", "placeholders"]
 T = TypeVar("T")
 
 
+@lru_cache(maxsize=8192)
 def iso(at: datetime) -> str:
-    """UTC ISO 8601 text with microseconds (sorts like the time it names)."""
+    """UTC ISO 8601 text with microseconds (sorts like the time it names). Remembered for
+    the last few thousand times: each read model of a batch asks for the same events'."""
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 

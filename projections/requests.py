@@ -7,7 +7,7 @@ from __future__ import annotations
 import builtins
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -19,6 +19,8 @@ from engine.persistence.sql import Cursor
 from engine.projection.page import Page
 from engine.projection.protocol import ProjectedEvent, Projection
 from projections._paging import Keyset, query_name
+from projections._request_fold import COLUMNS
+from projections._request_fold import Fold as _Fold
 from projections._request_query import (
     EQUAL_FILTERS,
     ORDERS,
@@ -26,30 +28,11 @@ from projections._request_query import (
     TEXT_COLUMNS,
     RequestQuery,
 )
-from projections._util import chunks, dumps, iso, loads, parse_iso, placeholders
+from projections._util import chunks, loads, parse_iso, placeholders
 
 __all__ = ["RequestRow", "RequestsProjection"]
 
-_COLUMNS = (
-    "id",
-    "workflow",
-    "definition_hash",
-    "state",
-    "final",
-    "country",
-    "region",
-    "institution",
-    "institution_type",
-    "title",
-    "areas",
-    "action_code",
-    "created_at",
-    "updated_at",
-    "state_entered_at",
-    "due_at",
-    "stage_dates",
-    "version",
-)
+_COLUMNS = COLUMNS
 
 
 class RequestRow(BaseModel):
@@ -178,8 +161,10 @@ class RequestsProjection(Projection):
         rows = self._load(cur, ids)
         before = {i: tuple(row[c] for c in TEXT_COLUMNS) for i, row in rows.items()}
         counted_before = {i: _counted(row) for i, row in rows.items()}
+        fold = _Fold(self.ctx.sla_days, self.ctx.final_states, self.ctx.settings)
         for e in events:
-            rows[e.instance_id] = self._fold(rows.get(e.instance_id), e)
+            fold.add(rows.get(e.instance_id), e)
+        rows.update(fold.rows())
         cols = ", ".join(_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "id")
         cur.executemany(
@@ -275,53 +260,6 @@ class RequestsProjection(Projection):
             for row in cur.fetchall():
                 found[row["id"]] = {c: row[c] for c in _COLUMNS}
         return found
-
-    def _fold(self, row: dict[str, Any] | None, e: ProjectedEvent) -> dict[str, Any]:
-        at = iso(e.at)
-        if row is None:
-            row = dict.fromkeys(_COLUMNS)
-            row.update(
-                id=e.instance_id,
-                workflow=e.workflow or "",
-                created_at=at,
-                areas="[]",
-                stage_dates="{}",
-                state="",
-            )
-        moved = row["state"] != e.dest
-        row.update(
-            definition_hash=e.definition_hash, updated_at=at, version=e.version, state=e.dest
-        )
-        if moved:
-            stages = loads(row["stage_dates"])
-            stages.setdefault(e.dest, at)
-            sla = self.ctx.sla_days(e.definition_hash, e.dest)
-            row.update(
-                state_entered_at=at,
-                stage_dates=dumps(stages),
-                due_at=iso(e.at + timedelta(days=sla)) if sla else None,
-            )
-        row["final"] = int(e.dest in self.ctx.final_states(e.definition_hash))
-        self._facts(row, e)
-        return row
-
-    def _facts(self, row: dict[str, Any], e: ProjectedEvent) -> None:
-        p = e.payload
-        inst = p.get("institution")
-        if isinstance(inst, dict):
-            row.update(institution=inst.get("name"), institution_type=inst.get("type"))
-        elif isinstance(inst, str):
-            row["institution"] = inst
-        if "country" in p:
-            country = str(p["country"])
-            regions = self.ctx.settings(e.definition_hash).get("country_regions", {})
-            row.update(country=country, region=regions.get(country))
-        if "title" in p:
-            row["title"] = p["title"]
-        if isinstance(p.get("areas"), list):
-            row["areas"] = dumps(sorted(str(a) for a in p["areas"]))
-        if p.get("action_code"):
-            row["action_code"] = p["action_code"]
 
     # ------------------------------------------------------------------ queries
     def _query(self, filters: dict[str, Any]) -> RequestQuery:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from typer._click import Context as ClickContext  # typer vendors click
+from typer._click import HelpFormatter
 from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
 from engine.cli.console import CliState, fail, json_errors, write_error
 from engine.cli.examples import example
+from engine.cli.lazy import LazyCommands
 from engine.logs import ROOT_LOGGER
 
 __all__ = ["build_app"]
@@ -105,7 +107,20 @@ def _configure_structlog(fmt: LogFormat) -> None:
 
 
 class _RootGroup(TyperGroup):
-    """The root command: ``--json`` anywhere before ``--``; under it, usage errors as JSON."""
+    """The root command: ``--json`` anywhere before ``--``; under it, usage errors as JSON.
+    Its subcommands are built on first lookup (:class:`~engine.cli.lazy.LazyCommands`)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = self.lazy = LazyCommands(_sub_app)
+
+    def format_commands(self, ctx: ClickContext, formatter: HelpFormatter) -> None:
+        """The listing from each command's help in the table: no module imported."""
+        real, self.commands = self.commands, {n: self.lazy.stub(n) for n in self.lazy}
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self.commands = real
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         end = args.index("--") if "--" in args else len(args)
@@ -187,24 +202,14 @@ def _root(
 _ROOT_EXAMPLE = example("socieux --json list --limit 5", "socieux list --limit 5 --json")
 
 
-def build_app() -> typer.Typer:
-    """Assemble the CLI (command modules are imported here, not at package import)."""
-    from engine.cli.commands import (
-        amend,
-        audit,
-        deadlines,
-        demo,
-        hooks,
-        inbox,
-        instances,
-        migrate,
-        privacy,
-        projections,
-        reads,
-        serve,
-        workflows,
-    )
+def _sub_app() -> typer.Typer:
+    """A Typer with the root's settings, to build one command module's commands on."""
+    return typer.Typer(pretty_exceptions_enable=False, rich_markup_mode=None)
 
+
+def build_app() -> typer.Typer:
+    """Assemble the CLI. Each command's module is imported when that command is first
+    looked up (:mod:`engine.cli.lazy`), so ``--help`` imports none of them."""
     app = typer.Typer(
         name="socieux",
         no_args_is_help=True,
@@ -215,30 +220,4 @@ def build_app() -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback(epilog=_ROOT_EXAMPLE)(_root)
-    instances.register(app)
-    demo.register(app)
-    reads.register(app)
-    serve.register(app)
-    app.add_typer(
-        projections.build(), name="projections", help="Projection status, rebuild and the worker."
-    )
-    app.add_typer(
-        hooks.build(), name="hooks", help="Host apps' subscribers: positions and parked events."
-    )
-    app.add_typer(workflows.build(), name="workflows", help="List and show workflow definitions.")
-    audit_app = audit.build()
-    amend.register_audit(audit_app)
-    amend.register(app)
-    app.add_typer(
-        audit_app,
-        name="audit",
-        help="Verify, seal, export and explain the tamper-evident history.",
-    )
-    audit.register(app)
-    migrate.register(app)
-    app.add_typer(
-        deadlines.build(), name="deadlines", help="Deadlines: the worker (run) and the due table."
-    )
-    inbox.register(app)
-    app.add_typer(privacy.build(), name="privacy", help="Personal data: erasure, holds, keys.")
     return app

@@ -4,10 +4,9 @@ the reader bound with ``engine.context`` (an ``auditor`` also sees restricted fi
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-from engine.audit.explain import StateDiff
 from engine.commands.context import current_context
 from engine.commands.service import CommandService
 from engine.instance.aggregate import MIGRATE_TRIGGER
@@ -16,6 +15,9 @@ from engine.persistence.store import translate_errors
 from engine.privacy.amendments import reveal_amendment
 from engine.privacy.reveal import AUDITOR_ROLE, Revealer
 from engine.privacy.vault import Vault
+
+if TYPE_CHECKING:
+    from engine.audit.explain import StateDiff  # the audit modules load on first use
 
 __all__ = ["ReadSide"]
 
