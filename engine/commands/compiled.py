@@ -1,9 +1,14 @@
-"""Deciding a command: access rules, payload, then a guarded dry run on the machine.
+"""Deciding a command: access rules, payload, then the guards, from a compiled table.
 
 Each registered definition version is compiled once into a :class:`CompiledWorkflow`
-holding one shared ``transitions.Machine(model=None, auto_transitions=False)``. A command
-is decided by triggering that machine on a throwaway probe object carrying the guard
-context; the aggregate itself is never bound to a machine. The order of checks is fixed:
+holding one shared ``transitions.Machine(model=None, auto_transitions=False)`` (the
+definition's machine, which the diagrams draw) and a table of its transitions by state
+and trigger. A command is decided from the table: the transition for the state and
+trigger, all of its guards run, and the destination the machine would reach (its
+``dest``, or the same state for an internal transition). That is exactly what a guarded
+dry run on the machine gives (a property test checks it on random definitions), without
+the machine's per-trigger event machinery; the aggregate is never bound to a machine.
+The order of checks is fixed:
 the actor's role must be one the definition declares (``InvalidArgument``), the trigger
 must exist from the current state, the role must be allowed to fire it, then separation
 of duties, then the reason and the payload, then the guards.
@@ -24,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
-from transitions import Machine, MachineError
+from transitions import Machine
 
 from engine.definition.content import content_hash
 from engine.definition.diagrams import machine_spec
@@ -87,32 +92,6 @@ def unstorable_texts(value: Any, loc: tuple[Any, ...] = ()) -> list[list[Any]]:
         for i, v in enumerate(value):
             found += unstorable_texts(v, (*loc, i))
     return found
-
-
-class _Probe:
-    """Throwaway model for the machine's dry run."""
-
-    __slots__ = ("ctx", "results", "state")
-
-    def __init__(self, state: str, ctx: GuardContext) -> None:
-        self.state = state
-        self.ctx = ctx
-        self.results: list[dict[str, Any]] = []
-
-
-class _RunGuards:
-    """The machine's condition for one transition: runs all its guards, keeps results."""
-
-    __slots__ = ("guards",)
-
-    def __init__(self, guards: list[Guard]) -> None:
-        self.guards = guards
-
-    def __call__(self, event_data: Any) -> bool:
-        probe: _Probe = event_data.model
-        results = [_run_guard(g, probe.ctx) for g in self.guards]
-        probe.results = results
-        return all(r["ok"] for r in results)
 
 
 def _run_guard(guard: Guard, ctx: GuardContext) -> dict[str, Any]:
@@ -186,21 +165,24 @@ class CompiledWorkflow:
         for t in definition.transitions:
             for src in t.source or (START_STATE,):
                 self._table.setdefault(src, {})[t.trigger] = t
-        self._machine = self._build_machine()
-
-    def _build_machine(self) -> Machine:
-        guards = self.definition.guard_functions()
-        states, specs = machine_spec(self.definition)
-        for spec, t in zip(specs, self.definition.transitions, strict=True):
-            spec["conditions"] = [_RunGuards([guards[g] for g in t.guards])]
-        return Machine(
+        functions = definition.guard_functions()
+        self._guards: dict[tuple[str, str], tuple[Guard, ...]] = {
+            (src, trigger): tuple(functions[g] for g in t.guards)
+            for src, by_trigger in self._table.items()
+            for trigger, t in by_trigger.items()
+        }
+        """The guard functions of the transition for each (state, trigger), in order."""
+        states, specs = machine_spec(definition)
+        self.machine = Machine(
             model=None,
             states=states,
             transitions=specs,
             initial=START_STATE,
             auto_transitions=False,
-            send_event=True,
         )
+        """The definition's ``transitions`` machine (``model=None``, no conditions): what
+        the diagrams draw. Commands are decided from the compiled table, which gives what a
+        guarded dry run on this machine gives (tests/property/test_compiled_table.py)."""
 
     @property
     def name(self) -> str:
@@ -294,25 +276,29 @@ class CompiledWorkflow:
     def run_guards(
         self, view: InstanceView, t: TransitionDef, payload: BaseModel, actor: Actor, now: datetime
     ) -> Decision:
-        """The machine's dry run on a probe; ``GuardRejected`` if any guard fails."""
-        ctx = GuardContext(
-            view=view,
-            payload=payload,
-            actor=actor,
-            trigger=t.trigger,
-            now=now,
-            settings=self.definition.settings,
-        )
-        probe = _Probe(view.state, ctx)
-        try:
-            moved = self._machine.events[t.trigger].trigger(probe)
-        except MachineError:  # cannot happen after check_access; keep the contract anyway
-            allowed = self.triggers_from(view.state)
-            raise TransitionNotAllowed(view.state, t.trigger, allowed) from None
-        if not moved:
-            raise GuardRejected(t.trigger, [r for r in probe.results if not r["ok"]])
+        """Run every guard of ``t`` (all of them, each result kept); ``GuardRejected`` if
+        any fails. The destination is the table's: ``t.dest``, or the state itself for an
+        internal transition (what the machine's guarded dry run gives)."""
+        table = self._table.get(view.state, {}).get(t.trigger)
+        if table is None:  # cannot happen after check_access; keep the contract anyway
+            raise TransitionNotAllowed(view.state, t.trigger, self.triggers_from(view.state))
+        guards = self._guards[view.state, t.trigger]
+        results: list[dict[str, Any]] = []
+        if guards:
+            ctx = GuardContext(
+                view=view,
+                payload=payload,
+                actor=actor,
+                trigger=t.trigger,
+                now=now,
+                settings=self.definition.settings,
+            )
+            results = [_run_guard(g, ctx) for g in guards]
+            if not all(r["ok"] for r in results):
+                raise GuardRejected(t.trigger, [r for r in results if not r["ok"]])
         source = None if view.state == START_STATE else view.state
-        return Decision(t, source, probe.state, payload.model_dump(mode="json"), probe.results)
+        dest = table.dest_from(view.state)
+        return Decision(t, source, dest, payload.model_dump(mode="json"), results)
 
     def decide(
         self,

@@ -138,19 +138,51 @@ def plain_text(text: str) -> bool:
     return _NOT_PLAIN.search("".join(outside)) is None
 
 
+_OUTSIDE_STRINGS = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")')
+"""Splits JSON text into the parts outside string literals (even) and the literals (odd)."""
+_NOT_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+|(?=[eE]))(?:[eE][+-]?\d+)?|-?\d{16,}|-?Infinity|NaN")
+"""Outside strings: a float (or NaN, an infinity) or an integer of 16 digits or more."""
+
+
+def _es_token(match: re.Match[str]) -> str:
+    token = match.group()
+    if token[-1].isdigit() and not any(c in token for c in ".eE"):  # a long integer
+        if abs(int(token)) > MAX_SAFE_INTEGER:
+            msg = f"integer {token} is beyond 2**53: not exact in RFC 8785 JSON"
+            raise ValueError(msg)
+        return token
+    return es_number(float(token))  # repr round-trips: float(token) is the value itself
+
+
+def _numbers_rewritten(text: str) -> str:
+    """``json.dumps``'s sorted text with every number outside strings as RFC 8785 prints
+    it (keys must already sort alike in code points and UTF-16: no character >= U+D800)."""
+    parts = _OUTSIDE_STRINGS.split(text)
+    for i in range(0, len(parts), 2):
+        if _NOT_PLAIN.search(parts[i]):
+            parts[i] = _NOT_PLAIN_NUMBER.sub(_es_token, parts[i])
+    return "".join(parts)
+
+
 def jcs(obj: Any) -> str:
     """Hash format 2: the RFC 8785 canonical JSON of ``obj`` (times and UUIDs as strings).
 
     ``ValueError`` for NaN, Infinity and integers beyond 2**53 in magnitude; ``TypeError``
     for a value JSON cannot hold (or an object key that is not a string). Object keys are
     strings in every event (payloads and guard inputs are dumped as JSON data), and then
-    ``json.dumps`` (C speed) gives the canonical text whenever :func:`plain_text` says so;
-    otherwise the value is canonicalised member by member.
+    ``json.dumps`` (C speed) gives the canonical text whenever :func:`plain_text` says so.
+    When only its numbers differ (floats, long integers), they are rewritten in place;
+    with characters at or above U+D800 (where key orders differ) the value is
+    canonicalised member by member.
     """
     text = json.dumps(
         obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
     )
-    return text if plain_text(text) else jcs_tree(obj)
+    if plain_text(text):
+        return text
+    if text.isascii() or max(text) < "\ud800":
+        return _numbers_rewritten(text)
+    return jcs_tree(obj)
 
 
 def jcs_tree(obj: Any) -> str:
