@@ -219,6 +219,8 @@ def _fallback_poll(url: str, value: str) -> str:
     if not 0.01 <= seconds <= 3600:
         raise _bad(url, "fallback_poll must be a number of seconds from 0.01 to 3600")
     return repr(seconds)
+
+
 def _hosts(url: str, spec: str) -> list[tuple[str, str]]:
     """``HOST[:PORT]`` or libpq's multi-host ``HOST1[:PORT1],HOST2[:PORT2]`` (failover)."""
     found: list[tuple[str, str]] = []
