@@ -25,6 +25,10 @@ eventsourcing's recorder retries it (the whole group, 10 attempts, 0.2 s apart).
 See docs/group-commit.md for the design and its measured effect.
 """
 
+# long module: the leader/follower queue and its two backends (SQLite, PostgreSQL) share
+# the Write record and the rules for a write's own failure and the group's, so they stay
+# together.
+
 from __future__ import annotations
 
 import contextlib
@@ -209,6 +213,9 @@ class _SQLite:
             cur = conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
+                if len(group) == 1:  # alone: its failure is the transaction's, no savepoint
+                    self._alone(conn, cur, group[0])
+                    return
                 for write in group:
                     self._one(cur, write)
                 conn.commit()
@@ -219,20 +226,39 @@ class _SQLite:
         finally:
             pool.put_connection(conn)
 
+    def _insert(self, cur: SQLiteCursor, write: Write) -> list[int]:
+        ids = self._recorder._insert_events(cur, write.stored, inline_projection=write.hook)
+        return list(ids or [])
+
+    def _alone(self, conn: Any, cur: SQLiteCursor, write: Write) -> None:
+        try:
+            ids = self._insert(cur, write)
+        except Exception as exc:
+            conn.rollback()  # if this fails too, the transaction's failure is raised
+            write.error = _own_error(exc)
+            return
+        conn.commit()
+        write.ids = ids
+
     def _one(self, cur: SQLiteCursor, write: Write) -> None:
         """Insert one write under a savepoint; on its own failure, undo only it."""
         cur.execute("SAVEPOINT socieux_write")
         try:
-            ids = self._recorder._insert_events(cur, write.stored, inline_projection=write.hook)
+            ids = self._insert(cur, write)
         except Exception as exc:
             # If the savepoint cannot be undone (the database rolled the whole
             # transaction back: disk full, I/O error), this raises: the group fails.
             cur.execute("ROLLBACK TO socieux_write")
             cur.execute("RELEASE socieux_write")
-            write.error = ESIntegrityError(exc) if isinstance(exc, sqlite3.IntegrityError) else exc
+            write.error = _own_error(exc)
             return
         cur.execute("RELEASE socieux_write")
-        write.ids = list(ids or [])
+        write.ids = ids
+
+
+def _own_error(exc: Exception) -> BaseException:
+    """A write's own failure: a taken version is eventsourcing's ``IntegrityError``."""
+    return ESIntegrityError(exc) if isinstance(exc, sqlite3.IntegrityError) else exc
 
 
 class _Postgres:
@@ -250,22 +276,33 @@ class _Postgres:
         rec = self._recorder
         with rec.datastore.get_connection() as conn:
             group = take()
-            with conn.transaction(), conn.cursor() as curs:
-                rec._lock_table(curs)
-                rec._notify_channel(curs)
-                for write in group:
-                    rows = [
-                        rec.construct_pg_stored_event(
-                            s.originator_id, s.originator_version, s.topic, s.state
-                        )
-                        for s in write.stored
-                    ]
-                    try:
-                        with conn.transaction():  # a savepoint
-                            curs.execute(rec.insert_events_statement, (rows,))
-                            write.ids = [r["notification_id"] for r in curs.fetchall()]
-                    except psycopg.errors.UniqueViolation as exc:
-                        write.error = ESIntegrityError(str(exc))
+            try:
+                with conn.transaction(), conn.cursor() as curs:
+                    rec._lock_table(curs)
+                    rec._notify_channel(curs)
+                    for write in group:
+                        self._one(conn, curs, write, savepoint=len(group) > 1)
+            except psycopg.errors.UniqueViolation as exc:  # alone: rolled back with it
+                group[0].error = ESIntegrityError(str(exc))
+
+    def _one(self, conn: Any, curs: Any, write: Write, *, savepoint: bool) -> None:
+        import psycopg
+
+        rec = self._recorder
+        rows = [
+            rec.construct_pg_stored_event(s.originator_id, s.originator_version, s.topic, s.state)
+            for s in write.stored
+        ]
+        if not savepoint:
+            curs.execute(rec.insert_events_statement, (rows,))
+            write.ids = [r["notification_id"] for r in curs.fetchall()]
+            return
+        try:
+            with conn.transaction():  # a savepoint
+                curs.execute(rec.insert_events_statement, (rows,))
+                write.ids = [r["notification_id"] for r in curs.fetchall()]
+        except psycopg.errors.UniqueViolation as exc:
+            write.error = ESIntegrityError(str(exc))
 
 
 def _group_error(exc: BaseException) -> BaseException:
