@@ -29,7 +29,7 @@ from engine.errors import EngineError, InstanceNotFound, IntegrityViolation, Sto
 from engine.instance.aggregate import WorkflowInstance
 from engine.instance.upcasting import EventUpcasters, UpcastError, default_upcasters
 from engine.logs import get_logger
-from engine.persistence.group import GroupCommit
+from engine.persistence.group import GroupCommit, group_commit_for
 from engine.persistence.sql import (
     Cursor,
     PooledSQLiteStore,
@@ -144,19 +144,17 @@ class EngineApplication(Application[UUID]):
 
     def __init__(self, env: Any = None) -> None:
         super().__init__(env=env)
-        recorder = self.recorder
-        self.group: GroupCommit | None = (
-            GroupCommit(recorder) if isinstance(recorder, SQLiteApplicationRecorder) else None
-        )
-        """Group commit on a SQLite file (:mod:`engine.persistence.group`); ``None`` on
-        the other backends, whose writes go straight to the event store."""
+        self.group: GroupCommit | None = group_commit_for(self.recorder)
+        """Group commit on SQLite and PostgreSQL (:mod:`engine.persistence.group`);
+        ``None`` in memory, where writes go straight to the event store."""
 
     def record(
         self, events: Sequence[DomainEventProtocol[UUID]], inline: InlineHook | None = None
     ) -> list[int]:
         """Store ``events`` durably in one write (with ``inline`` run inside its
-        transaction); their notification ids. On SQLite the write joins the next group
-        commit; eventsourcing's ``IntegrityError`` when another writer took a version."""
+        transaction); their notification ids. On SQLite and PostgreSQL the write joins
+        the next group commit; eventsourcing's ``IntegrityError`` when another writer
+        took a version."""
         if self.group is not None:
             return self.group.record([self.mapper.to_stored_event(e) for e in events], inline)
         kwargs = {} if inline is None else {"inline_projection": inline}

@@ -1,14 +1,16 @@
-"""Group commit on a SQLite file: writes that share one transaction never harm each other.
+"""Group commit on SQLite and PostgreSQL: writes that share one transaction never harm
+each other.
 
-The deterministic tests hold the pool's writer connection while commands queue, so that
-the next leader takes all of them into one transaction (``GroupStats.largest`` proves it);
-then one of them fails on its own (a taken version, a failing inline hook) and the others
-must commit. The load test runs 8 threads x many commands at synchronous FULL; the crash
+The deterministic tests block the engine's writes while commands queue, so that the next
+leader takes all of them into one transaction (``GroupStats.largest`` proves it); then one
+of them fails on its own (a taken version, a failing inline hook) and the others must
+commit. The load test runs 8 threads x many commands at synchronous FULL; the crash
 test SIGKILLs a process of 8 writer threads at random moments.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -21,8 +23,8 @@ from uuid import UUID, uuid4
 import pytest
 
 from engine import Actor, ConcurrencyConflict, Engine, EngineError, GuardRejected
-from engine.persistence.group import GroupCommit, GroupStats
-from tests.conftest import EngineFactory
+from engine.persistence.group import GroupCommit
+from tests.conftest import POSTGRES_URL, EngineFactory
 from tests.helpers import REQUESTER, REVIEWER, event_count, submit
 from tests.reliability._workers import (
     WORKER,
@@ -46,13 +48,45 @@ def _group(engine: Engine) -> GroupCommit:
 
 @contextmanager
 def _writer_held(engine: Engine) -> Iterator[None]:
-    """Hold the pool's writer connection, as a long read-model write would."""
-    pool = engine.application.recorder.datastore.pool  # type: ignore[attr-defined]
-    conn = pool.get_connection(is_writer=True)
-    try:
-        yield
-    finally:
-        pool.put_connection(conn)
+    """Block the engine's writes, as a long transaction of another writer would, so that
+    the writes started meanwhile all queue for the next group.
+
+    SQLite: hold the pool's writer connection (a leader waits for it before it takes its
+    group). PostgreSQL: hold the events table's lock from another session, and let one
+    spare note become the leader first (it waits in ``LOCK TABLE``, seen in ``pg_locks``).
+    """
+    recorder: Any = engine.application.recorder
+    if engine.url.startswith("sqlite"):
+        pool = recorder.datastore.pool
+        conn = pool.get_connection(is_writer=True)
+        try:
+            yield
+        finally:
+            pool.put_connection(conn)
+        return
+    import psycopg
+    from psycopg import sql
+
+    spare = submit(engine)
+    table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)
+    waiting = sql.SQL(
+        "SELECT count(*) FROM pg_locks WHERE relation = {}::regclass AND NOT granted"
+    ).format(sql.Literal(table.as_string(None)))
+    leader = threading.Thread(
+        target=engine.fire, args=(spare, "note", {"text": "leader"}), kwargs={"actor": REQUESTER}
+    )
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(table))
+            leader.start()
+            _until(lambda: _count(conn, waiting) == 1)
+            yield
+        leader.join(WAIT)
+
+
+def _count(conn: Any, query: Any) -> int:
+    row = conn.execute(query).fetchone()
+    return int(row[0])
 
 
 def _until(predicate: Callable[[], bool]) -> None:
@@ -62,9 +96,10 @@ def _until(predicate: Callable[[], bool]) -> None:
         time.sleep(0.001)
 
 
-def _run(calls: list[Callable[[], Any]], queued: int, engine: Engine) -> list[Any]:
-    """Start ``calls`` in threads while the writer is held; once ``queued`` writes wait,
-    let the next leader take them all. Each result is the call's return or its error."""
+def _run(calls: list[Callable[[], Any]], writes: int, engine: Engine) -> list[Any]:
+    """Start ``calls`` (``writes`` of them reach the store) in threads while the writes
+    are blocked; once they all wait, let them go: the next group takes every one that
+    queued. Each result is the call's return or its error."""
     results: list[Any] = [None] * len(calls)
 
     def run(n: int) -> None:
@@ -77,20 +112,21 @@ def _run(calls: list[Callable[[], Any]], queued: int, engine: Engine) -> list[An
     with _writer_held(engine):
         for t in threads:
             t.start()
-        _until(lambda: _group(engine).queued() == queued)
+        _until(lambda: _group(engine).queued() == writes)
     for t in threads:
         t.join(WAIT)
     assert not any(t.is_alive() for t in threads), "a command never returned"
+    assert _group(engine).stats.largest == writes  # they shared one transaction
     return results
 
 
-@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
 def test_a_refused_command_and_a_version_conflict_leave_the_rest_of_the_group_committed(
     open_engine: EngineFactory, figures: Figures
 ) -> None:
     engine = open_engine()
     x, y, z = submit(engine), submit(engine), submit(engine)
-    before_stats = GroupStats(**vars(_group(engine).stats))
+    before_stats = dataclasses.replace(_group(engine).stats)
     calls: list[Callable[[], Any]] = [
         # two writers of x's version 2 (each says it expects version 1): one must lose
         lambda: engine.fire(x, "note", {"text": "a"}, actor=REQUESTER, expected_version=1),
@@ -100,10 +136,10 @@ def test_a_refused_command_and_a_version_conflict_leave_the_rest_of_the_group_co
         lambda: engine.fire(y, "note", {"text": "c"}, actor=REQUESTER),
         lambda: engine.fire(z, "review", {"score": 5}, actor=REVIEWER),
     ]
-    results = _run(calls, queued=4, engine=engine)
+    results = _run(calls, writes=4, engine=engine)
     stats = _group(engine).stats
-    assert stats.largest == 4  # the four writes shared one transaction
-    assert stats.transactions == before_stats.transactions + 1
+    spare = 0 if engine.url.startswith("sqlite") else 2  # PostgreSQL: a spare leader first
+    assert stats.transactions == before_stats.transactions + 1 + spare
     assert isinstance(results[2], GuardRejected)
     lost = [r for r in results[:2] if isinstance(r, ConcurrencyConflict)]
     won = [r for r in results[:2] if not isinstance(r, EngineError)]
@@ -115,12 +151,12 @@ def test_a_refused_command_and_a_version_conflict_leave_the_rest_of_the_group_co
     assert engine.get(x).data["notes"] == won[0].data["notes"]
     assert engine.get(y).data["notes"] == [{"text": "c"}]
     assert engine.get(z).state == "reviewed"
-    assert event_count(engine) == 3 + 3
+    assert event_count(engine) == 3 + 3 + (0 if engine.url.startswith("sqlite") else 2)
     assert engine.verify().ok
     figures.record(group=stats.largest, conflicts=1, refused=1)
 
 
-@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
 def test_a_lost_race_inside_a_group_is_re_decided_and_recorded_next(
     open_engine: EngineFactory,
 ) -> None:
@@ -132,14 +168,13 @@ def test_a_lost_race_inside_a_group_is_re_decided_and_recorded_next(
         lambda: engine.fire(x, "note", {"text": "b"}, actor=REQUESTER),
         lambda: engine.fire(y, "note", {"text": "c"}, actor=REQUESTER),
     ]
-    results = _run(calls, queued=3, engine=engine)
-    assert _group(engine).stats.largest == 3
+    results = _run(calls, writes=3, engine=engine)
     assert counts["write_conflict"] == 1  # the loser's savepoint was undone, then it retried
     assert sorted(r.version for r in results[:2]) == [2, 3]
     notes = engine.get(x).data["notes"]
     assert sorted(n["text"] for n in notes) == ["a", "b"]
     assert engine.get(y).version == 2
-    assert event_count(engine) == 2 + 3
+    assert event_count(engine) == 2 + 3 + (0 if engine.url.startswith("sqlite") else 2)
     assert engine.verify().ok
 
 
@@ -215,7 +250,7 @@ def _writer(engine: Engine, ids: list[str], n: int, k: int, acked: list[str]) ->
         acked.append(cmd)
 
 
-@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
 def test_eight_threads_at_full_lose_nothing_and_chains_verify(
     store_url: str, figures: Figures
 ) -> None:
@@ -287,7 +322,7 @@ def group_crash_writer(url: str, ids: list[str], log: str, ready: str, tag: str)
             t.join()
 
 
-@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("store_url", ["sqlite", "postgres"], indirect=True)
 def test_sigkill_mid_group_keeps_every_acknowledged_command_and_no_half_write(
     store_url: str, tmp_path: Path, figures: Figures
 ) -> None:
