@@ -24,11 +24,11 @@ import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from bench.common import PG_URL
 
-__all__ = ["SYSTEMS", "ensure_kek", "parallel", "prepare", "work"]
+__all__ = ["ASYNC_COMMIT", "SYSTEMS", "ensure_kek", "parallel", "prepare", "profile", "work"]
 
 SYSTEMS = (
     "engine",
@@ -37,6 +37,10 @@ SYSTEMS = (
     "eventsourcing_db_functions",
     "raw_psycopg",
 )
+ASYNC_COMMIT = ("engine_async_commit", "raw_psycopg_async_commit")
+"""Diagnostics, one writer: the same with ``synchronous_commit=off`` for the session (a
+commit does not wait for the WAL flush), which shows what the flush costs."""
+_ASYNC = "-c synchronous_commit=off"
 
 
 def ensure_kek() -> None:
@@ -47,7 +51,10 @@ def ensure_kek() -> None:
 
 
 def _engine_url(schema: str, system: str) -> str:
-    extra = "&db_functions=off" if system == "engine_db_functions_off" else ""
+    extra = {
+        "engine_db_functions_off": "&db_functions=off",
+        "engine_async_commit": "&options=" + quote(_ASYNC),
+    }.get(system, "")
     return f"{PG_URL}?schema={schema}{extra}"
 
 
@@ -96,7 +103,7 @@ def prepare(system: str, schema: str) -> None:
         conn.execute(f"CREATE UNIQUE INDEX ON {_raw_table(schema)} (notification_id)")
 
 
-def _raw(schema: str, requests: int) -> tuple[float, int]:
+def _raw(schema: str, requests: int, *, options: str = "") -> tuple[float, int]:
     import psycopg
 
     from bench.spine import STEPS
@@ -106,7 +113,7 @@ def _raw(schema: str, requests: int) -> tuple[float, int]:
         f"INSERT INTO {_raw_table(schema)} (originator_id, originator_version, topic, state) "
         "VALUES (%s, %s, %s, %s)"
     )
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
+    with psycopg.connect(PG_URL, autocommit=True, options=options) as conn:
         t0 = time.perf_counter()
         for version, step in enumerate(STEPS, start=2):
             for iid in ids:
@@ -155,7 +162,7 @@ def work(system: str, schema: str, requests: int, ready: Any = None) -> tuple[fl
         return time.monotonic() - seconds, time.monotonic(), steps
     _wait(ready)
     start = time.monotonic()
-    seconds, steps = _raw(schema, requests)
+    seconds, steps = _raw(schema, requests, options=_ASYNC if "async" in system else "")
     return start, start + seconds, steps
 
 
@@ -198,3 +205,33 @@ def parallel(system: str, schema: str, requests: int, procs: int) -> tuple[float
             raise RuntimeError(f"a {system} worker exited with {w.exitcode}")
     wall = max(end for _, end, _ in results) - min(start for start, _, _ in results)
     return wall, sum(steps for _, _, steps in results)
+
+
+_WAITS = ("{method 'poll' of 'select.poll' objects}", "{built-in method select.select}")
+
+
+def profile(schema: str, requests: int, top: int = 8) -> dict[str, Any]:
+    """cProfile of one engine writer: seconds waiting for the server (the socket poll
+    inside psycopg) against the rest (the client's Python), and the top functions."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    start, end, steps = work("engine", schema, requests)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    rows = sorted(((pstats.func_std_string(f), v[2]) for f, v in raw.items()), key=lambda r: -r[1])
+    waiting = sum(t for name, t in rows if name in _WAITS)
+    total = sum(t for _, t in rows)
+    return {
+        "steps": steps,
+        "steps_per_s_under_profiler": round(steps / (end - start)),
+        "profiled_seconds": round(total, 3),
+        "waiting_for_server_seconds": round(waiting, 3),
+        "waiting_share": round(waiting / total, 3) if total else 0.0,
+        "client_us_per_step": round((total - waiting) / steps * 1e6),
+        "server_wait_us_per_step": round(waiting / steps * 1e6),
+        "top_own_time": [{"function": n, "seconds": round(t, 3)} for n, t in rows[:top]],
+    }

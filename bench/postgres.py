@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.common import PG_URL, median, postgres_version, ratio, side_by_side
-from bench.pg_workers import SYSTEMS, ensure_kek, parallel, prepare, work
+from bench.pg_workers import ASYNC_COMMIT, SYSTEMS, ensure_kek, parallel, prepare, profile, work
 from bench.raw import es_app, run_es
 from bench.spine import STEPS, fire_steps, start_requests
 from engine import Engine
@@ -119,6 +119,8 @@ def _fast_path(requests: int, rounds: int) -> dict[str, Any]:
     for name in SYSTEMS:
         runs[f"{name}:1"] = lambda name=name: _one(name, requests)
         runs[f"{name}:{PROCS}"] = lambda name=name: _four(name, requests)
+    for name in ASYNC_COMMIT:
+        runs[name] = lambda name=name: _one(name, requests)
     rates = side_by_side(runs, rounds)
     steps = {w: {n: round(median(rates[f"{n}:{w}"])) for n in SYSTEMS} for w in ("1", str(PROCS))}
     engine_one = steps["1"]["engine"]
@@ -130,15 +132,29 @@ def _fast_path(requests: int, rounds: int) -> dict[str, Any]:
         f"ratios_{PROCS}_processes": {
             f"engine_vs_{n}": ratio(rates, f"engine:{PROCS}", f"{n}:{PROCS}") for n in SYSTEMS[1:]
         },
+        "one_writer_synchronous_commit_off": {n: round(median(rates[n])) for n in ASYNC_COMMIT},
         "target": {
             "one_engine_writer_steps_per_s": TARGET,
             "measured": engine_one,
             "met": engine_one >= TARGET,
         },
     }
+    if engine_one < TARGET:
+        with _schema() as schema:
+            prepare("engine", schema)
+            prof = profile(schema, requests)
+        report["profile_one_engine_writer"] = prof
+        print(
+            f"profile, 1 engine writer: {prof['server_wait_us_per_step']} us/step waiting for "
+            f"the server, {prof['client_us_per_step']} us/step in the client "
+            f"({prof['waiting_share']:.0%} waiting)",
+            flush=True,
+        )
     for w, figures in steps.items():
         peers = ", ".join(f"{n} {v}" for n, v in figures.items())
         print(f"postgres fast path, {w} writer process(es), steps/s: {peers}", flush=True)
+    diag = ", ".join(f"{n} {v}" for n, v in report["one_writer_synchronous_commit_off"].items())
+    print(f"diagnostics, 1 writer, synchronous_commit=off, steps/s: {diag}", flush=True)
     verdict = "met" if engine_one >= TARGET else "not met"
     print(
         f"target: one engine writer >= {TARGET} steps/s: {engine_one} ({verdict}; "
