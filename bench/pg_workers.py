@@ -211,23 +211,31 @@ _WAITS = ("{method 'poll' of 'select.poll' objects}", "{built-in method select.s
 
 
 def profile(schema: str, requests: int, top: int = 8) -> dict[str, Any]:
-    """cProfile of one engine writer: seconds waiting for the server (the socket poll
-    inside psycopg) against the rest (the client's Python), and the top functions."""
+    """cProfile of one engine writer's timed steps (not the open, not the starts): seconds
+    waiting for the server (the socket poll inside psycopg) against the rest (the
+    client's Python), and the top functions by own time."""
     import cProfile
     import pstats
 
+    from bench.spine import fire_steps, start_requests
+    from engine import Engine
+    from projections import builtin
+    from workflows.technical_assistance import definition
+
+    url = _engine_url(schema, "engine")
     profiler = cProfile.Profile()
-    profiler.enable()
-    start, end, steps = work("engine", schema, requests)
-    profiler.disable()
-    stats = pstats.Stats(profiler)
-    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    with Engine.open(url, workflows=[definition()], projections=builtin()) as engine:
+        ids = start_requests(engine, requests)
+        profiler.enable()
+        seconds, steps = fire_steps(engine, ids)
+        profiler.disable()
+    raw: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     rows = sorted(((pstats.func_std_string(f), v[2]) for f, v in raw.items()), key=lambda r: -r[1])
     waiting = sum(t for name, t in rows if name in _WAITS)
     total = sum(t for _, t in rows)
     return {
         "steps": steps,
-        "steps_per_s_under_profiler": round(steps / (end - start)),
+        "steps_per_s_under_profiler": round(steps / seconds),
         "profiled_seconds": round(total, 3),
         "waiting_for_server_seconds": round(waiting, 3),
         "waiting_share": round(waiting / total, 3) if total else 0.0,
