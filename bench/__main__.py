@@ -6,8 +6,10 @@ Suites (full size / ``--quick`` size):
                (300 requests x 7 steps, 5 rounds / 1 round)
 * ``peers``    SpiffWorkflow, python-statemachine, transitions doing the same 7 steps
                (300 requests, 3 rounds / 150 requests, 1 round)
-* ``postgres`` the command path on PostgreSQL vs raw eventsourcing on PostgreSQL
-               (300 requests, 3 rounds / 150 requests, 1 round)
+* ``postgres`` the command path on PostgreSQL vs raw eventsourcing on PostgreSQL; the fast
+               path: one writer and 4 processes of the engine (db functions on/off), raw
+               eventsourcing (with/without its db functions) and raw psycopg, the 2,000
+               steps/s target (300 requests, 3 rounds / 150 requests, 1 round)
 * ``rebuild``  projection rebuild vs a raw notification scan (100k / 20k events)
 * ``reads``    requests() latency (100k / 10k instances), as_of, verify
 * ``portfolio`` the read side on the demo generator's portfolio: rebuild events/s and every
