@@ -25,6 +25,9 @@ Suites (full size / ``--quick`` size):
 * ``privacy``  the command path with vs without personal-data encryption (300 / 150 requests)
 * ``proofs``   tree heads, bundle size and proof time, head cost per command
                (100k and 1M events / 10k and 100k)
+* ``replicas`` a primary and two streaming replicas (deploy/pg_replicas.sh): commands/s with
+               a synchronous replica vs none, reads/s on replicas vs the primary, replica lag
+               (100 requests x 7 steps, 3 rounds, 4,000 reads / 30 requests, 1 round, 800)
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from bench import (
     proofs,
     reads,
     rebuild,
+    replicas,
     scale,
 )
 from bench.common import machine, quiet_logs
@@ -84,6 +88,9 @@ SUITES: dict[str, Callable[[bool], dict[str, Any]]] = {
     ),
     "privacy": lambda quick: privacy.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
     "proofs": lambda quick: proofs.run(*((10_000, 100_000) if quick else (100_000, 1_000_000))),
+    "replicas": lambda quick: replicas.run(
+        30 if quick else 100, 1 if quick else 3, 800 if quick else 4000, 50 if quick else 300
+    ),
 }
 
 
