@@ -17,7 +17,7 @@ from uuid import UUID
 from engine import Engine, StorageUnavailable
 from projections.audit_trail import AuditTrailProjection
 from tests.helpers import REQUESTER, event_count
-from tests.replication.conftest import LONG, Deployment
+from tests.replication.conftest import LONG, Deployment, Deployments
 from tests.toy import toy_definition
 
 WRITERS = 3 if LONG else 1
@@ -81,8 +81,16 @@ def _wait_acked(writers: list[Writer], count: int) -> None:
 
 
 def test_promoting_the_sync_replica_loses_no_acknowledged_command(
-    deployment: Deployment,
+    deployments: Deployments,
 ) -> None:
+    deployment = deployments.get()
+    try:
+        _failover(deployment)
+    finally:
+        deployments.spoil()  # its primary is gone: a later test gets a fresh deployment
+
+
+def _failover(deployment: Deployment) -> None:
     p, r1 = deployment.port, deployment.port + 1
     url = (
         f"postgresql://postgres@127.0.0.1:{p},127.0.0.1:{r1}/{deployment.database}"
