@@ -29,6 +29,9 @@ Suites (full size / ``--quick`` size):
                (100k and 1M events / 10k and 100k)
 * ``group``    group commit: 1, 2, 4 and 8 writer threads on one engine vs raw sqlite3,
                synchronous FULL (320 requests x 7 steps, 3 rounds / 160 requests, 1 round)
+* ``replicas`` a primary and two streaming replicas (deploy/pg_replicas.sh): commands/s with
+               a synchronous replica vs none, reads/s on replicas vs the primary, replica lag
+               (100 requests x 7 steps, 3 rounds, 4,000 reads / 30 requests, 1 round, 800)
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from bench import (
     proofs,
     reads,
     rebuild,
+    replicas,
     scale,
 )
 from bench.common import machine, quiet_logs
@@ -90,6 +94,9 @@ SUITES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "privacy": lambda quick: privacy.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
     "group": lambda quick: group.run(160 if quick else 320, 1 if quick else 3),
     "proofs": lambda quick: proofs.run(*((10_000, 100_000) if quick else (100_000, 1_000_000))),
+    "replicas": lambda quick: replicas.run(
+        30 if quick else 100, 1 if quick else 3, 800 if quick else 4000, 50 if quick else 300
+    ),
 }
 
 

@@ -256,8 +256,8 @@ class ReplicaLag(StorageUnavailable):
 
 
 class CommandIdReused(EngineError, ValueError):
-    """A ``command_id`` already recorded for a different command (another trigger, actor,
-    workflow or instance): a retry must repeat the same command."""
+    """A ``command_id`` already recorded on the instance for a different command (another
+    trigger, actor or workflow): a retry must repeat the same command."""
 
     code = "command_id_reused"
 

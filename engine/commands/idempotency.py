@@ -5,18 +5,21 @@ The key is stored in the event it produced, under the reserved body key ``comman
 one keeps its exact body and hash). It needs no table of its own: the check reads the
 instance's events, and the write is the event store's usual optimistic append.
 
-* ``fire``: before deciding, the instance's stored events are searched for the key. Found,
-  the command is a retry: the instance as that event left it is returned and nothing is
-  written. Two retries racing both miss it, both decide, one wins the version; the loser's
-  re-load finds the key and returns the same answer.
+* ``fire``: after loading the instance to decide on, and before deciding, its stored events
+  are searched for the key (the search starts after the load, so it covers every event up
+  to the loaded version). Found, the command is a retry: the instance as that event left it
+  is returned and nothing is written. Two retries racing both miss it, both decide on the
+  same version, one wins the append; the loser's re-load finds the key and returns the
+  same answer.
 * ``start``: without an explicit ``instance_id``, the instance id is derived from the key
   (a UUID5), so a retried start aims at the same instance and its append collides; the
   stored start is then compared with the retry and returned.
 
-The same key on a different command (another trigger, actor, workflow or instance) raises
-:class:`~engine.errors.CommandIdReused`. The comparison covers the trigger, the actor, the
-workflow and the instance, not the payload (which may hold sealed personal data); a
-retry is expected to repeat the command it retries.
+The same key on a different command of the same instance (another trigger, actor or
+workflow) raises :class:`~engine.errors.CommandIdReused`. The comparison covers the trigger,
+the actor and the workflow, not the payload (which may hold sealed personal data); a retry
+is expected to repeat the command it retries. Keys are scoped to their instance: the same
+key on a command of another instance is not looked for there (a host's keys are unique).
 """
 
 from __future__ import annotations

@@ -150,11 +150,11 @@ class CommandService:
         log = _log.bind(instance_id=str(iid), trigger=trigger, correlation_id=corr)
         fresh = False
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            if command_id is not None:
-                done = self._retried(iid, command_id, trigger, who)
+            agg = self._current(iid, expected_version, fresh=fresh, attempt=attempt)
+            if command_id is not None:  # after the load: every event up to agg's version
+                done = self._retried(iid, command_id, trigger, who)  # is searched
                 if done is not None:
                     return done
-            agg = self._current(iid, expected_version, fresh=fresh, attempt=attempt)
             compiled = self.registry.by_hash(agg.definition_hash)
             now = command_time(self.clock, agg.modified_on)
             try:

@@ -1,5 +1,5 @@
-"""A primary and two streaming replicas of this machine's PostgreSQL, made for a test module
-by ``deploy/pg_replicas.sh`` on free ports and removed after it (also when it fails).
+"""A primary and two streaming replicas of this machine's PostgreSQL, made for the session
+by ``deploy/pg_replicas.sh`` on free ports and removed after it (also when a test fails).
 
 The tests skip, with the reason, when the PostgreSQL server binaries or Debian's
 ``pg_createcluster`` are absent or the run is not root; ``SOCIEUX_REQUIRE_REPLICAS=1`` turns
@@ -136,14 +136,49 @@ def _script(action: str, port: int) -> None:
         pytest.fail(f"deploy/pg_replicas.sh {action} failed: {done.stderr.strip()[-2000:]}")
 
 
-@pytest.fixture(scope="module")
-def deployment() -> Iterator[Deployment]:
-    """A fresh primary and two replicas for this module, removed afterwards."""
-    bindir = replicas_or_skip()
-    port, lock = _claim_ports()
+class Deployments:
+    """One deployment shared by the session's tests, replaced after a test that spoils it
+    (the failover test promotes r1 and loses the primary); every one removed at the end."""
+
+    def __init__(self) -> None:
+        self._current: Deployment | None = None
+        self._made: list[tuple[int, IO[str]]] = []
+
+    def get(self) -> Deployment:
+        """The healthy deployment (made on first use)."""
+        if self._current is None:
+            bindir = replicas_or_skip()
+            port, lock = _claim_ports()
+            self._made.append((port, lock))
+            _script("up", port)
+            self._current = Deployment(port, bindir)
+        return self._current
+
+    def spoil(self) -> None:
+        """Remove the current deployment now; the next test gets a fresh one."""
+        if self._current is not None:
+            port = self._current.port
+            self._current = None
+            _script("down", port)
+
+    def close(self) -> None:
+        """Remove every deployment made (also those a failed test left behind)."""
+        for port, lock in self._made:
+            _script("down", port)
+            lock.close()
+
+
+@pytest.fixture(scope="session")
+def deployments() -> Iterator[Deployments]:
+    """The session's deployments (see :class:`Deployments`)."""
+    made = Deployments()
     try:
-        _script("up", port)
-        yield Deployment(port, bindir)
+        yield made
     finally:
-        _script("down", port)
-        lock.close()
+        made.close()
+
+
+@pytest.fixture
+def deployment(deployments: Deployments) -> Deployment:
+    """A primary and two replicas, healthy at the start of the test."""
+    return deployments.get()

@@ -160,3 +160,17 @@ def test_replica_lag_under_load(deployment: Deployment, schema: str) -> None:
             f"({commands / elapsed:.0f} commands/s with the wait)"
         )
         assert engine.audit_trail().total == commands
+
+
+def test_the_console_serves_its_pages_from_a_replica(deployment: Deployment, schema: str) -> None:
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from engine.web.app import create_app
+
+    url = f"{deployment.primary}?schema={schema}"
+    with Engine.open(url, replicas=deployment.replicas[:1], read_your_writes=True) as engine:
+        with TestClient(create_app(engine), raise_server_exceptions=True) as client:
+            page = client.get("/")
+        assert page.status_code == 200
+        assert "text/html" in page.headers["content-type"]
