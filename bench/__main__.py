@@ -15,7 +15,7 @@ Suites (full size / ``--quick`` size):
 * ``portfolio`` the read side on the demo generator's portfolio: rebuild events/s and every
                requests() filter, sort and a deep cursor page (100k / 2k requests;
                ``python -m bench.portfolio --db FILE`` keeps the filled file for reuse)
-* ``scale``    peak RSS of rebuild and verify at 100k and 1M events (10k and 100k)
+* ``scale``    peak RSS of rebuild, verify and export at 100k and 1M events (10k and 100k)
 * ``cli``      ``socieux --help`` and ``socieux show ID`` vs ``python -c pass``
 * ``hooks``    a subscriber's cost to commands, and backlog delivery vs a raw scan
                (300 requests x 8 events, 3 rounds / 150 requests, 1 round)

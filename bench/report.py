@@ -182,7 +182,7 @@ def _portfolio(r: dict[str, Any]) -> list[Row]:
 def _scale(r: dict[str, Any]) -> list[Row]:
     sizes = [k for k in r if k.isdigit()]
     rows = []
-    for op in ("open", "scan", "rebuild", "verify"):
+    for op in ("open", "scan", "rebuild", "verify", "export"):
         vals = [r[s][op] for s in sizes]
         if any("skipped" in v for v in vals):
             rows.append((f"scale: {op}", "skipped", vals[0].get("skipped", "")))

@@ -1,4 +1,4 @@
-"""Scale: peak memory of a projection rebuild and of ``verify()`` at 100k and at 1M events.
+"""Scale: peak memory of a rebuild, ``verify()`` and ``export()`` at 100k and at 1M events.
 
 One SQLite file is filled through the engine (the toy workflow: start, review, 8 notes
 per instance; ``?synchronous=off`` and ``projections=[]`` for the fill), first to the
@@ -9,7 +9,8 @@ size (``VmHWM`` from ``/proc/self/status``) and its time:
 * ``open``: import everything and open the engine (the floor of every other figure);
 * ``scan``: read and decode every notification (eventsourcing alone);
 * ``rebuild``: drop and rebuild the built-in projections from the whole log;
-* ``verify``: ``Engine.verify()`` (when the tree has it).
+* ``verify``: ``Engine.verify()`` (when the tree has it);
+* ``export``: ``Engine.export()`` of the whole log to ``os.devnull`` (JSON Lines).
 
 Flat memory means the peak does not grow with the number of events: compare the
 ``*_vs_open`` deltas at the two sizes.
@@ -18,6 +19,7 @@ Flat memory means the peak does not grow with the number of events: compare the
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -31,7 +33,7 @@ from projections import builtin
 from tests.toy import toy_definition
 
 EVENTS_PER_INSTANCE = 10
-OPERATIONS = ("open", "scan", "rebuild", "verify")
+OPERATIONS = ("open", "scan", "rebuild", "verify", "export")
 
 
 class _Filler:
@@ -77,6 +79,9 @@ def _child(op: str, url: str) -> dict[str, Any]:
             if not report.ok:
                 raise RuntimeError(f"verify found problems: {report.problems[:3]}")
             events = report.events_checked
+        elif op == "export":
+            with Path(os.devnull).open("w", encoding="utf-8") as out:
+                events = engine.export(out).events
         seconds = time.perf_counter() - t0
     out: dict[str, Any] = {"peak_rss_mib": round(vm_hwm_kib() / 1024, 1)}
     if op != "open":

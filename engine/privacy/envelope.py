@@ -22,9 +22,6 @@ import json
 import os
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from engine.errors import EnvelopeInvalid
 
 __all__ = ["ALG", "MARK", "aad_of", "is_envelope", "open_envelope", "seal_value"]
@@ -66,6 +63,8 @@ def seal_value(
     subject: str,
 ) -> dict[str, Any]:  # fmt: skip
     """The envelope of ``value`` for ``subject`` at ``path`` of event ``event_version``."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # 8 MB: on first use
+
     nonce = os.urandom(12)
     aad = aad_of(instance_id, event_version, path, subject, kv)
     ct = AESGCM(key).encrypt(nonce, value.encode("utf-8"), aad)
@@ -84,6 +83,9 @@ def seal_value(
 
 def open_envelope(envelope: dict[str, Any], key: bytes, *, instance_id: str) -> str:
     """The plaintext of ``envelope`` (``EnvelopeInvalid`` if it does not open here)."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     path, subject = str(envelope.get("path")), str(envelope.get("kid"))
     try:
         if set(envelope) != _FIELDS or envelope["alg"] != ALG:

@@ -15,9 +15,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from engine.errors import EnvelopeInvalid, StorageUnavailable
 from engine.logs import get_logger
 from engine.privacy.envelope import b64, unb64
@@ -44,11 +41,16 @@ class Kek:
 
     def wrap(self, data_key: bytes, subject: str, version: int) -> str:
         """``data_key`` wrapped for ``subject`` at ``version``."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # 8 MB: on first use
+
         nonce = os.urandom(12)
         return b64(nonce + AESGCM(self.key).encrypt(nonce, data_key, _wrap_aad(subject, version)))
 
     def unwrap(self, wrapped: str, subject: str, version: int) -> bytes:
         """The data key (``EnvelopeInvalid`` if the row was moved or altered)."""
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         raw = unb64(wrapped)
         try:
             return AESGCM(self.key).decrypt(raw[:12], raw[12:], _wrap_aad(subject, version))
