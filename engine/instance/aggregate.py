@@ -311,6 +311,8 @@ def _split(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``body`` as the event class's declared fields and the optional extra keys."""
     names = _declared(kind)
+    if names.issuperset(body):  # the common case: nothing but declared fields
+        return body, {}
     declared = {k: v for k, v in body.items() if k in names}
     return declared, {k: v for k, v in body.items() if k not in names}
 
