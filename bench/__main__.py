@@ -4,6 +4,11 @@ Suites (full size / ``--quick`` size):
 
 * ``command``  the command path on SQLite (FULL) vs raw eventsourcing and raw sqlite3
                (300 requests x 7 steps, 5 rounds / 1 round)
+* ``cmdpath``  the command path (technical-assistance, projections off, privacy on and off)
+               vs eventsourcing with and without its aggregate cache and raw sqlite3, at
+               synchronous FULL and NORMAL (steps/s, CPU us/step), plus callgrind
+               instructions per step when valgrind is installed
+               (300 requests x 7 steps, 5 rounds, callgrind n=40 / 150, 1 round, n=20)
 * ``peers``    SpiffWorkflow, python-statemachine, transitions doing the same 7 steps
                (300 requests, 3 rounds / 150 requests, 1 round)
 * ``postgres`` the command path on PostgreSQL vs raw eventsourcing on PostgreSQL; the fast
@@ -46,6 +51,7 @@ from typing import Any
 from bench import (
     cache,
     cli,
+    cmdpath,
     command,
     console,
     deadlines,
@@ -72,6 +78,9 @@ QUICK_REQUESTS = 150
 
 SUITES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "command": lambda quick: command.run(REQUESTS, 1 if quick else 5),
+    "cmdpath": lambda quick: cmdpath.run(
+        QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 5, 20 if quick else 40
+    ),
     "peers": lambda quick: peers.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
     "postgres": lambda quick: postgres.run(
         QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3

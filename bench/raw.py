@@ -83,9 +83,11 @@ def run_es(app: Application[UUID], requests: int) -> tuple[float, int]:
     return seconds, requests * len(STEPS)
 
 
-def run_sqlite3(path: Path, requests: int) -> tuple[float, int]:
-    """Insert as many rows as the others record events, one transaction per row."""
+def run_sqlite3(path: Path, requests: int, *, synchronous: str = "FULL") -> tuple[float, int]:
+    """Insert as many rows as the others record events, one transaction per row
+    (``synchronous``: FULL, as the engine's default, or NORMAL)."""
     conn = sqlite_connect(path)
+    conn.execute(f"PRAGMA synchronous={synchronous}")
     try:
         conn.execute(
             "CREATE TABLE events (instance_id TEXT NOT NULL, version INTEGER NOT NULL, "

@@ -22,6 +22,7 @@ instance's history are compared by :func:`engine.instance.identity.actor_key`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,8 +78,28 @@ class Decision:
 _UNSTORABLE = "text must be valid Unicode without NUL characters"
 
 
+def _surely_storable(value: Any) -> bool:
+    """True only if :func:`unstorable_texts` finds nothing in ``value`` (one C-speed
+    ``json.dumps``; ``False`` means "walk it"). Every string and key the walk checks is in
+    the text: NUL escaped as ``\\u0000`` (any such spelling makes it walk), a lone
+    surrogate as itself (not encodable as UTF-8)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except Exception:  # not plain JSON (a key that is not a string, a cycle): walk it
+        return False
+    if "\\u0000" in text:
+        return False
+    return text.isascii() or storable_text(text)
+
+
 def unstorable_texts(value: Any, loc: tuple[Any, ...] = ()) -> list[list[Any]]:
     """Where in the payload a key or a string is not storable text."""
+    if _surely_storable(value):
+        return []
+    return _unstorable_walk(value, loc)
+
+
+def _unstorable_walk(value: Any, loc: tuple[Any, ...]) -> list[list[Any]]:
     found: list[list[Any]] = []
     if isinstance(value, str):
         if not storable_text(value):
@@ -87,10 +108,10 @@ def unstorable_texts(value: Any, loc: tuple[Any, ...] = ()) -> list[list[Any]]:
         for k, v in value.items():
             if isinstance(k, str) and not storable_text(k):
                 found.append([*loc, "(key)"])
-            found += unstorable_texts(v, (*loc, k))
+            found += _unstorable_walk(v, (*loc, k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            found += unstorable_texts(v, (*loc, i))
+            found += _unstorable_walk(v, (*loc, i))
     return found
 
 

@@ -284,11 +284,9 @@ class WorkflowInstance(Aggregate):
             body=body,
         )
         declared, extra = _split(kind, body)
-        if not extra:
-            self.trigger_event(kind, timestamp=at, hash=digest, **body)
-            return
-        # Keys only some events have (``deadlines``, ``deadline``) are not dataclass fields:
-        # events without them keep their exact stored body (and hash).
+        # What ``trigger_event`` does (construct, mutate, append), without its per-call
+        # checks and copies. Keys only some events have (``deadlines``, ``deadline``) are
+        # not dataclass fields: events without them keep their exact stored body (and hash).
         event = kind(
             originator_id=self.id,
             originator_version=self.version + 1,
@@ -296,7 +294,8 @@ class WorkflowInstance(Aggregate):
             hash=digest,  # type: ignore[call-arg]  # eventsourcing's dataclass fields
             **declared,
         )
-        _set_extra(event, extra)
+        if extra:
+            _set_extra(event, extra)
         event.mutate(self)
         self._pending_events.append(event)
 
@@ -311,6 +310,8 @@ def _split(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``body`` as the event class's declared fields and the optional extra keys."""
     names = _declared(kind)
+    if names.issuperset(body):  # the common case: nothing but declared fields
+        return body, {}
     declared = {k: v for k, v in body.items() if k in names}
     return declared, {k: v for k, v in body.items() if k not in names}
 

@@ -78,11 +78,16 @@ def _default(obj: object) -> Any:
     raise TypeError(msg)
 
 
+_SORTED = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
+)
+"""What ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+default=_default)`` builds on every call, built once (an encoder keeps no state)."""
+
+
 def canonical_json(obj: Any) -> str:
     """Hash format 1: sorted keys, no whitespace, non-ASCII kept as UTF-8."""
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
-    )
+    return _SORTED.encode(obj)
 
 
 def hash_fields(fields: Mapping[str, Any]) -> str:
@@ -175,9 +180,7 @@ def jcs(obj: Any) -> str:
     with characters at or above U+D800 (where key orders differ) the value is
     canonicalised member by member.
     """
-    text = json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
-    )
+    text = _SORTED.encode(obj)
     if plain_text(text):
         return text
     if text.isascii() or max(text) < "\ud800":
