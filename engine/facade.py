@@ -170,11 +170,11 @@ class Engine(PrivacyMethods, AmendmentMethods):
             args.check_int("version", version, minimum=1)
         if instance_id is not None and not isinstance(instance_id, UUID):
             raise InvalidArgument("instance_id must be a UUID", argument="instance_id")
-        return self._privacy.reveal_view(self._commands.start(
+        return self._commands.start(  # its view is revealed by the privacy hook `present`
             workflow, data, actor=actor, reason=reason, trigger=trigger, version=version,
             correlation_id=correlation_id, causation_id=causation_id, instance_id=instance_id,
             effective_at=_effective(effective_at),
-        ))  # fmt: skip
+        )  # fmt: skip
 
     def fire(
         self,
@@ -203,11 +203,11 @@ class Engine(PrivacyMethods, AmendmentMethods):
         _check_reason(reason)
         if expected_version is not None:
             args.check_int("expected_version", expected_version)
-        return self._privacy.reveal_view(self._commands.fire(
+        return self._commands.fire(  # its view is revealed by the privacy hook `present`
             self._reader.id(instance_id), trigger, data, actor=actor, reason=reason,
             expected_version=expected_version, correlation_id=correlation_id,
             causation_id=causation_id, effective_at=_effective(effective_at),
-        ))  # fmt: skip
+        )  # fmt: skip
 
     @staticmethod
     def context(
