@@ -25,6 +25,7 @@ from workflows.technical_assistance import definition
 def _plain(engine: Engine) -> None:
     """Switch the privacy hooks off (a benchmark's comparison, not an API)."""
     engine._commands.protect = None
+    engine._commands.present = None
 
     def clear(view: InstanceView) -> InstanceView:
         return view

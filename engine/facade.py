@@ -198,11 +198,11 @@ class Engine(PrivacyMethods, AmendmentMethods):
             args.check_int("version", version, minimum=1)
         if instance_id is not None and not isinstance(instance_id, UUID):
             raise InvalidArgument("instance_id must be a UUID", argument="instance_id")
-        return self._privacy.reveal_view(self._writer().start(
+        return self._writer().start(  # its view is revealed by the privacy hook `present`
             workflow, data, actor=actor, reason=reason, trigger=trigger, version=version,
             correlation_id=correlation_id, causation_id=causation_id, instance_id=instance_id,
             effective_at=_effective(effective_at), command_id=check_command_id(command_id),
-        ))  # fmt: skip
+        )  # fmt: skip
 
     def fire(
         self,
@@ -234,12 +234,12 @@ class Engine(PrivacyMethods, AmendmentMethods):
         _check_reason(reason)
         if expected_version is not None:
             args.check_int("expected_version", expected_version)
-        return self._privacy.reveal_view(self._writer().fire(
+        return self._writer().fire(  # its view is revealed by the privacy hook `present`
             self._reader.id(instance_id), trigger, data, actor=actor, reason=reason,
             expected_version=expected_version, correlation_id=correlation_id,
             causation_id=causation_id, effective_at=_effective(effective_at),
             command_id=check_command_id(command_id),
-        ))  # fmt: skip
+        )  # fmt: skip
 
     @contextmanager
     def batch(self, *, limit: int = MAX_BATCH) -> Iterator[None]:

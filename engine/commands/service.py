@@ -71,6 +71,9 @@ class CommandService:
     seal: Callable[[UUID, int, type[BaseModel], dict[str, Any]], dict[str, Any]] | None = None
     """Seals the personal fields among some values of a payload model, as an event recorded
     at the given version stores them (a correction's new values; privacy)."""
+    present: Callable[[WorkflowInstance], InstanceView] | None = None
+    """Builds the view ``start`` and ``fire`` return from the recorded instance (privacy:
+    personal fields opened while the data is copied); without it, a plain copy."""
     last_position: int = 0
     """Notification id of the last event this engine recorded."""
 
@@ -128,7 +131,7 @@ class CommandService:
             return done
         self.cache.put(agg)
         log.info("command_recorded", version=agg.version, state=agg.state, role=who.role)
-        return view_of(agg, copy_data=True)
+        return view_of(agg, copy_data=True) if self.present is None else self.present(agg)
 
     def fire(
         self,
@@ -179,7 +182,7 @@ class CommandService:
             if self._save(agg):
                 self.cache.put(agg)
                 log.info("command_recorded", version=agg.version, state=agg.state, role=who.role)
-                return view_of(agg, copy_data=True)
+                return view_of(agg, copy_data=True) if self.present is None else self.present(agg)
             log.info("write_conflict", attempt=attempt)
             self.cache.evict(iid)
             if expected_version is not None:

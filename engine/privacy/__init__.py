@@ -42,7 +42,7 @@ def open_privacy(config: StoreConfig, sql: SqlStore, commands: CommandService) -
             may_create=not wrapped and not config.read_only,
         )
 
-    vault = Vault(kek, store)
+    vault = Vault(kek, store, shared=config.kind != "memory")
     vault.check_kek()
     service = PrivacyService(vault, commands, sql, kind=config.kind, read_only=config.read_only)
     if service.in_use():
@@ -50,4 +50,5 @@ def open_privacy(config: StoreConfig, sql: SqlStore, commands: CommandService) -
     commands.protect = service.protect
     commands.reveal = service.reveal_for_checks
     commands.seal = service.seal_values
+    commands.present = service.present
     return service

@@ -16,26 +16,38 @@ plaintext: destroying the key leaves every hash intact.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
-import json
 import os
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from engine.errors import EnvelopeInvalid
 
-__all__ = ["ALG", "MARK", "aad_of", "is_envelope", "open_envelope", "seal_value"]
+__all__ = ["ALG", "MARK", "DataKey", "aad_of", "is_envelope", "open_envelope", "seal_value"]
 
 MARK = "$personal"
 """The key that makes a JSON object an envelope (a payload model cannot name it)."""
 ALG = "AES-256-GCM"
 _COMMIT_LABEL = b"socieux key commitment v1"
 _FIELDS = frozenset({MARK, "alg", "kid", "kv", "ev", "path", "n", "ct", "kc"})
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+class DataKey:
+    """A subject's data key with its AES-256-GCM cipher, built once per key."""
+
+    __slots__ = ("aead", "raw")
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.aead = AESGCM(raw)
 
 
 def b64(data: bytes) -> str:
     """Unpadded URL-safe base64."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
 
 def unb64(text: str) -> bytes:
@@ -49,17 +61,22 @@ def is_envelope(value: object) -> bool:
 
 
 def aad_of(instance_id: str, event_version: int, path: str, subject: str, kv: int) -> bytes:
-    """The associated data of one field's envelope."""
-    parts = ["socieux-personal-1", instance_id, event_version, path, subject, kv]
-    return json.dumps(parts, separators=(",", ":")).encode()
+    """The associated data of one field's envelope: the JSON array
+    ``["socieux-personal-1", instance_id, event_version, path, subject, kv]`` (ASCII, no
+    spaces), built without a JSON encoder per call."""
+    esc = encode_basestring_ascii
+    return (
+        f'["socieux-personal-1",{esc(instance_id)},{int(event_version)},{esc(path)},'
+        f"{esc(subject)},{int(kv)}]"
+    ).encode()
 
 
 def _commitment(key: bytes, nonce: bytes) -> bytes:
-    return hmac.new(key, _COMMIT_LABEL + nonce, hashlib.sha256).digest()
+    return hmac.digest(key, _COMMIT_LABEL + nonce, hashlib.sha256)
 
 
 def seal_value(
-    value: str, key: bytes, kv: int, *, instance_id: str, event_version: int, path: str,
+    value: str, key: DataKey, kv: int, *, instance_id: str, event_version: int, path: str,
     subject: str,
 ) -> dict[str, Any]:  # fmt: skip
     """The envelope of ``value`` for ``subject`` at ``path`` of event ``event_version``."""
@@ -67,7 +84,7 @@ def seal_value(
 
     nonce = os.urandom(12)
     aad = aad_of(instance_id, event_version, path, subject, kv)
-    ct = AESGCM(key).encrypt(nonce, value.encode("utf-8"), aad)
+    ct = key.aead.encrypt(nonce, value.encode("utf-8"), aad)
     return {
         MARK: 1,
         "alg": ALG,
@@ -77,11 +94,11 @@ def seal_value(
         "path": path,
         "n": b64(nonce),
         "ct": b64(ct),
-        "kc": b64(_commitment(key, nonce)),
+        "kc": b64(_commitment(key.raw, nonce)),
     }
 
 
-def open_envelope(envelope: dict[str, Any], key: bytes, *, instance_id: str) -> str:
+def open_envelope(envelope: dict[str, Any], key: DataKey, *, instance_id: str) -> str:
     """The plaintext of ``envelope`` (``EnvelopeInvalid`` if it does not open here)."""
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -92,7 +109,7 @@ def open_envelope(envelope: dict[str, Any], key: bytes, *, instance_id: str) -> 
             msg = "not an envelope of this format"
             raise ValueError(msg)
         nonce, ct, kc = unb64(envelope["n"]), unb64(envelope["ct"]), unb64(envelope["kc"])
-        if not hmac.compare_digest(kc, _commitment(key, nonce)):
+        if not hmac.compare_digest(kc, _commitment(key.raw, nonce)):
             raise EnvelopeInvalid(
                 f"the envelope at {path} is not committed to {subject}'s data key "
                 "(a swapped or wrong key)",
@@ -100,7 +117,7 @@ def open_envelope(envelope: dict[str, Any], key: bytes, *, instance_id: str) -> 
                 subject=subject,
             )
         aad = aad_of(instance_id, int(envelope["ev"]), path, subject, int(envelope["kv"]))
-        return AESGCM(key).decrypt(nonce, ct, aad).decode("utf-8")
+        return key.aead.decrypt(nonce, ct, aad).decode("utf-8")
     except InvalidTag:
         raise EnvelopeInvalid(
             f"the envelope at {path} does not open here (moved to another instance, event "

@@ -9,11 +9,12 @@ from uuid import UUID
 
 from engine.commands.context import current_context
 from engine.commands.service import CommandService
-from engine.instance.aggregate import MIGRATE_TRIGGER
+from engine.instance.aggregate import MIGRATE_TRIGGER, WorkflowInstance
+from engine.instance.convert import view_of
 from engine.instance.views import HistoryEntry, InstanceView
 from engine.persistence.store import translate_errors
 from engine.privacy.amendments import reveal_amendment
-from engine.privacy.reveal import AUDITOR_ROLE, Revealer
+from engine.privacy.reveal import AUDITOR_ROLE, Revealer, revealed_copy
 from engine.privacy.vault import Vault
 
 if TYPE_CHECKING:
@@ -42,6 +43,21 @@ class ReadSide:
                 view.data, instance_id=str(view.id), event_version=view.version, exact=False
             )
         return view if data is view.data else view.model_copy(update={"data": data})
+
+    def present(self, agg: WorkflowInstance) -> InstanceView:
+        """The view ``start``/``fire`` return (the command service's ``present`` hook): the
+        cached instance's data copied once, its personal fields opened during that copy."""
+        view = view_of(agg, copy_data=False)
+        with translate_errors("reading data keys", self.commands.label):
+            data = revealed_copy(
+                self.revealer, agg.data, instance_id=lambda: str(agg.id),
+                event_version=agg.version,
+            )  # fmt: skip
+        # The view was built just above and is not shared yet: its data (the cached
+        # instance's own) is swapped for the caller's revealed copy in place, which a
+        # frozen model's copy would do at several times the cost.
+        view.__dict__["data"] = data
+        return view
 
     def reveal_for_checks(self, iid: UUID, data: dict[str, Any]) -> dict[str, Any]:
         """``data`` opened in full (restricted fields too) for a check that records none of

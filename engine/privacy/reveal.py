@@ -9,6 +9,7 @@ its event version must be the event's (in a history) or an earlier one (in the d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from engine.errors import EnvelopeInvalid
@@ -16,7 +17,14 @@ from engine.privacy.envelope import MARK
 from engine.privacy.keystore import ERASED, RESTRICTED, KeyRow
 from engine.privacy.vault import Vault
 
-__all__ = ["AUDITOR_ROLE", "ERASED_MARK", "RESTRICTED_MARK", "Revealer", "subjects_in"]
+__all__ = [
+    "AUDITOR_ROLE",
+    "ERASED_MARK",
+    "RESTRICTED_MARK",
+    "Revealer",
+    "revealed_copy",
+    "subjects_in",
+]
 
 ERASED_MARK = "[erased]"
 RESTRICTED_MARK = "[restricted]"
@@ -45,6 +53,63 @@ def _collect(node: object, path: tuple[str, ...], found: list[tuple[tuple[str, .
                 _collect(v, (*path, str(i)), found)
 
 
+Trail = tuple[Any, ...]
+"""Where a node sits: ``()`` at the top, else ``(parent trail, key or index)``."""
+
+
+def _copy_found(node: Any, trail: Trail, found: list[tuple[Trail, dict[str, Any]]]) -> Any:
+    """A deep copy of the JSON container ``node``, with its envelopes (left in place, not
+    copied) listed in ``found`` by trail. One pass does the copy a returned view needs
+    anyway and the search for envelopes: no walk of its own."""
+    if isinstance(node, dict):
+        if node.get(MARK) == 1:
+            found.append((trail, node))
+            return node
+        return {
+            k: _copy_found(v, (trail, k), found) if isinstance(v, dict | list) else v
+            for k, v in node.items()
+        }
+    return [
+        _copy_found(v, (trail, i), found) if isinstance(v, dict | list) else v
+        for i, v in enumerate(node)
+    ]
+
+
+def _keys(trail: Trail) -> list[Any]:
+    keys: list[Any] = []
+    while trail:
+        trail, key = trail
+        keys.append(key)
+    keys.reverse()
+    return keys
+
+
+def revealed_copy(
+    revealer: Callable[[], Revealer], data: dict[str, Any], *, instance_id: Callable[[], str],
+    event_version: int,
+) -> dict[str, Any]:  # fmt: skip
+    """A deep copy of an instance's ``data`` at ``event_version`` with its envelopes opened
+    as :meth:`Revealer.reveal` opens them (``exact=False``); the revealer and the instance
+    id are asked for only when there is an envelope to open."""
+    found: list[tuple[Trail, dict[str, Any]]] = []
+    out: dict[str, Any] = _copy_found(data, (), found)
+    if not found:
+        return out
+    located = [(_keys(trail), env) for trail, env in found]
+    opened = revealer().open_all(
+        [(".".join(map(str, keys)), env) for keys, env in located],
+        instance_id=instance_id(), event_version=event_version, exact=False,
+    )  # fmt: skip
+    for (keys, _), text in zip(located, opened, strict=True):
+        if not keys:
+            raise EnvelopeInvalid("the instance's data is an envelope, not a payload's shape")
+        node: Any = out
+        for key in keys[:-1]:
+            node = node[key]
+        node[keys[-1]] = text
+    return out
+
+
 def subjects_in(node: object) -> set[str]:
     """The subjects whose envelopes ``node`` holds."""
     return {str(env.get("kid")) for _, env in _envelopes(node, ())}
@@ -67,12 +132,26 @@ class Revealer:
         found = _envelopes(node, ())
         if not found:
             return node
-        rows = self._vault.rows(str(env.get("kid")) for _, env in found)
+        opened = self.open_all(
+            [(".".join(path), env) for path, env in found], instance_id=instance_id,
+            event_version=event_version, exact=exact,
+        )  # fmt: skip
         out = node
-        for path, env in found:  # copy-on-write along each envelope's path only
-            opened = self._open(env, ".".join(path), rows, instance_id, event_version, exact=exact)
-            out = _replaced(out, path, opened)
+        for (path, _), text in zip(found, opened, strict=True):  # copy-on-write along paths
+            out = _replaced(out, path, text)
         return out
+
+    def open_all(
+        self, found: list[tuple[str, dict[str, Any]]], *, instance_id: str,
+        event_version: int | None, exact: bool,
+    ) -> list[str]:  # fmt: skip
+        """What this reader sees of each envelope found at its dotted path (one key-table
+        read for all of them)."""
+        rows = self._vault.rows(str(env.get("kid")) for _, env in found)
+        return [
+            self._open(env, where, rows, instance_id, event_version, exact=exact)
+            for where, env in found
+        ]
 
     def _open(
         self, env: dict[str, Any], where: str, rows: dict[tuple[str, int], KeyRow],

@@ -60,6 +60,7 @@ from engine.privacy.stream import (
     privacy_definition,
     stream_id,
 )
+from engine.privacy.subjects import personal_fields
 from engine.privacy.vault import Vault
 
 __all__ = ["PrivacyService"]
@@ -85,11 +86,13 @@ class PrivacyService(ReadSide):
     # ------------------------------------------------------------------ write path
     def protect(self, iid: UUID, version: int, decision: Decision) -> dict[str, Any]:
         """The decided payload with its personal fields sealed (the command path's hook)."""
+        model = decision.transition.payload
+        if not personal_fields(model):  # most steps: nothing to seal, nothing to enter
+            return decision.payload
         with translate_errors("storing a data key", self.commands.label):
             return self.vault.seal_payload(
-                decision.transition.payload, decision.payload, instance_id=str(iid),
-                version=version,
-            )  # fmt: skip
+                model, decision.payload, instance_id=str(iid), version=version
+            )
 
     def seal_values(
         self, iid: UUID, version: int, model: type[BaseModel], values: dict[str, Any]

@@ -26,7 +26,13 @@ from pydantic import BaseModel
 
 from engine.definition.model import Personal
 
-__all__ = ["PersonalField", "PersonalValue", "personal_fields", "personal_values"]
+__all__ = [
+    "PersonalField",
+    "PersonalValue",
+    "personal_fields",
+    "personal_values",
+    "with_values",
+]
 
 STAR = "*"
 _SEQUENCES = (tuple, list, set, frozenset, Sequence)
@@ -50,6 +56,8 @@ class PersonalValue:
     value: str
     parent: dict[str, Any]
     key: str
+    parts: tuple[str, ...] = ()
+    """The path's keys (list indices as digits), for a copy-on-write replacement."""
 
 
 def _marker(items: Sequence[object]) -> Personal | None:
@@ -104,7 +112,7 @@ def personal_values(
             value = parent.get(key)
             if isinstance(value, str) and value:
                 subject = _subject(pf.marker, parent, instance_id, where[:-1])
-                found.append(PersonalValue(".".join(where), subject, value, parent, key))
+                found.append(PersonalValue(".".join(where), subject, value, parent, key, where))
     return found
 
 
@@ -132,3 +140,23 @@ def _subject(marker: Personal, parent: dict[str, Any], iid: str, where: tuple[st
     if marker.subject:
         return f"{role}:{iid}"
     return f"{role}:{iid}:{'.'.join(where) or '-'}"
+
+
+def with_values(node: dict[str, Any], changes: list[tuple[tuple[str, ...], object]]) -> Any:
+    """``node`` with the value at each path replaced: only the containers on those paths
+    are copied (each once), the rest is shared with ``node``, which is left unchanged."""
+    out = dict(node)
+    copied = {id(out)}
+    for parts, value in changes:
+        cur: Any = out
+        for part in parts[:-1]:
+            slot: Any = int(part) if isinstance(cur, list) else part
+            child = cur[slot]
+            if id(child) not in copied:
+                child = list(child) if isinstance(child, list) else dict(child)
+                copied.add(id(child))
+                cur[slot] = child
+            cur = child
+        last = parts[-1]
+        cur[int(last) if isinstance(cur, list) else last] = value
+    return out

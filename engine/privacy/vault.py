@@ -16,16 +16,15 @@ from typing import Any
 from pydantic import BaseModel
 
 from engine.errors import StorageUnavailable
-from engine.privacy.envelope import open_envelope, seal_value
+from engine.privacy.envelope import DataKey, open_envelope, seal_value
 from engine.privacy.kek import Kek
 from engine.privacy.keystore import ERASED, LIVE, KeyRow, KeyStore
-from engine.privacy.subjects import personal_fields, personal_values
+from engine.privacy.subjects import personal_fields, personal_values, with_values
 
 __all__ = ["Vault"]
 
 ROWS_TTL = 1.0
 """Seconds a key row's status is trusted before it is read again (cross-process erasure)."""
-_BOUND = ("kid", "kv", "ev", "path", "alg", "n", "ct", "kc")
 _MAX_OPENED = 50_000
 """Opened fields remembered per process (then forgotten all at once)."""
 
@@ -33,14 +32,18 @@ _MAX_OPENED = 50_000
 class Vault:
     """Data keys per subject, wrapped by the KEK (one per engine, shared by threads)."""
 
-    def __init__(self, kek: Callable[[], Kek], store: KeyStore) -> None:
+    def __init__(self, kek: Callable[[], Kek], store: KeyStore, *, shared: bool = True) -> None:
+        """``shared``: other processes may change the key table (a file or a server), so
+        a key row's status is trusted for ``ROWS_TTL`` seconds only; a ``memory://``
+        store is this process's alone."""
+        self._ttl = ROWS_TTL if shared else float("inf")
         self._load_kek = kek
         self._kek: Kek | None = None
         self.store = store
-        self._keys: dict[tuple[str, int], bytes] = {}
+        self._keys: dict[tuple[str, int], DataKey] = {}
         self._live: dict[str, int] = {}  # subject -> live key version
-        self._opened: dict[tuple[str, ...], str] = {}  # (subject, instance, envelope) -> text
-        self._rows: dict[str, tuple[float, list[KeyRow]]] = {}  # subject -> (read at, rows)
+        self._opened: dict[tuple[object, ...], str] = {}  # (subject, instance, envelope) -> text
+        self._rows: dict[str, tuple[float, dict[tuple[str, int], KeyRow]]] = {}  # (read at, rows)
         self._lock = threading.Lock()
 
     @property
@@ -67,28 +70,41 @@ class Vault:
     def seal_payload(
         self, model: type[BaseModel], payload: dict[str, Any], *, instance_id: str, version: int
     ) -> dict[str, Any]:
-        """``payload`` with every personal value replaced by its envelope (a new dict)."""
+        """``payload`` with every personal value replaced by its envelope (a new dict;
+        only the containers on the personal values' paths are copied)."""
         if not personal_fields(model):
             return payload
-        sealed: dict[str, Any] = _deep_copy(payload)
-        values = personal_values(model, sealed, instance_id)
+        values = personal_values(model, payload, instance_id)
         if not values:
             return payload
         keys = self._live_keys({v.subject for v in values})
+        changes: list[tuple[tuple[str, ...], object]] = []
         for v in values:
             kv, key = keys[v.subject]
-            v.parent[v.key] = seal_value(
+            envelope = seal_value(
                 v.value, key, kv, instance_id=instance_id, event_version=version, path=v.path,
                 subject=v.subject,
             )  # fmt: skip
+            changes.append((v.parts, envelope))
+            self._remember((v.subject, instance_id, tuple(envelope.items())), v.value)
+        sealed: dict[str, Any] = with_values(payload, changes)
         return sealed
 
-    def _live_keys(self, subjects: set[str]) -> dict[str, tuple[int, bytes]]:
+    def _live_keys(self, subjects: set[str]) -> dict[str, tuple[int, DataKey]]:
         """The live key of each subject, creating the missing ones in one write transaction
         (none when all are known: the command path then reads and writes no key row)."""
+        out: dict[str, tuple[int, DataKey]] = {}
+        for subject in subjects:  # the hot path: every key already in this process
+            kv = self._live.get(subject)
+            key = None if kv is None else self._keys.get((subject, kv))
+            if kv is None or key is None:
+                break
+            out[subject] = (kv, key)
+        else:
+            return out
         for _ in range(3):
-            out: dict[str, tuple[int, bytes]] = {}
-            new: dict[tuple[str, int], bytes] = {}
+            out = {}
+            new: dict[tuple[str, int], DataKey] = {}
             missing = sorted(s for s in subjects if (s, self._live.get(s, 0)) not in self._keys)
             rows = self.store.rows(missing) if missing else {}
             for subject in subjects:
@@ -102,12 +118,12 @@ class Vault:
                     out[subject] = (latest.version, self._cache(latest))
                     continue
                 version = 1 if latest is None else latest.version + 1
-                new[subject, version] = os.urandom(32)
+                new[subject, version] = DataKey(os.urandom(32))
                 out[subject] = (version, new[subject, version])
             if not new:
                 return out
             created = [
-                KeyRow(s, v, self.kek.wrap(k, s, v), self.kek.id, LIVE, None)
+                KeyRow(s, v, self.kek.wrap(k.raw, s, v), self.kek.id, LIVE, None)
                 for (s, v), k in new.items()
             ]
             if self.store.create(created, datetime.now(UTC).isoformat()):
@@ -118,16 +134,16 @@ class Vault:
         msg = "could not create data keys (another writer kept racing)"
         raise StorageUnavailable(msg)
 
-    def _cache(self, row: KeyRow) -> bytes:
+    def _cache(self, row: KeyRow) -> DataKey:
         assert row.wrapped is not None
-        key = self.kek.unwrap(row.wrapped, row.subject, row.version)
+        key = DataKey(self.kek.unwrap(row.wrapped, row.subject, row.version))
         with self._lock:
             self._keys[row.subject, row.version] = key
             if row.status != ERASED:
                 self._live[row.subject] = max(row.version, self._live.get(row.subject, 0))
         return key
 
-    def key_for(self, row: KeyRow) -> bytes:
+    def key_for(self, row: KeyRow) -> DataKey:
         """The data key of a row that still has one (cached after the first unwrap)."""
         cached = self._keys.get((row.subject, row.version))
         return cached if cached is not None else self._cache(row)
@@ -135,30 +151,47 @@ class Vault:
     def open(self, envelope: dict[str, Any], row: KeyRow, *, instance_id: str) -> str:
         """The plaintext of an envelope whose key row the caller found live (opened once,
         then remembered: a read decrypts each field of an instance's data again)."""
-        memo = (row.subject, instance_id, *(str(envelope.get(k)) for k in _BOUND))
-        found = self._opened.get(memo)
-        if found is not None:  # the very same envelope (every bound field) opened here
+        memo = (row.subject, instance_id, tuple(envelope.items()))
+        try:  # the very same envelope (every field, named and ordered alike) opened here
+            found = self._opened.get(memo)
+        except TypeError:  # an unhashable value: not an envelope of this format
+            return open_envelope(envelope, self.key_for(row), instance_id=instance_id)
+        if found is not None:
             return found
         text = open_envelope(envelope, self.key_for(row), instance_id=instance_id)
+        self._remember(memo, text)
+        return text
+
+    def _remember(self, memo: tuple[object, ...], text: str) -> None:
+        """Remember what an envelope holds: opened here, or sealed here (then it is known
+        without opening it: the memo is keyed by every field of the envelope)."""
         with self._lock:
             if len(self._opened) >= _MAX_OPENED:
                 self._opened.clear()
             self._opened[memo] = text
-        return text
 
     def rows(self, subjects: Iterable[str]) -> dict[tuple[str, int], KeyRow]:
         """The key rows of ``subjects``, read at most ``ROWS_TTL`` seconds ago: another
         process's erasure or restriction shows here within that time (this process's own
         at once)."""
         now = time.monotonic()
-        wanted = set(subjects)
-        stale = sorted(s for s in wanted if now - self._rows.get(s, (-ROWS_TTL, []))[0] >= ROWS_TTL)
+        known, ttl = self._rows, self._ttl
+        out: dict[tuple[str, int], KeyRow] = {}
+        stale: list[str] = []
+        for subject in subjects:
+            entry = known.get(subject)
+            if entry is None or now - entry[0] >= ttl:
+                stale.append(subject)
+            else:
+                out.update(entry[1])
         if stale:
             fresh = self.store.rows(stale)
             with self._lock:
                 for subject in stale:
-                    self._rows[subject] = (now, [r for (s, _), r in fresh.items() if s == subject])
-        return {(r.subject, r.version): r for s in wanted for r in self._rows[s][1]}
+                    mine = {k: r for k, r in fresh.items() if k[0] == subject}
+                    known[subject] = (now, mine)
+                    out.update(mine)
+        return out
 
     def forget_cached(self, subject: str) -> None:
         """Drop the subject's keys, rows and what they opened from this process's memory."""
@@ -177,7 +210,7 @@ class Vault:
             KeyRow(
                 r.subject,
                 r.version,
-                new.wrap(self.key_for(r), r.subject, r.version),
+                new.wrap(self.key_for(r).raw, r.subject, r.version),
                 new.id,
                 r.status,
                 r.erasure,
@@ -187,11 +220,3 @@ class Vault:
         self.store.rewrap(rewrapped)
         self._kek = new
         return len(rewrapped)
-
-
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value
