@@ -21,9 +21,12 @@ import hashlib
 import hmac
 import os
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import EnvelopeInvalid
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 __all__ = ["ALG", "MARK", "DataKey", "aad_of", "is_envelope", "open_envelope", "seal_value"]
 
@@ -41,8 +44,10 @@ class DataKey:
     __slots__ = ("aead", "raw")
 
     def __init__(self, raw: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # 8 MB: on first use
+
         self.raw = raw
-        self.aead = AESGCM(raw)
+        self.aead: AESGCM = AESGCM(raw)
 
 
 def b64(data: bytes) -> str:
@@ -80,8 +85,6 @@ def seal_value(
     subject: str,
 ) -> dict[str, Any]:  # fmt: skip
     """The envelope of ``value`` for ``subject`` at ``path`` of event ``event_version``."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # 8 MB: on first use
-
     nonce = os.urandom(12)
     aad = aad_of(instance_id, event_version, path, subject, kv)
     ct = key.aead.encrypt(nonce, value.encode("utf-8"), aad)
@@ -101,7 +104,6 @@ def seal_value(
 def open_envelope(envelope: dict[str, Any], key: DataKey, *, instance_id: str) -> str:
     """The plaintext of ``envelope`` (``EnvelopeInvalid`` if it does not open here)."""
     from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     path, subject = str(envelope.get("path")), str(envelope.get("kid"))
     try:
