@@ -267,8 +267,9 @@ def _instructions(system: str, setup: int, fired: int) -> int:
 
 
 def callgrind(requests: int) -> dict[str, Any] | None:
-    """Instructions per step by the marginal method (``None`` without valgrind)."""
-    if shutil.which("valgrind") is None:
+    """Instructions per step by the marginal method (``None`` without valgrind, or for
+    ``requests=0``)."""
+    if requests <= 0 or shutil.which("valgrind") is None:
         return None
     per_step: dict[str, int] = {}
     for system in CALLGRIND_SYSTEMS:
@@ -288,7 +289,8 @@ def _verdict(ok: bool) -> str:
 
 
 def run(requests: int, rounds: int, callgrind_requests: int = 40) -> dict[str, Any]:
-    """Wall and CPU side by side, then the callgrind counts; every target judged."""
+    """Wall and CPU side by side, then the callgrind counts (``callgrind_requests=0``:
+    none); every target judged and printed with its figure."""
     figures = wall_and_cpu(requests, rounds)
     counts = callgrind(callgrind_requests)
     ra = figures["ratios"]
@@ -312,6 +314,9 @@ def run(requests: int, rounds: int, callgrind_requests: int = 40) -> dict[str, A
             "peer_es_cache": counts["instructions_per_step"]["es_cache"],
             "verdict": _verdict(engine_instr <= TARGET_INSTRUCTIONS),
         }
+    for name, t in targets.items():
+        peer = f", es_cache {t['peer_es_cache']:,}" if "peer_es_cache" in t else ""
+        print(f"cmdpath: {name}: {t['measured']:,} (target {t['target']}{peer}): {t['verdict']}")
     return {
         "requests": requests,
         "steps_per_request": len(STEPS),
