@@ -20,7 +20,8 @@ is durable and the instance cache only ever sees durable events.
 PostgreSQL works the same way on one pooled connection: ``BEGIN``, the recorder's
 ``LOCK TABLE ... IN EXCLUSIVE MODE`` and ``NOTIFY`` once per group, each write's ``INSERT``
 under a savepoint, one ``COMMIT`` (one WAL flush). A lost connection is retried as
-eventsourcing's recorder retries it (the whole group, 10 attempts, 0.2 s apart).
+eventsourcing's recorder retries it (the whole group, 10 attempts, 0.2 s apart). A write
+alone takes the recorder's own path, unchanged.
 
 See docs/group-commit.md for the design and its measured effect.
 """
@@ -262,47 +263,60 @@ def _own_error(exc: Exception) -> BaseException:
 
 
 class _Postgres:
-    """One transaction on a pooled connection: the table lock and ``NOTIFY`` once, each
-    write's ``INSERT ... RETURNING notification_id`` under a savepoint. (PostgreSQL has
-    no inline projections: writes carry no hook here.)"""
+    """A write alone goes through the recorder's own ``insert_events`` (exactly as without
+    group commit: one round trip with an insert function). Two or more share one
+    transaction on a pooled connection: the table lock and ``NOTIFY`` once, then each
+    write's ``INSERT ... RETURNING notification_id`` (and its inline hook, if any) under a
+    savepoint, one ``COMMIT``."""
 
     def __init__(self, recorder: PostgresApplicationRecorder) -> None:
         self._recorder = recorder
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def commit(self, take: Take) -> None:
-        import psycopg
+        group = take()
+        if len(group) != 1:
+            self._together(group)
+            return
+        write = group[0]
+        kwargs = {} if write.hook is None else {"inline_projection": write.hook}
+        try:
+            ids = self._recorder.insert_events(write.stored, **kwargs)
+        except Exception as exc:  # its own failure, as it would have been alone
+            write.error = exc
+            return
+        write.ids = list(ids or [])
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as eventsourcing
+    def _together(self, group: list[Write]) -> None:
         rec = self._recorder
-        with rec.datastore.get_connection() as conn:
-            group = take()
-            try:
-                with conn.transaction(), conn.cursor() as curs:
-                    rec._lock_table(curs)
-                    rec._notify_channel(curs)
-                    for write in group:
-                        self._one(conn, curs, write, savepoint=len(group) > 1)
-            except psycopg.errors.UniqueViolation as exc:  # alone: rolled back with it
-                group[0].error = ESIntegrityError(str(exc))
+        for write in group:  # a retried transaction starts every write afresh
+            write.ids = write.error = None
+        with rec.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            rec._lock_table(curs)
+            rec._notify_channel(curs)
+            for write in group:
+                self._one(conn, curs, write)
 
-    def _one(self, conn: Any, curs: Any, write: Write, *, savepoint: bool) -> None:
+    def _one(self, conn: Any, curs: Any, write: Write) -> None:
         import psycopg
+
+        from engine.persistence.sql import _PgCursor  # the ``?`` placeholders of hooks
 
         rec = self._recorder
         rows = [
             rec.construct_pg_stored_event(s.originator_id, s.originator_version, s.topic, s.state)
             for s in write.stored
         ]
-        if not savepoint:
-            curs.execute(rec.insert_events_statement, (rows,))
-            write.ids = [r["notification_id"] for r in curs.fetchall()]
-            return
         try:
             with conn.transaction():  # a savepoint
                 curs.execute(rec.insert_events_statement, (rows,))
-                write.ids = [r["notification_id"] for r in curs.fetchall()]
+                ids = [int(r["notification_id"]) for r in curs.fetchall()]
+                if write.hook is not None:
+                    write.hook(_PgCursor(curs), ids)
         except psycopg.errors.UniqueViolation as exc:
             write.error = ESIntegrityError(str(exc))
+            return
+        write.ids = ids
 
 
 def _group_error(exc: BaseException) -> BaseException:
