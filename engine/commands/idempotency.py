@@ -64,17 +64,28 @@ def check_command_id(command_id: object) -> str | None:
 _MARK = f'"{COMMAND_ID}"'.encode()
 
 
-def _keyed_events(app: EngineApplication, iid: UUID) -> Iterator[WorkflowInstance.Event]:
-    """The instance's events that carry an idempotency key, decoded. With the plain JSON
+def _keyed_events(
+    app: EngineApplication, iid: UUID, command_id: str
+) -> Iterator[WorkflowInstance.Event]:
+    """The instance's events that may carry ``command_id``, decoded. With the plain JSON
     transcoder (no cipher, no compressor) an event whose stored bytes do not hold the key's
-    name is skipped without decoding it."""
+    name (or the key itself) is skipped without decoding it."""
     mapper = app.mapper
     if mapper.cipher is not None or mapper.compressor is not None:
         yield from app.instance_events(iid)
         return
+    needle = _needle(command_id)
     for stored in app.recorder.select_events(iid):
-        if _MARK in stored.state:
+        if _MARK in stored.state and (needle is None or needle in stored.state):
             yield cast("WorkflowInstance.Event", mapper.to_domain_event(stored))
+
+
+def _needle(command_id: str) -> bytes | None:
+    """The key as JSON writes it, when that cannot vary (ASCII letters, digits and
+    ``-_.:``, as a UUID): an event without those bytes cannot hold the key."""
+    if command_id.isascii() and all(c.isalnum() or c in "-_.:" for c in command_id):
+        return b'"' + command_id.encode() + b'"'
+    return None
 
 
 def start_instance_id(command_id: str) -> UUID:
@@ -96,7 +107,7 @@ def recorded(
     ``iid``; ``None`` if not. ``CommandIdReused`` if the key belongs to another command.
     ``trigger`` ``None``: any start trigger (a start without an explicit trigger)."""
     with translate_errors("reading events", label):
-        for event in _keyed_events(app, iid):
+        for event in _keyed_events(app, iid, command_id):
             if getattr(event, COMMAND_ID, None) != command_id:
                 continue
             audit = event.audit
