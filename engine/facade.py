@@ -106,7 +106,11 @@ class Engine(PrivacyMethods, AmendmentMethods):
         """
         chosen_workflows = None if workflows is None else list(workflows)
         chosen = None if projections is None else list(projections)
-        if replicas is not None:
+        if replicas is not None:  # checked before anything is opened
+            if isinstance(replicas, str) or not replicas:
+                raise InvalidArgument(
+                    "replicas must be a non-empty list of URLs", argument="replicas"
+                )
             args.check_number("replica_timeout", replica_timeout, maximum=MAX_WAIT)
         parts = build(
             url,

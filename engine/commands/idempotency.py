@@ -24,6 +24,8 @@ key on a command of another instance is not looked for there (a host's keys are 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import cast
 from uuid import UUID, uuid5
 
 from engine.errors import CommandIdReused, InvalidArgument
@@ -59,6 +61,33 @@ def check_command_id(command_id: object) -> str | None:
     return command_id
 
 
+_MARK = f'"{COMMAND_ID}"'.encode()
+
+
+def _keyed_events(
+    app: EngineApplication, iid: UUID, command_id: str
+) -> Iterator[WorkflowInstance.Event]:
+    """The instance's events that may carry ``command_id``, decoded. With the plain JSON
+    transcoder (no cipher, no compressor) an event whose stored bytes do not hold the key's
+    name (or the key itself) is skipped without decoding it."""
+    mapper = app.mapper
+    if mapper.cipher is not None or mapper.compressor is not None:
+        yield from app.instance_events(iid)
+        return
+    needle = _needle(command_id)
+    for stored in app.recorder.select_events(iid):
+        if _MARK in stored.state and (needle is None or needle in stored.state):
+            yield cast("WorkflowInstance.Event", mapper.to_domain_event(stored))
+
+
+def _needle(command_id: str) -> bytes | None:
+    """The key as JSON writes it, when that cannot vary (ASCII letters, digits and
+    ``-_.:``, as a UUID): an event without those bytes cannot hold the key."""
+    if command_id.isascii() and all(c.isalnum() or c in "-_.:" for c in command_id):
+        return b'"' + command_id.encode() + b'"'
+    return None
+
+
 def start_instance_id(command_id: str) -> UUID:
     """The instance id a start with this key (and no explicit id) creates."""
     return uuid5(_NAMESPACE, command_id)
@@ -78,7 +107,7 @@ def recorded(
     ``iid``; ``None`` if not. ``CommandIdReused`` if the key belongs to another command.
     ``trigger`` ``None``: any start trigger (a start without an explicit trigger)."""
     with translate_errors("reading events", label):
-        for event in app.instance_events(iid):
+        for event in _keyed_events(app, iid, command_id):
             if getattr(event, COMMAND_ID, None) != command_id:
                 continue
             audit = event.audit

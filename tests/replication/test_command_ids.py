@@ -28,16 +28,16 @@ def test_a_retried_start_returns_the_first_and_writes_nothing(open_engine: Engin
 
 
 @pytest.mark.parametrize("store_url", BACKENDS, indirect=True)
-def test_a_retried_fire_returns_the_recorded_view(open_engine: EngineFactory) -> None:
+@pytest.mark.parametrize("key", ["cmd-42", 'clé "1" / ü\\n', str(uuid4())])
+def test_a_retried_fire_returns_the_recorded_view(open_engine: EngineFactory, key: str) -> None:
     engine = open_engine()
     iid = engine.start("toy", SUBMISSION, actor=REQUESTER).id
-    first = engine.fire(iid, "review", {"score": 4}, actor=REVIEWER, command_id="cmd-42")
-    again = engine.fire(iid, "review", {"score": 4}, actor=REVIEWER, command_id="cmd-42")
-    assert (again.version, again.state) == (first.version, first.state) == (2, "reviewed")
-    assert event_count(engine) == 2
-    # Without the key the same command is simply refused by the state machine now.
-    history = engine.history(iid)
-    assert [h.trigger for h in history] == ["submit", "review"]
+    engine.fire(iid, "note", {"text": key}, actor=REQUESTER)  # the key's text, but no key
+    first = engine.fire(iid, "review", {"score": 4}, actor=REVIEWER, command_id=key)
+    again = engine.fire(iid, "review", {"score": 4}, actor=REVIEWER, command_id=key)
+    assert (again.version, again.state) == (first.version, first.state) == (3, "reviewed")
+    assert event_count(engine) == 3
+    assert [h.trigger for h in engine.history(iid)] == ["submit", "note", "review"]
 
 
 @pytest.mark.parametrize("store_url", BACKENDS, indirect=True)
