@@ -61,7 +61,7 @@ class AuditTrailProjection(Projection):
     tables: ClassVar[tuple[str, ...]] = ("aud_events",)
 
     def create(self, cur: Cursor) -> None:
-        """Table and indexes."""
+        """The table (its indexes are in :meth:`indexes`)."""
         t = self.t("aud_events")
         # SQLite: INTEGER PRIMARY KEY is the rowid itself (no second index to maintain).
         key = "INTEGER" if self.sql.dialect == "sqlite" else "BIGINT"
@@ -71,13 +71,18 @@ class AuditTrailProjection(Projection):
             "actor TEXT NOT NULL, role TEXT NOT NULL, trigger TEXT NOT NULL, source TEXT, "
             "dest TEXT NOT NULL, reason TEXT, correlation_id TEXT, definition_hash TEXT NOT NULL)"
         )
-        cur.execute(
-            f"CREATE UNIQUE INDEX IF NOT EXISTS aud_instance_idx ON {t} (instance_id, version)"
-        )
 
     def indexes(self) -> Sequence[str]:
-        """By actor, in time order."""
-        return [f"CREATE INDEX IF NOT EXISTS aud_actor_idx ON {self.t('aud_events')} (actor, at)"]
+        """One event per (instance, version), and by actor in time order. The unique index
+        is here, not in :meth:`create`: the runner creates it right after the table, so it
+        guards every catch-up and inline write, but a rebuild builds it once, after the
+        replay, instead of keeping it up through it (in log order its keys come at random);
+        a duplicate would fail it there."""
+        t = self.t("aud_events")
+        return [
+            f"CREATE UNIQUE INDEX IF NOT EXISTS aud_instance_idx ON {t} (instance_id, version)",
+            f"CREATE INDEX IF NOT EXISTS aud_actor_idx ON {t} (actor, at)",
+        ]
 
     def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
         """Insert one row per event."""
