@@ -29,7 +29,9 @@ Suites (full size / ``--quick`` size):
 * ``console``  the web console's pages rendered server-side (100k / 10k requests)
 * ``deadlines`` the command path with vs without deadlines; run_due over 100k scheduled,
                1,000 due (10k / 100)
-* ``privacy``  the command path with vs without personal-data encryption (300 / 150 requests)
+* ``privacy``  the command path with vs without personal-data encryption (300 / 150 requests),
+               and callgrind's instructions per command in memory when valgrind is there
+               (35 and 70 requests / 10 and 20)
 * ``proofs``   tree heads, bundle size and proof time, head cost per command
                (100k and 1M events / 10k and 100k)
 * ``group``    group commit: 1, 2, 4 and 8 writer threads on one engine vs raw sqlite3,
@@ -100,7 +102,11 @@ SUITES: dict[str, Callable[[bool], dict[str, Any]]] = {
         10_000 if quick else 100_000,
         100 if quick else 1000,
     ),
-    "privacy": lambda quick: privacy.run(QUICK_REQUESTS if quick else REQUESTS, 1 if quick else 3),
+    "privacy": lambda quick: privacy.run(
+        QUICK_REQUESTS if quick else REQUESTS,
+        1 if quick else 3,
+        callgrind_requests=10 if quick else 35,
+    ),
     "group": lambda quick: group.run(160 if quick else 320, 1 if quick else 3),
     "proofs": lambda quick: proofs.run(*((10_000, 100_000) if quick else (100_000, 1_000_000))),
     "replicas": lambda quick: replicas.run(

@@ -139,11 +139,11 @@ def _wire(  # noqa: PLR0917 - the composition root's one private helper
     runner.hidden = PrivacyService.hidden_hashes()
     dispatcher = HookDispatcher(app, sql)
     commands = CommandService(app, registry, InstanceCache(), clock, config.label)
-    privacy = open_privacy(config, sql, commands)
     read_model = DeadlineReadModel()
     deadline_runner = DeadlineRunner(app, sql, [read_model])
     if mode == "inline":
         commands.inline = _inline(runner if chosen else None, deadline_runner)
+    privacy = open_privacy(config, sql, commands)  # after `inline`: it may wrap it
     commands.after_commit.append(_wake(dispatcher))
     reader = Reader(commands)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from engine.commands.service import CommandService
 from engine.persistence.sql import SqlStore
+from engine.persistence.store import InlineSQLiteRecorder
 from engine.persistence.urls import KEY_FILE, StoreConfig
 from engine.privacy.kek import Kek, load_kek
 from engine.privacy.keystore import KeyStore
@@ -51,4 +52,8 @@ def open_privacy(config: StoreConfig, sql: SqlStore, commands: CommandService) -
     commands.reveal = service.reveal_for_checks
     commands.seal = service.seal_values
     commands.present = service.present
+    if isinstance(commands.app.recorder, InlineSQLiteRecorder) and not config.read_only:
+        pending = vault.fuse()  # new keys of an instance's own subjects: in its event's commit
+        commands.inline = pending.wrap(commands.inline)
+        commands.after_commit.append(pending.promote)
     return service

@@ -58,6 +58,9 @@ class PersonalValue:
     key: str
     parts: tuple[str, ...] = ()
     """The path's keys (list indices as digits), for a copy-on-write replacement."""
+    own: bool = False
+    """The subject derives from the instance id (no ``id_field``): only this instance's
+    events name it."""
 
 
 def _marker(items: Sequence[object]) -> Personal | None:
@@ -112,7 +115,9 @@ def personal_values(
             value = parent.get(key)
             if isinstance(value, str) and value:
                 subject = _subject(pf.marker, parent, instance_id, where[:-1])
-                found.append(PersonalValue(".".join(where), subject, value, parent, key, where))
+                found.append(PersonalValue(
+                    ".".join(where), subject, value, parent, key, where, not pf.marker.id_field
+                ))  # fmt: skip
     return found
 
 

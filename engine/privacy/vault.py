@@ -19,6 +19,7 @@ from engine.errors import StorageUnavailable
 from engine.privacy.envelope import DataKey, open_envelope, seal_value
 from engine.privacy.kek import Kek
 from engine.privacy.keystore import ERASED, LIVE, KeyRow, KeyStore
+from engine.privacy.pending import PendingKeys
 from engine.privacy.subjects import personal_fields, personal_values, with_values
 
 __all__ = ["Vault"]
@@ -45,6 +46,8 @@ class Vault:
         self._opened: dict[tuple[object, ...], str] = {}  # (subject, instance, envelope) -> text
         self._rows: dict[str, tuple[float, dict[tuple[str, int], KeyRow]]] = {}  # (read at, rows)
         self._lock = threading.Lock()
+        self.pending: PendingKeys | None = None
+        """New keys left to the event's own transaction (SQLite), else ``None``."""
 
     @property
     def kek(self) -> Kek:
@@ -77,7 +80,8 @@ class Vault:
         values = personal_values(model, payload, instance_id)
         if not values:
             return payload
-        keys = self._live_keys({v.subject for v in values})
+        own = {v.subject for v in values if v.own}
+        keys = self._live_keys({v.subject for v in values}, own=own, at=(instance_id, version))
         changes: list[tuple[tuple[str, ...], object]] = []
         for v in values:
             kv, key = keys[v.subject]
@@ -90,9 +94,13 @@ class Vault:
         sealed: dict[str, Any] = with_values(payload, changes)
         return sealed
 
-    def _live_keys(self, subjects: set[str]) -> dict[str, tuple[int, DataKey]]:
+    def _live_keys(
+        self, subjects: set[str], *, own: set[str], at: tuple[str, int]
+    ) -> dict[str, tuple[int, DataKey]]:
         """The live key of each subject, creating the missing ones in one write transaction
-        (none when all are known: the command path then reads and writes no key row)."""
+        (none when all are known: the command path then reads and writes no key row). With
+        ``pending`` (SQLite), the new keys of the instance's ``own`` subjects are left to
+        the transaction of the event at ``at`` (instance, version) instead."""
         out: dict[str, tuple[int, DataKey]] = {}
         for subject in subjects:  # the hot path: every key already in this process
             kv = self._live.get(subject)
@@ -120,19 +128,33 @@ class Vault:
                 version = 1 if latest is None else latest.version + 1
                 new[subject, version] = DataKey(os.urandom(32))
                 out[subject] = (version, new[subject, version])
-            if not new:
-                return out
-            created = [
-                KeyRow(s, v, self.kek.wrap(k.raw, s, v), self.kek.id, LIVE, None)
-                for (s, v), k in new.items()
-            ]
-            if self.store.create(created, datetime.now(UTC).isoformat()):
-                with self._lock:
-                    self._keys.update(new)
-                    self._live.update(dict(new.keys()))  # subject -> its new version
+            rows = {
+                sv: KeyRow(sv[0], sv[1], self.kek.wrap(k.raw, *sv), self.kek.id, LIVE, None)
+                for sv, k in new.items()
+            }
+            later = [sv for sv in new if self.pending is not None and sv[0] in own]
+            created = [r for sv, r in rows.items() if sv not in later]
+            if not created or self.store.create(created, datetime.now(UTC).isoformat()):
+                self._adopt([(rows[sv], new[sv]) for sv in new if sv not in later])
+                if later and self.pending is not None:
+                    self.pending.add(at, [(rows[sv], new[sv]) for sv in later])
                 return out
         msg = "could not create data keys (another writer kept racing)"
         raise StorageUnavailable(msg)
+
+    def _adopt(self, created: list[tuple[KeyRow, DataKey]]) -> None:
+        """Keys now stored: cache them as their subjects' live keys."""
+        if created:
+            with self._lock:
+                for row, key in created:
+                    self._keys[row.subject, row.version] = key
+                    self._live[row.subject] = row.version
+
+    def fuse(self) -> PendingKeys:
+        """Leave new keys of an instance's own subjects to its event's transaction (SQLite:
+        the returned object's ``wrap`` and ``promote`` hook into the command service)."""
+        self.pending = PendingKeys(self.store.keys, self._adopt)
+        return self.pending
 
     def _cache(self, row: KeyRow) -> DataKey:
         assert row.wrapped is not None

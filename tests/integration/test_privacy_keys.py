@@ -1,6 +1,7 @@
 """The key-encryption key and the data keys on a real SQLite file: a development key file
 beside the database, a wrong or missing KEK refused at open, a swapped data key detected,
-and KEK rotation re-wrapping every live key."""
+KEK rotation re-wrapping every live key, and a new subject's key written by its event's own
+transaction (never without the event)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import os
 import sqlite3
 import stat
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
+from pydantic import BaseModel, ConfigDict
 from structlog.testing import capture_logs
 
-from engine import Engine
-from engine.errors import EnvelopeInvalid, StorageUnavailable
+from engine import Actor, Engine, PersonalStr, StateDef, TransitionDef, WorkflowDefinition
+from engine.errors import EnvelopeInvalid, InvalidArgument, StorageUnavailable
 from workflows.technical_assistance import definitions
 from workflows.technical_assistance.testing import KIT
 
@@ -90,3 +93,52 @@ def test_rotating_the_kek_rewraps_every_live_key(tmp_path: Path, no_key_env: Non
         Engine.open(f"sqlite:///{db}?key_file={old}", workflows=definitions())
     with Engine.open(f"sqlite:///{db}?key_file={new}", workflows=definitions()) as again:
         assert again.get(view.id).data["contact"]["email"] == "sokha.chan@nspc.example"
+
+
+class Named(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    who: PersonalStr = ""  # subject person:<instance id>:- (the instance's own)
+
+
+def named_definition() -> WorkflowDefinition:
+    return WorkflowDefinition(
+        name="named",
+        version=1,
+        title="A request naming its own person",
+        roles=("clerk",),
+        states=(StateDef(name="open"), StateDef(name="closed", final=True)),
+        transitions=(
+            TransitionDef(trigger="open", dest="open", roles=("clerk",), payload=Named),
+            TransitionDef(
+                trigger="name", source=("open",), internal=True, roles=("clerk",), payload=Named
+            ),
+            TransitionDef(trigger="close", source=("open",), dest="closed", roles=("clerk",)),
+        ),
+    )
+
+
+def key_rows(db: Path, subject: str) -> list[tuple[int, str | None]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT version, status FROM socieux_privacy_keys WHERE subject = ?", (subject,)
+        ).fetchall()
+
+
+def test_a_new_subjects_key_is_written_with_its_event_and_not_without_it(tmp_path: Path) -> None:
+    db, key = tmp_path / "x.db", key_file(tmp_path / "k.key")
+    url, clerk, iid = f"sqlite:///{db}?key_file={key}", Actor("c-1", "clerk"), uuid4()
+    subject = f"person:{iid}:-"
+    with Engine.open(url, workflows=[named_definition()]) as e:
+        e.start("named", {"who": ""}, actor=clerk, instance_id=iid)
+        assert key_rows(db, subject) == []  # nothing personal recorded: no key
+        with pytest.raises(InvalidArgument):  # the event is refused: its new key is not kept
+            e.start("named", {"who": "Ann Example"}, actor=clerk, instance_id=iid)
+        assert key_rows(db, subject) == []
+        assert e.fire(iid, "name", {"who": "Ann Example"}, actor=clerk).data["who"] == "Ann Example"
+        assert key_rows(db, subject) == [(1, "live")]
+        assert e.fire(iid, "name", {"who": "Bo Example"}, actor=clerk).version == 3
+        assert key_rows(db, subject) == [(1, "live")]  # the key in this process's cache reused
+    with Engine.open(url, workflows=[named_definition()]) as again:
+        assert [h.payload["who"] for h in again.history(iid)] == ["", "Ann Example", "Bo Example"]
+        stored = again.application.instance(iid).data["who"]
+        assert (stored["kid"], stored["kv"]) == (subject, 1)
