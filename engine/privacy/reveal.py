@@ -29,6 +29,7 @@ __all__ = [
 ERASED_MARK = "[erased]"
 RESTRICTED_MARK = "[restricted]"
 AUDITOR_ROLE = "auditor"
+_CONTAINERS = (dict, list)
 
 
 def _envelopes(node: object, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
@@ -45,11 +46,11 @@ def _collect(node: object, path: tuple[str, ...], found: list[tuple[tuple[str, .
             found.append((path, node))
             return
         for k, v in node.items():
-            if isinstance(v, dict | list):
+            if isinstance(v, _CONTAINERS):
                 _collect(v, (*path, str(k)), found)
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            if isinstance(v, dict | list):
+            if isinstance(v, _CONTAINERS):
                 _collect(v, (*path, str(i)), found)
 
 
@@ -66,11 +67,11 @@ def _copy_found(node: Any, trail: Trail, found: list[tuple[Trail, dict[str, Any]
             found.append((trail, node))
             return node
         return {
-            k: _copy_found(v, (trail, k), found) if isinstance(v, dict | list) else v
+            k: _copy_found(v, (trail, k), found) if isinstance(v, _CONTAINERS) else v
             for k, v in node.items()
         }
     return [
-        _copy_found(v, (trail, i), found) if isinstance(v, dict | list) else v
+        _copy_found(v, (trail, i), found) if isinstance(v, _CONTAINERS) else v
         for i, v in enumerate(node)
     ]
 
