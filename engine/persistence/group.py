@@ -107,7 +107,8 @@ def group_commit_for(recorder: Recorder) -> GroupCommit | None:
     """Group commit for a SQLite or PostgreSQL application recorder (else ``None``)."""
     if isinstance(recorder, SQLiteApplicationRecorder):
         return GroupCommit(_SQLite(recorder))
-    if type(recorder).__module__ == "eventsourcing.postgres":
+    if any(c.__module__ == "eventsourcing.postgres" for c in type(recorder).__mro__):
+        # eventsourcing's recorder or the engine's subclass (engine.persistence.postgres)
         from eventsourcing.postgres import PostgresApplicationRecorder
 
         if isinstance(recorder, PostgresApplicationRecorder):
