@@ -96,7 +96,9 @@ class KeyStore:
     def create(self, rows: Iterable[KeyRow], at: str) -> bool:
         """Insert new key rows in one transaction; ``False`` (nothing written) if another
         writer created one of those key versions first."""
-        keys = [(r.subject, r.version, r.wrapped, r.kek_id, r.status, at) for r in rows]
+        # in one order for every writer: two processes creating keys of the same subjects
+        # then wait for each other (and one finds the other's rows) instead of deadlocking
+        keys = sorted((r.subject, r.version, r.wrapped, r.kek_id, r.status, at) for r in rows)
         try:
             with self._sql.write() as cur:
                 cur.executemany(
