@@ -5,6 +5,9 @@ stable, class-level ``code`` string (safe to match on in host apps and scripts) 
 structured attributes; ``to_dict()`` gives a JSON-ready form for APIs and the CLI.
 """
 
+# long module: the whole hierarchy stays in one place, so a host reads every code it may
+# match on in one file (each class is a few lines: a code, a docstring, its attributes).
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
