@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         WorkflowDefinition,
         WorkingCalendar,
     )
+    from engine.definition.retention import RetentionRule
     from engine.errors import (
         BatchTooLarge,
         CommandIdReused,
@@ -135,6 +136,7 @@ _MODULES = {
     ),
     "engine.commands.migration": ("MigrationItem", "MigrationPlan", "MigrationResult"),
     "engine.definition.audit_policy": ("AuditPolicy",),
+    "engine.definition.retention": ("RetentionRule",),
     "engine.facade": ("Engine",),
     "engine.hooks.types": ("HookEvent", "HookLag", "HookStatus", "ParkedEvent"),
     "engine.instance.views": ("Actor", "AllowedReport", "HistoryEntry", "InstanceView", "Refusal"),
@@ -199,6 +201,7 @@ __all__ = [
     "ReplayReport",
     "ReplicaInvalid",
     "ReplicaLag",
+    "RetentionRule",
     "RunReport",
     "Seal",
     "StateDef",

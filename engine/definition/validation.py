@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from engine.definition.audit_policy import audit_problems
 from engine.definition.model import SYSTEM_ROLE, DeadlineDef, StateDef, WorkflowDefinition
+from engine.definition.retention import retention_problems
 from engine.errors import WorkflowDefinitionError
 
 __all__ = ["problems", "validate"]
@@ -36,6 +37,7 @@ def problems(defn: WorkflowDefinition) -> list[str]:
     out += _migrations(defn)
     out += _calendars(defn)
     out += audit_problems(defn)
+    out += retention_problems(defn.settings)
     for state in defn.states:
         out += [p for d in state.deadlines for p in _deadline(defn, state, d)]
         out += [

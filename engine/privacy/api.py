@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import os
 
     from engine.audit.explain import Explanation, StateDiff
+    from engine.privacy.holds import LegalHold
     from engine.privacy.service import PrivacyService
     from engine.privacy.status import SubjectStatus
     from engine.queries.reads import Reader
@@ -106,15 +107,51 @@ class PrivacyMethods(AuditMethods):
     def place_hold(
         self, subject: str, *, actor: Actor | None = None, reason: str, hold: str
     ) -> SubjectStatus:
-        """Place legal hold ``hold`` (an audit, appeal or OLAF reference) on the subject's
-        pending erasure: it does not run while the hold is open."""
+        """Place legal hold ``hold`` (an audit, appeal or OLAF reference) on the subject: on
+        their pending erasure, or in the legal-hold register if none is requested yet.
+        While it is open, their erasure does not run (it is deferred, the data restricted)."""
         return self._hold(subject, actor, reason, hold, place=True)
 
     def release_hold(
         self, subject: str, *, actor: Actor | None = None, reason: str, hold: str
     ) -> SubjectStatus:
-        """Lift legal hold ``hold`` from the subject's pending erasure."""
+        """Lift legal hold ``hold`` from the subject (their erasure's, or a register hold
+        placed on them alone: a wider one is lifted with :meth:`release_legal_hold`)."""
         return self._hold(subject, actor, reason, hold, place=False)
+
+    def place_legal_hold(
+        self,
+        hold: str,
+        *,
+        subjects: Sequence[str] = (),
+        requests: Sequence[UUID | str] = (),
+        actor: Actor | None = None,
+        reason: str,
+    ) -> LegalHold:
+        """Record legal hold ``hold`` (an audit, appeal, litigation or OLAF reference) in the
+        legal-hold register, on data subjects and/or requests, before or without any erasure
+        request: while it is open, erasures of those subjects, and of every subject whose
+        data those requests hold, are deferred (Financial Regulation Art. 133). Unknown
+        subjects or requests, an empty scope, or a hold of that reference already open:
+        typed errors, nothing written."""
+        return self._privacy.place_legal_hold(
+            _text("hold", hold, 100), subjects=[_subject(s) for s in _list("subjects", subjects)],
+            requests=[str(self._reader.id(_id(r))) for r in _list("requests", requests)],
+            actor=_actor(actor), reason=_text("reason", reason, MAX_REASON_LENGTH),
+        )  # fmt: skip
+
+    def release_legal_hold(
+        self, hold: str, *, actor: Actor | None = None, reason: str
+    ) -> LegalHold:
+        """Lift register hold ``hold``; the erasures it deferred run when due."""
+        return self._privacy.release_legal_hold(
+            _text("hold", hold, 100), actor=_actor(actor),
+            reason=_text("reason", reason, MAX_REASON_LENGTH),
+        )  # fmt: skip
+
+    def legal_holds(self) -> list[LegalHold]:
+        """The legal-hold register's open holds, in placing order."""
+        return self._privacy.legal_holds()
 
     def _hold(
         self, subject: str, actor: Actor | None, reason: str, hold: str, *, place: bool
@@ -176,6 +213,18 @@ class PrivacyMethods(AuditMethods):
 def _actor(actor: Actor | None) -> Actor:
     who, _, _ = bound_call(actor, None, None)
     return who
+
+
+def _list(name: str, value: object) -> list[object]:
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise InvalidArgument(f"{name} must be a list", argument=name)
+    return list(value)
+
+
+def _id(value: object) -> UUID | str:
+    if not isinstance(value, UUID | str):
+        raise InvalidArgument("requests must be instance ids", argument="requests")
+    return value
 
 
 def _subject(subject: object) -> str:

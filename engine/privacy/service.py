@@ -21,6 +21,7 @@ from engine.commands.clock import command_time
 from engine.commands.compiled import Decision
 from engine.commands.context import valid_actor
 from engine.commands.service import CommandService
+from engine.definition.model import WorkflowDefinition
 from engine.errors import (
     ErasureConflict,
     InstanceNotFound,
@@ -35,10 +36,12 @@ from engine.persistence.sql import SqlStore
 from engine.persistence.store import translate_errors
 from engine.privacy.compact import compact
 from engine.privacy.disclosure import personal_lines
+from engine.privacy.holds import LegalHold, legal_holds_definition
 from engine.privacy.index import catch_up
 from engine.privacy.kek import Kek
 from engine.privacy.keystore import LIVE, RESTRICTED, KeyRow
 from engine.privacy.readside import ReadSide
+from engine.privacy.register import HoldRegister
 from engine.privacy.retention import retention_facts
 from engine.privacy.reveal import Revealer
 from engine.privacy.status import SubjectStatus
@@ -82,6 +85,7 @@ class PrivacyService(ReadSide):
         self._sql = sql
         self._kind = kind
         self._read_only = read_only
+        self.register_of_holds = HoldRegister(commands, lambda: self.register(record=True))
 
     # ------------------------------------------------------------------ write path
     def protect(self, iid: UUID, version: int, decision: Decision) -> dict[str, Any]:
@@ -108,7 +112,7 @@ class PrivacyService(ReadSide):
         the requests list, statistics and the console show requests, not erasures)."""
         from engine.definition.content import content_hash
 
-        return frozenset(content_hash(d) for d in (privacy_definition(), disclosures_definition()))
+        return frozenset(content_hash(d) for d in _definitions())
 
     def in_use(self) -> bool:
         """Whether this store already recorded the privacy workflows (an erasure or a
@@ -116,17 +120,17 @@ class PrivacyService(ReadSide):
         from engine.definition.content import content_hash
         from engine.persistence.definitions import DefinitionStore
 
-        return DefinitionStore(self._sql).body(content_hash(privacy_definition())) is not None
+        store = DefinitionStore(self._sql)
+        return any(store.body(content_hash(d)) is not None for d in _definitions())
 
     def register(self, record: bool) -> None:
-        """Install the privacy workflow (and, with ``record``, keep its definition)."""
+        """Install the privacy workflows: erasures, disclosures and the legal-hold register
+        (and, with ``record``, keep their definitions)."""
         registry = self.commands.registry
-        if registry.has(PRIVACY_WORKFLOW):
+        missing = [d for d in _definitions() if not registry.has(d.name)]
+        if not missing:
             return
-        compiled = [
-            registry.register(d, internal=True)
-            for d in (privacy_definition(), disclosures_definition())
-        ]
+        compiled = [registry.register(d, internal=True) for d in missing]
         if record:
             from engine.definition.content import to_dict
             from engine.instance.hashing import canonical_json
@@ -153,7 +157,8 @@ class PrivacyService(ReadSide):
             requests=len(instances),
             open_requests=facts.open_requests,
             due_at=facts.due_at,
-            holds=open_holds(dict(view.data)) if view is not None else [],
+            holds=(open_holds(dict(view.data)) if view is not None else [])
+            + self.register_of_holds.covering(subject, instances),
         )
 
     def request_erasure(
@@ -212,10 +217,57 @@ class PrivacyService(ReadSide):
     def hold(
         self, subject: str, *, actor: Actor, reason: str, hold: str, place: bool
     ) -> SubjectStatus:
-        """Place (or, with ``place=False``, release) a legal hold on the subject's erasure."""
-        sid = self._pending(subject, None)
-        self._fire(sid, HOLD if place else RELEASE, {"hold": hold}, actor, reason)
+        """Place (or, with ``place=False``, release) a legal hold on the subject: on their
+        pending erasure if one is requested, else in the legal-hold register (a hold before
+        any request); a release finds the hold where it was placed."""
+        st = self.status(subject)
+        pending = st.erasure is not None and st.state not in (None, "erased")
+        if place and pending:
+            self._fire(UUID(str(st.erasure)), HOLD, {"hold": hold}, actor, reason)
+        elif place:
+            self.place_legal_hold(hold, subjects=[subject], requests=[], actor=actor,
+                                  reason=reason)  # fmt: skip
+        else:
+            found = self.register_of_holds.open().get(hold)
+            covers = hold in self.register_of_holds.covering(subject, self._instances(subject))
+            if found is None or not covers:
+                if not pending:
+                    raise ErasureConflict(f"{subject}: no legal hold {hold} is open on them",
+                                          subject=subject, state=st.state)  # fmt: skip
+                self._fire(UUID(str(st.erasure)), RELEASE, {"hold": hold}, actor, reason)
+                return self.status(subject)
+            if found.subjects != (subject,) or found.requests:
+                raise ErasureConflict(
+                    f"legal hold {hold} covers more than {subject}: lift it with "
+                    "release_legal_hold", subject=subject, state=st.state,
+                )  # fmt: skip
+            self.register_of_holds.release(hold, actor=actor, reason=reason)
         return self.status(subject)
+
+    def place_legal_hold(
+        self, hold: str, *, subjects: list[str], requests: list[str], actor: Actor,
+        reason: str,
+    ) -> LegalHold:  # fmt: skip
+        """Place legal hold ``hold`` on data subjects and/or requests, before or without
+        any erasure request: while it is open, their erasures are deferred."""
+        placed = self.register_of_holds.place(
+            hold, subjects=subjects, requests=requests, actor=actor, reason=reason,
+            known=self._live,
+        )  # fmt: skip
+        _log.info("legal_hold_placed", subjects=len(placed.subjects),
+                  requests=len(placed.requests), role=actor.role)  # fmt: skip
+        return placed
+
+    def release_legal_hold(self, hold: str, *, actor: Actor, reason: str) -> LegalHold:
+        """Lift legal hold ``hold`` from the register (the erasures it deferred then run
+        when due)."""
+        released = self.register_of_holds.release(hold, actor=actor, reason=reason)
+        _log.info("legal_hold_released", role=actor.role)
+        return released
+
+    def legal_holds(self) -> list[LegalHold]:
+        """The register's open legal holds, in placing order."""
+        return list(self.register_of_holds.open().values())
 
     def due(self, now: datetime | None = None) -> list[SubjectStatus]:
         """Deferred erasures that can be carried out now (retention over, no hold)."""
@@ -274,7 +326,8 @@ class PrivacyService(ReadSide):
         assert view is not None
         at = now or command_time(self.commands.clock)
         over = facts.open_requests == 0 and (facts.due_at is None or facts.due_at <= at)
-        if over and not open_holds(dict(view.data)):
+        held = self.register_of_holds.covering(subject, self._instances(subject))
+        if over and not open_holds(dict(view.data)) and not held:
             payload = facts.model_dump(mode="json")
             self._fire(sid, ERASE, payload, actor, "retention over; erasure carried out")
             destroyed = self.vault.store.destroy(subject, erasure=str(sid), at=at.isoformat())
@@ -282,8 +335,9 @@ class PrivacyService(ReadSide):
             compact(self._sql, self._kind)
             _log.info("subject_erased", erasure=str(sid), keys=destroyed)
         elif view.state != "deferred":
+            why = f"legal hold {', '.join(held)} open" if held else "retention not over"
             self._fire(sid, DEFER, facts.model_dump(mode="json"), actor,
-                       "retention not over: erasure deferred, data restricted")  # fmt: skip
+                       f"{why}: erasure deferred, data restricted")  # fmt: skip
             self.vault.store.set_status(subject, RESTRICTED, erasure=str(sid))
             self.vault.forget_cached(subject)
             _log.info("erasure_deferred", erasure=str(sid))
@@ -341,6 +395,10 @@ class PrivacyService(ReadSide):
 
     def _restricted_subjects(self) -> list[str]:
         return sorted({r.subject for r in self.vault.store.live() if r.status == RESTRICTED})
+
+
+def _definitions() -> tuple[WorkflowDefinition, ...]:
+    return (privacy_definition(), disclosures_definition(), legal_holds_definition())
 
 
 def _restricted(rows: list[KeyRow]) -> bool:

@@ -87,3 +87,21 @@ def test_a_decrypted_export_is_recorded_first_and_refused_to_other_roles(
     assert "Sokha" not in log.read_text()
     listed = as_json(db, "list")  # requests only: the accesses and erasures are not listed
     assert [r["id"] for r in listed] == [iid]
+
+
+def test_a_legal_hold_on_a_request_before_any_erasure_request(store: tuple[str, str]) -> None:
+    db, iid = store
+    placed = as_json(db, "privacy", "legal-hold", "OLAF-2026-17", "--request", iid[:8],
+                     "--as", "auditor:a-1", "--reason", "OLAF investigation opened")  # fmt: skip
+    assert placed == [{"hold": "OLAF-2026-17", "subjects": [], "requests": [iid]}]
+    assert as_json(db, "privacy", "subject", EXPERT)[0]["holds"] == ["OLAF-2026-17"]
+    again = run(db, "privacy", "legal-hold", "OLAF-2026-17", "--subject", EXPERT,
+                "--as", "auditor:a-1", "--reason", "twice")  # fmt: skip
+    assert (again.exit_code, again.stderr.count("\n")) == (4, 1)
+    assert "erasure_conflict" in again.stderr
+    empty = run(db, "privacy", "legal-hold", "X-1", "--as", "auditor:a-1", "--reason", "r")
+    assert (empty.exit_code, empty.stderr.count("\n")) == (2, 1)
+    assert "OLAF-2026-17" in ok(db, "privacy", "holds")
+    ok(db, "privacy", "lift-hold", "OLAF-2026-17", "--as", "auditor:a-1", "--reason", "closed")
+    assert "no legal hold is open" in ok(db, "privacy", "holds")
+    assert ok(db, "audit", "verify").strip().endswith(f"OK ({db})")

@@ -168,3 +168,27 @@ def test_the_privacy_stream_records_each_step_with_actor_role_and_reason() -> No
     assert all(s.reason for s in steps)
     assert steps[0].payload == {"subject": ERASED_EXPERT, "legal_basis": "GDPR Art. 17(1)(a)"}
     assert b"Claire" not in json.dumps([s.model_dump(mode="json") for s in steps]).encode()
+
+
+@store_url_params
+def test_a_legal_hold_placed_before_any_request_blocks_then_releases_on_every_backend(
+    store_url: str, tmp_path: Path
+) -> None:
+    clock = StepClock(START)
+    auditor = Actor("aud-1", "auditor")
+    with Engine.open(store_url, workflows=definitions(), clock=clock) as engine:
+        view = KIT.walk_to(engine, "disseminated")
+        engine.place_legal_hold("OLAF-2026-17", requests=[view.id], actor=auditor,
+                                reason="OLAF investigation opened")  # fmt: skip
+        clock.now += timedelta(days=6 * 366)  # retention over: the hold alone keeps the data
+        status = engine.forget(ERASED_EXPERT, actor=TEAM, approver=DPO, reason="asked",
+                               legal_basis="GDPR Art. 17(1)(a)")  # fmt: skip
+        assert (status.status, status.holds) == ("restricted", ["OLAF-2026-17"])
+        assert engine.run_due_erasures(actor=DPO) == []
+        engine.release_legal_hold("OLAF-2026-17", actor=auditor, reason="case closed")
+        assert [s.status for s in engine.run_due_erasures(actor=DPO)] == ["erased"]
+        assert expert_names(engine.get(view.id))["exp-fr-1"] == ERASED_MARK
+        assert engine.verify().ok
+        export_lines(engine, tmp_path / "held.jsonl")
+    offline = verify_file(tmp_path / "held.jsonl")
+    assert offline.ok, offline.problems

@@ -40,3 +40,13 @@ def test_the_declaration_example_declares_the_subjects_it_says() -> None:
     assert [(v.path, v.subject) for v in found] == [("name", "expert:E-1")]
     found = personal_values(contact, {"name": "A", "email": "a@b.c"}, "iid")
     assert [v.subject for v in found] == ["contact:iid", "contact:iid"]
+
+
+def test_the_legal_hold_example_prints_what_it_promises() -> None:
+    code = _examples()[2]
+    promised = re.findall(r"# prints: (.*)", code)
+    assert len(promised) == 3
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, str(DOC), "exec", dont_inherit=True), {})
+    assert out.getvalue().splitlines() == promised

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from engine import EmptyPayload, StateDef, TransitionDef, WorkflowDefinition
+from engine import EmptyPayload, RetentionRule, StateDef, TransitionDef, WorkflowDefinition
 from workflows.technical_assistance.display import DISPLAY
 from workflows.technical_assistance.guards import guards
 from workflows.technical_assistance.payloads import (
@@ -41,6 +41,7 @@ __all__ = [
     "definition",
     "delivery_transitions",
     "request_transitions",
+    "retention_settings",
 ]
 
 NAME = "technical-assistance"
@@ -90,11 +91,22 @@ class Settings(BaseModel):
     max_activity_window_days: int = Field(default=366, ge=1, le=3660)
     sla_days: dict[str, int] = Field(default_factory=dict)
     reference_data_version: str | None = None
+    retention: RetentionRule | None = None
+    """Financial Regulation Art. 133 (``None``: the engine's 5 years after the request's end;
+    set only when given, so the definitions' hashes stay as they were)."""
 
     @field_validator("sla_days")
     @classmethod
     def _known_states(cls, value: dict[str, int]) -> dict[str, int]:
         return check_sla_days(value, STATES)
+
+
+def retention_settings(rule: RetentionRule | None) -> dict[str, Any]:
+    """The ``retention`` setting of a definition, only when a rule is given (a definition
+    without one keeps its hash and the engine's 5 years)."""
+    if rule is None:
+        return {}
+    return {"retention": rule.model_dump(mode="json", exclude_none=True)}
 
 
 def check_sla_days(
@@ -118,8 +130,11 @@ def definition(settings: Mapping[str, Any] | None = None) -> WorkflowDefinition:
 
     ``settings`` may override ``max_activities`` (6), ``max_expert_days_per_activity`` (60),
     ``max_expert_days_total`` (200), ``max_activity_window_days`` (366) and per-state
-    ``sla_days`` (merged over :data:`DEFAULT_SLA_DAYS`). Raises ``ValueError`` for unknown
-    or invalid settings, or for a ``reference_data_version`` other than the installed one.
+    ``sla_days`` (merged over :data:`DEFAULT_SLA_DAYS`) and ``retention`` (a
+    :class:`~engine.RetentionRule`; without it, 5 years after the request's end. The requests
+    record no amount, so a reduced period needs an ``amount_path`` to data a host records).
+    Raises ``ValueError`` for unknown or invalid settings, or for a
+    ``reference_data_version`` other than the installed one.
     """
     cfg = Settings.model_validate(dict(settings or {}))
     ref = reference_data()
@@ -147,7 +162,8 @@ def definition(settings: Mapping[str, Any] | None = None) -> WorkflowDefinition:
         transitions=request_transitions() + delivery_transitions(),
         guards=guards(),
         settings={
-            **cfg.model_dump(exclude={"sla_days", "reference_data_version"}),
+            **cfg.model_dump(exclude={"sla_days", "reference_data_version", "retention"}),
+            **retention_settings(cfg.retention),
             "sla_days": sla,
             "reference_data_version": ref.version,
             "country_regions": {c.code: c.region for c in ref.countries.values()},

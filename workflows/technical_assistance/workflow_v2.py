@@ -96,7 +96,8 @@ def definition_v2(settings: Mapping[str, Any] | None = None) -> WorkflowDefiniti
         transitions=_request_transitions() + _delivery_transitions(),
         guards=guards_v2(),
         settings={
-            **cfg.model_dump(exclude={"sla_days", "reference_data_version"}),
+            **cfg.model_dump(exclude={"sla_days", "reference_data_version", "retention"}),
+            **v1.retention_settings(cfg.retention),
             "sla_days": sla,
             "reference_data_version": ref.version,
             "country_regions": {c.code: c.region for c in ref.countries.values()},

@@ -91,14 +91,14 @@ def forget(
 
 @handles_errors
 def hold(ctx: typer.Context, name: Subject, actor: As, reason: Reason, ref: Hold) -> None:
-    """Place a legal hold on a subject's pending erasure."""
+    """Place a legal hold on a subject (on their pending erasure, or in the register)."""
     st = state_of(ctx)
     _show(st, [st.engine().place_hold(name, actor=parse_actor(actor), reason=reason, hold=ref)], "")
 
 
 @handles_errors
 def release(ctx: typer.Context, name: Subject, actor: As, reason: Reason, ref: Hold) -> None:
-    """Lift a legal hold from a subject's pending erasure."""
+    """Lift a legal hold from a subject (placed on them alone)."""
     st = state_of(ctx)
     engine = st.engine()
     _show(st, [engine.release_hold(name, actor=parse_actor(actor), reason=reason, hold=ref)], "")
@@ -169,6 +169,8 @@ def rotate_kek(
 
 def build() -> typer.Typer:
     """The ``privacy`` command group."""
+    from engine.cli.commands.privacy_holds import COMMANDS as REGISTER_COMMANDS
+
     group = typer.Typer(no_args_is_help=True, epilog=example("socieux privacy due"))
     forget_ex = (
         "socieux privacy forget expert:E-104 --as socieux_team:t-1 "
@@ -190,6 +192,7 @@ def build() -> typer.Typer:
         ("export", export,
          "socieux privacy export -o personal.jsonl --as auditor:a-1 --reason 'DSAR 2026-4'"),
         ("rotate-kek", rotate_kek, "socieux privacy rotate-kek /etc/socieux/kek-2026.key"),
+        *REGISTER_COMMANDS,
     ):  # fmt: skip
         group.command(name, epilog=example(ex))(func)
     return group
