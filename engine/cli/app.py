@@ -176,6 +176,15 @@ def _root(
             "--db", envvar="SOCIEUX_DB", help="Database URL (default sqlite:///socieux.db)."
         ),
     ] = None,
+    replica: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--replica",
+            envvar="SOCIEUX_REPLICAS",
+            help="A PostgreSQL streaming replica of --db to read from (repeat; the variable "
+            "takes URLs separated by spaces). Commands still go to --db.",
+        ),
+    ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Machine-readable JSON output.")
     ] = False,
@@ -191,7 +200,8 @@ def _root(
 ) -> None:
     """socieux: drive and inspect event-sourced workflows."""
     del version_flag  # handled eagerly by _version
-    state = CliState(db=db, json=json_output, log_format=log_format.value)
+    state = CliState(db=db, json=json_output, log_format=log_format.value,
+                     replicas=list(replica or []))  # fmt: skip
     ctx.obj = state
     if db is not None and "\x00" in db:  # sqlite3 would raise a bare ValueError
         raise fail("invalid_argument", "--db: the URL contains a NUL character", 2)

@@ -121,6 +121,8 @@ class CliState:
     db: str | None = None
     json: bool = False
     log_format: str = "text"
+    replicas: list[str] = field(default_factory=list)
+    """``--replica`` URLs: reads go to these streaming replicas of ``db``."""
     _engine: Engine | None = field(default=None, repr=False)
     _console: Console | None = field(default=None, repr=False)
 
@@ -129,7 +131,7 @@ class CliState:
         if self._engine is None:
             from engine.facade import Engine
 
-            self._engine = Engine.open(self.db)
+            self._engine = Engine.open(self.db, replicas=self.replicas or None)
         return self._engine
 
     @contextmanager
@@ -138,7 +140,7 @@ class CliState:
         what the audit and proof commands read."""
         from engine.facade import Engine
 
-        engine = Engine.open(self.db, projections=[])
+        engine = Engine.open(self.db, projections=[], replicas=self.replicas or None)
         try:
             yield engine
         finally:

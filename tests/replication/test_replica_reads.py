@@ -174,3 +174,21 @@ def test_the_console_serves_its_pages_from_a_replica(deployment: Deployment, sch
             page = client.get("/")
         assert page.status_code == 200
         assert "text/html" in page.headers["content-type"]
+
+
+def test_the_cli_reads_from_the_replicas_it_is_given(deployment: Deployment, schema: str) -> None:
+    from tests.e2e.cli_support import run
+    from workflows.technical_assistance.testing import KIT
+
+    url = f"{deployment.primary}?schema={schema}"
+    with Engine.open(url, replicas=deployment.replicas) as engine:
+        iid = str(KIT.walk_to(engine, "submitted").id)
+        engine.wait_for_replicas(timeout=60)
+    shown = run(url, "--replica", deployment.replicas[1], "--json", "show", iid)
+    assert shown.exit_code == 0, shown.stderr
+    assert '"state": "submitted"' in shown.stdout
+    both = run(url, "--json", "show", iid, env={"SOCIEUX_REPLICAS": " ".join(deployment.replicas)})
+    assert both.exit_code == 0, both.stderr
+    bad = run(url, "--replica", deployment.primary, "show", iid)
+    assert (bad.exit_code, bad.stderr.count("\n")) == (2, 1)
+    assert "replica_invalid" in bad.stderr
