@@ -29,6 +29,43 @@ HELP_TARGET_S = 0.1
 """Issue 19: ``socieux --help`` in under 0.1 s."""
 READ_TARGET_S = 0.15
 """Issue 19: ``socieux list`` and ``socieux show`` in under 150 ms."""
+LIBRARY_RSS_TARGET_MB = 35.0
+"""Issue 19: import plus an opened SQLite engine (and one read) at most 35 MB RSS."""
+
+_LIBRARY = """
+import resource, sys
+from engine import Engine
+from workflows.technical_assistance import definitions
+with Engine.open(sys.argv[1], workflows=definitions()) as engine:
+    engine.get(sys.argv[2])
+    engine.requests(limit=5)
+ui = sorted(m for m in ("typer", "rich", "click", "engine.cli") if m in sys.modules)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, len(sys.modules), ",".join(ui))
+"""
+"""The library path in a fresh process: the installed workflows, one ``get`` and one page
+of ``requests()``; prints peak RSS (KiB), the module count and any CLI module imported."""
+
+
+def library_memory(url: str, iid: str, env: dict[str, str], runs: int) -> dict[str, Any]:
+    """Peak RSS of import plus an opened SQLite engine plus one read (median of ``runs``)."""
+    peaks, modules, ui = [], 0, ""
+    for _ in range(max(1, runs)):
+        proc = subprocess.run(
+            [sys.executable, "-c", _LIBRARY, url, iid], capture_output=True, env=env,
+            check=False, text=True,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"library memory probe exited {proc.returncode}: {proc.stderr[-500:]}"
+            )
+        kib, count, *rest = proc.stdout.split()
+        peaks.append(int(kib) / 1024)
+        modules, ui = int(count), (rest[0] if rest else "")
+    rss = round(median(peaks), 1)
+    return {
+        "rss_mb": rss, "modules": modules, "cli_modules_imported": ui,
+        "target_mb": LIBRARY_RSS_TARGET_MB, "met": rss <= LIBRARY_RSS_TARGET_MB and not ui,
+    }  # fmt: skip
 
 
 def _socieux() -> str:
@@ -63,11 +100,12 @@ def run(runs: int) -> dict[str, Any]:
         }
         for cmd in commands.values():  # warm the page cache and the .pyc files
             _wall(cmd, env)
+        library = library_memory(url, str(iid), env, runs)
         samples: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(runs):
             for name, cmd in commands.items():
                 samples[name].append(_wall(cmd, env))
-    out: dict[str, Any] = {"runs": runs}
+    out: dict[str, Any] = {"runs": runs, "library": library}
     base = median(samples["python_c_pass"])
     for name, values in samples.items():
         out[f"{name}_s"] = round(median(values), 3)

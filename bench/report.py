@@ -217,6 +217,24 @@ def _cli(r: dict[str, Any]) -> list[Row]:
             f"{r['socieux_show_s']:.3f}",
             f"target < 0.15 s: {_met(r['met']['show'])}",
         ),
+        *_library(r.get("library")),
+    ]
+
+
+def _library(lib: dict[str, Any] | None) -> list[Row]:
+    if not lib:
+        return []
+    ui = (
+        f"; CLI modules imported: {lib['cli_modules_imported']}"
+        if lib["cli_modules_imported"]
+        else ""
+    )
+    return [
+        (
+            "memory: import + SQLite engine + a read (MB RSS)",
+            f"{lib['rss_mb']:.1f}",
+            f"{lib['modules']} modules; target <= {lib['target_mb']:g} MB{ui}: {_met(lib['met'])}",
+        )
     ]
 
 
