@@ -91,6 +91,14 @@ def test_the_default_demo_mirrors_the_published_scale(demo: tuple[Engine, DemoCl
         "invalid_payload",
         "transition_not_allowed",
     } <= set(summary.refusals)
+    privacy = summary.privacy
+    assert privacy is not None
+    assert privacy.erased is not None
+    assert engine.subject(privacy.erased).status == "erased"
+    assert privacy.held is not None  # the auditors' hold on one closed request
+    (hold,) = engine.legal_holds()
+    assert hold.requests == (privacy.held,)
+    assert f"legal hold {hold.hold} on request {privacy.held[:8]}" in summary.text()
 
 
 def test_demo_dates_spread_from_2014_to_today_and_never_go_back(

@@ -4,6 +4,8 @@ One worked only on requests closed more than five years ago: the team requests t
 the privacy officer approves it and it is carried out (the expert's key is destroyed; their
 name reads ``[erased]`` and the chain still verifies). The other worked on a recent or an
 open request: the erasure is deferred by retention and the expert's data restricted.
+Then the Court of Auditors opens an audit of one closed request: an auditor places a legal
+hold on it in the register, so no erasure of anyone named in it runs while the audit is open.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ __all__ = ["PrivacyOutcome", "erase_experts"]
 
 REQUESTER = Actor("demo-team-privacy", "socieux_team")
 OFFICER = Actor("demo-dpo-1", "privacy_officer")
+AUDITOR = Actor("demo-auditor-1", "auditor")
+HOLD = "ECA-AUDIT-DEMO-1"
 _BASIS = "GDPR Art. 17(1)(a): consent withdrawn"
 
 
@@ -31,6 +35,8 @@ class PrivacyOutcome(BaseModel):
     erased_ref: str | None = None
     deferred: str | None = None
     deferred_until: str | None = None
+    held: str | None = None
+    """The request the demo's legal hold covers (its id)."""
     events: int = 0
     """Events recorded on the privacy stream (the summary's ``events`` counts requests')."""
 
@@ -42,6 +48,8 @@ class PrivacyOutcome(BaseModel):
         if self.deferred:
             until = self.deferred_until or "its requests close"
             parts.append(f"{self.deferred} deferred until {until}")
+        if self.held:
+            parts.append(f"legal hold {HOLD} on request {self.held[:8]}")
         return "Privacy: " + ("; ".join(parts) or "no expert to erase") + "."
 
 
@@ -80,6 +88,7 @@ def erase_experts(
                 deferred = done
         if erased is not None and deferred is not None:
             break
+    held = _hold_one_closed(engine, views)
     streams = [s.erasure for s in (erased, deferred) if s is not None and s.erasure]
     return PrivacyOutcome(
         events=sum(len(engine.history(sid)) for sid in streams),
@@ -87,4 +96,17 @@ def erase_experts(
         erased_ref=erased.erasure if erased else None,
         deferred=deferred.subject if deferred else None,
         deferred_until=f"{deferred.due_at:%Y-%m-%d}" if deferred and deferred.due_at else None,
+        held=held,
     )
+
+
+def _hold_one_closed(engine: Engine, views: Mapping[str, InstanceView]) -> str | None:
+    """Place the demo's legal hold on the first closed request with experts (once)."""
+    if any(h.hold == HOLD for h in engine.legal_holds()):
+        return None
+    for iid, view in views.items():
+        if view.state == "disseminated" and view.data.get("experts"):
+            why = "Court of Auditors: audit of the action opened"
+            engine.place_legal_hold(HOLD, requests=[iid], actor=AUDITOR, reason=why)
+            return iid
+    return None
