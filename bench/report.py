@@ -189,14 +189,25 @@ def _scale(r: dict[str, Any]) -> list[Row]:
             continue
         rss = " / ".join(f"{v['peak_rss_mib']:.0f}" for v in vals)
         rate = " / ".join(_n(v["events_per_s"]) for v in vals if "events_per_s" in v)
+        flat = ""
+        if op in FLAT_OPS and len(vals) > 1:
+            growth = vals[-1]["peak_rss_mib"] / max(vals[0]["peak_rss_mib"], 1e-9)
+            flat = f"; growth {growth:.2f}x, target flat (<= {FLAT_GROWTH}x): "
+            flat += _met(growth <= FLAT_GROWTH)
         rows.append(
             (
                 f"scale: {op} peak RSS MiB at {' / '.join(sizes)} events",
                 rss,
-                f"{rate} events/s" if rate else "",
+                (f"{rate} events/s" if rate else "") + flat,
             )
         )
     return rows
+
+
+FLAT_OPS = ("rebuild", "verify", "export")
+"""Issue 19: flat memory from 100k to 1M events for rebuild, verify and export."""
+FLAT_GROWTH = 1.10
+"""What "flat" allows: the peak at the largest size at most 10% above the smallest's."""
 
 
 def _cli(r: dict[str, Any]) -> list[Row]:
