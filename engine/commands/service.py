@@ -122,7 +122,7 @@ class CommandService:
             definition_version=compiled.definition.version,
             body=body,
         )
-        if not self._save(agg):
+        if not self._save(agg) and not self._stored_already(agg):
             done = None
             if command_id is not None:
                 done = self._retried(iid, command_id, trigger, who, workflow=compiled.name)
@@ -179,7 +179,7 @@ class CommandService:
             if command_id is not None:
                 body[COMMAND_ID] = command_id
             agg.step(at=now, body=_with_deadlines(body, changes))
-            if self._save(agg):
+            if self._save(agg) or self._stored_already(agg):
                 self.cache.put(agg)
                 log.info("command_recorded", version=agg.version, state=agg.state, role=who.role)
                 return view_of(agg, copy_data=True) if self.present is None else self.present(agg)
@@ -240,6 +240,26 @@ class CommandService:
             loaded = self.app.instance(iid)
         self.cache.put(loaded)
         return fork(loaded)
+
+    def _stored_already(self, agg: WorkflowInstance) -> bool:
+        """Whether the event the store refused at ``agg.version`` is this very event: its
+        write was durable but the acknowledgement was lost, and the store's own retry of
+        the insert (eventsourcing retries on a dropped connection) found it there. Without
+        this check the command would be decided again and recorded twice, or refused
+        although it was recorded. The event's hash covers its body, time and predecessor,
+        so an equal hash is this command's event."""
+        try:
+            with translate_errors("reading events", self.label):
+                stored = next(self.app.instance_events(agg.id, gt=agg.version - 1,
+                                                       lte=agg.version), None)  # fmt: skip
+        except EngineError:
+            return False
+        ours = stored is not None and getattr(stored, "hash", None) == agg.last_hash
+        if ours:
+            _log.info("write_found_durable", instance_id=str(agg.id), version=agg.version)
+            for callback in self.after_commit:
+                _after_commit(callback, agg)
+        return ours
 
     def _save(self, agg: WorkflowInstance) -> bool:
         """Record ``agg``'s pending event; ``False`` when another writer took its version."""
