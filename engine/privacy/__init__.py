@@ -52,8 +52,22 @@ def open_privacy(config: StoreConfig, sql: SqlStore, commands: CommandService) -
     commands.reveal = service.reveal_for_checks
     commands.seal = service.seal_values
     commands.present = service.present
-    if isinstance(commands.app.recorder, InlineSQLiteRecorder) and not config.read_only:
+    if _inline_capable(commands, config) and not config.read_only:
         pending = vault.fuse()  # new keys of an instance's own subjects: in its event's commit
         commands.inline = pending.wrap(commands.inline)
         commands.after_commit.append(pending.promote)
     return service
+
+
+def _inline_capable(commands: CommandService, config: StoreConfig) -> bool:
+    """Whether the store runs an inline hook inside the event's own transaction: SQLite's
+    recorder, and PostgreSQL's with the insert function (``db_functions=on``, the default;
+    eventsourcing's own pipelined insert takes no hook)."""
+    recorder = commands.app.recorder
+    if isinstance(recorder, InlineSQLiteRecorder):
+        return True
+    if config.kind != "postgresql":
+        return False
+    from engine.persistence.postgres import EngineRecorder  # psycopg: only for PostgreSQL
+
+    return isinstance(recorder, EngineRecorder) and bool(recorder.datastore.enable_db_functions)

@@ -142,3 +142,43 @@ def test_a_new_subjects_key_is_written_with_its_event_and_not_without_it(tmp_pat
         assert [h.payload["who"] for h in again.history(iid)] == ["", "Ann Example", "Bo Example"]
         stored = again.application.instance(iid).data["who"]
         assert (stored["kid"], stored["kv"]) == (subject, 1)
+
+
+def test_on_postgresql_a_new_subjects_key_is_written_by_its_events_transaction(
+    tmp_path: Path,
+) -> None:
+    import psycopg
+
+    from tests.conftest import postgres_or_skip
+
+    base = postgres_or_skip()
+    schema = f"k_{uuid4().hex[:10]}"
+    url = f"{base}?schema={schema}&key_file={key_file(tmp_path / 'k.key')}"
+    clerk, iid = Actor("c-1", "clerk"), uuid4()
+    subject = f"person:{iid}:-"
+
+    def rows() -> list[tuple[int, str | None]]:
+        with psycopg.connect(base, autocommit=True) as conn:
+            found = conn.execute(
+                f'SELECT version, status FROM "{schema}".socieux_privacy_keys WHERE subject = %s',
+                (subject,),
+            ).fetchall()
+        return [(int(v), s) for v, s in found]
+
+    try:
+        with Engine.open(url, workflows=[named_definition()]) as e:
+            assert e._parts.commands.inline is not None  # the key rides on the event's commit
+            e.start("named", {"who": ""}, actor=clerk, instance_id=iid)
+            with pytest.raises(InvalidArgument):  # refused: its new key is not kept
+                e.start("named", {"who": "Ann Example"}, actor=clerk, instance_id=iid)
+            assert rows() == []
+            assert e.fire(iid, "name", {"who": "Ann Example"}, actor=clerk).data["who"] == (
+                "Ann Example"
+            )
+            assert rows() == [(1, "live")]
+        with Engine.open(url, workflows=[named_definition()]) as again:
+            assert again.get(iid).data["who"] == "Ann Example"
+            assert again.verify().ok
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
