@@ -61,7 +61,7 @@ class CommandService:
     cache: InstanceCache
     clock: Clock
     label: str
-    inline: Callable[[Sequence[WorkflowInstance.Event]], InlineHook] | None = None
+    inline: Callable[[Sequence[WorkflowInstance.Event]], InlineHook | None] | None = None
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     protect: Callable[[UUID, int, Decision], dict[str, Any]] | None = None
     """Seals the personal fields of a decided payload before it is hashed (privacy)."""

@@ -24,14 +24,10 @@ from engine.privacy.keystore import KeyRow
 
 __all__ = ["PendingKeys"]
 
-Inline = Callable[[Sequence[WorkflowInstance.Event]], InlineHook]
+Inline = Callable[[Sequence[WorkflowInstance.Event]], InlineHook | None]
 Adopt = Callable[[list[tuple[KeyRow, DataKey]]], None]
 _MAX_PENDING = 1000
 """Sealed commands per thread whose event was never saved (refused after sealing) kept."""
-
-
-def _nothing(cur: Cursor, ids: Sequence[int]) -> None:
-    """The hook of a transaction with nothing to add."""
 
 
 class PendingKeys:
@@ -57,11 +53,12 @@ class PendingKeys:
     def wrap(self, inner: Inline | None) -> Inline:
         """The command service's inline hook, inserting the pending keys of the events."""
 
-        def hooks(events: Sequence[WorkflowInstance.Event]) -> InlineHook:
+        def hooks(events: Sequence[WorkflowInstance.Event]) -> InlineHook | None:
             local = self._local.__dict__
             if local.get("inserted"):  # a transaction that failed: its rows rolled back
                 local["inserted"] = []
-            first = inner(events) if inner is not None else _nothing
+            first = inner(events) if inner is not None else None  # None: no transaction
+            # of its own on PostgreSQL (the insert function runs in autocommit)
             pending = local.get("pending")
             if not pending:
                 return first
@@ -80,7 +77,8 @@ class PendingKeys:
                     [(r.subject, r.version, r.wrapped, r.kek_id, r.status, at) for r, _ in keys],
                 )
                 local["inserted"] = keys
-                first(cur, ids)
+                if first is not None:
+                    first(cur, ids)
 
             return hook
 
