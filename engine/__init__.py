@@ -79,6 +79,7 @@ if TYPE_CHECKING:
     from engine.projection.page import Page
     from engine.projection.parking import ParkedProjectionEvent
     from engine.projection.runner import ProjectionStatus
+    from engine.replicated import ReplicatedEngine
 
 _MODULES = {
     "engine.audit.explain": ("Explanation", "StateDiff"),
@@ -143,6 +144,7 @@ _MODULES = {
     "engine.projection.page": ("Page",),
     "engine.projection.parking": ("ParkedProjectionEvent",),
     "engine.projection.runner": ("ProjectionStatus",),
+    "engine.replicated": ("ReplicatedEngine",),
     "engine.privacy.status": ("SubjectStatus",),
 }
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}
@@ -201,6 +203,7 @@ __all__ = [
     "ReplayReport",
     "ReplicaInvalid",
     "ReplicaLag",
+    "ReplicatedEngine",
     "RetentionRule",
     "RunReport",
     "Seal",

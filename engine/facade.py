@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from engine.deadlines.types import DueDeadline, RunReport, WorkItem
     from engine.definition.compare import DefinitionDiff
     from engine.hooks.types import Handler, HookStatus, ParkedEvent, Subscription
+    from engine.replicated import ReplicatedEngine
 
 __all__ = ["Clock", "Engine"]
 
@@ -73,6 +74,36 @@ class Engine(PrivacyMethods, AmendmentMethods):
         self._batch: ContextVar[CommandBatch | None] = ContextVar("socieux_batch", default=None)
 
     # ---------------------------------------------------------------- lifecycle
+    @overload
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        workflows: Iterable[WorkflowDefinition] | None = None,
+        projections: Iterable[Projection] | None = None,
+        clock: Clock | None = None,
+        projection_mode: ProjectionMode | None = None,
+        replicas: None = None,
+        read_your_writes: bool = False,
+        replica_timeout: float = 5.0,
+    ) -> Engine: ...
+
+    @overload
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        workflows: Iterable[WorkflowDefinition] | None = None,
+        projections: Iterable[Projection] | None = None,
+        clock: Clock | None = None,
+        projection_mode: ProjectionMode | None = None,
+        replicas: Sequence[str],
+        read_your_writes: bool = False,
+        replica_timeout: float = 5.0,
+    ) -> ReplicatedEngine: ...
+
     @classmethod
     def open(
         cls,
