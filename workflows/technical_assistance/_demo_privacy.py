@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
 from engine import Actor, Engine, EngineError, InstanceView
+from engine.privacy.holds import REGISTER_ID
 
 __all__ = ["PrivacyOutcome", "erase_experts"]
 
@@ -38,7 +40,8 @@ class PrivacyOutcome(BaseModel):
     held: str | None = None
     """The request the demo's legal hold covers (its id)."""
     events: int = 0
-    """Events recorded on the privacy stream (the summary's ``events`` counts requests')."""
+    """Events recorded on the privacy stream and the legal-hold register (the summary's
+    ``events`` counts requests')."""
 
     def text(self) -> str:
         """One line for the demo's summary."""
@@ -89,7 +92,9 @@ def erase_experts(
         if erased is not None and deferred is not None:
             break
     held = _hold_one_closed(engine, views)
-    streams = [s.erasure for s in (erased, deferred) if s is not None and s.erasure]
+    streams: list[UUID | str] = [s.erasure for s in (erased, deferred) if s and s.erasure]
+    if held is not None:
+        streams.append(REGISTER_ID)  # its first hold opened the register: both events
     return PrivacyOutcome(
         events=sum(len(engine.history(sid)) for sid in streams),
         erased=erased.subject if erased else None,
