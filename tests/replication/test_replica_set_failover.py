@@ -159,8 +159,9 @@ def _failover(deployment: Deployment) -> None:
         f"{outage:.1f} s"
     )
     assert in_flight[0] <= stalled[0] + 1  # the writer was stuck in a commit
-    if LONG:
-        assert all(w.failures >= 1 for w in writers)  # which failed, and was retried
+    if LONG:  # the outage outlasted eventsourcing's insert retry for at least one writer (each
+        # writer stuck in a connect during the whole outage may instead succeed after it)
+        assert sum(w.failures for w in writers) >= 1  # which failed, and was retried
     assert missing == []
     assert stored == len(acked)
     assert duplicates == 0
