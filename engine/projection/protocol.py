@@ -179,6 +179,16 @@ class Projection:
         """Apply a batch of events (in log order) with ``cur``."""
         raise NotImplementedError
 
+    def replay(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
+        """Apply a batch during a rebuild (default: :meth:`apply`). A read model may leave
+        out here what :meth:`finish_replay` derives from its tables once, at the end (queries
+        see partial tables until a rebuild is finished anyway)."""
+        self.apply(cur, events)
+
+    def finish_replay(self, cur: Cursor) -> None:
+        """End a rebuild's replay (before the indexes are built), in the transaction that
+        marks the rebuild finished: derive what :meth:`replay` left out (default: nothing)."""
+
     def fresh(self) -> SqlStore:
         """Refresh (catch up) and return the store, for query methods."""
         self.ctx.refresh()
