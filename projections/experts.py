@@ -120,17 +120,17 @@ class ExpertsProjection(Projection):
                 kept: dict[tuple[str, str], tuple[Any, ...]] = {}
                 for x in p["experts"]:
                     if isinstance(x, dict):
-                        row = _assignment(iid, x)
-                        kept.setdefault((row[1], row[2]), row)  # ON CONFLICT DO NOTHING
+                        chosen = _assignment(iid, x)
+                        kept.setdefault((chosen[1], chosen[2]), chosen)  # ON CONFLICT DO NOTHING
                 asg[iid] = kept
             if e.collect_as == "activity_records" and "activity_id" in p:
                 outcome = (p.get("actual_start"), p.get("actual_end"), p.get("days_worked"),
                            p.get("status", "delivered"))  # fmt: skip
                 aid = str(p["activity_id"])
                 if iid in acts:
-                    for row in acts[iid]:
-                        if row[1] == aid:
-                            row[4:8] = outcome
+                    for activity in acts[iid]:
+                        if activity[1] == aid:
+                            activity[4:8] = outcome
                 else:
                     updates.append((*outcome, iid, aid))
         self._write(cur, acts, asg, updates)

@@ -138,7 +138,7 @@ class _FastDecoder:
     def decode(self, notifications: Sequence[Notification]) -> list[ProjectedEvent]:
         """Decode ``notifications`` (in order)."""
         out: list[ProjectedEvent] = []
-        ids: dict[UUID, str] = {}
+        ids: dict[UUID | str, str] = {}
         for n in notifications:
             try:
                 state = self._decode(n.state)
