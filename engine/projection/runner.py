@@ -229,7 +229,8 @@ class ProjectionRunner:
         """Finish the replays still marked: derived data, indexes, statistics, in one
         transaction with the removal of their marks."""
         with self._sql.write() as cur:
-            marked = self._marked(cur)
+            self._positions(cur, lock=True)  # as a batch does: one finisher at a time
+            marked = self._marked(cur)  # read after the lock: another may have finished
             for p in self.projections:
                 if p.name not in marked:
                     continue
