@@ -94,42 +94,82 @@ class ExpertsProjection(Projection):
         ]
 
     def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
-        """Upsert planned activities, assignments and activity outcomes."""
-        acts, asg = self.t("exp_activities"), self.t("exp_assignments")
+        """Upsert planned activities, assignments and activity outcomes.
+
+        The batch is folded per instance first: an instance whose activities (or experts)
+        the batch replaces is deleted and written once, with its later outcomes already in
+        its rows, in the order of its last replacement (the order the rows would have been
+        inserted event by event); outcomes of the other instances are updates.
+        """
+        acts: dict[str, list[list[Any]]] = {}  # replaced activities: rows, by instance
+        asg: dict[str, dict[tuple[str, str], tuple[Any, ...]]] = {}  # replaced assignments
+        updates: list[tuple[Any, ...]] = []  # outcomes of activities not replaced here
         for e in events:
             p = e.payload
+            iid = e.instance_id
             if isinstance(p.get("activities"), list):
-                cur.execute(f"DELETE FROM {acts} WHERE instance_id = ?", (e.instance_id,))
-                cur.executemany(
-                    f"INSERT INTO {acts} (instance_id, activity_id, start_date, end_date, status) "
-                    "VALUES (?, ?, ?, ?, 'planned')",
-                    [
-                        (e.instance_id, str(a.get("id")), a.get("start"), a.get("end"))
-                        for a in p["activities"]
-                        if isinstance(a, dict)
-                    ],
-                )
+                acts.pop(iid, None)  # re-inserted last: the order of the last replacement
+                acts[iid] = [
+                    [iid, str(a.get("id")), a.get("start"), a.get("end"), None, None, None,
+                     "planned"]
+                    for a in p["activities"]
+                    if isinstance(a, dict)
+                ]  # fmt: skip
             if isinstance(p.get("experts"), list):
-                cur.execute(f"DELETE FROM {asg} WHERE instance_id = ?", (e.instance_id,))
-                cur.executemany(
-                    f"INSERT INTO {asg} (instance_id, activity_id, expert_id, nationality, "
-                    "employer, employer_type, expertise, principal, days_planned) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    [_assignment(e.instance_id, x) for x in p["experts"] if isinstance(x, dict)],
-                )
+                asg.pop(iid, None)
+                kept: dict[tuple[str, str], tuple[Any, ...]] = {}
+                for x in p["experts"]:
+                    if isinstance(x, dict):
+                        chosen = _assignment(iid, x)
+                        kept.setdefault((chosen[1], chosen[2]), chosen)  # ON CONFLICT DO NOTHING
+                asg[iid] = kept
             if e.collect_as == "activity_records" and "activity_id" in p:
+                outcome = (p.get("actual_start"), p.get("actual_end"), p.get("days_worked"),
+                           p.get("status", "delivered"))  # fmt: skip
+                aid = str(p["activity_id"])
+                if iid in acts:
+                    for activity in acts[iid]:
+                        if activity[1] == aid:
+                            activity[4:8] = outcome
+                else:
+                    updates.append((*outcome, iid, aid))
+        self._write(cur, acts, asg, updates)
+
+    def _write(
+        self,
+        cur: Cursor,
+        acts: dict[str, builtins.list[builtins.list[Any]]],
+        asg: dict[str, dict[tuple[str, str], tuple[Any, ...]]],
+        updates: builtins.list[tuple[Any, ...]],
+    ) -> None:
+        a, s = self.t("exp_activities"), self.t("exp_assignments")
+        if updates:  # before the replacements: an instance replaced later is not in them
+            cur.executemany(
+                f"UPDATE {a} SET actual_start = ?, actual_end = ?, days_worked = ?, "
+                "status = ? WHERE instance_id = ? AND activity_id = ?",
+                updates,
+            )
+        for table, ids in ((a, list(acts)), (s, list(asg))):
+            for part in chunks(ids):
                 cur.execute(
-                    f"UPDATE {acts} SET actual_start = ?, actual_end = ?, days_worked = ?, "
-                    "status = ? WHERE instance_id = ? AND activity_id = ?",
-                    (
-                        p.get("actual_start"),
-                        p.get("actual_end"),
-                        p.get("days_worked"),
-                        p.get("status", "delivered"),
-                        e.instance_id,
-                        str(p["activity_id"]),
-                    ),
+                    f"DELETE FROM {table} WHERE instance_id IN ({placeholders(len(part))})",
+                    tuple(part),
                 )
+        rows = [tuple(r) for found in acts.values() for r in found]
+        if rows:
+            cur.executemany(
+                f"INSERT INTO {a} (instance_id, activity_id, start_date, end_date, "
+                "actual_start, actual_end, days_worked, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        chosen = [r for kept in asg.values() for r in kept.values()]
+        if chosen:
+            cur.executemany(
+                f"INSERT INTO {s} (instance_id, activity_id, expert_id, nationality, "
+                "employer, employer_type, expertise, principal, days_planned) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                chosen,
+            )
 
     def list(
         self, *, expert: str | None = None, limit: int = 1000, cursor: str | None = None

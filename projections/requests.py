@@ -161,10 +161,64 @@ class RequestsProjection(Projection):
         rows = self._load(cur, ids)
         before = {i: tuple(row[c] for c in TEXT_COLUMNS) for i, row in rows.items()}
         counted_before = {i: _counted(row) for i, row in rows.items()}
+        rows.update(self._fold(rows, events))
+        self._upsert(cur, ids, rows)
+        self._links(cur, events, ids, rows)
+        self._counts(cur, counted_before, {i: _counted(rows[i]) for i in ids})
+        if self.sql.dialect == "sqlite":
+            texts = [i for i in ids if before.get(i) != tuple(rows[i][c] for c in TEXT_COLUMNS)]
+            self._texts(cur, texts)
+
+    def replay(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
+        """Fold the batch and upsert the rows only: the area links, the counts and the text
+        index are derived from the rows by :meth:`finish_replay`."""
+        ids = list(dict.fromkeys(e.instance_id for e in events))
+        rows = self._load(cur, ids)
+        rows.update(self._fold(rows, events))
+        self._upsert(cur, ids, rows)
+
+    def finish_replay(self, cur: Cursor) -> None:
+        """The area links, the counts and (SQLite) the text index, from the rows: what
+        :meth:`apply` keeps up row by row (each link carries its row's sort keys, each
+        count is the rows with that value)."""
+        r, a, c = self.t("req_requests"), self.t("req_request_areas"), self.t("req_counts")
+        elements = (
+            "json_each(r.areas) j"
+            if self.sql.dialect == "sqlite"
+            else "json_array_elements_text(r.areas::json) j(value)"
+        )
+        cur.execute(f"DELETE FROM {a}")
+        cur.execute(
+            f"INSERT INTO {a} (id, area, updated_at, created_at) SELECT DISTINCT r.id, "
+            f"j.value, r.updated_at, r.created_at FROM {r} r, {elements} ORDER BY r.id, j.value"
+        )
+        cur.execute(f"DELETE FROM {c}")
+        for col in EQUAL_FILTERS:
+            cur.execute(
+                f"INSERT INTO {c} (dim, value, n) SELECT ?, {col}, COUNT(*) FROM {r} "
+                f"WHERE {col} IS NOT NULL GROUP BY {col}",
+                (col,),
+            )
+        cur.execute(
+            f"INSERT INTO {c} (dim, value, n) SELECT 'area', area, COUNT(*) FROM {a} GROUP BY area"
+        )
+        if self.sql.dialect == "sqlite":
+            cur.execute("DELETE FROM req_text")
+            cur.execute(
+                f"INSERT INTO req_text (rowid, title, institution) "
+                f"SELECT rowid, title, institution FROM {r} ORDER BY rowid"
+            )
+
+    def _fold(
+        self, stored: dict[str, dict[str, Any]], events: Sequence[ProjectedEvent]
+    ) -> dict[str, dict[str, Any]]:
+        """The rows of the batch's instances after its events (``stored`` is changed)."""
         fold = _Fold(self.ctx.sla_days, self.ctx.final_states, self.ctx.settings)
         for e in events:
-            fold.add(rows.get(e.instance_id), e)
-        rows.update(fold.rows())
+            fold.add(stored.get(e.instance_id), e)
+        return fold.rows()
+
+    def _upsert(self, cur: Cursor, ids: Sequence[str], rows: dict[str, dict[str, Any]]) -> None:
         cols = ", ".join(_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "id")
         cur.executemany(
@@ -172,11 +226,6 @@ class RequestsProjection(Projection):
             f"ON CONFLICT (id) DO UPDATE SET {updates}",
             [tuple(rows[i][c] for c in _COLUMNS) for i in ids],
         )
-        self._links(cur, events, ids, rows)
-        self._counts(cur, counted_before, {i: _counted(rows[i]) for i in ids})
-        if self.sql.dialect == "sqlite":
-            texts = [i for i in ids if before.get(i) != tuple(rows[i][c] for c in TEXT_COLUMNS)]
-            self._texts(cur, texts)
 
     def _links(
         self,

@@ -77,11 +77,20 @@ class Parking:
             "error TEXT NOT NULL, parked_at TEXT NOT NULL, PRIMARY KEY (projection, position))"
         )
 
-    def apply(self, cur: Cursor, projection: Projection, events: Sequence[ProjectedEvent]) -> None:
-        """Apply ``events``; park (and skip) each one that this projection cannot apply."""
+    def apply(
+        self,
+        cur: Cursor,
+        projection: Projection,
+        events: Sequence[ProjectedEvent],
+        *,
+        replay: bool = False,
+    ) -> None:
+        """Apply ``events`` (with :meth:`Projection.replay` if ``replay``: a rebuild); park
+        (and skip) each one that this projection cannot apply."""
+        apply = projection.replay if replay else projection.apply
         try:
             with _savepoint(cur):
-                projection.apply(cur, events)
+                apply(cur, events)
             return
         except Exception as exc:
             if _is_storage_failure(exc):
@@ -92,7 +101,7 @@ class Parking:
         for event in events:  # find the bad ones; the good ones are applied
             try:
                 with _savepoint(cur):
-                    projection.apply(cur, [event])
+                    apply(cur, [event])
             except Exception as exc:
                 if _is_storage_failure(exc):
                     raise

@@ -78,6 +78,30 @@ class ProjectedEvent:
         return cls.from_domain(notification.id, cast("WorkflowInstance.Event", event))
 
     @classmethod
+    def from_state(
+        cls, position: int, instance_id: str, version: int, topic: str, state: dict[str, Any]
+    ) -> ProjectedEvent:
+        """Build from a decoded event body (what :meth:`from_domain` reads of an event
+        whose attributes are that body): the replay path, without the event object."""
+        return cls(
+            position=position,
+            instance_id=instance_id,
+            version=version,
+            topic=topic,
+            at=state["timestamp"],
+            trigger=state["trigger"],
+            source=state["source"],
+            dest=state["dest"],
+            payload=state["payload"],
+            audit=state["audit"],
+            definition_hash=state["definition_hash"],
+            collect_as=state["collect_as"],
+            workflow=state.get("workflow"),
+            deadlines=state.get("deadlines"),
+            deadline=state.get("deadline"),
+        )
+
+    @classmethod
     def from_domain(cls, position: int, event: WorkflowInstance.Event) -> ProjectedEvent:
         """Build from a decoded domain event and its notification id."""
         return cls(
@@ -178,6 +202,16 @@ class Projection:
     def apply(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
         """Apply a batch of events (in log order) with ``cur``."""
         raise NotImplementedError
+
+    def replay(self, cur: Cursor, events: Sequence[ProjectedEvent]) -> None:
+        """Apply a batch during a rebuild (default: :meth:`apply`). A read model may leave
+        out here what :meth:`finish_replay` derives from its tables once, at the end (queries
+        see partial tables until a rebuild is finished anyway)."""
+        self.apply(cur, events)
+
+    def finish_replay(self, cur: Cursor) -> None:
+        """End a rebuild's replay (before the indexes are built), in the transaction that
+        marks the rebuild finished: derive what :meth:`replay` left out (default: nothing)."""
 
     def fresh(self) -> SqlStore:
         """Refresh (catch up) and return the store, for query methods."""

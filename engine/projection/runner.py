@@ -18,6 +18,14 @@ once and resumable after a crash.
 * ``worker``: a separate process (``socieux projections run``) catches up; use
   :meth:`wait_for` for read-your-writes.
 
+A rebuild replays the log with :meth:`Projection.replay` (a read model may leave out what
+it can derive from its own tables at the end, such as a text index) and ends with
+:meth:`Projection.finish_replay`, the indexes and the planner's statistics, in one
+transaction. A row in ``socieux_projection_replays`` marks each projection whose replay
+is not finished; it is written with the dropped tables and deleted with the finishing
+transaction, so a rebuild cut short (a crash, a kill) is seen by the next engine that
+opens: its catch-up goes on replaying from the stored position and finishes it.
+
 On PostgreSQL the worker loop sleeps until a commit notifies the store's events channel,
 and :meth:`wait_for` until a catch-up notifies the positions channel (each catch-up batch
 sends its new position in its own transaction); both still re-read every
@@ -32,9 +40,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import cast
+from uuid import UUID
 
 from eventsourcing.persistence import Notification
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import resolve_topic
 from pydantic import BaseModel, ConfigDict
 
 from engine.errors import EngineError
@@ -42,13 +52,21 @@ from engine.instance.aggregate import WorkflowInstance
 from engine.logs import get_logger
 from engine.persistence.notify import wakeups_of
 from engine.persistence.sql import Cursor, SqlStore
-from engine.persistence.store import EngineApplication
+from engine.persistence.store import EngineApplication, UpcastingMapper
 from engine.projection.parking import Parking
 from engine.projection.protocol import ProjectedEvent, Projection
 
-__all__ = ["POSITIONS_TABLE", "ProjectionLag", "ProjectionRunner", "ProjectionStatus"]
+__all__ = [
+    "POSITIONS_TABLE",
+    "REPLAYS_TABLE",
+    "ProjectionLag",
+    "ProjectionRunner",
+    "ProjectionStatus",
+]
 
 POSITIONS_TABLE = "socieux_projection_positions"
+REPLAYS_TABLE = "socieux_projection_replays"
+"""One row per projection whose rebuild has not finished (see the module's docstring)."""
 _log = get_logger("socieux.projections")
 
 
@@ -89,6 +107,57 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+class _FastDecoder:
+    """Stored notifications to :class:`ProjectedEvent` straight from the decoded body.
+
+    The same result as :meth:`ProjectedEvent.from_notification` (eventsourcing's mapper
+    builds the event object from that very body), without building the event object and
+    its UUID. Only for the engine's own mapper without a cipher or compressor; an event
+    the engine's upcasters would change, or any surprise, takes the mapper's path.
+    """
+
+    def __init__(self, mapper: UpcastingMapper) -> None:
+        self._mapper = mapper
+        self._decode = mapper.transcoder.decode
+        self._current = mapper.upcasters.current
+        self._topics: dict[str, str] = {}
+
+    @staticmethod
+    def of(mapper: object) -> _FastDecoder | None:
+        """A decoder for ``mapper``, or ``None`` when it must decode by itself."""
+        if type(mapper) is not UpcastingMapper or mapper.cipher or mapper.compressor:
+            return None
+        return _FastDecoder(mapper)
+
+    def _topic(self, stored: str) -> str:
+        topic = self._topics.get(stored)
+        if topic is None:
+            topic = self._topics[stored] = resolve_topic(stored).TOPIC
+        return topic
+
+    def decode(self, notifications: Sequence[Notification]) -> list[ProjectedEvent]:
+        """Decode ``notifications`` (in order)."""
+        out: list[ProjectedEvent] = []
+        ids: dict[UUID | str, str] = {}
+        for n in notifications:
+            try:
+                state = self._decode(n.state)
+                current = self._current.get(n.topic)
+                if current is not None and state.get("event_version", 1) != current:
+                    raise LookupError("upcast")  # the mapper's path upcasts
+                iid = ids.get(n.originator_id)
+                if iid is None:
+                    iid = ids[n.originator_id] = str(n.originator_id)
+                out.append(
+                    ProjectedEvent.from_state(
+                        n.id, iid, n.originator_version, self._topic(n.topic), state
+                    )
+                )
+            except Exception:  # the mapper's path decides (and raises its own errors)
+                out.append(ProjectedEvent.from_notification(n, self._mapper))
+        return out
+
+
 class ProjectionRunner:
     """Applies registered projections to the event log of one engine."""
 
@@ -100,6 +169,10 @@ class ProjectionRunner:
         self.projections = list(projections)
         self._topics = {t for p in self.projections for t in p.topics}
         self._pos = sql.table(POSITIONS_TABLE)
+        self._replays = sql.table(REPLAYS_TABLE)
+        self._replaying: set[str] = set()
+        """Projections whose replay was unfinished when last looked at (a hint: each batch
+        reads the marks again in its transaction)."""
         self.parking = Parking(sql)
         self._wakeups = wakeups_of(app)
         self._moved = (
@@ -120,16 +193,22 @@ class ProjectionRunner:
                 f"CREATE TABLE IF NOT EXISTS {self._pos} (name TEXT PRIMARY KEY, "
                 "position BIGINT NOT NULL, version INTEGER NOT NULL)"
             )
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {self._replays} (name TEXT PRIMARY KEY)")
             cur.execute(f"SELECT name, version FROM {self._pos}")
             stored = {row["name"]: row["version"] for row in cur.fetchall()}
+            replaying = self._marked(cur)
             for p in self.projections:
                 if stored.get(p.name) == p.version:
                     p.create(cur)
-                    p.create_indexes(cur)  # a rebuild stopped before its indexes
+                    if p.name in replaying:  # a rebuild cut short: catch-up finishes it
+                        self._replaying.add(p.name)
+                    else:
+                        p.create_indexes(cur)
                     continue
                 if p.name in stored:
                     p.drop(cur)
                     reset.append(p.name)
+                cur.execute(f"DELETE FROM {self._replays} WHERE name = ?", (p.name,))
                 p.create(cur)
                 p.create_indexes(cur)
                 cur.execute(f"DELETE FROM {self._pos} WHERE name = ?", (p.name,))
@@ -138,6 +217,29 @@ class ProjectionRunner:
                     (p.name, p.version),
                 )
         return reset
+
+    # ------------------------------------------------------------------ replays
+    def _marked(self, cur: Cursor) -> set[str]:
+        """The names of this runner's projections whose replay is not finished."""
+        cur.execute(f"SELECT name FROM {self._replays}")
+        names = {p.name for p in self.projections}
+        return {str(row["name"]) for row in cur.fetchall()} & names
+
+    def _finish(self) -> None:
+        """Finish the replays still marked: derived data, indexes, statistics, in one
+        transaction with the removal of their marks."""
+        with self._sql.write() as cur:
+            self._positions(cur, lock=True)  # as a batch does: one finisher at a time
+            marked = self._marked(cur)  # read after the lock: another may have finished
+            for p in self.projections:
+                if p.name not in marked:
+                    continue
+                p.finish_replay(cur)
+                p.create_indexes(cur)
+                for table in p.tables:  # the planner's statistics, for the filled tables
+                    cur.execute(f"ANALYZE {p.t(table)}")
+                cur.execute(f"DELETE FROM {self._replays} WHERE name = ?", (p.name,))
+        self._replaying.clear()
 
     # ------------------------------------------------------------------ positions
     def _positions(self, cur: Cursor, *, lock: bool = False) -> dict[str, int]:
@@ -177,18 +279,22 @@ class ProjectionRunner:
     def _apply(self, cur: Cursor, events: Sequence[ProjectedEvent], pos: dict[str, int]) -> None:
         if self.hidden:
             events = [e for e in events if e.definition_hash not in self.hidden]
+        replaying = self._marked(cur) if self._replaying else set()
         for p in self.projections:
             mine = [e for e in events if e.position > pos[p.name] and e.topic in p.topics]
             if mine:
-                self.parking.apply(cur, p, mine)
+                self.parking.apply(cur, p, mine, replay=p.name in replaying)
 
     def _decode(self, notifications: Sequence[Notification]) -> list[ProjectedEvent]:
         mapper = self._app.mapper
-        return [
-            ProjectedEvent.from_notification(n, mapper)
-            for n in notifications
-            if n.topic in self._topics
-        ]
+        fast = _FastDecoder.of(mapper)
+        if fast is None:
+            return [
+                ProjectedEvent.from_notification(n, mapper)
+                for n in notifications
+                if n.topic in self._topics
+            ]
+        return fast.decode([n for n in notifications if n.topic in self._topics])
 
     def catch_up(self, *, batch: int = 2000, progress: Callable[[int], None] | None = None) -> int:
         """Apply everything not yet applied, one transaction per batch; returns the count.
@@ -209,6 +315,8 @@ class ProjectionRunner:
                     start, batch, inclusive_of_start=False
                 )
                 if not page:
+                    if self._replaying:
+                        self._finish()
                     return done
                 events = self._decode(page)
                 with self._sql.write() as cur:
@@ -264,22 +372,20 @@ class ProjectionRunner:
         progress: Callable[[int], None] | None = None,
     ) -> int:
         """Drop and recreate the named projections (default all), then replay the log;
-        their indexes are built at the end, once (a rebuild cut short gets them when the
-        engine next opens)."""
+        what they derive at the end and their indexes are built once, after the replay (a
+        rebuild cut short is marked: the next catch-up, in any process, goes on and
+        finishes it)."""
         chosen = [p for p in self.projections if names is None or p.name in names]
         with self._sql.write() as cur:
             for p in chosen:
                 p.drop(cur)
                 p.create(cur)
                 cur.execute(f"UPDATE {self._pos} SET position = 0 WHERE name = ?", (p.name,))
+                cur.execute(f"DELETE FROM {self._replays} WHERE name = ?", (p.name,))
+                cur.execute(f"INSERT INTO {self._replays} (name) VALUES (?)", (p.name,))
             self.parking.clear(cur, [p.name for p in chosen])
-        done = self.catch_up(batch=batch, progress=progress)
-        with self._sql.write() as cur:
-            for p in chosen:
-                p.create_indexes(cur)
-                for table in p.tables:  # the planner's statistics, for the filled tables
-                    cur.execute(f"ANALYZE {p.t(table)}")
-        return done
+        self._replaying.update(p.name for p in chosen)
+        return self.catch_up(batch=batch, progress=progress)
 
     def _lowest(self, position: int) -> int:
         with self._sql.read() as cur:
