@@ -10,7 +10,10 @@ size (``VmHWM`` from ``/proc/self/status``) and its time:
 * ``scan``: read and decode every notification (eventsourcing alone);
 * ``rebuild``: drop and rebuild the built-in projections from the whole log;
 * ``verify``: ``Engine.verify()`` (when the tree has it);
-* ``export``: ``Engine.export()`` of the whole log to ``os.devnull`` (JSON Lines).
+* ``export``: ``Engine.export()`` of the whole log to ``os.devnull`` (JSON Lines);
+* ``offline``: the offline verifier (``engine.audit.offline.verify_file``) on an export of
+  the whole log: the file is written first, then the peak is reset (``clear_refs``) so the
+  figure is the verifier's (over what the export left resident), then the file is deleted.
 
 Flat memory means the peak does not grow with the number of events: compare the
 ``*_vs_open`` deltas at the two sizes.
@@ -39,7 +42,7 @@ from projections import builtin
 from tests.toy import toy_definition
 
 EVENTS_PER_INSTANCE = 10
-OPERATIONS = ("open", "scan", "rebuild", "verify", "export")
+OPERATIONS = ("open", "scan", "rebuild", "verify", "export", "offline")
 
 
 class _Filler:
@@ -66,9 +69,37 @@ class _Filler:
         self.seconds += time.perf_counter() - t0
 
 
+def _offline(url: str) -> dict[str, Any]:
+    """Export the log to a file, then verify that file offline; the verifier's figures."""
+    from engine.audit.offline.verifier import verify_file
+
+    path = Path(url.removeprefix("sqlite:///") + ".export.jsonl")
+    try:
+        with (
+            Engine.open(url, workflows=[toy_definition()], projections=[]) as engine,
+            path.open("w", encoding="utf-8") as sink,
+        ):
+            engine.export(sink)
+        Path("/proc/self/clear_refs").write_text("5", encoding="ascii")  # reset VmHWM
+        t0 = time.perf_counter()
+        report = verify_file(path)
+        seconds = time.perf_counter() - t0
+    finally:
+        path.unlink(missing_ok=True)
+    if not report.ok:
+        raise RuntimeError(f"the offline verifier found problems: {report.problems[:3]}")
+    return {
+        "peak_rss_mib": round(vm_hwm_kib() / 1024, 1),
+        "events": report.events,
+        "events_per_s": round(report.events / seconds),
+    }
+
+
 def _child(op: str, url: str) -> dict[str, Any]:
     """Run one operation in this process; return its figures."""
     quiet_logs()
+    if op == "offline":
+        return _offline(url)
     with Engine.open(
         url, workflows=[toy_definition()], projections=builtin(), projection_mode="worker"
     ) as engine:
