@@ -1,7 +1,8 @@
 """The streaming check of a whole log, and its seals (standard library only).
 
-:class:`ChainChecker` reads events in log order with memory proportional to the number
-of instances, never to the number of events. Each instance's clean chain is followed on
+:class:`ChainChecker` reads events in log order in bounded memory: never in proportion to
+the number of events, and only the instances seen most recently are held in memory (the
+others are spilled to a temporary file, :mod:`.spill`). Each instance's clean chain is followed on
 the fly; an instance that breaks it becomes a *suspect* and is judged afterwards, from
 all its events, by :func:`.chain.analyse_instance`.
 

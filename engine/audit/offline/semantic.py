@@ -2,7 +2,8 @@
 
 :class:`RuleChecker` is fed the same records as the chain checker, in log order. Each
 instance's events normally come in version order, so its :class:`~.rules.Track` moves on
-event by event with memory proportional to the number of instances. An instance whose
+event by event (the tracks of instances not seen lately spilled to disk, :mod:`.spill`,
+so memory stays bounded whatever the number of instances). An instance whose
 events do not come in order (a gap, a duplicate, an unreadable row), or whose chain is
 broken, is left for :meth:`RuleChecker.judge`, which replays all its events sorted by
 version. The online ``verify`` and the offline verifier both use this class, so the two
