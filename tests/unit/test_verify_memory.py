@@ -151,3 +151,12 @@ def test_a_spill_map_reads_back_what_it_wrote() -> None:
     assert sorted(k for k, _ in m.items()) == sorted(f"k{i}" for i in range(50) if i != 1)
     m.clear()
     assert list(m.items()) == []
+
+
+def test_a_spill_map_keeps_in_memory_what_it_cannot_write() -> None:
+    m: SpillMap[object] = SpillMap(capacity=2)
+    values = {f"k{i}": (lambda i=i: i) for i in range(20)}  # functions do not pickle
+    for key, value in values.items():
+        m[key] = value
+    assert m.held == 20
+    assert all(m.get(key) is value for key, value in values.items())

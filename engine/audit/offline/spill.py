@@ -141,11 +141,18 @@ class SpillMap(Generic[V]):
         return db
 
     def _spill(self) -> None:
-        """Write the least recently used batch to disk."""
-        db = self._db = self._db or self._open()
-        mem, encode = self._mem, self._encode
-        rows = []
-        for _ in range(self._batch):
-            key, value = mem.popitem(last=False)
-            rows.append((key, encode(value)))
-        db.executemany("INSERT OR REPLACE INTO m (k, v) VALUES (?, ?)", rows)
+        """Write the least recently used batch to disk (or, when no temporary file can be
+        written or a value cannot be encoded, keep everything in memory from now on)."""
+        import sqlite3
+
+        mem = self._mem
+        batch = [mem.popitem(last=False) for _ in range(self._batch)]
+        try:
+            rows = [(key, self._encode(value)) for key, value in batch]
+            db = self._db = self._db or self._open()
+            db.executemany("INSERT OR REPLACE INTO m (k, v) VALUES (?, ?)", rows)
+        except (sqlite3.Error, OSError, pickle.PicklingError, TypeError, AttributeError):
+            for key, value in reversed(batch):  # back to the front, oldest first
+                mem[key] = value
+                mem.move_to_end(key, last=False)
+            self.capacity = 2**62  # memory only: a verification never fails for want of disk
