@@ -151,8 +151,12 @@ def _measure(url: str) -> dict[str, Any]:
 
 def _keep(path: Path, kept: Path) -> None:
     """Copy the filled file (checkpointed first) and its key file to ``kept``."""
-    with sqlite3.connect(path) as db:
+    db = sqlite3.connect(path)
+    try:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()  # closed before the copy: a file closed in this process drops its locks
+    kept.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(path, kept)
     key = path.with_name(path.name + ".key")
     if key.exists():
