@@ -10,16 +10,25 @@ size (``VmHWM`` from ``/proc/self/status``) and its time:
 * ``scan``: read and decode every notification (eventsourcing alone);
 * ``rebuild``: drop and rebuild the built-in projections from the whole log;
 * ``verify``: ``Engine.verify()`` (when the tree has it);
-* ``export``: ``Engine.export()`` of the whole log to ``os.devnull`` (JSON Lines).
+* ``export``: ``Engine.export()`` of the whole log to ``os.devnull`` (JSON Lines);
+* ``offline``: the offline verifier (``engine.audit.offline.verify_file``) on an export of
+  the whole log: the file is written first, then the peak is reset (``clear_refs``) so the
+  figure is the verifier's (over what the export left resident), then the file is deleted.
 
 Flat memory means the peak does not grow with the number of events: compare the
 ``*_vs_open`` deltas at the two sizes.
+
+Filling 1M events takes long on a loaded machine; with ``SOCIEUX_SCALE_DIR`` set to a
+directory, each size's file is kept there (``scale_<events>.db`` and its key file) and
+reused by later runs (the fill time is then reported only for the sizes filled).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -33,7 +42,7 @@ from projections import builtin
 from tests.toy import toy_definition
 
 EVENTS_PER_INSTANCE = 10
-OPERATIONS = ("open", "scan", "rebuild", "verify", "export")
+OPERATIONS = ("open", "scan", "rebuild", "verify", "export", "offline")
 
 
 class _Filler:
@@ -60,9 +69,37 @@ class _Filler:
         self.seconds += time.perf_counter() - t0
 
 
+def _offline(url: str) -> dict[str, Any]:
+    """Export the log to a file, then verify that file offline; the verifier's figures."""
+    from engine.audit.offline.verifier import verify_file
+
+    path = Path(url.removeprefix("sqlite:///") + ".export.jsonl")
+    try:
+        with (
+            Engine.open(url, workflows=[toy_definition()], projections=[]) as engine,
+            path.open("w", encoding="utf-8") as sink,
+        ):
+            engine.export(sink)
+        Path("/proc/self/clear_refs").write_text("5", encoding="ascii")  # reset VmHWM
+        t0 = time.perf_counter()
+        report = verify_file(path)
+        seconds = time.perf_counter() - t0
+    finally:
+        path.unlink(missing_ok=True)
+    if not report.ok:
+        raise RuntimeError(f"the offline verifier found problems: {report.problems[:3]}")
+    return {
+        "peak_rss_mib": round(vm_hwm_kib() / 1024, 1),
+        "events": report.events,
+        "events_per_s": round(report.events / seconds),
+    }
+
+
 def _child(op: str, url: str) -> dict[str, Any]:
     """Run one operation in this process; return its figures."""
     quiet_logs()
+    if op == "offline":
+        return _offline(url)
     with Engine.open(
         url, workflows=[toy_definition()], projections=builtin(), projection_mode="worker"
     ) as engine:
@@ -80,8 +117,8 @@ def _child(op: str, url: str) -> dict[str, Any]:
                 raise RuntimeError(f"verify found problems: {report.problems[:3]}")
             events = report.events_checked
         elif op == "export":
-            with Path(os.devnull).open("w", encoding="utf-8") as out:
-                events = engine.export(out).events
+            with Path(os.devnull).open("w", encoding="utf-8") as sink:
+                events = engine.export(sink).events
         seconds = time.perf_counter() - t0
     out: dict[str, Any] = {"peak_rss_mib": round(vm_hwm_kib() / 1024, 1)}
     if op != "open":
@@ -112,19 +149,45 @@ def _measure(url: str) -> dict[str, Any]:
     return results
 
 
+def _keep(path: Path, kept: Path) -> None:
+    """Copy the filled file (checkpointed first) and its key file to ``kept``."""
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()  # closed before the copy: a file closed in this process drops its locks
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, kept)
+    key = path.with_name(path.name + ".key")
+    if key.exists():
+        shutil.copy(key, kept.with_name(kept.name + ".key"))
+
+
+def _measured(size: int, path: Path) -> dict[str, Any]:
+    return {
+        "instances": size // EVENTS_PER_INSTANCE,
+        **_measure(f"sqlite:///{path}"),
+        "file_mib": round(_size(path) / 2**20, 1),
+    }
+
+
 def run(small: int, large: int) -> dict[str, Any]:
     """Fill to ``small`` events, measure; fill on to ``large``, measure again."""
     out: dict[str, Any] = {"events_per_instance": EVENTS_PER_INSTANCE}
+    keep = os.environ.get("SOCIEUX_SCALE_DIR")
     with fresh_db("scale") as path:
         filler = _Filler(f"sqlite:///{path}")
         for size in (small, large):
+            kept = Path(keep) / f"scale_{size}.db" if keep else None
+            if kept is not None and kept.exists():
+                out[str(size)] = _measured(size, kept)
+                continue
             filler.fill_to(size)
-            out[str(size)] = {
-                "instances": size // EVENTS_PER_INSTANCE,
-                **_measure(filler.url),
-                "file_mib": round(_size(path) / 2**20, 1),
-            }
-        out["fill_commands_per_s"] = round(filler.events / filler.seconds)
+            if kept is not None:
+                _keep(path, kept)
+            out[str(size)] = _measured(size, path)
+        if filler.seconds:
+            out["fill_commands_per_s"] = round(filler.events / filler.seconds)
     growth = {}
     for op in OPERATIONS[1:]:
         a, b = out[str(small)][op], out[str(large)][op]

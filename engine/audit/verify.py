@@ -1,10 +1,12 @@
 """Verify the live store: every event's hash, every instance's chain, every seal, and every
 step against the workflow rules of the definition its instance pinned.
 
-The log is read in pages, in order, so memory stays flat in the number of events (it grows
-with the number of instances: one head and one rule track each). Instances whose chain (or
-order) breaks are then read back whole, in a second pass over the log that keeps each
-event's position, and judged by :meth:`engine.audit.offline.result.CheckResult.judge`.
+The log is read in pages, in order, so memory stays flat in the number of events, and in
+the number of instances too: the heads and rule tracks of the instances seen least
+recently are spilled to a temporary file (:mod:`engine.audit.offline.spill`). Instances
+whose chain (or order) breaks are then read back whole, in a second pass over the log that
+keeps each event's position, and judged by
+:meth:`engine.audit.offline.result.CheckResult.judge`.
 Snapshots are never read: the rules are replayed from the events alone.
 """
 
@@ -67,12 +69,14 @@ def _stream(  # noqa: PLR0917 - one private helper of verify_store
     page: int,
 ) -> None:
     pending = deque(store.records())
+    checker.seals_ahead = bool(pending)  # after the last seal, nobody asks what it touched
     head = int(app.recorder.max_notification_id() or 0)
     for batch in iter_records(app.recorder, app.mapper, page=page):
         for rec in batch:
             while pending and (rec.position or 0) > pending[0].position:
                 seal = pending.popleft()
                 checker.close_seal(seal, store.heads(seal.seq))
+                checker.seals_ahead = bool(pending)
             checker.add(rec)
             heads.add(rec)
         if progress is not None:

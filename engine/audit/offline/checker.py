@@ -1,7 +1,8 @@
 """The streaming check of a whole log, and its seals (standard library only).
 
-:class:`ChainChecker` reads events in log order with memory proportional to the number
-of instances, never to the number of events. Each instance's clean chain is followed on
+:class:`ChainChecker` reads events in log order in bounded memory: never in proportion to
+the number of events, and only the instances seen most recently are held in memory (the
+others are spilled to a temporary file, :mod:`.spill`). Each instance's clean chain is followed on
 the fly; an instance that breaks it becomes a *suspect* and is judged afterwards, from
 all its events, by :func:`.chain.analyse_instance`.
 
@@ -21,6 +22,7 @@ from .chain import GENESIS_RUNNING, Problem, Record, step_running
 from .result import CheckResult, Scope, SignatureCheck
 from .seal_record import SEAL_SCHEMA, Head, SealRecord, heads_digest, seal_digest
 from .semantic import RuleChecker
+from .spill import MEMORY_INSTANCES, SpillMap
 
 __all__ = [
     "SEAL_SCHEMA",
@@ -37,7 +39,13 @@ __all__ = [
 
 @dataclass
 class ChainChecker:
-    """Feed records with :meth:`add` in log order and seals with :meth:`close_seal`."""
+    """Feed records with :meth:`add` in log order and seals with :meth:`close_seal`.
+
+    Per-instance state (chain heads, the instances touched since the last seal) is held in
+    :class:`~.spill.SpillMap` objects: at most about ``capacity`` instances in memory, the rest
+    spilled to a temporary file. ``seals_ahead`` false (no seal will follow) stops keeping
+    the touched instances at all.
+    """
 
     scope: Scope = field(default_factory=Scope)
     signature_check: SignatureCheck | None = None
@@ -45,11 +53,13 @@ class ChainChecker:
     running: str | None = None
     require_seal: bool = True
     problems: list[Problem] = field(default_factory=list)
-    _heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    capacity: int = MEMORY_INSTANCES
+    seals_ahead: bool = True
+    _heads: SpillMap[tuple[int, str]] = field(init=False)
     _suspects: dict[str, int] = field(default_factory=dict)  # suspect -> top version seen
     _deferred: dict[str, tuple[int, str, int]] = field(default_factory=dict)
     _out_of_order: dict[str, Problem] = field(default_factory=dict)
-    _touched: dict[str, int] = field(default_factory=dict)
+    _touched: SpillMap[int] = field(init=False)
     _prev_seal: SealRecord | None = None
     _start: int = 0
     _before: int = 0
@@ -60,8 +70,17 @@ class ChainChecker:
     _signatures: int = 0
 
     def __post_init__(self) -> None:
+        self._heads = SpillMap(capacity=self.capacity)
+        self._touched = SpillMap(capacity=self.capacity)
         if self.scope.instance is None and not self.scope.anchored and self.running is None:
             self.running = GENESIS_RUNNING
+
+    @property
+    def retained(self) -> int:
+        """How many per-instance entries (heads, touched instances, rule tracks) are held in
+        memory now: bounded by the capacity, whatever the number of instances."""
+        held = self._heads.held + self._touched.held
+        return held + (self.rules.retained if self.rules is not None else 0)
 
     def anchor(self, *, position: int, running_hash: str, events: int) -> None:
         """Start the running hash at ``position`` (exports made with ``--since``)."""
@@ -95,7 +114,8 @@ class ChainChecker:
             self._last_position = max(self._last_position, rec.position)
         if self.running is not None:
             self.running = step_running(self.running, rec.digest)
-        self._touched.setdefault(iid, rec.version)
+        if self.seals_ahead:
+            self._touched.setdefault(iid, rec.version)
         if self.rules is not None:
             self.rules.add(rec)
         if iid in self._suspects:
@@ -108,7 +128,7 @@ class ChainChecker:
             self._heads[iid] = (rec.version, rec.digest)
             return
         self._suspects[iid] = head[0] if head else 0
-        self._heads.pop(iid, None)
+        self._heads.pop(iid)
         if self.rules is not None:
             self.rules.suspect(iid)
         self._note_order(rec)

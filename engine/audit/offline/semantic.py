@@ -2,7 +2,8 @@
 
 :class:`RuleChecker` is fed the same records as the chain checker, in log order. Each
 instance's events normally come in version order, so its :class:`~.rules.Track` moves on
-event by event with memory proportional to the number of instances. An instance whose
+event by event (the tracks of instances not seen lately spilled to disk, :mod:`.spill`,
+so memory stays bounded whatever the number of instances). An instance whose
 events do not come in order (a gap, a duplicate, an unreadable row), or whose chain is
 broken, is left for :meth:`RuleChecker.judge`, which replays all its events sorted by
 version. The online ``verify`` and the offline verifier both use this class, so the two
@@ -11,6 +12,7 @@ cannot disagree about a history.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -20,6 +22,7 @@ from .definition import DefinitionError, Rules
 from .effective_rules import DEFAULT_TOLERANCE, check_effective, effective_of
 from .migration_rules import check_migration
 from .rules import AMENDMENT_TOPICS, MIGRATED_TOPIC, STARTED_TOPIC, Event, Track, check_step
+from .spill import MEMORY_INSTANCES, SpillMap
 
 __all__ = ["DefinitionSource", "RuleChecker"]
 
@@ -34,18 +37,33 @@ class RuleChecker:
     ``anchored``: the first event present of an instance is taken as given (``--since``
     exports), so what came before it is unknown. ``unknown`` says, in a problem, why a
     definition could not be found (the database's engine has not installed it, or the
-    export does not hold it).
+    export does not hold it). The tracks of at most about ``capacity`` instances are held
+    in memory; older ones are spilled to a temporary file (:class:`~.spill.SpillMap`).
     """
 
     definitions: DefinitionSource
     anchored: bool = False
     unknown: str = "no definition with this hash is installed"
     _rules: dict[str, Rules | None] = field(default_factory=dict)
-    _tracks: dict[str, Track] = field(default_factory=dict)
+    capacity: int = MEMORY_INSTANCES
+    _tracks: SpillMap[Track] = field(init=False)
     _found: dict[str, list[Problem]] = field(default_factory=dict)
     _suspects: set[str] = field(default_factory=set)
     _audits: dict[str, AuditRules | None] = field(default_factory=dict)
-    _amends: dict[str, AmendTrack] = field(default_factory=dict)
+    _amends: SpillMap[AmendTrack] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._tracks = SpillMap(_pack, self._unpack, capacity=self.capacity)
+        self._amends = SpillMap(capacity=self.capacity)
+
+    @property
+    def retained(self) -> int:
+        """How many instances' tracks (rule and amendment) are held in memory now."""
+        return self._tracks.held + self._amends.held
+
+    def _unpack(self, blob: bytes) -> Track:
+        version, known, state, definition, *rest = pickle.loads(blob)  # noqa: S301 - our own file
+        return Track(version, known, state, definition, self.rules_for(definition), *rest)
 
     def rules_for(self, digest: str | None) -> Rules | None:
         """The compiled rules of definition ``digest`` (cached; ``None`` when unknown)."""
@@ -80,9 +98,9 @@ class RuleChecker:
     def suspect(self, iid: str) -> None:
         """Judge ``iid`` later from all its records (its chain broke, or its order did)."""
         self._suspects.add(iid)
-        self._tracks.pop(iid, None)
+        self._tracks.pop(iid)
         self._found.pop(iid, None)
-        self._amends.pop(iid, None)
+        self._amends.pop(iid)
 
     def _step(self, track: Track, rec: Record) -> list[Problem]:
         ev = Event.of(rec.fields or {})
@@ -168,6 +186,13 @@ class RuleChecker:
         """The breaches found in the stream, and the instances left to :meth:`judge`."""
         problems = [p for found in self._found.values() for p in found]
         return problems, sorted(self._suspects)
+
+
+def _pack(t: Track) -> bytes:
+    """A track without its compiled rules (found again from its definition's hash)."""
+    fields = (t.version, t.known, t.state, t.definition, t.fired_by, t.acted_as, t.open,
+              t.entered, t.began)  # fmt: skip
+    return pickle.dumps(fields, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _rule(rec: Record, rule: str, detail: str) -> Problem:
