@@ -22,10 +22,10 @@ instance's history are compared by :func:`engine.instance.identity.actor_key`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -76,6 +76,10 @@ class Decision:
 
 
 _UNSTORABLE = "text must be valid Unicode without NUL characters"
+_DUMPS = c_make_encoder(None, repr, encode_basestring, None, ":", ",", False, False, True)
+"""The C encoder of ``json.dumps(value, ensure_ascii=False, default=repr)`` (compact), built
+once and without its circular check (a cycle ends in ``RecursionError``: walk it, as
+before)."""
 
 
 def _surely_storable(value: Any) -> bool:
@@ -84,7 +88,7 @@ def _surely_storable(value: Any) -> bool:
     the text: NUL escaped as ``\\u0000`` (any such spelling makes it walk), a lone
     surrogate as itself (not encodable as UTF-8)."""
     try:
-        text = json.dumps(value, ensure_ascii=False, default=repr)
+        text = "".join(_DUMPS(value, 0))
     except Exception:  # not plain JSON (a key that is not a string, a cycle): walk it
         return False
     if "\\u0000" in text:
