@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import datetime
 from json.encoder import (  # type: ignore[attr-defined]
     c_make_encoder,
@@ -305,17 +304,28 @@ def _is_driver_error(exc: BaseException) -> bool:
     )
 
 
-@contextmanager
-def translate_errors(what: str, label: str) -> Iterator[None]:
-    """Turn driver and persistence errors into ``StorageUnavailable`` (engine errors pass)."""
-    try:
-        yield
-    except EngineError:
-        raise
-    except Exception as exc:
+class translate_errors:  # noqa: N801 - used as the function it replaced: ``with translate_errors(...)``
+    """Turn driver and persistence errors into ``StorageUnavailable`` (engine errors pass).
+
+    A class rather than a ``@contextmanager`` generator: it is entered on every command,
+    and a plain ``__enter__``/``__exit__`` costs a fraction of the generator's machinery."""
+
+    __slots__ = ("label", "what")
+
+    def __init__(self, what: str, label: str) -> None:
+        self.what = what
+        self.label = label
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or not isinstance(exc, Exception) or isinstance(exc, EngineError):
+            return False
         if is_write_conflict(exc) or not _is_driver_error(exc):
-            raise
+            return False
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StorageUnavailable(
-            f"{what} failed on {label}: {detail}", backend=label, operation=what
-        ) from exc
+            f"{self.what} failed on {self.label}: {detail}", backend=self.label,
+            operation=self.what,
+        ) from exc  # fmt: skip
