@@ -360,10 +360,9 @@ class CompiledWorkflow:
         out: dict[str, Any] = {}
         if cancel := sorted(i for i in open_ids if i != fired):
             out["cancel"] = cancel
-        declared = self.deadlines.get(dest, ())
-        utc = at.astimezone(UTC)
-        if schedule := [self._entry(dest, d, utc, version) for d in declared]:
-            out["schedule"] = schedule
+        if declared := self.deadlines.get(dest, ()):
+            utc = at.astimezone(UTC)
+            out["schedule"] = [self._entry(dest, d, utc, version) for d in declared]
         return out or None
 
     def _entry(self, state: str, d: DeadlineDef, at: datetime, version: int) -> dict[str, Any]:

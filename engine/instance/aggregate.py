@@ -275,7 +275,8 @@ class WorkflowInstance(Aggregate):
         self, kind: type[WorkflowInstance.Event], at: datetime, body: dict[str, Any]
     ) -> None:
         topic: str = kind.TOPIC  # type: ignore[attr-defined]
-        body = {**_stamped(body, topic), "prev_hash": self.last_hash}
+        body = {**body, "hash_format": HASH_FORMAT, "event_version": CURRENT_VERSIONS[topic],
+                "prev_hash": self.last_hash}  # fmt: skip  # what _stamped gives, and the chain
         digest = event_hash(
             topic=topic,
             originator_id=self.id,
