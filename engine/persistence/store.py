@@ -19,6 +19,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError as ESIntegrityError
 from eventsourcing.persistence import (
+    DatetimeAsISO,
     JSONTranscoder,
     Mapper,
     PersistenceError,
@@ -127,6 +128,11 @@ class UpcastingMapper(Mapper[UUID]):
         self.upcasters: EventUpcasters = default_upcasters()
         plain = self.compressor is None and self.cipher is None
         self._encode = _c_encoder(transcoder) if plain else None
+        times = getattr(transcoder, "types", {}).get(datetime)
+        self._times = times.name if type(times) is DatetimeAsISO else None
+        """The name the transcoder gives ``datetime`` values when it is eventsourcing's
+        ISO transcoding: the event's time is then transcoded here, as the encoder's
+        fallback would (``{"_type_": name, "_data_": isoformat}``), without its calls."""
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         """What eventsourcing's mapper stores, byte for byte (the same JSON encoder, its
@@ -141,6 +147,9 @@ class UpcastingMapper(Mapper[UUID]):
         class_version = getattr(kind, "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
+        at = state.get("timestamp")
+        if self._times is not None and type(at) is datetime:
+            state["timestamp"] = {"_type_": self._times, "_data_": at.isoformat()}
         try:
             text = "".join(self._encode(state, 0))
         except RecursionError:
