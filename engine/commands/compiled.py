@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from operator import itemgetter
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -76,6 +77,7 @@ class Decision:
 
 
 _UNSTORABLE = "text must be valid Unicode without NUL characters"
+_OK = itemgetter("ok")
 _DUMPS = c_make_encoder(None, repr, encode_basestring, None, ":", ",", False, False, True)
 """The C encoder of ``json.dumps(value, ensure_ascii=False, default=repr)`` (compact), built
 once and without its circular check (a cycle ends in ``RecursionError``: walk it, as
@@ -134,8 +136,9 @@ def _run_guard(guard: Guard, ctx: GuardContext) -> dict[str, Any]:
         inputs = to_jsonable_python(dict(result.inputs), fallback=str)
     except Exception as exc:  # a broken guard refuses; it never crashes the command
         error = type(exc).__name__
-    else:
-        return _outcome(guard, ok=result.ok, reason=result.reason, inputs=inputs)
+    else:  # what _outcome builds, inline (one call less per guard)
+        return {"name": guard.name, "version": guard.version, "ok": result.ok,
+                "reason": result.reason, "inputs": inputs}  # fmt: skip
     _log.error("guard_failed", guard=guard.name, trigger=ctx.trigger, error=error)
     return _outcome(guard, ok=False, reason=f"guard error: {error}", inputs={})
 
@@ -275,7 +278,7 @@ class CompiledWorkflow:
             problems.append({"loc": ["reason"], "msg": _UNSTORABLE, "type": "string_unicode"})
         if data is None:
             data = {}
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):  # dict: no ABC check
             problems.append({"loc": [], "msg": "payload must be a JSON object", "type": "type"})
             raise InvalidPayload(t.trigger, problems)
         try:
@@ -319,7 +322,7 @@ class CompiledWorkflow:
                 settings=self.definition.settings,
             )
             results = [_run_guard(g, ctx) for g in guards]
-            if not all(r["ok"] for r in results):
+            if not all(map(_OK, results)):
                 raise GuardRejected(t.trigger, [r for r in results if not r["ok"]])
         source = None if view.state == START_STATE else view.state
         dest = table.dest_from(view.state)
