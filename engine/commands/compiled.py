@@ -59,7 +59,13 @@ from engine.instance.identity import actor_key
 from engine.instance.views import Actor, InstanceView
 from engine.logs import get_logger
 
-__all__ = ["MAX_REASON_LENGTH", "CompiledWorkflow", "Decision", "unstorable_texts"]
+__all__ = [
+    "MAX_REASON_LENGTH",
+    "CompiledWorkflow",
+    "Decision",
+    "jsonable_inputs",
+    "unstorable_texts",
+]
 
 MAX_REASON_LENGTH = 4000
 _log = get_logger("socieux.engine")
@@ -121,6 +127,29 @@ def _unstorable_walk(value: Any, loc: tuple[Any, ...]) -> list[list[Any]]:
     return found
 
 
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def jsonable_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """``to_jsonable_python(dict(inputs), fallback=str)``: what a guard's inputs record.
+
+    Inputs of plain strings, integers, booleans and ``None`` (or lists of them) under
+    string keys, the usual case, are already that: copied here (lists too) without the
+    serializer's per-call set-up; anything else goes through it."""
+    out = dict(inputs)
+    for key, value in out.items():
+        kind = type(value)
+        if type(key) is not str:
+            return to_jsonable_python(dict(inputs), fallback=str)  # type: ignore[no-any-return]
+        if kind in _SCALARS:
+            continue
+        if kind is list and _SCALARS.issuperset(map(type, value)):
+            out[key] = list(value)
+            continue
+        return to_jsonable_python(dict(inputs), fallback=str)  # type: ignore[no-any-return]
+    return out
+
+
 def _run_guard(guard: Guard, ctx: GuardContext) -> dict[str, Any]:
     """Run one guard; a guard that raises refuses, and only its exception's type is kept.
 
@@ -133,7 +162,7 @@ def _run_guard(guard: Guard, ctx: GuardContext) -> dict[str, Any]:
         if not isinstance(result, GuardResult) or not isinstance(result.ok, bool):
             msg = f"guard returned {type(result).__name__}, not GuardResult(ok: bool)"
             raise TypeError(msg)
-        inputs = to_jsonable_python(dict(result.inputs), fallback=str)
+        inputs = jsonable_inputs(result.inputs)
     except Exception as exc:  # a broken guard refuses; it never crashes the command
         error = type(exc).__name__
     else:  # what _outcome builds, inline (one call less per guard)
