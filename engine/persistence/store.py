@@ -2,6 +2,9 @@
 level, inline projections), the read-model store for a URL, and driver-error translation.
 """
 
+# long module: the application, its recorder, pool and mapper (with the fast encoder that
+# must store eventsourcing's exact bytes) configure one event store together.
+
 from __future__ import annotations
 
 import sqlite3
@@ -17,7 +20,6 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError as ESIntegrityError
 from eventsourcing.persistence import (
     DatetimeAsISO,
     JSONTranscoder,
@@ -26,6 +28,7 @@ from eventsourcing.persistence import (
     StoredEvent,
     Transcoder,
 )
+from eventsourcing.persistence import IntegrityError as ESIntegrityError
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteConnection,
@@ -328,11 +331,12 @@ class translate_errors:  # noqa: N801 - used as the function it replaced: ``with
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        # Returns None (never suppresses): the error passes, or its translation is raised.
         if exc is None or not isinstance(exc, Exception) or isinstance(exc, EngineError):
-            return False
+            return
         if is_write_conflict(exc) or not _is_driver_error(exc):
-            return False
+            return
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StorageUnavailable(
             f"{self.what} failed on {self.label}: {detail}", backend=self.label,
