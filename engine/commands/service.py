@@ -133,6 +133,7 @@ class CommandService:
         log.info("command_recorded", version=agg.version, state=agg.state, role=who.role)
         return view_of(agg, copy_data=True) if self.present is None else self.present(agg)
 
+    # long function: one command's retry loop (load, decide, seal, schedule, record, log)
     def fire(
         self,
         iid: UUID,
@@ -163,9 +164,8 @@ class CommandService:
                 view = view_of(agg, copy_data=False)
                 decision = compiled.decide(view, trigger, who, data, reason=reason, now=now)
             except EngineError as exc:
-                _bound(iid, trigger, corr).info(
-                    "command_refused", code=exc.code, role=who.role, attempt=attempt
-                )
+                _bound(iid, trigger, corr).info("command_refused", code=exc.code, role=who.role,
+                                                attempt=attempt)  # fmt: skip
                 raise
             body = _body(decision, compiled.hash, who, reason, corr, cause)
             if self.protect is not None:
@@ -183,9 +183,8 @@ class CommandService:
             if self._save(agg):
                 self.cache.put(agg)
                 if _log.enabled():  # the line's fields are built only if it is logged
-                    _bound(iid, trigger, corr).info(
-                        "command_recorded", version=agg.version, state=agg.state, role=who.role
-                    )
+                    _bound(iid, trigger, corr).info("command_recorded", version=agg.version,
+                                                    state=agg.state, role=who.role)  # fmt: skip
                 return view_of(agg, copy_data=True) if self.present is None else self.present(agg)
             _bound(iid, trigger, corr).info("write_conflict", attempt=attempt)
             self.cache.evict(iid)
