@@ -101,6 +101,16 @@ class EngineLogger:
         """A logger that adds ``fields`` to every line."""
         return EngineLogger(self._name, {**self._context, **fields}, self._stdlib)
 
+    def enabled(self, level: int = logging.INFO) -> bool:
+        """Whether a line at ``level`` would be logged now (structlog configured, or the
+        standard logger enabled for it): lets a hot path skip building its fields."""
+        module = _structlog()
+        if module is not None and module.is_configured():
+            return True
+        if not _null_handler_added:
+            _add_null_handler()
+        return self._stdlib.isEnabledFor(level)
+
     def debug(self, event: str, **fields: Any) -> None:
         """Log ``event`` at DEBUG."""
         self._log(logging.DEBUG, "debug", event, fields)

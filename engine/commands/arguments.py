@@ -122,9 +122,14 @@ def check_mapping(name: str, value: object) -> Mapping[str, Any] | None:
     """``None`` or a mapping (JSON object) with string keys."""
     if value is None:
         return None
+    if type(value) is dict and _STR.issuperset(map(type, value)):  # the common case, in C
+        return value
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise _bad(name, "a mapping with string keys", value)
     return value
+
+
+_STR = frozenset({str})
 
 
 def check_path(name: str, value: object, *, raw: bool = False) -> str | os.PathLike[str] | bytes:

@@ -36,7 +36,7 @@ from engine.instance.aggregate import WorkflowInstance, open_deadlines
 from engine.instance.convert import fork, view_of
 from engine.instance.hashing import GENESIS_HASH
 from engine.instance.views import Actor, InstanceView
-from engine.logs import get_logger
+from engine.logs import EngineLogger, get_logger
 from engine.persistence.store import (
     SNAPSHOT_INTERVAL,
     EngineApplication,
@@ -133,6 +133,7 @@ class CommandService:
         log.info("command_recorded", version=agg.version, state=agg.state, role=who.role)
         return view_of(agg, copy_data=True) if self.present is None else self.present(agg)
 
+    # long function: one command's retry loop (load, decide, seal, schedule, record, log)
     def fire(
         self,
         iid: UUID,
@@ -150,7 +151,6 @@ class CommandService:
         """Fire ``trigger`` on instance ``iid``; returns the new view (the recorded one when
         ``command_id`` was recorded before: see :mod:`engine.commands.idempotency`)."""
         who, corr, cause = bound_call(actor, correlation_id, causation_id)
-        log = _log.bind(instance_id=str(iid), trigger=trigger, correlation_id=corr)
         fresh = False
         for attempt in range(1, MAX_ATTEMPTS + 1):
             agg = self._current(iid, expected_version, fresh=fresh, attempt=attempt)
@@ -164,7 +164,8 @@ class CommandService:
                 view = view_of(agg, copy_data=False)
                 decision = compiled.decide(view, trigger, who, data, reason=reason, now=now)
             except EngineError as exc:
-                log.info("command_refused", code=exc.code, role=who.role, attempt=attempt)
+                _bound(iid, trigger, corr).info("command_refused", code=exc.code, role=who.role,
+                                                attempt=attempt)  # fmt: skip
                 raise
             body = _body(decision, compiled.hash, who, reason, corr, cause)
             if self.protect is not None:
@@ -181,9 +182,11 @@ class CommandService:
             agg.step(at=now, body=_with_deadlines(body, changes))
             if self._save(agg) or self._stored_already(agg):
                 self.cache.put(agg)
-                log.info("command_recorded", version=agg.version, state=agg.state, role=who.role)
+                if _log.enabled():  # the line's fields are built only if it is logged
+                    _bound(iid, trigger, corr).info("command_recorded", version=agg.version,
+                                                    state=agg.state, role=who.role)  # fmt: skip
                 return view_of(agg, copy_data=True) if self.present is None else self.present(agg)
-            log.info("write_conflict", attempt=attempt)
+            _bound(iid, trigger, corr).info("write_conflict", attempt=attempt)
             self.cache.evict(iid)
             if expected_version is not None:
                 actual = self.load(iid, fresh=True).version
@@ -258,7 +261,10 @@ class CommandService:
         if ours:
             _log.info("write_found_durable", instance_id=str(agg.id), version=agg.version)
             for callback in self.after_commit:
-                _after_commit(callback, agg)
+                try:
+                    callback()
+                except Exception as exc:  # after commit, every failure is only logged
+                    _after_commit_failed(agg, exc)
         return ours
 
     def _save(self, agg: WorkflowInstance) -> bool:
@@ -285,7 +291,10 @@ class CommandService:
         # client would retry a command that was recorded and record it twice.
         for agg in aggs:
             for callback in self.after_commit:
-                _after_commit(callback, agg)
+                try:
+                    callback()
+                except Exception as exc:  # after commit, every failure is only logged
+                    _after_commit_failed(agg, exc)
             if self.app.snapshots is not None and agg.version % SNAPSHOT_INTERVAL == 0:
                 self._snapshot(agg)
         return True
@@ -302,11 +311,13 @@ class CommandService:
             )  # fmt: skip
 
 
-def _after_commit(callback: Callable[[], None], agg: WorkflowInstance) -> None:
-    try:
-        callback()
-    except Exception as exc:  # after commit, every failure is only logged
-        _log.warning("after_commit_failed", instance_id=str(agg.id), error=type(exc).__name__)
+def _after_commit_failed(agg: WorkflowInstance, exc: Exception) -> None:
+    _log.warning("after_commit_failed", instance_id=str(agg.id), error=type(exc).__name__)
+
+
+def _bound(iid: UUID, trigger: str, correlation_id: str | None) -> EngineLogger:
+    """The logger of one ``fire`` (its instance, trigger and correlation id bound)."""
+    return _log.bind(instance_id=str(iid), trigger=trigger, correlation_id=correlation_id)
 
 
 def _body(  # noqa: PLR0917 - one private call site, each argument a field of the event

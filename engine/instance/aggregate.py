@@ -275,28 +275,30 @@ class WorkflowInstance(Aggregate):
         self, kind: type[WorkflowInstance.Event], at: datetime, body: dict[str, Any]
     ) -> None:
         topic: str = kind.TOPIC  # type: ignore[attr-defined]
-        body = {**_stamped(body, topic), "prev_hash": self.last_hash}
+        body = {**body, "hash_format": HASH_FORMAT, "event_version": CURRENT_VERSIONS[topic],
+                "prev_hash": self.last_hash}  # fmt: skip  # what _stamped gives, and the chain
+        iid, version = self.id, self.version + 1
         digest = event_hash(
-            topic=topic,
-            originator_id=self.id,
-            originator_version=self.version + 1,
-            timestamp=at,
-            body=body,
+            topic=topic, originator_id=iid, originator_version=version, timestamp=at, body=body
         )
         declared, extra = _split(kind, body)
         # What ``trigger_event`` does (construct, mutate, append), without its per-call
         # checks and copies. Keys only some events have (``deadlines``, ``deadline``) are
         # not dataclass fields: events without them keep their exact stored body (and hash).
         event = kind(
-            originator_id=self.id,
-            originator_version=self.version + 1,
+            originator_id=iid,
+            originator_version=version,
             timestamp=at,
             hash=digest,  # type: ignore[call-arg]  # eventsourcing's dataclass fields
             **declared,
         )
         if extra:
             _set_extra(event, extra)
-        event.mutate(self)
+        # What ``event.mutate(self)`` does once its checks hold, as they do by construction
+        # (this instance's id, the next version): apply, then the version and time.
+        event.apply(self)
+        self._version = version
+        self._modified_on = at
         self._pending_events.append(event)
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import StorageUnavailable
-from engine.instance.aggregate import WorkflowInstance, open_deadlines
-from engine.instance.amendments import state_of
+from engine.instance.aggregate import WorkflowInstance
 from engine.instance.views import InstanceView
 
 __all__ = ["copy_json", "fork", "view_of"]
@@ -51,25 +50,37 @@ def _view(fields: dict[str, Any]) -> InstanceView:
 
 
 def view_of(agg: WorkflowInstance, *, copy_data: bool) -> InstanceView:
-    """The caller's view of ``agg`` (``copy_data`` when the caller may keep and mutate it)."""
-    if not agg.workflow:
+    """The caller's view of ``agg`` (``copy_data`` when the caller may keep and mutate it).
+
+    Read from the instance's attributes in one pass (eventsourcing keeps ``id``,
+    ``version``, ``created_on`` and ``modified_on`` as ``_id`` ... behind properties):
+    what the properties, ``open_deadlines`` and ``state_of`` give, without their calls.
+    """
+    state = vars(agg)
+    if not state.get("workflow"):
         raise StorageUnavailable(f"event stream {agg.id} is not a workflow instance")
-    data = copy_json(agg.data) if copy_data else agg.data
+    data = copy_json(state["data"]) if copy_data else state["data"]
+    created = state["_created_on"]
+    evidence = state.get("evidence")
+    corrections = state.get("corrections")
     return _view({
-        "id": agg.id,
-        "workflow": agg.workflow,
-        "definition_version": agg.definition_version,
-        "definition_hash": agg.definition_hash,
-        "state": agg.state,
+        "id": state["_id"],
+        "workflow": state["workflow"],
+        "definition_version": state["definition_version"],
+        "definition_hash": state["definition_hash"],
+        "state": state["state"],
         "data": data,
-        "version": agg.version,
-        "created_at": agg.created_on,
-        "updated_at": agg.modified_on,
-        "state_entered_at": agg.state_entered_at or agg.created_on,
-        "fired_by": agg.fired_by,
-        "acted_as": agg.acted_as,
-        "last_hash": agg.last_hash,
-        "open_deadlines": dict(open_deadlines(agg)),
-        "evidence": list(state_of(agg, "evidence")),
-        "corrections": dict(state_of(agg, "corrections")),
+        "version": state["_version"],
+        "created_at": created,
+        "updated_at": state["_modified_on"],
+        "state_entered_at": state.get("state_entered_at") or created,
+        "fired_by": state["fired_by"],
+        "acted_as": state["acted_as"],
+        "last_hash": state["last_hash"],
+        "open_deadlines": dict(state.get("open_deadlines") or _NO_DEADLINES),
+        "evidence": [] if evidence is None else list(evidence),
+        "corrections": {} if corrections is None else dict(corrections),
     })  # fmt: skip
+
+
+_NO_DEADLINES: dict[str, Any] = {}

@@ -125,6 +125,8 @@ class GroupCommit:
         self._queue: list[Write] = []
         self._leading = False
         self._cond = threading.Condition(threading.Lock())
+        self._waiting = 0
+        """Callers waiting on ``_cond`` (the leader wakes them only if there are any)."""
         self.stats = GroupStats()
 
     def queued(self) -> int:
@@ -142,19 +144,30 @@ class GroupCommit:
         write = Write(stored, hook)
         with self._cond:
             self._queue.append(write)
+            lead = not self._leading  # no leader: lead at once, without a second lock
+            self._leading = True
         while True:
-            with self._cond:
-                while not write.done and self._leading:
-                    self._cond.wait()
-                if write.done:
-                    break
-                self._leading = True
+            if not lead:
+                with self._cond:
+                    while not write.done and self._leading:
+                        self._waiting += 1
+                        try:
+                            self._cond.wait()
+                        finally:
+                            self._waiting -= 1
+                    if write.done:
+                        break
+                    self._leading = True
             try:
                 self._lead()
             finally:
                 with self._cond:
                     self._leading = False
-                    self._cond.notify_all()
+                    if self._waiting:
+                        self._cond.notify_all()
+            if write.done:  # set under the lock by this leader's ``_finish``
+                break
+            lead = False
         if write.error is not None:
             raise write.error
         assert write.ids is not None
