@@ -154,6 +154,7 @@ def _open_engine(path: Path, level: str, *, privacy: bool) -> Any:
     )
     if not privacy:  # as bench.privacy does: a benchmark's comparison, not an API
         engine._commands.protect = None
+        engine._commands.present = None  # the returned view: a plain copy, nothing to open
 
         def clear(view: InstanceView) -> InstanceView:
             return view
