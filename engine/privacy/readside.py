@@ -50,7 +50,7 @@ class ReadSide:
         view = view_of(agg, copy_data=False)
         with translate_errors("reading data keys", self.commands.label):
             data = revealed_copy(
-                self.revealer, agg.data, instance_id=lambda: str(agg.id),
+                self.vault, self.revealer, agg.data, instance_id=str(agg.id),
                 event_version=agg.version,
             )  # fmt: skip
         # The view was built just above and is not shared yet: its data (the cached

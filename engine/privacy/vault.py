@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -22,12 +22,32 @@ from engine.privacy.keystore import ERASED, LIVE, KeyRow, KeyStore
 from engine.privacy.pending import PendingKeys
 from engine.privacy.subjects import personal_fields, personal_values, with_values
 
-__all__ = ["Vault"]
+__all__ = ["Known", "Vault"]
 
 ROWS_TTL = 1.0
 """Seconds a key row's status is trusted before it is read again (cross-process erasure)."""
 _MAX_OPENED = 50_000
 """Opened fields remembered per process (then forgotten all at once)."""
+
+
+class Known(NamedTuple):
+    """An envelope object this process sealed, or opened in full, for ``instance_id``,
+    with what it holds and the fields it was checked with (read back from the very same
+    object, so a reader finding it again checks only where it sits and its key's status)."""
+
+    envelope: dict[str, Any]
+    """The object itself (held: its ``id`` cannot be reused while it is remembered)."""
+    instance_id: str
+    text: str
+    row: tuple[str, int]
+    """(subject, key version): the key row whose status decides what a reader sees."""
+    at: str
+    """Its recorded path and a dot: the prefix of what it is found at, when in place."""
+    under: str
+    """A dot, its path and a dot: the end of where it may also sit in an instance's data
+    (collected payloads sit under a list)."""
+    version: int
+    """The event version it was sealed at."""
 
 
 class Vault:
@@ -37,14 +57,17 @@ class Vault:
         """``shared``: other processes may change the key table (a file or a server), so
         a key row's status is trusted for ``ROWS_TTL`` seconds only; a ``memory://``
         store is this process's alone."""
-        self._ttl = ROWS_TTL if shared else float("inf")
+        self.ttl = ROWS_TTL if shared else float("inf")
         self._load_kek = kek
         self._kek: Kek | None = None
         self.store = store
         self._keys: dict[tuple[str, int], DataKey] = {}
         self._live: dict[str, int] = {}  # subject -> live key version
         self._opened: dict[tuple[object, ...], str] = {}  # (subject, instance, envelope) -> text
-        self._rows: dict[str, tuple[float, dict[tuple[str, int], KeyRow]]] = {}  # (read at, rows)
+        self.known: dict[int, Known] = {}
+        """By ``id``: the very envelope objects sealed or opened here (see :class:`Known`)."""
+        self.row_cache: dict[str, tuple[float, dict[tuple[str, int], KeyRow]]] = {}
+        """Per subject: (when read, its key rows), trusted for ``ttl`` seconds."""
         self._lock = threading.Lock()
         self.pending: PendingKeys | None = None
         """New keys left to the event's own transaction (SQLite), else ``None``."""
@@ -91,6 +114,7 @@ class Vault:
             )  # fmt: skip
             changes.append((v.parts, envelope))
             self._remember((v.subject, instance_id, tuple(envelope.items())), v.value)
+            self._know(envelope, instance_id, v.value)
         sealed: dict[str, Any] = with_values(payload, changes)
         return sealed
 
@@ -178,11 +202,24 @@ class Vault:
             found = self._opened.get(memo)
         except TypeError:  # an unhashable value: not an envelope of this format
             return open_envelope(envelope, self.key_for(row), instance_id=instance_id)
-        if found is not None:
-            return found
-        text = open_envelope(envelope, self.key_for(row), instance_id=instance_id)
-        self._remember(memo, text)
-        return text
+        if found is None:
+            found = open_envelope(envelope, self.key_for(row), instance_id=instance_id)
+            self._remember(memo, found)
+        self._know(envelope, instance_id, found)
+        return found
+
+    def _know(self, envelope: dict[str, Any], instance_id: str, text: str) -> None:
+        """Remember the envelope object by identity (its fields are final: events and the
+        instances built from them are never changed in place)."""
+        ev, kv = envelope["ev"], envelope["kv"]
+        if type(ev) is not int or type(kv) is not int:  # not as sealed: never remembered
+            return
+        at = f"{envelope['path']}."
+        known = Known(envelope, instance_id, text, (str(envelope["kid"]), kv), at, "." + at, ev)
+        with self._lock:
+            if len(self.known) >= _MAX_OPENED:
+                self.known.clear()
+            self.known[id(envelope)] = known
 
     def _remember(self, memo: tuple[object, ...], text: str) -> None:
         """Remember what an envelope holds: opened here, or sealed here (then it is known
@@ -197,7 +234,7 @@ class Vault:
         process's erasure or restriction shows here within that time (this process's own
         at once)."""
         now = time.monotonic()
-        known, ttl = self._rows, self._ttl
+        known, ttl = self.row_cache, self.ttl
         out: dict[tuple[str, int], KeyRow] = {}
         stale: list[str] = []
         for subject in subjects:
@@ -218,11 +255,13 @@ class Vault:
     def forget_cached(self, subject: str) -> None:
         """Drop the subject's keys, rows and what they opened from this process's memory."""
         with self._lock:
-            self._rows.pop(subject, None)
+            self.row_cache.pop(subject, None)
             for k in [k for k in self._keys if k[0] == subject]:
                 del self._keys[k]
             for m in [m for m in self._opened if m[0] == subject]:
                 del self._opened[m]
+            for i in [i for i, k in self.known.items() if k.row[0] == subject]:
+                del self.known[i]
             self._live.pop(subject, None)
 
     def rotate(self, new: Kek) -> int:
@@ -241,4 +280,7 @@ class Vault:
         ]
         self.store.rewrap(rewrapped)
         self._kek = new
+        with self._lock:  # nothing opened under the old KEK's keys is kept past it
+            self._opened.clear()
+            self.known.clear()
         return len(rewrapped)
