@@ -13,6 +13,7 @@ still created in a transaction of their own first: two instances may race for th
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -25,7 +26,8 @@ from engine.privacy.keystore import KeyRow
 __all__ = ["PendingKeys"]
 
 Inline = Callable[[Sequence[WorkflowInstance.Event]], InlineHook]
-Adopt = Callable[[list[tuple[KeyRow, DataKey]]], None]
+Adopt = Callable[[list[tuple[KeyRow, DataKey]], float], None]
+"""Takes the inserted keys and a time (``time.monotonic``) before their transaction."""
 _MAX_PENDING = 1000
 """Sealed commands per thread whose event was never saved (refused after sealing) kept."""
 
@@ -60,7 +62,7 @@ class PendingKeys:
         def hooks(events: Sequence[WorkflowInstance.Event]) -> InlineHook:
             local = self._local.__dict__
             if local.get("inserted"):  # a transaction that failed: its rows rolled back
-                local["inserted"] = []
+                local["inserted"] = ()
             first = inner(events) if inner is not None else _nothing
             pending = local.get("pending")
             if not pending:
@@ -75,11 +77,12 @@ class PendingKeys:
             at = datetime.now(UTC).isoformat()
 
             def hook(cur: Cursor, ids: Sequence[int]) -> None:
+                before = time.monotonic()  # in the transaction, before its commit
                 cur.executemany(
                     self._insert,
                     [(r.subject, r.version, r.wrapped, r.kek_id, r.status, at) for r, _ in keys],
                 )
-                local["inserted"] = keys
+                local["inserted"] = (keys, before)
                 first(cur, ids)
 
             return hook
@@ -91,5 +94,5 @@ class PendingKeys:
         local = self._local.__dict__
         inserted = local.get("inserted")
         if inserted:
-            local["inserted"] = []
-            self._adopt(inserted)
+            local["inserted"] = ()
+            self._adopt(*inserted)

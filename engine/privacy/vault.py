@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel
 
 from engine.errors import StorageUnavailable
-from engine.privacy.envelope import DataKey, open_envelope, seal_value
+from engine.privacy.envelope import DataKey, aad_head, open_envelope, seal_value
 from engine.privacy.kek import Kek
 from engine.privacy.keystore import ERASED, LIVE, KeyRow, KeyStore
 from engine.privacy.pending import PendingKeys
@@ -105,16 +105,29 @@ class Vault:
             return payload
         own = {v.subject for v in values if v.own}
         keys = self._live_keys({v.subject for v in values}, own=own, at=(instance_id, version))
+        head = aad_head(instance_id, version)
         changes: list[tuple[tuple[str, ...], object]] = []
+        learnt: list[tuple[tuple[object, ...], Known]] = []
         for v in values:
             kv, key = keys[v.subject]
             envelope = seal_value(
                 v.value, key, kv, instance_id=instance_id, event_version=version, path=v.path,
-                subject=v.subject,
+                subject=v.subject, head=head,
             )  # fmt: skip
             changes.append((v.parts, envelope))
-            self._remember((v.subject, instance_id, tuple(envelope.items())), v.value)
-            self._know(envelope, instance_id, v.value)
+            at = v.path + "."
+            learnt.append((
+                (v.subject, instance_id, tuple(envelope.items())),
+                Known(envelope, instance_id, v.value, (v.subject, kv), at, "." + at, version),
+            ))  # fmt: skip
+        with self._lock:  # what was sealed is known without opening it
+            if len(self._opened) + len(learnt) > _MAX_OPENED:
+                self._opened.clear()
+            if len(self.known) + len(learnt) > _MAX_OPENED:
+                self.known.clear()
+            for memo, known in learnt:
+                self._opened[memo] = known.text
+                self.known[id(known.envelope)] = known
         sealed: dict[str, Any] = with_values(payload, changes)
         return sealed
 
@@ -158,21 +171,27 @@ class Vault:
             }
             later = [sv for sv in new if self.pending is not None and sv[0] in own]
             created = [r for sv, r in rows.items() if sv not in later]
+            before = time.monotonic()
             if not created or self.store.create(created, datetime.now(UTC).isoformat()):
-                self._adopt([(rows[sv], new[sv]) for sv in new if sv not in later])
+                self._adopt([(rows[sv], new[sv]) for sv in new if sv not in later], before)
                 if later and self.pending is not None:
                     self.pending.add(at, [(rows[sv], new[sv]) for sv in later])
                 return out
         msg = "could not create data keys (another writer kept racing)"
         raise StorageUnavailable(msg)
 
-    def _adopt(self, created: list[tuple[KeyRow, DataKey]]) -> None:
-        """Keys now stored: cache them as their subjects' live keys."""
+    def _adopt(self, created: list[tuple[KeyRow, DataKey]], before: float) -> None:
+        """Keys now stored (by a transaction begun after ``before``): cache them as their
+        subjects' live keys. A subject's first key is then its only row, as a read at
+        ``before`` would have found it once committed: an erasure or restriction by
+        another process commits later, so it shows within ``ttl`` as after a read."""
         if created:
             with self._lock:
                 for row, key in created:
                     self._keys[row.subject, row.version] = key
                     self._live[row.subject] = row.version
+                    if row.version == 1:  # inserted, so no row of the subject was there
+                        self.row_cache[row.subject] = (before, {(row.subject, 1): row})
 
     def fuse(self) -> PendingKeys:
         """Leave new keys of an instance's own subjects to its event's transaction (SQLite:
