@@ -10,7 +10,6 @@ its event version must be the event's (in a history) or an earlier one (in the d
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from engine.errors import EnvelopeInvalid
@@ -110,22 +109,16 @@ def _known_text(env: dict[str, Any], prefix: str, seen: _Seen) -> Any:
 
 
 def revealed_copy(
-    vault: Vault, revealer: Callable[[], Revealer], data: dict[str, Any], *, instance_id: str,
-    event_version: int,
-) -> dict[str, Any]:  # fmt: skip
-    """A deep copy of an instance's ``data`` at ``event_version`` with its envelopes opened
-    as :meth:`Revealer.reveal` opens them (``exact=False``), in one pass for the envelopes
-    this process already knows; the revealer is asked for only when another is left."""
+    vault: Vault, data: dict[str, Any], *, instance_id: str, event_version: int
+) -> tuple[dict[str, Any], bool]:
+    """A deep copy of an instance's ``data`` at ``event_version`` with the envelopes this
+    process already knows replaced by their text in the same pass, and whether any other
+    envelope was left in it (for :meth:`Revealer.reveal`, ``exact=False``, to decide)."""
     if data.get(MARK) == 1:
         raise EnvelopeInvalid("the instance's data is an envelope, not a payload's shape")
     seen = _Seen(vault, instance_id, event_version)
     out: dict[str, Any] = _copy_revealed(data, "", seen)
-    if not seen.left:
-        return out
-    revealed: dict[str, Any] = revealer().reveal(
-        out, instance_id=instance_id, event_version=event_version, exact=False
-    )
-    return revealed
+    return out, seen.left
 
 
 def subjects_in(node: object) -> set[str]:

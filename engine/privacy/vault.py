@@ -147,10 +147,15 @@ class Vault:
             out[subject] = (kv, key)
         else:
             return out
-        for _ in range(3):
+        for attempt in range(3):
             out = {}
             new: dict[tuple[str, int], DataKey] = {}
             missing = sorted(s for s in subjects if (s, self._live.get(s, 0)) not in self._keys)
+            if attempt == 0 and at[1] == 1 and self.pending is None:
+                # the instance's first event: its own subjects have no key row yet, unless
+                # a failed start left one; then the insert below fails and the next
+                # attempt reads it (with ``pending`` the insert is the event's: read first)
+                missing = [s for s in missing if s not in own]
             rows = self.store.rows(missing) if missing else {}
             for subject in subjects:
                 kv = self._live.get(subject, 0)
