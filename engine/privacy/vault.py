@@ -304,7 +304,8 @@ class Vault:
         ]
         self.store.rewrap(rewrapped)
         self._kek = new
-        with self._lock:  # nothing opened under the old KEK's keys is kept past it
+        with self._lock:  # nothing read or opened under the old KEK is kept past it
             self._opened.clear()
             self.known.clear()
+            self.row_cache.clear()
         return len(rewrapped)
