@@ -122,16 +122,17 @@ def seal_value(
     nonce = os.urandom(12)
     aad = _aad(head or aad_head(instance_id, event_version), path, subject, kv)
     ct = key.aead.encrypt(nonce, value.encode("utf-8"), aad)
-    return {
+    both = b64(nonce + key.commitment(nonce))  # 12 bytes are whole base64 groups: the
+    return {  # nonce's text is the first 16 characters, the commitment's the rest
         MARK: 1,
         "alg": ALG,
         "kid": subject,
         "kv": kv,
         "ev": event_version,
         "path": path,
-        "n": b64(nonce),
+        "n": both[:16],
         "ct": b64(ct),
-        "kc": b64(key.commitment(nonce)),
+        "kc": both[16:],
     }
 
 
