@@ -4,6 +4,9 @@
 the event is hashed (the command path); ``key_for`` gives the data key to open one.
 """
 
+# long module: the vault's caches (data keys, key rows, what was sealed or opened) are
+# kept and invalidated together, so they stay in one class.
+
 from __future__ import annotations
 
 import os
@@ -131,6 +134,8 @@ class Vault:
         sealed: dict[str, Any] = with_values(payload, changes)
         return sealed
 
+    # long function: the hot path, then the slow one (read, create, adopt or leave to the
+    # event's transaction) in one retry loop.
     def _live_keys(
         self, subjects: set[str], *, own: set[str], at: tuple[str, int]
     ) -> dict[str, tuple[int, DataKey]]:
