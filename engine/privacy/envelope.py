@@ -28,7 +28,16 @@ from engine.errors import EnvelopeInvalid
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-__all__ = ["ALG", "MARK", "DataKey", "aad_of", "is_envelope", "open_envelope", "seal_value"]
+__all__ = [
+    "ALG",
+    "MARK",
+    "DataKey",
+    "aad_head",
+    "aad_of",
+    "is_envelope",
+    "open_envelope",
+    "seal_value",
+]
 
 MARK = "$personal"
 """The key that makes a JSON object an envelope (a payload model cannot name it)."""
@@ -36,18 +45,35 @@ ALG = "AES-256-GCM"
 _COMMIT_LABEL = b"socieux key commitment v1"
 _FIELDS = frozenset({MARK, "alg", "kid", "kv", "ev", "path", "n", "ct", "kc"})
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+"""HMAC's pads as translation tables: a key block XORed with them in one call."""
 
 
 class DataKey:
-    """A subject's data key with its AES-256-GCM cipher, built once per key."""
+    """A subject's data key with its AES-256-GCM cipher and the two halves of its
+    commitment's HMAC-SHA256 (keyed, the inner one fed the label), built once per key."""
 
-    __slots__ = ("aead", "raw")
+    __slots__ = ("_inner", "_outer", "aead", "raw")
 
     def __init__(self, raw: bytes) -> None:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # 8 MB: on first use
 
         self.raw = raw
         self.aead: AESGCM = AESGCM(raw)
+        block = raw.ljust(64, b"\0")  # an AES key (at most 32 bytes) is its own HMAC block
+        self._inner = hashlib.sha256(block.translate(_IPAD))
+        self._inner.update(_COMMIT_LABEL)
+        self._outer = hashlib.sha256(block.translate(_OPAD))
+
+    def commitment(self, nonce: bytes) -> bytes:
+        """HMAC-SHA256 of the label and ``nonce`` under this key (RFC 2104, from the
+        halves computed once: ``hmac.digest`` would key both again on every call)."""
+        inner = self._inner.copy()
+        inner.update(nonce)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
 
 def b64(data: bytes) -> str:
@@ -69,35 +95,44 @@ def aad_of(instance_id: str, event_version: int, path: str, subject: str, kv: in
     """The associated data of one field's envelope: the JSON array
     ``["socieux-personal-1", instance_id, event_version, path, subject, kv]`` (ASCII, no
     spaces), built without a JSON encoder per call."""
+    return _aad(aad_head(instance_id, event_version), path, subject, kv)
+
+
+def aad_head(instance_id: str, event_version: int) -> str:
+    """The start of :func:`aad_of` that every field of one event shares."""
+    return f'["socieux-personal-1",{encode_basestring_ascii(instance_id)},{int(event_version)},'
+
+
+def _aad(head: str, path: str, subject: str, kv: int) -> bytes:
     esc = encode_basestring_ascii
-    return (
-        f'["socieux-personal-1",{esc(instance_id)},{int(event_version)},{esc(path)},'
-        f"{esc(subject)},{int(kv)}]"
-    ).encode()
+    return f"{head}{esc(path)},{esc(subject)},{int(kv)}]".encode()
 
 
 def _commitment(key: bytes, nonce: bytes) -> bytes:
+    """What :meth:`DataKey.commitment` computes, from the raw key (the reference)."""
     return hmac.digest(key, _COMMIT_LABEL + nonce, hashlib.sha256)
 
 
 def seal_value(
     value: str, key: DataKey, kv: int, *, instance_id: str, event_version: int, path: str,
-    subject: str,
+    subject: str, head: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """The envelope of ``value`` for ``subject`` at ``path`` of event ``event_version``."""
+    """The envelope of ``value`` for ``subject`` at ``path`` of event ``event_version``
+    (``head``: :func:`aad_head` of the instance and event, when sealing several fields)."""
     nonce = os.urandom(12)
-    aad = aad_of(instance_id, event_version, path, subject, kv)
+    aad = _aad(head or aad_head(instance_id, event_version), path, subject, kv)
     ct = key.aead.encrypt(nonce, value.encode("utf-8"), aad)
-    return {
+    both = b64(nonce + key.commitment(nonce))  # 12 bytes are whole base64 groups: the
+    return {  # nonce's text is the first 16 characters, the commitment's the rest
         MARK: 1,
         "alg": ALG,
         "kid": subject,
         "kv": kv,
         "ev": event_version,
         "path": path,
-        "n": b64(nonce),
+        "n": both[:16],
         "ct": b64(ct),
-        "kc": b64(_commitment(key.raw, nonce)),
+        "kc": both[16:],
     }
 
 
@@ -111,7 +146,7 @@ def open_envelope(envelope: dict[str, Any], key: DataKey, *, instance_id: str) -
             msg = "not an envelope of this format"
             raise ValueError(msg)
         nonce, ct, kc = unb64(envelope["n"]), unb64(envelope["ct"]), unb64(envelope["kc"])
-        if not hmac.compare_digest(kc, _commitment(key.raw, nonce)):
+        if not hmac.compare_digest(kc, key.commitment(nonce)):
             raise EnvelopeInvalid(
                 f"the envelope at {path} is not committed to {subject}'s data key "
                 "(a swapped or wrong key)",

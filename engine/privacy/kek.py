@@ -13,11 +13,16 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import EnvelopeInvalid, StorageUnavailable
 from engine.logs import get_logger
 from engine.privacy.envelope import b64, unb64
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 __all__ = ["KEY_ENV", "KEY_FILE_ENV", "Kek", "load_kek", "read_key_file"]
 
@@ -34,26 +39,29 @@ class Kek:
     key: bytes
     source: str
 
-    @property
+    @cached_property
     def id(self) -> str:
         """The first 16 hex digits of SHA-256 over a label and the key."""
         return hashlib.sha256(b"socieux kek id\x00" + self.key).hexdigest()[:16]
 
-    def wrap(self, data_key: bytes, subject: str, version: int) -> str:
-        """``data_key`` wrapped for ``subject`` at ``version``."""
+    @cached_property
+    def _aead(self) -> AESGCM:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # 8 MB: on first use
 
+        return AESGCM(self.key)
+
+    def wrap(self, data_key: bytes, subject: str, version: int) -> str:
+        """``data_key`` wrapped for ``subject`` at ``version``."""
         nonce = os.urandom(12)
-        return b64(nonce + AESGCM(self.key).encrypt(nonce, data_key, _wrap_aad(subject, version)))
+        return b64(nonce + self._aead.encrypt(nonce, data_key, _wrap_aad(subject, version)))
 
     def unwrap(self, wrapped: str, subject: str, version: int) -> bytes:
         """The data key (``EnvelopeInvalid`` if the row was moved or altered)."""
         from cryptography.exceptions import InvalidTag
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         raw = unb64(wrapped)
         try:
-            return AESGCM(self.key).decrypt(raw[:12], raw[12:], _wrap_aad(subject, version))
+            return self._aead.decrypt(raw[:12], raw[12:], _wrap_aad(subject, version))
         except (InvalidTag, ValueError):
             raise EnvelopeInvalid(
                 f"the data key of {subject} (version {version}) does not unwrap: it belongs "

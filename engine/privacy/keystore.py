@@ -11,8 +11,7 @@ of the events alone holds no usable key.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.persistence.sql import Cursor, SqlStore, is_unique_violation
 
@@ -23,9 +22,9 @@ REFS = "socieux_privacy_refs"
 LIVE, RESTRICTED, ERASED = "live", "restricted", "erased"
 
 
-@dataclass(frozen=True)
-class KeyRow:
-    """One data key's row (``wrapped`` is ``None`` once erased)."""
+class KeyRow(NamedTuple):
+    """One data key's row (``wrapped`` is ``None`` once erased): a named tuple, built on
+    the command path for every new key."""
 
     subject: str
     version: int

@@ -13,6 +13,7 @@ still created in a transaction of their own first: two instances may race for th
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -25,7 +26,8 @@ from engine.privacy.keystore import KeyRow
 __all__ = ["PendingKeys"]
 
 Inline = Callable[[Sequence[WorkflowInstance.Event]], InlineHook | None]
-Adopt = Callable[[list[tuple[KeyRow, DataKey]]], None]
+Adopt = Callable[[list[tuple[KeyRow, DataKey]], float], None]
+"""Takes the inserted keys and a time (``time.monotonic``) before their transaction."""
 _MAX_PENDING = 1000
 """Sealed commands per thread whose event was never saved (refused after sealing) kept."""
 
@@ -56,7 +58,7 @@ class PendingKeys:
         def hooks(events: Sequence[WorkflowInstance.Event]) -> InlineHook | None:
             local = self._local.__dict__
             if local.get("inserted"):  # a transaction that failed: its rows rolled back
-                local["inserted"] = []
+                local["inserted"] = ()
             first = inner(events) if inner is not None else None  # None: no transaction
             # of its own on PostgreSQL (the insert function runs in autocommit)
             pending = local.get("pending")
@@ -72,11 +74,12 @@ class PendingKeys:
             at = datetime.now(UTC).isoformat()
 
             def hook(cur: Cursor, ids: Sequence[int]) -> None:
+                before = time.monotonic()  # in the transaction, before its commit
                 cur.executemany(
                     self._insert,
                     [(r.subject, r.version, r.wrapped, r.kek_id, r.status, at) for r, _ in keys],
                 )
-                local["inserted"] = keys
+                local["inserted"] = (keys, before)
                 if first is not None:
                     first(cur, ids)
 
@@ -89,5 +92,5 @@ class PendingKeys:
         local = self._local.__dict__
         inserted = local.get("inserted")
         if inserted:
-            local["inserted"] = []
-            self._adopt(inserted)
+            local["inserted"] = ()
+            self._adopt(*inserted)

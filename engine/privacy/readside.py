@@ -46,13 +46,16 @@ class ReadSide:
 
     def present(self, agg: WorkflowInstance) -> InstanceView:
         """The view ``start``/``fire`` return (the command service's ``present`` hook): the
-        cached instance's data copied once, its personal fields opened during that copy."""
+        cached instance's data copied once, the personal fields this process sealed or
+        opened replaced during that copy; any other envelope is then revealed in full."""
         view = view_of(agg, copy_data=False)
-        with translate_errors("reading data keys", self.commands.label):
-            data = revealed_copy(
-                self.revealer, agg.data, instance_id=lambda: str(agg.id),
-                event_version=agg.version,
-            )  # fmt: skip
+        iid = str(agg.id)
+        data, left = revealed_copy(self.vault, agg.data, instance_id=iid, event_version=agg.version)
+        if left:  # envelopes not opened here yet, or erased, restricted, misplaced ...
+            with translate_errors("reading data keys", self.commands.label):
+                data = self.revealer().reveal(
+                    data, instance_id=iid, event_version=agg.version, exact=False
+                )
         # The view was built just above and is not shared yet: its data (the cached
         # instance's own) is swapped for the caller's revealed copy in place, which a
         # frozen model's copy would do at several times the cost.

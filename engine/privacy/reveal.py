@@ -9,12 +9,12 @@ its event version must be the event's (in a history) or an earlier one (in the d
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
 from typing import Any
 
 from engine.errors import EnvelopeInvalid
 from engine.privacy.envelope import MARK
-from engine.privacy.keystore import ERASED, RESTRICTED, KeyRow
+from engine.privacy.keystore import ERASED, LIVE, RESTRICTED, KeyRow
 from engine.privacy.vault import Vault
 
 __all__ = [
@@ -54,61 +54,71 @@ def _collect(node: object, path: tuple[str, ...], found: list[tuple[tuple[str, .
                 _collect(v, (*path, str(i)), found)
 
 
-Trail = tuple[Any, ...]
-"""Where a node sits: ``()`` at the top, else ``(parent trail, key or index)``."""
+class _Seen:
+    """What one pass over an instance's data needs to replace, without opening them, the
+    envelope objects this process sealed or opened for that instance."""
+
+    __slots__ = ("instance_id", "known", "left", "now", "rows", "ttl", "version")
+
+    def __init__(self, vault: Vault, instance_id: str, version: int) -> None:
+        self.known = vault.known
+        self.rows = vault.row_cache
+        self.ttl = vault.ttl
+        self.now = time.monotonic()
+        self.instance_id = instance_id
+        self.version = version
+        self.left = False
+        """Whether an envelope was left in the copy (for :meth:`Revealer.reveal`)."""
 
 
-def _copy_found(node: Any, trail: Trail, found: list[tuple[Trail, dict[str, Any]]]) -> Any:
-    """A deep copy of the JSON container ``node``, with its envelopes (left in place, not
-    copied) listed in ``found`` by trail. One pass does the copy a returned view needs
-    anyway and the search for envelopes: no walk of its own."""
+def _copy_revealed(node: Any, prefix: str, seen: _Seen) -> Any:
+    """A deep copy of the JSON container ``node`` found at ``prefix`` (its dotted path and
+    a dot; ``""`` at the top), each envelope replaced by its text when :func:`_known_text`
+    knows it, else left in place (not copied)."""
     if isinstance(node, dict):
         if node.get(MARK) == 1:
-            found.append((trail, node))
-            return node
+            return _known_text(node, prefix, seen)
         return {
-            k: _copy_found(v, (trail, k), found) if isinstance(v, _CONTAINERS) else v
+            k: _copy_revealed(v, f"{prefix}{k}.", seen) if isinstance(v, _CONTAINERS) else v
             for k, v in node.items()
         }
     return [
-        _copy_found(v, (trail, i), found) if isinstance(v, _CONTAINERS) else v
+        _copy_revealed(v, f"{prefix}{i}.", seen) if isinstance(v, _CONTAINERS) else v
         for i, v in enumerate(node)
     ]
 
 
-def _keys(trail: Trail) -> list[Any]:
-    keys: list[Any] = []
-    while trail:
-        trail, key = trail
-        keys.append(key)
-    keys.reverse()
-    return keys
+def _known_text(env: dict[str, Any], prefix: str, seen: _Seen) -> Any:
+    """The text of ``env`` if this very object was sealed or opened here for the instance,
+    sits where it was sealed (its path, or the end of the path it is found at) at an event
+    no later than the data's, and its key row, read within the staleness bound, is live;
+    else ``env`` itself, left for :meth:`Revealer.reveal` (which decides every other case:
+    erased, restricted, misplaced, never opened)."""
+    k = seen.known.get(id(env))
+    if (
+        k is not None and k.envelope is env and k.version <= seen.version
+        and (prefix == k.at or prefix.endswith(k.under)) and k.instance_id == seen.instance_id
+    ):  # fmt: skip
+        entry = seen.rows.get(k.row[0])
+        if entry is not None and seen.now - entry[0] < seen.ttl:
+            row = entry[1].get(k.row)
+            if row is not None and row.status == LIVE and row.wrapped is not None:
+                return k.text
+    seen.left = True
+    return env
 
 
 def revealed_copy(
-    revealer: Callable[[], Revealer], data: dict[str, Any], *, instance_id: Callable[[], str],
-    event_version: int,
-) -> dict[str, Any]:  # fmt: skip
-    """A deep copy of an instance's ``data`` at ``event_version`` with its envelopes opened
-    as :meth:`Revealer.reveal` opens them (``exact=False``); the revealer and the instance
-    id are asked for only when there is an envelope to open."""
-    found: list[tuple[Trail, dict[str, Any]]] = []
-    out: dict[str, Any] = _copy_found(data, (), found)
-    if not found:
-        return out
-    located = [(_keys(trail), env) for trail, env in found]
-    opened = revealer().open_all(
-        [(".".join(map(str, keys)), env) for keys, env in located],
-        instance_id=instance_id(), event_version=event_version, exact=False,
-    )  # fmt: skip
-    for (keys, _), text in zip(located, opened, strict=True):
-        if not keys:
-            raise EnvelopeInvalid("the instance's data is an envelope, not a payload's shape")
-        node: Any = out
-        for key in keys[:-1]:
-            node = node[key]
-        node[keys[-1]] = text
-    return out
+    vault: Vault, data: dict[str, Any], *, instance_id: str, event_version: int
+) -> tuple[dict[str, Any], bool]:
+    """A deep copy of an instance's ``data`` at ``event_version`` with the envelopes this
+    process already knows replaced by their text in the same pass, and whether any other
+    envelope was left in it (for :meth:`Revealer.reveal`, ``exact=False``, to decide)."""
+    if data.get(MARK) == 1:
+        raise EnvelopeInvalid("the instance's data is an envelope, not a payload's shape")
+    seen = _Seen(vault, instance_id, event_version)
+    out: dict[str, Any] = _copy_revealed(data, "", seen)
+    return out, seen.left
 
 
 def subjects_in(node: object) -> set[str]:
@@ -147,12 +157,28 @@ class Revealer:
         event_version: int | None, exact: bool,
     ) -> list[str]:  # fmt: skip
         """What this reader sees of each envelope found at its dotted path (one key-table
-        read for all of them)."""
-        rows = self._vault.rows(str(env.get("kid")) for _, env in found)
-        return [
-            self._open(env, where, rows, instance_id, event_version, exact=exact)
-            for where, env in found
-        ]
+        read for all of them). An envelope object this process sealed or opened for the
+        instance is not opened again: only where it sits, its event version and its key's
+        status are checked, as for any other."""
+        vault = self._vault
+        rows = vault.rows({str(env.get("kid")) for _, env in found})
+        known = vault.known
+        out: list[str] = []
+        for where, env in found:
+            k = known.get(id(env))
+            at = where + "."
+            if (
+                k is not None and k.envelope is env and k.instance_id == instance_id
+                and (at == k.at or (not exact and at.endswith(k.under)))
+                and (event_version is None or (
+                    k.version == event_version if exact else k.version <= event_version))
+            ):  # fmt: skip
+                row = rows.get(k.row)
+                if row is not None and row.status == LIVE and row.wrapped is not None:
+                    out.append(k.text)
+                    continue
+            out.append(self._open(env, where, rows, instance_id, event_version, exact=exact))
+        return out
 
     def _open(
         self, env: dict[str, Any], where: str, rows: dict[tuple[str, int], KeyRow],

@@ -20,7 +20,7 @@ import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -46,8 +46,7 @@ class PersonalField:
     marker: Personal
 
 
-@dataclass(frozen=True)
-class PersonalValue:
+class PersonalValue(NamedTuple):
     """One personal value in a concrete payload: its dotted path, its subject, its text,
     and the object holding it (so the caller can replace it)."""
 
@@ -111,7 +110,9 @@ def personal_values(
     """The personal strings of ``payload`` (a dumped ``model``), each with its subject."""
     found: list[PersonalValue] = []
     for pf in personal_fields(model):
-        for where, parent, key in _expand(payload, pf.path, ()):
+        places: list[tuple[tuple[str, ...], dict[str, Any], str]] = []
+        _expand(payload, pf.path, 0, (), places)
+        for where, parent, key in places:
             value = parent.get(key)
             if isinstance(value, str) and value:
                 subject = _subject(pf.marker, parent, instance_id, where[:-1])
@@ -122,20 +123,24 @@ def personal_values(
 
 
 def _expand(
-    node: object, path: tuple[str, ...], done: tuple[str, ...]
-) -> Iterator[tuple[tuple[str, ...], dict[str, Any], str]]:
-    head, rest = path[0], path[1:]
+    node: object, path: tuple[str, ...], at: int, done: tuple[str, ...],
+    out: list[tuple[tuple[str, ...], dict[str, Any], str]],
+) -> None:  # fmt: skip
+    """Append to ``out`` where ``path[at:]`` leads from ``node`` (``*``: every item of a
+    list): (the keys walked, the dict holding the value, its key). A plain recursion (the
+    command path seals with it: no generator frames)."""
+    head, last = path[at], at + 1 == len(path)
     if head == STAR:
-        if isinstance(node, list):
+        if isinstance(node, list) and not last:
             for i, item in enumerate(node):
-                yield from _expand(item, rest, (*done, str(i))) if rest else iter(())
+                _expand(item, path, at + 1, (*done, str(i)), out)
         return
     if not isinstance(node, dict) or head not in node:
         return
-    if not rest:
-        yield (*done, head), node, head
+    if last:
+        out.append(((*done, head), node, head))
     else:
-        yield from _expand(node[head], rest, (*done, head))
+        _expand(node[head], path, at + 1, (*done, head), out)
 
 
 def _subject(marker: Personal, parent: dict[str, Any], iid: str, where: tuple[str, ...]) -> str:

@@ -4,6 +4,9 @@
 the event is hashed (the command path); ``key_for`` gives the data key to open one.
 """
 
+# long module: the vault's caches (data keys, key rows, what was sealed or opened) are
+# kept and invalidated together, so they stay in one class.
+
 from __future__ import annotations
 
 import os
@@ -11,23 +14,43 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
 from engine.errors import StorageUnavailable
-from engine.privacy.envelope import DataKey, open_envelope, seal_value
+from engine.privacy.envelope import DataKey, aad_head, open_envelope, seal_value
 from engine.privacy.kek import Kek
 from engine.privacy.keystore import ERASED, LIVE, KeyRow, KeyStore
 from engine.privacy.pending import PendingKeys
 from engine.privacy.subjects import personal_fields, personal_values, with_values
 
-__all__ = ["Vault"]
+__all__ = ["Known", "Vault"]
 
 ROWS_TTL = 1.0
 """Seconds a key row's status is trusted before it is read again (cross-process erasure)."""
 _MAX_OPENED = 50_000
 """Opened fields remembered per process (then forgotten all at once)."""
+
+
+class Known(NamedTuple):
+    """An envelope object this process sealed, or opened in full, for ``instance_id``,
+    with what it holds and the fields it was checked with (read back from the very same
+    object, so a reader finding it again checks only where it sits and its key's status)."""
+
+    envelope: dict[str, Any]
+    """The object itself (held: its ``id`` cannot be reused while it is remembered)."""
+    instance_id: str
+    text: str
+    row: tuple[str, int]
+    """(subject, key version): the key row whose status decides what a reader sees."""
+    at: str
+    """Its recorded path and a dot: the prefix of what it is found at, when in place."""
+    under: str
+    """A dot, its path and a dot: the end of where it may also sit in an instance's data
+    (collected payloads sit under a list)."""
+    version: int
+    """The event version it was sealed at."""
 
 
 class Vault:
@@ -37,14 +60,17 @@ class Vault:
         """``shared``: other processes may change the key table (a file or a server), so
         a key row's status is trusted for ``ROWS_TTL`` seconds only; a ``memory://``
         store is this process's alone."""
-        self._ttl = ROWS_TTL if shared else float("inf")
+        self.ttl = ROWS_TTL if shared else float("inf")
         self._load_kek = kek
         self._kek: Kek | None = None
         self.store = store
         self._keys: dict[tuple[str, int], DataKey] = {}
         self._live: dict[str, int] = {}  # subject -> live key version
         self._opened: dict[tuple[object, ...], str] = {}  # (subject, instance, envelope) -> text
-        self._rows: dict[str, tuple[float, dict[tuple[str, int], KeyRow]]] = {}  # (read at, rows)
+        self.known: dict[int, Known] = {}
+        """By ``id``: the very envelope objects sealed or opened here (see :class:`Known`)."""
+        self.row_cache: dict[str, tuple[float, dict[tuple[str, int], KeyRow]]] = {}
+        """Per subject: (when read, its key rows), trusted for ``ttl`` seconds."""
         self._lock = threading.Lock()
         self.pending: PendingKeys | None = None
         """New keys left to the event's own transaction (SQLite), else ``None``."""
@@ -82,18 +108,34 @@ class Vault:
             return payload
         own = {v.subject for v in values if v.own}
         keys = self._live_keys({v.subject for v in values}, own=own, at=(instance_id, version))
+        head = aad_head(instance_id, version)
         changes: list[tuple[tuple[str, ...], object]] = []
+        learnt: list[tuple[tuple[object, ...], Known]] = []
         for v in values:
             kv, key = keys[v.subject]
             envelope = seal_value(
                 v.value, key, kv, instance_id=instance_id, event_version=version, path=v.path,
-                subject=v.subject,
+                subject=v.subject, head=head,
             )  # fmt: skip
             changes.append((v.parts, envelope))
-            self._remember((v.subject, instance_id, tuple(envelope.items())), v.value)
+            at = v.path + "."
+            learnt.append((
+                (v.subject, instance_id, tuple(envelope.items())),
+                Known(envelope, instance_id, v.value, (v.subject, kv), at, "." + at, version),
+            ))  # fmt: skip
+        with self._lock:  # what was sealed is known without opening it
+            if len(self._opened) + len(learnt) > _MAX_OPENED:
+                self._opened.clear()
+            if len(self.known) + len(learnt) > _MAX_OPENED:
+                self.known.clear()
+            for memo, known in learnt:
+                self._opened[memo] = known.text
+                self.known[id(known.envelope)] = known
         sealed: dict[str, Any] = with_values(payload, changes)
         return sealed
 
+    # long function: the hot path, then the slow one (read, create, adopt or leave to the
+    # event's transaction) in one retry loop.
     def _live_keys(
         self, subjects: set[str], *, own: set[str], at: tuple[str, int]
     ) -> dict[str, tuple[int, DataKey]]:
@@ -110,10 +152,15 @@ class Vault:
             out[subject] = (kv, key)
         else:
             return out
-        for _ in range(3):
+        for attempt in range(3):
             out = {}
             new: dict[tuple[str, int], DataKey] = {}
             missing = sorted(s for s in subjects if (s, self._live.get(s, 0)) not in self._keys)
+            if attempt == 0 and at[1] == 1 and self.pending is None:
+                # the instance's first event: its own subjects have no key row yet, unless
+                # a failed start left one; then the insert below fails and the next
+                # attempt reads it (with ``pending`` the insert is the event's: read first)
+                missing = [s for s in missing if s not in own]
             rows = self.store.rows(missing) if missing else {}
             for subject in subjects:
                 kv = self._live.get(subject, 0)
@@ -134,21 +181,27 @@ class Vault:
             }
             later = [sv for sv in new if self.pending is not None and sv[0] in own]
             created = [r for sv, r in rows.items() if sv not in later]
+            before = time.monotonic()
             if not created or self.store.create(created, datetime.now(UTC).isoformat()):
-                self._adopt([(rows[sv], new[sv]) for sv in new if sv not in later])
+                self._adopt([(rows[sv], new[sv]) for sv in new if sv not in later], before)
                 if later and self.pending is not None:
                     self.pending.add(at, [(rows[sv], new[sv]) for sv in later])
                 return out
         msg = "could not create data keys (another writer kept racing)"
         raise StorageUnavailable(msg)
 
-    def _adopt(self, created: list[tuple[KeyRow, DataKey]]) -> None:
-        """Keys now stored: cache them as their subjects' live keys."""
+    def _adopt(self, created: list[tuple[KeyRow, DataKey]], before: float) -> None:
+        """Keys now stored (by a transaction begun after ``before``): cache them as their
+        subjects' live keys. A subject's first key is then its only row, as a read at
+        ``before`` would have found it once committed: an erasure or restriction by
+        another process commits later, so it shows within ``ttl`` as after a read."""
         if created:
             with self._lock:
                 for row, key in created:
                     self._keys[row.subject, row.version] = key
                     self._live[row.subject] = row.version
+                    if row.version == 1:  # inserted, so no row of the subject was there
+                        self.row_cache[row.subject] = (before, {(row.subject, 1): row})
 
     def fuse(self) -> PendingKeys:
         """Leave new keys of an instance's own subjects to its event's transaction (SQLite:
@@ -178,11 +231,24 @@ class Vault:
             found = self._opened.get(memo)
         except TypeError:  # an unhashable value: not an envelope of this format
             return open_envelope(envelope, self.key_for(row), instance_id=instance_id)
-        if found is not None:
-            return found
-        text = open_envelope(envelope, self.key_for(row), instance_id=instance_id)
-        self._remember(memo, text)
-        return text
+        if found is None:
+            found = open_envelope(envelope, self.key_for(row), instance_id=instance_id)
+            self._remember(memo, found)
+        self._know(envelope, instance_id, found)
+        return found
+
+    def _know(self, envelope: dict[str, Any], instance_id: str, text: str) -> None:
+        """Remember the envelope object by identity (its fields are final: events and the
+        instances built from them are never changed in place)."""
+        ev, kv = envelope["ev"], envelope["kv"]
+        if type(ev) is not int or type(kv) is not int:  # not as sealed: never remembered
+            return
+        at = f"{envelope['path']}."
+        known = Known(envelope, instance_id, text, (str(envelope["kid"]), kv), at, "." + at, ev)
+        with self._lock:
+            if len(self.known) >= _MAX_OPENED:
+                self.known.clear()
+            self.known[id(envelope)] = known
 
     def _remember(self, memo: tuple[object, ...], text: str) -> None:
         """Remember what an envelope holds: opened here, or sealed here (then it is known
@@ -197,7 +263,7 @@ class Vault:
         process's erasure or restriction shows here within that time (this process's own
         at once)."""
         now = time.monotonic()
-        known, ttl = self._rows, self._ttl
+        known, ttl = self.row_cache, self.ttl
         out: dict[tuple[str, int], KeyRow] = {}
         stale: list[str] = []
         for subject in subjects:
@@ -218,11 +284,13 @@ class Vault:
     def forget_cached(self, subject: str) -> None:
         """Drop the subject's keys, rows and what they opened from this process's memory."""
         with self._lock:
-            self._rows.pop(subject, None)
+            self.row_cache.pop(subject, None)
             for k in [k for k in self._keys if k[0] == subject]:
                 del self._keys[k]
             for m in [m for m in self._opened if m[0] == subject]:
                 del self._opened[m]
+            for i in [i for i, k in self.known.items() if k.row[0] == subject]:
+                del self.known[i]
             self._live.pop(subject, None)
 
     def rotate(self, new: Kek) -> int:
@@ -241,4 +309,8 @@ class Vault:
         ]
         self.store.rewrap(rewrapped)
         self._kek = new
+        with self._lock:  # nothing read or opened under the old KEK is kept past it
+            self._opened.clear()
+            self.known.clear()
+            self.row_cache.clear()
         return len(rewrapped)
