@@ -321,12 +321,13 @@ class PrivacyService(ReadSide):
     def _carry_out(
         self, subject: str, sid: UUID, actor: Actor, now: datetime | None
     ) -> SubjectStatus:
-        facts = retention_facts(self.commands, self._instances(subject))
+        instances = self._instances(subject)  # one catch-up for the facts and the holds
+        facts = retention_facts(self.commands, instances)
         view = self._stream(sid)
         assert view is not None
         at = now or command_time(self.commands.clock)
         over = facts.open_requests == 0 and (facts.due_at is None or facts.due_at <= at)
-        held = self.register_of_holds.covering(subject, self._instances(subject))
+        held = self.register_of_holds.covering(subject, instances)
         if over and not open_holds(dict(view.data)) and not held:
             payload = facts.model_dump(mode="json")
             self._fire(sid, ERASE, payload, actor, "retention over; erasure carried out")
