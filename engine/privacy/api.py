@@ -135,8 +135,11 @@ class PrivacyMethods(AuditMethods):
         subjects or requests, an empty scope, or a hold of that reference already open:
         typed errors, nothing written."""
         return self._privacy.place_legal_hold(
-            _text("hold", hold, 100), subjects=[_subject(s) for s in _list("subjects", subjects)],
-            requests=[str(self._reader.id(_id(r))) for r in _list("requests", requests)],
+            _text("hold", hold, 100), subjects=args.check_strings("subjects", subjects),
+            requests=[
+                str(self._reader.id(args.check_id("requests", r)))
+                for r in _list("requests", requests)
+            ],
             actor=_actor(actor), reason=_text("reason", reason, MAX_REASON_LENGTH),
         )  # fmt: skip
 
@@ -219,12 +222,6 @@ def _list(name: str, value: object) -> list[object]:
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
         raise InvalidArgument(f"{name} must be a list", argument=name)
     return list(value)
-
-
-def _id(value: object) -> UUID | str:
-    if not isinstance(value, UUID | str):
-        raise InvalidArgument("requests must be instance ids", argument="requests")
-    return value
 
 
 def _subject(subject: object) -> str:

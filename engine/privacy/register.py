@@ -28,7 +28,7 @@ from engine.privacy.holds import (
     open_legal_holds,
 )
 
-__all__ = ["HoldRegister"]
+__all__ = ["HoldRegister", "covers"]
 
 
 class HoldRegister:
@@ -84,11 +84,7 @@ class HoldRegister:
     def covering(self, subject: str, instances: Iterable[str]) -> list[str]:
         """The open holds on ``subject`` or on a request holding the subject's data."""
         held = set(instances)
-        return [
-            ref
-            for ref, h in self.open().items()
-            if subject in h.subjects or held.intersection(h.requests)
-        ]
+        return [ref for ref, h in self.open().items() if covers(h, subject, held)]
 
     def _view(self) -> InstanceView | None:
         if not self.commands.registry.has(LEGAL_HOLDS):
@@ -105,6 +101,11 @@ class HoldRegister:
             REGISTER_ID, trigger, data, actor=actor, reason=reason, expected_version=None,
             correlation_id=None, causation_id=None,
         )  # fmt: skip
+
+
+def covers(hold: LegalHold, subject: str, instances: set[str]) -> bool:
+    """Whether ``hold`` names ``subject`` or one of the requests holding their data."""
+    return subject in hold.subjects or not instances.isdisjoint(hold.requests)
 
 
 def _instance_id(value: object) -> str:

@@ -41,7 +41,7 @@ from engine.privacy.index import catch_up
 from engine.privacy.kek import Kek
 from engine.privacy.keystore import LIVE, RESTRICTED, KeyRow
 from engine.privacy.readside import ReadSide
-from engine.privacy.register import HoldRegister
+from engine.privacy.register import HoldRegister, covers
 from engine.privacy.retention import retention_facts
 from engine.privacy.reveal import Revealer
 from engine.privacy.status import SubjectStatus
@@ -228,9 +228,8 @@ class PrivacyService(ReadSide):
             self.place_legal_hold(hold, subjects=[subject], requests=[], actor=actor,
                                   reason=reason)  # fmt: skip
         else:
-            found = self.register_of_holds.open().get(hold)
-            covers = hold in self.register_of_holds.covering(subject, self._instances(subject))
-            if found is None or not covers:
+            found = self.register_of_holds.open().get(hold)  # one read of the register
+            if found is None or not covers(found, subject, set(self._instances(subject))):
                 if not pending:
                     raise ErasureConflict(f"{subject}: no legal hold {hold} is open on them",
                                           subject=subject, state=st.state)  # fmt: skip
